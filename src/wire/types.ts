@@ -61,7 +61,8 @@ export interface PacketInfo {
   l4HeaderLen: number;
   /** Transport payload length per IP length fields (may exceed captured bytes when snaplen cut the packet). */
   payloadLen: number;
-  /** Offset of the transport payload in `data`, and how many of its bytes were captured. */
+  /** Offset of the transport payload in `data` (absolute index into the reader's buffer), and how many of its
+   * bytes were captured. */
   payloadOffset: number;
   payloadCapLen: number;
   /** TCP only: flags byte (FIN=1 SYN=2 RST=4 PSH=8 ACK=16 URG=32 ECE=64 CWR=128), window, seq, ack. */
@@ -72,7 +73,7 @@ export interface PacketInfo {
   ttl: number;
   /** True for the first fragment of a fragmented IP datagram (more-fragments set, offset 0). */
   fragment: boolean;
-  /** The bytes of the captured frame; valid only during the callback. */
+  /** The reader's buffer the frame lives in (same as RawFrame.data); valid only during the callback. */
   data: Uint8Array;
 }
 
@@ -92,8 +93,12 @@ export interface RawFrame {
   wireLen: number;
   linkType: number;
   ifIndex: number;
-  /** The frame bytes (a view into the reader's buffer; valid only during the callback). */
+  /**
+   * The reader's buffer holding the frame at `offset` .. `offset + capLen` (no per-frame subarray is made, so the
+   * hot path allocates nothing). Valid only during the callback.
+   */
   data: Uint8Array;
+  offset: number;
   /** Byte offset of this frame's record in the input stream (for error messages). */
   fileOffset: number;
 }

@@ -1,0 +1,57 @@
+/**
+ * `veil` command dispatcher. Each command lives in its own file exporting `run(argv): Promise<number>` (exit code)
+ * and is imported only when called, so `veil extract` does not load the model or service code.
+ */
+type Command = { describe: string; load: () => Promise<{ run(argv: string[]): Promise<number> }> };
+
+const commands: Record<string, Command> = {
+  extract: { describe: 'read captures, write flows with features (CSV, JSONL, Parquet)', load: () => import('./extract.ts') },
+  features: { describe: 'print the reference of every output column', load: () => import('./features.ts') },
+  train: { describe: 'train a classifier on a flow table', load: () => import('./train.ts') },
+  evaluate: { describe: 'evaluate a model on labelled flows, write a report', load: () => import('./evaluate.ts') },
+  predict: { describe: 'apply a model to flows or a capture', load: () => import('./predict.ts') },
+  classify: { describe: 'extract and classify a capture or live interface in one step', load: () => import('./classify.ts') },
+  dataset: { describe: 'build labelled flow tables from captures', load: () => import('./dataset.ts') },
+  serve: { describe: 'run the HTTP API and web UI', load: () => import('./serve.ts') },
+  worker: { describe: 'process queued jobs from Redis', load: () => import('./worker.ts') },
+};
+
+function usage(): string {
+  const rows = Object.entries(commands).map(([n, c]) => `  ${n.padEnd(10)} ${c.describe}`);
+  return `usage: veil <command> [options]\n\ncommands:\n${rows.join('\n')}\n\nveil <command> --help for a command's options\n`;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h') {
+    process.stdout.write(usage());
+    return name ? 0 : 2;
+  }
+  const cmd = commands[name];
+  if (!cmd) {
+    process.stderr.write(`veil: unknown command '${name}'\n\n${usage()}`);
+    return 2;
+  }
+  let mod: { run(argv: string[]): Promise<number> };
+  try {
+    mod = await cmd.load();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND') {
+      process.stderr.write(`veil: command '${name}' is not available in this build\n`);
+      return 2;
+    }
+    throw err;
+  }
+  return mod.run(rest);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => { process.exitCode = code; },
+  (err: unknown) => {
+    // Errors that carry a user-facing message (bad input) print it alone; anything else is a bug: show the stack.
+    const e = err as Error & { userFacing?: boolean };
+    if (e && e.userFacing) process.stderr.write(`veil: ${e.message}\n`);
+    else process.stderr.write(`veil: internal error: ${e?.stack ?? String(err)}\n`);
+    process.exitCode = 1;
+  },
+);
