@@ -1,3 +1,5 @@
+import { VeilError } from './errors.ts';
+
 /**
  * Contracts of the wire layer: what a capture reader hands out and what the packet decoder fills in.
  *
@@ -104,14 +106,13 @@ export interface RawFrame {
 }
 
 /** A reader failure names the file and the byte offset where the damage starts. */
-export class CaptureError extends Error {
-  readonly code: 'TRUNCATED' | 'BAD_MAGIC' | 'CORRUPT_RECORD' | 'IO';
+export class CaptureError extends VeilError {
+  declare readonly code: 'TRUNCATED' | 'BAD_MAGIC' | 'CORRUPT_RECORD' | 'IO';
   readonly file: string;
   readonly offset: number;
   constructor(code: CaptureError['code'], file: string, offset: number, detail: string) {
-    super(`${file}: ${detail} at byte offset ${offset}`);
+    super(code, `${file}: ${detail} at byte offset ${offset}`);
     this.name = 'CaptureError';
-    this.code = code;
     this.file = file;
     this.offset = offset;
   }
