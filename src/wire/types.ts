@@ -20,6 +20,8 @@ export const LinkType = {
   IPV4: 228,
   IPV6: 229,
   LINUX_SLL2: 276,
+  RAW_OPENBSD: 12, // raw IP as written by some systems (DLT_RAW's value on OpenBSD)
+  RAW_BSDOS: 14, // raw IP (DLT_RAW's value on BSD/OS)
 } as const;
 
 /** Outcome of decoding one packet; anything but OK is counted under its name and the packet skipped by the meter. */
@@ -31,6 +33,7 @@ export const DecodeStatus = {
   BAD_IP: 4, // wrong version, header length below minimum
   NON_FIRST_FRAGMENT: 5, // IP fragment other than the first: counted, not metered
   OTHER_L4: 6, // IP packet whose transport is not TCP/UDP/ICMP: metered with ports 0
+  BAD_L4: 7, // TCP/UDP header contradicts the IP lengths (data offset < 5, header longer than the IP payload)
 } as const;
 export type DecodeStatus = (typeof DecodeStatus)[keyof typeof DecodeStatus];
 

@@ -1,0 +1,505 @@
+import { DecodeStatus, type PacketInfo, type RawFrame } from './types.ts';
+
+/**
+ * Packet decoder: link layer -> IP (innermost of IP-in-IP / GTP-U tunnels) -> TCP/UDP/ICMP, into a reused
+ * {@link PacketInfo}. Hot path: no allocation and no exceptions; every read is bounds-checked against the captured
+ * bytes first, and a header that runs past them yields TRUNCATED.
+ */
+
+const ETH_IPV4 = 0x0800;
+const ETH_IPV6 = 0x86dd;
+/** UDP port of GTP-U (3GPP TS 29.281); its G-PDUs are decapsulated to the user's IP packet, as ndpiReader does. */
+export const GTPU_PORT = 2152;
+/** Tunnels (IP-in-IP, GTP-U) followed at most this deep; deeper nesting is reported as the last layer reached. */
+const MAX_TUNNEL_DEPTH = 4;
+/** IPv6 extension headers walked at most (a chain longer than this is OTHER_L4 at the header reached). */
+const MAX_EXT_HEADERS = 12;
+
+const STATUS_NAMES: readonly string[] = (() => {
+  const names: string[] = [];
+  for (const [k, v] of Object.entries(DecodeStatus)) names[v] = k;
+  return names;
+})();
+
+/** Name of a decode status ('OK', 'TRUNCATED', ...) for summaries; `STATUS_<n>` for an unknown value. */
+export function decodeStatusName(status: number): string {
+  return STATUS_NAMES[status] ?? `STATUS_${status}`;
+}
+
+function clearAddrs(out: PacketInfo): void {
+  const s = out.src, d = out.dst;
+  s[0] = 0; s[1] = 0; s[2] = 0; s[3] = 0;
+  d[0] = 0; d[1] = 0; d[2] = 0; d[3] = 0;
+}
+
+/** Status for a packet given up before any IP header was read: addresses cleared. */
+function beforeIp(out: PacketInfo, status: DecodeStatus): DecodeStatus {
+  clearAddrs(out);
+  return status;
+}
+
+/**
+ * Decodes one frame into `out` (which is overwritten, never reallocated) and returns the status. On OK and
+ * OTHER_L4 every field is valid; on NON_FIRST_FRAGMENT the addresses, protocol and IP fields are; on the other
+ * statuses, fields past the failing layer are zero.
+ *
+ * Link types: Ethernet (802.1Q/802.1ad/QinQ tags, MPLS, PPPoE session, LLC/SNAP), Linux SLL and SLL2, raw IP
+ * (101, 12, 14, 228, 229), BSD null and OpenBSD loop, PPP (9, 50; also Cisco HDLC framing found in PPP files),
+ * Cisco HDLC (104).
+ *
+ * @example
+ * ```ts
+ * const info = newPacketInfo();
+ * await readCapture({ path: 'x.pcap' }, (f) => {
+ *   const st = decodePacket(f, info);
+ *   if (st === DecodeStatus.OK && info.proto === 6) console.log(info.sport, info.dport, info.tcpFlags);
+ *   else counts[decodeStatusName(st)]++;
+ * });
+ * ```
+ */
+export function decodePacket(f: RawFrame, out: PacketInfo): DecodeStatus {
+  const b = f.data;
+  let p = f.offset;
+  let end = p + f.capLen;
+  if (end > b.length) end = b.length;
+  out.tsUs = f.tsUs;
+  out.wireLen = f.wireLen;
+  out.capLen = f.capLen;
+  out.ifIndex = f.ifIndex;
+  out.linkType = f.linkType;
+  out.data = b;
+  out.ipVersion = 0;
+  out.proto = 0;
+  out.sport = 0;
+  out.dport = 0;
+  out.ipLen = 0;
+  out.l4HeaderLen = 0;
+  out.payloadLen = 0;
+  out.payloadOffset = 0;
+  out.payloadCapLen = 0;
+  out.tcpFlags = 0;
+  out.tcpWindow = 0;
+  out.tcpSeq = 0;
+  out.tcpAck = 0;
+  out.ttl = 0;
+  out.fragment = false;
+
+  // ---- link layer: leaves `p` at the network header and `et` = its EtherType (0: sniff the IP version) ----
+  let et = 0;
+  switch (f.linkType) {
+    case 1:
+      // IEEE 802.3 / Ethernet II: Destination MAC(6) Source MAC(6) EtherType-or-Length(2)
+      if (end - p < 14) return beforeIp(out, DecodeStatus.TRUNCATED);
+      et = (b[p + 12]! << 8) | b[p + 13]!;
+      p += 14;
+      break;
+    case 113:
+      // Linux cooked v1 (LINKTYPE_LINUX_SLL): Packet type(2) ARPHRD type(2) Addr len(2) Address(8) Protocol(2)
+      if (end - p < 16) return beforeIp(out, DecodeStatus.TRUNCATED);
+      et = (b[p + 14]! << 8) | b[p + 15]!;
+      p += 16;
+      break;
+    case 276:
+      // Linux cooked v2 (LINKTYPE_LINUX_SLL2): Protocol(2) Reserved(2) Ifindex(4) ARPHRD(2) Pkt type(1) Addr len(1)
+      // Address(8)
+      if (end - p < 20) return beforeIp(out, DecodeStatus.TRUNCATED);
+      et = (b[p]! << 8) | b[p + 1]!;
+      p += 20;
+      break;
+    case 101:
+    case 12:
+    case 14:
+      // Raw IP: the version nibble decides.
+      break;
+    case 228:
+      et = ETH_IPV4;
+      break;
+    case 229:
+      et = ETH_IPV6;
+      break;
+    case 0:
+    case 108: {
+      // BSD null: 4-byte address family in the capturing host's byte order; OpenBSD loop: network byte order.
+      // AF_INET = 2; AF_INET6 = 24 (NetBSD/OpenBSD), 28 (FreeBSD), 30 (macOS), 10 (Linux).
+      if (end - p < 4) return beforeIp(out, DecodeStatus.TRUNCATED);
+      const af = b[p]! === 0 && b[p + 1]! === 0 ? (b[p + 2]! << 8) | b[p + 3]! : b[p]! | (b[p + 1]! << 8);
+      p += 4;
+      if (af === 2) et = ETH_IPV4;
+      else if (af === 24 || af === 28 || af === 30 || af === 10) et = ETH_IPV6;
+      else return beforeIp(out, DecodeStatus.UNKNOWN_ETHERTYPE);
+      break;
+    }
+    case 9:
+    case 50: {
+      // PPP in HDLC-like framing (RFC 1662 §3.1): [Address 0xff Control 0x03] Protocol(1 or 2: RFC 1661 §2, low bit
+      // of the last byte set) Information. Some PPP-typed files carry Cisco HDLC frames (address 0x0f / 0x8f).
+      if (end - p < 2) return beforeIp(out, DecodeStatus.TRUNCATED);
+      const a = b[p]!;
+      if ((a === 0x0f || a === 0x8f) && b[p + 1]! === 0) {
+        if (end - p < 4) return beforeIp(out, DecodeStatus.TRUNCATED);
+        et = (b[p + 2]! << 8) | b[p + 3]!;
+        p += 4;
+        break;
+      }
+      if (a === 0xff && b[p + 1]! === 0x03) p += 2;
+      if (end - p < 1) return beforeIp(out, DecodeStatus.TRUNCATED);
+      let pp: number;
+      if (b[p]! & 1) {
+        pp = b[p]!;
+        p += 1;
+      } else {
+        if (end - p < 2) return beforeIp(out, DecodeStatus.TRUNCATED);
+        pp = (b[p]! << 8) | b[p + 1]!;
+        p += 2;
+      }
+      if (pp === 0x21) et = ETH_IPV4;
+      else if (pp === 0x57) et = ETH_IPV6;
+      else return beforeIp(out, DecodeStatus.UNKNOWN_ETHERTYPE);
+      break;
+    }
+    case 104:
+      // Cisco HDLC: Address(1) 0x0f unicast / 0x8f broadcast, Control(1) 0x00, Protocol(2) EtherType
+      if (end - p < 4) return beforeIp(out, DecodeStatus.TRUNCATED);
+      et = (b[p + 2]! << 8) | b[p + 3]!;
+      p += 4;
+      break;
+    default:
+      return beforeIp(out, DecodeStatus.UNKNOWN_LINKTYPE);
+  }
+
+  // ---- EtherType chain: VLAN tags, MPLS, PPPoE, LLC/SNAP until IPv4/IPv6 ----
+  if (et !== 0) {
+    for (let hops = 0; et !== ETH_IPV4 && et !== ETH_IPV6; hops++) {
+      if (hops > 8) return beforeIp(out, DecodeStatus.UNKNOWN_ETHERTYPE);
+      if (et === 0x8100 || et === 0x88a8 || et === 0x9100) {
+        // IEEE 802.1Q tag after the TPID: PCP(3) DEI(1) VID(12), then the inner EtherType(2)
+        if (end - p < 4) return beforeIp(out, DecodeStatus.TRUNCATED);
+        et = (b[p + 2]! << 8) | b[p + 3]!;
+        p += 4;
+      } else if (et === 0x8847 || et === 0x8848) {
+        // MPLS label stack entry (RFC 3032 §2.1): Label(20) TC(3) S(1) TTL(8); IP follows bottom of stack (S=1)
+        for (;;) {
+          if (end - p < 4) return beforeIp(out, DecodeStatus.TRUNCATED);
+          const bos = b[p + 2]! & 1;
+          p += 4;
+          if (bos) break;
+        }
+        if (end - p < 1) return beforeIp(out, DecodeStatus.TRUNCATED);
+        const v = b[p]! >> 4;
+        if (v === 4) et = ETH_IPV4;
+        else if (v === 6) et = ETH_IPV6;
+        else return beforeIp(out, DecodeStatus.UNKNOWN_ETHERTYPE); // e.g. Ethernet pseudowire
+      } else if (et === 0x8864) {
+        // PPPoE session (RFC 2516 §4): Ver(4) Type(4) Code(8) Session ID(16) Length(16), then PPP Protocol(16)
+        if (end - p < 8) return beforeIp(out, DecodeStatus.TRUNCATED);
+        const pp = (b[p + 6]! << 8) | b[p + 7]!;
+        p += 8;
+        if (pp === 0x21) et = ETH_IPV4;
+        else if (pp === 0x57) et = ETH_IPV6;
+        else return beforeIp(out, DecodeStatus.UNKNOWN_ETHERTYPE);
+      } else if (et <= 1500) {
+        // IEEE 802.3 length + 802.2 LLC; only SNAP (DSAP 0xaa SSAP 0xaa Ctrl 0x03 OUI(3) EtherType(2)) carries IP
+        if (end - p < 8) return beforeIp(out, DecodeStatus.TRUNCATED);
+        if (b[p]! !== 0xaa || b[p + 1]! !== 0xaa || b[p + 2]! !== 0x03) return beforeIp(out, DecodeStatus.UNKNOWN_ETHERTYPE);
+        et = (b[p + 6]! << 8) | b[p + 7]!;
+        p += 8;
+      } else {
+        return beforeIp(out, DecodeStatus.UNKNOWN_ETHERTYPE);
+      }
+    }
+  }
+  let want = et === ETH_IPV4 ? 4 : et === ETH_IPV6 ? 6 : 0;
+
+  // ---- IP, then transport; tunnels loop back here with the inner packet ----
+  const src = out.src;
+  const dst = out.dst;
+  for (let depth = 0; ; depth++) {
+    if (end - p < 1) return out.ipVersion === 0 ? beforeIp(out, DecodeStatus.TRUNCATED) : DecodeStatus.TRUNCATED;
+    const v = b[p]! >> 4;
+    if (want !== 0 && v !== want) return out.ipVersion === 0 ? beforeIp(out, DecodeStatus.BAD_IP) : DecodeStatus.BAD_IP;
+    let q: number; // transport header
+    let ipEnd: number; // end of the IP packet per its length fields (may lie past the captured bytes)
+    let proto: number;
+    if (v === 4) {
+      /*
+       * IPv4 (RFC 791 §3.1):
+       *  |Version|  IHL  |Type of Service|          Total Length         |
+       *  |         Identification        |Flags|      Fragment Offset    |
+       *  |  Time to Live |    Protocol   |         Header Checksum       |
+       *  |                       Source Address                          |
+       *  |                    Destination Address                        |
+       *  |                    Options                    |    Padding    |
+       */
+      if (end - p < 20) return out.ipVersion === 0 ? beforeIp(out, DecodeStatus.TRUNCATED) : DecodeStatus.TRUNCATED;
+      const ihl = (b[p]! & 15) << 2;
+      let tot = (b[p + 2]! << 8) | b[p + 3]!;
+      if (tot === 0) tot = end - p; // TCP segmentation offload: the length is left 0
+      if (ihl < 20 || tot < ihl) return out.ipVersion === 0 ? beforeIp(out, DecodeStatus.BAD_IP) : DecodeStatus.BAD_IP;
+      out.ipVersion = 4;
+      src[0] = (b[p + 12]! << 24) | (b[p + 13]! << 16) | (b[p + 14]! << 8) | b[p + 15]!;
+      dst[0] = (b[p + 16]! << 24) | (b[p + 17]! << 16) | (b[p + 18]! << 8) | b[p + 19]!;
+      src[1] = 0; src[2] = 0; src[3] = 0;
+      dst[1] = 0; dst[2] = 0; dst[3] = 0;
+      out.ttl = b[p + 8]!;
+      proto = b[p + 9]!;
+      out.proto = proto;
+      out.ipLen = tot < end - p ? tot : end - p;
+      ipEnd = p + tot;
+      if (end - p < ihl) return DecodeStatus.TRUNCATED;
+      const fo = ((b[p + 6]! & 0x1f) << 8) | b[p + 7]!;
+      if (fo !== 0) return DecodeStatus.NON_FIRST_FRAGMENT;
+      if (b[p + 6]! & 0x20) out.fragment = true;
+      q = p + ihl;
+    } else if (v === 6) {
+      /*
+       * IPv6 (RFC 8200 §3):
+       *  |Version| Traffic Class |           Flow Label                  |
+       *  |         Payload Length        |  Next Header  |   Hop Limit   |
+       *  |                   Source Address (128 bits)                   |
+       *  |                Destination Address (128 bits)                 |
+       */
+      if (end - p < 40) return out.ipVersion === 0 ? beforeIp(out, DecodeStatus.TRUNCATED) : DecodeStatus.TRUNCATED;
+      const plen = (b[p + 4]! << 8) | b[p + 5]!;
+      const tot = plen === 0 ? end - p : 40 + plen; // 0: jumbogram or offload, use what was captured
+      out.ipVersion = 6;
+      for (let i = 0; i < 4; i++) {
+        const s = p + 8 + 4 * i;
+        const d = p + 24 + 4 * i;
+        src[i] = (b[s]! << 24) | (b[s + 1]! << 16) | (b[s + 2]! << 8) | b[s + 3]!;
+        dst[i] = (b[d]! << 24) | (b[d + 1]! << 16) | (b[d + 2]! << 8) | b[d + 3]!;
+      }
+      out.ttl = b[p + 7]!;
+      out.ipLen = tot < end - p ? tot : end - p;
+      ipEnd = p + tot;
+      const capEnd = ipEnd < end ? ipEnd : end;
+      proto = b[p + 6]!;
+      q = p + 40;
+      /*
+       * Extension headers (RFC 8200 §4): Next Header(8) Hdr Ext Len(8, 8-octet units not counting the first) ...
+       * Fragment (44): Next Header(8) Reserved(8) Fragment Offset(13) Res(2) M(1) Identification(32)
+       * AH (51, RFC 4302 §2): Next Header(8) Payload Len(8, 4-octet units minus 2) ...
+       */
+      for (let n = 0; n < MAX_EXT_HEADERS; n++) {
+        if (proto === 0 || proto === 43 || proto === 60 || proto === 135 || proto === 139 || proto === 140) {
+          if (capEnd - q < 8) {
+            out.proto = proto;
+            return DecodeStatus.TRUNCATED;
+          }
+          proto = b[q]!;
+          q += (b[q + 1]! + 1) << 3;
+        } else if (proto === 44) {
+          if (capEnd - q < 8) {
+            out.proto = proto;
+            return DecodeStatus.TRUNCATED;
+          }
+          const off = ((b[q + 2]! << 8) | b[q + 3]!) & 0xfff8;
+          const more = b[q + 3]! & 1;
+          proto = b[q]!;
+          q += 8;
+          if (off !== 0) {
+            out.proto = proto;
+            return DecodeStatus.NON_FIRST_FRAGMENT;
+          }
+          if (more) out.fragment = true;
+        } else if (proto === 51) {
+          if (capEnd - q < 8) {
+            out.proto = proto;
+            return DecodeStatus.TRUNCATED;
+          }
+          proto = b[q]!;
+          q += (b[q + 1]! + 2) << 2;
+        } else {
+          break;
+        }
+      }
+      out.proto = proto;
+    } else {
+      return out.ipVersion === 0 ? beforeIp(out, DecodeStatus.BAD_IP) : DecodeStatus.BAD_IP;
+    }
+
+    const capEnd = ipEnd < end ? ipEnd : end; // captured bytes of this IP packet (Ethernet padding excluded)
+    const l4Len = ipEnd - q; // transport bytes per the IP length fields
+    if (l4Len < 0) return DecodeStatus.BAD_IP;
+
+    if (proto === 6) {
+      /*
+       * TCP (RFC 9293 §3.1):
+       *  |          Source Port          |       Destination Port        |
+       *  |                        Sequence Number                        |
+       *  |                    Acknowledgment Number                      |
+       *  |  DOffset|  Rsrvd  |   Flags   |             Window            |
+       *  |           Checksum            |         Urgent Pointer        |
+       */
+      if (capEnd - q < 20) return DecodeStatus.TRUNCATED;
+      const doff = (b[q + 12]! >> 4) << 2;
+      out.sport = (b[q]! << 8) | b[q + 1]!;
+      out.dport = (b[q + 2]! << 8) | b[q + 3]!;
+      out.tcpSeq = ((b[q + 4]! << 24) | (b[q + 5]! << 16) | (b[q + 6]! << 8) | b[q + 7]!) >>> 0;
+      out.tcpAck = ((b[q + 8]! << 24) | (b[q + 9]! << 16) | (b[q + 10]! << 8) | b[q + 11]!) >>> 0;
+      out.tcpFlags = b[q + 13]!;
+      out.tcpWindow = (b[q + 14]! << 8) | b[q + 15]!;
+      if (doff < 20 || doff > l4Len) return DecodeStatus.BAD_L4;
+      out.l4HeaderLen = doff;
+      out.payloadLen = l4Len - doff;
+      const po = q + doff;
+      out.payloadOffset = po;
+      const pc = capEnd - po;
+      out.payloadCapLen = pc <= 0 ? 0 : pc;
+      return DecodeStatus.OK;
+    }
+    if (proto === 17) {
+      // UDP (RFC 768): Source Port(16) Destination Port(16) Length(16) Checksum(16)
+      if (capEnd - q < 8) return DecodeStatus.TRUNCATED;
+      const sport = (b[q]! << 8) | b[q + 1]!;
+      const dport = (b[q + 2]! << 8) | b[q + 3]!;
+      const ulen = (b[q + 4]! << 8) | b[q + 5]!;
+      out.sport = sport;
+      out.dport = dport;
+      if (l4Len < 8) return DecodeStatus.BAD_L4;
+      const plen = ulen >= 8 && ulen <= l4Len ? ulen - 8 : l4Len - 8;
+      const po = q + 8;
+      if ((sport === GTPU_PORT || dport === GTPU_PORT) && depth < MAX_TUNNEL_DEPTH) {
+        /*
+         * GTP-U header (3GPP TS 29.281 §5.1): Version(3)=1 PT(1)=1 (*)(1) E(1) S(1) PN(1) | Message Type(8), 0xff =
+         * G-PDU | Length(16) | TEID(32) | if E|S|PN: Sequence(16) N-PDU(8) Next Extension Type(8) | extensions:
+         * Length(8, 4-octet units) Contents Next Extension Type(8)
+         */
+        let g = po;
+        if (capEnd - g >= 8 && (b[g]! & 0xf0) === 0x30 && b[g + 1]! === 0xff) {
+          const flags = b[g]!;
+          g += 8;
+          let ok = true;
+          if (flags & 0x07) {
+            if (capEnd - g < 4) ok = false;
+            else {
+              let next = b[g + 3]!;
+              g += 4;
+              for (let n = 0; next !== 0 && n < 8; n++) {
+                const el = capEnd - g < 4 ? 0 : b[g]! << 2;
+                if (el === 0 || capEnd - g < el) {
+                  ok = false;
+                  break;
+                }
+                next = b[g + el - 1]!;
+                g += el;
+              }
+              if (next !== 0) ok = false;
+            }
+          }
+          if (ok && capEnd - g >= 1) {
+            const iv = b[g]! >> 4;
+            if (iv === 4 || iv === 6) {
+              p = g;
+              end = capEnd;
+              want = iv;
+              continue;
+            }
+          }
+        }
+      }
+      out.l4HeaderLen = 8;
+      out.payloadLen = plen;
+      out.payloadOffset = po;
+      const pc = (capEnd < po + plen ? capEnd : po + plen) - po;
+      out.payloadCapLen = pc <= 0 ? 0 : pc;
+      return DecodeStatus.OK;
+    }
+    if (proto === 1 || proto === 58) {
+      // ICMP (RFC 792): Type(8) Code(8) Checksum(16) Rest of header(32); ICMPv6 (RFC 4443 §2.1): Type Code Checksum
+      const hl = proto === 1 ? 8 : 4;
+      if (capEnd - q < hl) return DecodeStatus.TRUNCATED;
+      out.sport = b[q]!;
+      out.dport = b[q + 1]!;
+      out.l4HeaderLen = hl;
+      const plen = l4Len - hl;
+      out.payloadLen = plen < 0 ? 0 : plen;
+      const po = q + hl;
+      out.payloadOffset = po;
+      const pc = capEnd - po;
+      out.payloadCapLen = pc <= 0 ? 0 : pc;
+      return DecodeStatus.OK;
+    }
+    if ((proto === 4 || proto === 41) && depth < MAX_TUNNEL_DEPTH) {
+      // IP-in-IP (RFC 2003) / IPv6-in-IP (RFC 4213): the inner packet is the flow.
+      p = q;
+      end = capEnd;
+      want = proto === 4 ? 4 : 6;
+      continue;
+    }
+    out.payloadLen = l4Len;
+    out.payloadOffset = q;
+    const pc = capEnd - q;
+    out.payloadCapLen = pc <= 0 ? 0 : pc;
+    return DecodeStatus.OTHER_L4;
+  }
+}
+
+/** Text form of an address held as PacketInfo words: dotted quad for IPv4, RFC 5952 compressed form for IPv6. */
+export function formatIp(words: Uint32Array | readonly number[], version: number): string {
+  if (version === 4) {
+    const a = words[0]! >>> 0;
+    return `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}`;
+  }
+  const g: number[] = [];
+  for (let i = 0; i < 4; i++) {
+    const w = words[i]! >>> 0;
+    g.push(w >>> 16, w & 0xffff);
+  }
+  let bestAt = -1, bestLen = 1;
+  for (let i = 0; i < 8; ) {
+    if (g[i] !== 0) { i++; continue; }
+    let j = i;
+    while (j < 8 && g[j] === 0) j++;
+    if (j - i > bestLen) { bestAt = i; bestLen = j - i; }
+    i = j;
+  }
+  const hex = (a: number[]): string => a.map((x) => x.toString(16)).join(':');
+  if (bestAt < 0) return hex(g);
+  return `${hex(g.slice(0, bestAt))}::${hex(g.slice(bestAt + bestLen))}`;
+}
+
+/** Parses an IPv4 dotted quad or IPv6 text address into PacketInfo-style words; throws on a malformed address. */
+export function parseIp(text: string): { version: 4 | 6; words: Uint32Array } {
+  const words = new Uint32Array(4);
+  if (!text.includes(':')) {
+    const parts = text.split('.');
+    if (parts.length !== 4) throw new Error(`bad IPv4 address '${text}'`);
+    let a = 0;
+    for (const s of parts) {
+      const n = Number(s);
+      if (!/^\d{1,3}$/.test(s) || n > 255) throw new Error(`bad IPv4 address '${text}'`);
+      a = a * 256 + n;
+    }
+    words[0] = a;
+    return { version: 4, words };
+  }
+  let head = text, tail = '';
+  const dbl = text.indexOf('::');
+  if (dbl >= 0) {
+    head = text.slice(0, dbl);
+    tail = text.slice(dbl + 2);
+    if (tail.includes('::')) throw new Error(`bad IPv6 address '${text}'`);
+  }
+  const groups = (s: string): number[] => {
+    if (s === '') return [];
+    const out: number[] = [];
+    const parts = s.split(':');
+    for (let i = 0; i < parts.length; i++) {
+      const part = parts[i]!;
+      if (part.includes('.') && i === parts.length - 1) {
+        const v4 = parseIp(part).words[0]!;
+        out.push(v4 >>> 16, v4 & 0xffff);
+      } else {
+        if (!/^[0-9a-fA-F]{1,4}$/.test(part)) throw new Error(`bad IPv6 address '${text}'`);
+        out.push(parseInt(part, 16));
+      }
+    }
+    return out;
+  };
+  const h = groups(head), t = groups(tail);
+  const fill = 8 - h.length - t.length;
+  if (dbl >= 0 ? fill < 1 : fill !== 0) throw new Error(`bad IPv6 address '${text}'`);
+  const all = [...h, ...new Array<number>(dbl >= 0 ? fill : 0).fill(0), ...t];
+  for (let i = 0; i < 4; i++) words[i] = all[2 * i]! * 65536 + all[2 * i + 1]!;
+  return { version: 6, words };
+}
