@@ -1,0 +1,254 @@
+import { createWriteStream } from 'node:fs';
+import type { Writable } from 'node:stream';
+import { ColumnBuilder, cellValue, makeTable, type Column, type Table } from './table.ts';
+import { DatasetError, DatasetErrorCode } from './errors.ts';
+import { readLineBatches, splitLines } from './lines.ts';
+
+/**
+ * CSV reader for Veil's own flow tables and CICFlowMeter-style exports: RFC 4180 quoting (fields with delimiters,
+ * quotes and newlines), `,` `;` or tab delimiters (guessed from the header), header names trimmed (CICFlowMeter
+ * writes " Destination Port"), duplicate names made unique (`name.1`), repeated header rows skipped, trailing
+ * empty fields tolerated. Column kinds are inferred: numeric unless a non-numeric, non-missing value appears.
+ */
+export interface CsvReadOptions {
+  /** Field delimiter; guessed from the header line when absent. */
+  delimiter?: string;
+  /** Rows per chunk when streaming. */
+  chunkRows?: number;
+  /** Receives non-fatal notices (duplicate names, skipped lines). */
+  warn?: (message: string) => void;
+  /** Columns to force to text (e.g. a numeric label). */
+  textColumns?: readonly string[];
+}
+
+/** Incremental CSV parser: feed lines, take tables. Keeps the line number for error messages. */
+export class CsvParser {
+  private header: string[] | null = null;
+  private builders: ColumnBuilder[] = [];
+  private delimiter: string | undefined;
+  private pending: string | null = null;
+  private pendingStart = 0;
+  private lineNo = 0;
+  private repeatedHeaders = 0;
+  rows = 0;
+
+  constructor(private readonly source: string, private readonly opts: CsvReadOptions = {}) {
+    this.delimiter = opts.delimiter;
+  }
+
+  /** Feeds complete lines in order. */
+  push(lines: readonly string[]): void {
+    for (const raw of lines) {
+      this.lineNo++;
+      let line = raw;
+      let startLine = this.lineNo;
+      if (this.pending !== null) {
+        line = this.pending + '\n' + raw;
+        startLine = this.pendingStart;
+        this.pending = null;
+      }
+      if (line.indexOf('"') >= 0 && !quotesBalanced(line)) {
+        // A quoted field spans lines: keep collecting until the quotes close.
+        this.pending = line;
+        this.pendingStart = startLine;
+        continue;
+      }
+      this.record(line, startLine);
+    }
+  }
+
+  private record(line: string, lineNo: number): void {
+    if (this.header === null) {
+      if (line.trim() === '') return;
+      this.delimiter ??= guessDelimiter(line);
+      const names = splitFields(line, this.delimiter).map((n) => n.trim());
+      while (names.length > 1 && names[names.length - 1] === '') names.pop();
+      this.header = uniqueNames(names, this.source, this.opts.warn);
+      const text = new Set(this.opts.textColumns ?? []);
+      this.builders = this.header.map((n) => new ColumnBuilder(n, text.has(n) ? 'string' : undefined));
+      return;
+    }
+    if (line === '') return;
+    const fields = line.indexOf('"') >= 0 ? splitFields(line, this.delimiter!) : line.split(this.delimiter!);
+    const h = this.header;
+    if (fields.length !== h.length) {
+      while (fields.length > h.length && fields[fields.length - 1]!.trim() === '') fields.pop();
+      if (fields.length !== h.length) {
+        if (fields.every((f) => f.trim() === '')) return;
+        throw new DatasetError(
+          DatasetErrorCode.MALFORMED,
+          `${this.source}:${lineNo}: ${fields.length} fields, the header has ${h.length}` +
+            (fields.length < h.length ? ` (first missing column '${h[fields.length]}')` : ''),
+        );
+      }
+    }
+    if (fields[0]!.trim() === h[0] && fields.every((f, i) => f.trim() === h[i])) {
+      this.repeatedHeaders++;
+      return;
+    }
+    const b = this.builders;
+    for (let i = 0; i < fields.length; i++) b[i]!.pushText(fields[i]!);
+    this.rows++;
+  }
+
+  /** Rows parsed since the last take, as a table; the parser continues with empty columns. */
+  take(): Table {
+    const t = makeTable(this.source, this.builders.map((b) => b.finish()));
+    this.builders = (this.header ?? []).map((n, i) => new ColumnBuilder(n, this.builders[i]?.forced));
+    return t;
+  }
+
+  /** Ends the input: an unclosed quote is an error; notices are sent to `warn`. */
+  end(): void {
+    if (this.pending !== null) {
+      throw new DatasetError(DatasetErrorCode.MALFORMED, `${this.source}:${this.pendingStart}: quoted field never closed`);
+    }
+    if (this.header === null) throw new DatasetError(DatasetErrorCode.MALFORMED, `${this.source}: empty file (no header line)`);
+    if (this.repeatedHeaders) this.opts.warn?.(`${this.source}: skipped ${this.repeatedHeaders} repeated header line(s)`);
+  }
+}
+
+/**
+ * Streams a CSV file as tables of at most `chunkRows` rows.
+ *
+ * @example
+ * for await (const chunk of readCsvChunks('flows.csv', { chunkRows: 50_000 })) console.log(chunk.rows);
+ */
+export async function* readCsvChunks(path: string, opts: CsvReadOptions = {}): AsyncGenerator<Table> {
+  const p = new CsvParser(path, opts);
+  const chunkRows = opts.chunkRows ?? 65536;
+  let yielded = 0;
+  for await (const lines of readLineBatches(path)) {
+    p.push(lines);
+    if (p.rows >= chunkRows) { p.rows = 0; yielded++; yield p.take(); }
+  }
+  p.end();
+  if (p.rows > 0 || yielded === 0) yield p.take();
+}
+
+/** Reads a whole CSV file. */
+export async function readCsv(path: string, opts: CsvReadOptions = {}): Promise<Table> {
+  const p = new CsvParser(path, opts);
+  for await (const lines of readLineBatches(path)) p.push(lines);
+  p.end();
+  return p.take();
+}
+
+/** Parses CSV text held in memory. */
+export function parseCsv(text: string, source = '<csv>', opts: CsvReadOptions = {}): Table {
+  const p = new CsvParser(source, opts);
+  p.push(splitLines(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text));
+  p.end();
+  return p.take();
+}
+
+function quotesBalanced(line: string): boolean {
+  let n = 0;
+  for (let i = line.indexOf('"'); i >= 0; i = line.indexOf('"', i + 1)) n++;
+  return (n & 1) === 0;
+}
+
+function guessDelimiter(header: string): string {
+  let best = ',';
+  let bestN = 0;
+  for (const d of [',', ';', '\t', '|']) {
+    const n = header.split(d).length - 1;
+    if (n > bestN) { best = d; bestN = n; }
+  }
+  return best;
+}
+
+/** Splits one record honouring double quotes ("" inside quotes is a quote). */
+export function splitFields(line: string, delim: string): string[] {
+  const out: string[] = [];
+  let i = 0;
+  const n = line.length;
+  while (i <= n) {
+    if (line[i] === '"') {
+      let s = '';
+      i++;
+      for (;;) {
+        const q = line.indexOf('"', i);
+        if (q < 0) { s += line.slice(i); i = n; break; }
+        s += line.slice(i, q);
+        if (line[q + 1] === '"') { s += '"'; i = q + 2; continue; }
+        i = q + 1;
+        break;
+      }
+      // Text between the closing quote and the delimiter is kept (lenient, as spreadsheets do).
+      const d = line.indexOf(delim, i);
+      if (d < 0) { s += line.slice(i); out.push(s); break; }
+      s += line.slice(i, d);
+      out.push(s);
+      i = d + delim.length;
+      if (i === n) { out.push(''); break; }
+    } else {
+      const d = line.indexOf(delim, i);
+      if (d < 0) { out.push(line.slice(i)); break; }
+      out.push(line.slice(i, d));
+      i = d + delim.length;
+      if (i === n) { out.push(''); break; }
+    }
+  }
+  return out;
+}
+
+function uniqueNames(names: string[], source: string, warn?: (m: string) => void): string[] {
+  const seen = new Map<string, number>();
+  return names.map((n, i) => {
+    const name = n === '' ? `column_${i + 1}` : n;
+    const k = seen.get(name);
+    if (k === undefined) { seen.set(name, 1); return name; }
+    let alt = `${name}.${k}`;
+    while (seen.has(alt)) alt += '_';
+    seen.set(name, k + 1);
+    seen.set(alt, 1);
+    warn?.(`${source}: duplicate column name '${name}' renamed to '${alt}'`);
+    return alt;
+  });
+}
+
+/** Quotes a field when it holds the delimiter, a quote or a line break. */
+export function csvField(s: string): string {
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+function formatCell(c: Column, row: number): string {
+  const v = cellValue(c, row);
+  if (v === null) return '';
+  if (typeof v === 'number') return Number.isNaN(v) ? '' : String(v);
+  return csvField(v);
+}
+
+/** Appends a table's rows as CSV lines (header first when `header` is true). */
+export function tableToCsv(t: Table, header = true): string {
+  const parts: string[] = [];
+  if (header) parts.push(t.columns.map((c) => csvField(c.name)).join(',') + '\n');
+  const cols = t.columns;
+  for (let r = 0; r < t.rows; r++) {
+    let line = '';
+    for (let j = 0; j < cols.length; j++) line += (j ? ',' : '') + formatCell(cols[j]!, r);
+    parts.push(line + '\n');
+  }
+  return parts.join('');
+}
+
+/** Streaming CSV writer: the header comes from the first table written. */
+export class CsvWriter {
+  private readonly out: Writable;
+  private wroteHeader = false;
+  constructor(target: string | Writable) {
+    this.out = typeof target === 'string' ? createWriteStream(target) : target;
+  }
+  async write(t: Table): Promise<void> {
+    const text = tableToCsv(t, !this.wroteHeader);
+    this.wroteHeader = true;
+    if (!this.out.write(text)) await new Promise<void>((r) => this.out.once('drain', () => r()));
+  }
+  async close(): Promise<void> {
+    if ((this.out as unknown) === process.stdout) return;
+    await new Promise<void>((resolve, reject) => {
+      this.out.end((err?: Error | null) => (err ? reject(err) : resolve()));
+    });
+  }
+}

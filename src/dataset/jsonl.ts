@@ -1,0 +1,125 @@
+import { createWriteStream } from 'node:fs';
+import type { Writable } from 'node:stream';
+import { ColumnBuilder, cellValue, makeTable, type Table } from './table.ts';
+import { DatasetError, DatasetErrorCode } from './errors.ts';
+import { readLineBatches, splitLines } from './lines.ts';
+
+/**
+ * JSON Lines reader: one object per line. Numbers and booleans (as 0/1) make numeric columns, strings make text
+ * columns, null is missing; nested arrays/objects are kept as their JSON text. A key that first appears late is
+ * missing in earlier rows.
+ */
+export interface JsonlReadOptions {
+  chunkRows?: number;
+  warn?: (message: string) => void;
+}
+
+export class JsonlParser {
+  private builders = new Map<string, ColumnBuilder>();
+  private order: string[] = [];
+  private lineNo = 0;
+  rows = 0;
+  private base = 0;
+
+  constructor(private readonly source: string) {}
+
+  push(lines: readonly string[]): void {
+    for (const line of lines) {
+      this.lineNo++;
+      const s = line.trim();
+      if (s === '') continue;
+      let obj: unknown;
+      try {
+        obj = JSON.parse(s);
+      } catch (e) {
+        throw new DatasetError(DatasetErrorCode.MALFORMED, `${this.source}:${this.lineNo}: not valid JSON (${(e as Error).message})`);
+      }
+      if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) {
+        throw new DatasetError(DatasetErrorCode.MALFORMED, `${this.source}:${this.lineNo}: expected a JSON object per line`);
+      }
+      const n = this.rows;
+      for (const [k, v] of Object.entries(obj as Record<string, unknown>)) {
+        let b = this.builders.get(k);
+        if (!b) {
+          b = new ColumnBuilder(k);
+          for (let i = this.base; i < n; i++) b.pushMissing();
+          this.builders.set(k, b);
+          this.order.push(k);
+        }
+        if (b.length !== n - this.base) continue; // duplicate key in one object: first wins
+        if (v === null || v === undefined) b.pushMissing();
+        else if (typeof v === 'number') b.pushNumber(v);
+        else if (typeof v === 'boolean') b.pushNumber(v ? 1 : 0);
+        else if (typeof v === 'string') {
+          // Writers spell non-finite numbers as strings; keep such a column numeric.
+          if (b.kind === 'number' && (v === 'Infinity' || v === '-Infinity' || v === 'NaN')) b.pushNumber(Number(v));
+          else b.pushString(v);
+        }
+        else b.pushString(JSON.stringify(v));
+      }
+      this.rows++;
+      for (const b of this.builders.values()) if (b.length < this.rows - this.base) b.pushMissing();
+    }
+  }
+
+  take(): Table {
+    const t = makeTable(this.source, this.order.map((k) => this.builders.get(k)!.finish()));
+    for (const k of this.order) this.builders.set(k, new ColumnBuilder(k));
+    this.base = this.rows;
+    return t;
+  }
+}
+
+export async function* readJsonlChunks(path: string, opts: JsonlReadOptions = {}): AsyncGenerator<Table> {
+  const p = new JsonlParser(path);
+  const chunkRows = opts.chunkRows ?? 65536;
+  let last = 0;
+  let yielded = 0;
+  for await (const lines of readLineBatches(path)) {
+    p.push(lines);
+    if (p.rows - last >= chunkRows) { last = p.rows; yielded++; yield p.take(); }
+  }
+  if (p.rows > last || yielded === 0) yield p.take();
+}
+
+export async function readJsonl(path: string): Promise<Table> {
+  const p = new JsonlParser(path);
+  for await (const lines of readLineBatches(path)) p.push(lines);
+  return p.take();
+}
+
+export function parseJsonl(text: string, source = '<jsonl>'): Table {
+  const p = new JsonlParser(source);
+  p.push(splitLines(text));
+  return p.take();
+}
+
+/** Rows of a table as JSON lines (NaN and missing as null). */
+export function tableToJsonl(t: Table): string {
+  const parts: string[] = [];
+  for (let r = 0; r < t.rows; r++) {
+    const o: Record<string, unknown> = {};
+    for (const c of t.columns) {
+      const v = cellValue(c, r);
+      o[c.name] = typeof v === 'number' && !Number.isFinite(v) ? (Number.isNaN(v) ? null : String(v)) : v;
+    }
+    parts.push(JSON.stringify(o) + '\n');
+  }
+  return parts.join('');
+}
+
+export class JsonlWriter {
+  private readonly out: Writable;
+  constructor(target: string | Writable) {
+    this.out = typeof target === 'string' ? createWriteStream(target) : target;
+  }
+  async write(t: Table): Promise<void> {
+    if (!this.out.write(tableToJsonl(t))) await new Promise<void>((r) => this.out.once('drain', () => r()));
+  }
+  async close(): Promise<void> {
+    if ((this.out as unknown) === process.stdout) return;
+    await new Promise<void>((resolve, reject) => {
+      this.out.end((err?: Error | null) => (err ? reject(err) : resolve()));
+    });
+  }
+}

@@ -1,0 +1,133 @@
+import { readCsvChunks, CsvWriter } from './csv.ts';
+import { readJsonlChunks, JsonlWriter } from './jsonl.ts';
+import { readParquetChunks, ParquetTableWriter } from './parquet.ts';
+import { readArffChunks } from './arff.ts';
+import { concatTables, renameColumns, type Table } from './table.ts';
+import { verifyColumnOrder, type ColumnOrderPolicy, type OrderVerdict } from './checks.ts';
+import { DatasetError, DatasetErrorCode } from './errors.ts';
+
+/** File formats of flow tables. */
+export type TableFormat = 'csv' | 'jsonl' | 'parquet' | 'arff';
+
+/** The format from the file name (`.csv`, `.tsv`, `.jsonl`, `.ndjson`, `.parquet`, `.arff`, each optionally `.gz`). */
+export function detectFormat(path: string): TableFormat {
+  const p = path.toLowerCase().replace(/\.gz$/, '');
+  if (p.endsWith('.csv') || p.endsWith('.tsv') || p.endsWith('.txt')) return 'csv';
+  if (p.endsWith('.jsonl') || p.endsWith('.ndjson') || p.endsWith('.json')) return 'jsonl';
+  if (p.endsWith('.parquet') || p.endsWith('.pq')) return 'parquet';
+  if (p.endsWith('.arff')) return 'arff';
+  throw new DatasetError(
+    DatasetErrorCode.UNSUPPORTED_FORMAT,
+    `${path}: unknown table format (expected .csv, .tsv, .jsonl, .ndjson, .parquet or .arff)`,
+  );
+}
+
+export interface LoadOptions {
+  format?: TableFormat;
+  /** What to do when the column-order check fails: fix a known header error (default), refuse, or keep and warn. */
+  columnOrder?: ColumnOrderPolicy;
+  /** Receives notices; loud ones (wrong column order) start with 'WARNING'. */
+  warn?: (message: string) => void;
+  /** Columns to keep as text even when they look numeric (labels such as 0/1). */
+  textColumns?: readonly string[];
+  /** Rows per chunk when streaming. */
+  chunkRows?: number;
+}
+
+export interface LoadedTable {
+  table: Table;
+  format: TableFormat;
+  /** Outcome of the column-order check. */
+  order: Pick<OrderVerdict, 'status' | 'message' | 'report'>;
+}
+
+/**
+ * Reads a whole flow table and runs the column-order check on it.
+ *
+ * @example
+ * const { table } = await loadTable('flows.csv', { warn: (m) => process.stderr.write(m + '\n') });
+ */
+export async function loadTable(path: string, opts: LoadOptions = {}): Promise<LoadedTable> {
+  const format = opts.format ?? detectFormat(path);
+  const chunks: Table[] = [];
+  for await (const t of rawChunks(path, format, { ...opts, chunkRows: opts.chunkRows ?? Number.MAX_SAFE_INTEGER })) chunks.push(t);
+  const table = concatTables(chunks, path);
+  const verdict = applyOrderPolicy(table, opts);
+  return { table: verdict.table, format, order: verdict };
+}
+
+/**
+ * Streams a table in chunks (for prediction over files larger than memory). The column-order check runs on the
+ * first chunk and its verdict (a rename, a refusal) applies to all.
+ */
+export async function* streamTable(path: string, opts: LoadOptions = {}): AsyncGenerator<Table> {
+  const format = opts.format ?? detectFormat(path);
+  let rename: Map<string, string> | null | undefined;
+  for await (const t of rawChunks(path, format, { ...opts, chunkRows: opts.chunkRows ?? 65536 })) {
+    if (rename === undefined) {
+      const v = applyOrderPolicy(t, opts);
+      rename = null;
+      if (v.status === 'fixed') {
+        rename = new Map();
+        t.columns.forEach((c, i) => { const n = v.table.columns[i]!.name; if (n !== c.name) rename!.set(c.name, n); });
+      }
+      yield v.table;
+      continue;
+    }
+    yield rename ? renameColumns(t, rename) : t;
+  }
+}
+
+function applyOrderPolicy(t: Table, opts: LoadOptions): OrderVerdict {
+  const policy = opts.columnOrder ?? 'fix';
+  const v = verifyColumnOrder(t, policy);
+  if (v.status === 'ok') return v;
+  if (policy === 'refuse') {
+    throw new DatasetError(DatasetErrorCode.PERMUTED_COLUMNS, `${v.message} Refusing to load (--column-order refuse).`);
+  }
+  opts.warn?.(`WARNING: ${v.message}`);
+  return v;
+}
+
+function rawChunks(path: string, format: TableFormat, opts: LoadOptions): AsyncGenerator<Table> {
+  switch (format) {
+    case 'csv':
+      return readCsvChunks(path, {
+        chunkRows: opts.chunkRows,
+        warn: opts.warn,
+        textColumns: opts.textColumns,
+        delimiter: path.toLowerCase().replace(/\.gz$/, '').endsWith('.tsv') ? '\t' : undefined,
+      });
+    case 'jsonl':
+      return readJsonlChunks(path, { chunkRows: opts.chunkRows, warn: opts.warn });
+    case 'parquet':
+      return readParquetChunks(path, { chunkRows: opts.chunkRows });
+    case 'arff':
+      return readArffChunks(path, { chunkRows: opts.chunkRows, warn: opts.warn });
+  }
+}
+
+/** Sink for tables written chunk by chunk. */
+export interface TableWriter {
+  write(t: Table): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Opens a writer by file extension (`-` writes CSV to standard output). ARFF output is not offered. */
+export function openTableWriter(path: string): TableWriter {
+  if (path === '-') return new CsvWriter(process.stdout);
+  const format = detectFormat(path);
+  if (format === 'csv') return new CsvWriter(path);
+  if (format === 'jsonl') return new JsonlWriter(path);
+  if (format === 'parquet') {
+    const w = new ParquetTableWriter(path);
+    return { write: async (t) => w.write(t), close: async () => w.close() };
+  }
+  throw new DatasetError(DatasetErrorCode.UNSUPPORTED_FORMAT, `${path}: writing ARFF is not supported; use .csv, .jsonl or .parquet`);
+}
+
+export async function writeTable(t: Table, path: string): Promise<void> {
+  const w = openTableWriter(path);
+  await w.write(t);
+  await w.close();
+}
