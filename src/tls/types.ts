@@ -43,8 +43,15 @@ export interface HandshakeRecord {
   certNotAfter: string;
   /** Microseconds from the ClientHello to the ServerHello (0 if not both seen). */
   helloRttUs: number;
+  /** Handshake body lengths (bytes after the 4-byte handshake header) of the first ClientHello / final ServerHello. */
   clientHelloLen: number;
   serverHelloLen: number;
+  /** A HelloRetryRequest (TLS 1.3) was seen, or the client sent a second ClientHello (which answers one). */
+  helloRetry: boolean;
+  /** JA4 of the second ClientHello after a HelloRetryRequest ('' when none); the other fields describe the first. */
+  ja4Retry: string;
+  /** Malformed records, messages, fragments or packets met in this flow (the tracker skips them, never throws). */
+  malformations: number;
 }
 
 export interface HandshakeTracker {

@@ -1,0 +1,114 @@
+/**
+ * QUIC Initial packet protection keys (RFC 9001 §5.2, RFC 9369 §3.3): derived from the client's first
+ * Destination Connection ID with a version-specific salt, so any observer can remove Initial protection.
+ */
+import { createCipheriv, createHmac, type Cipher } from 'node:crypto';
+
+export const QUIC_V1 = 0x00000001;
+export const QUIC_V2 = 0x6b3343cf;
+
+interface VersionParams {
+  salt: Buffer;
+  keyLabel: string;
+  ivLabel: string;
+  hpLabel: string;
+  /** Long-header type bits of Initial / 0-RTT / Handshake / Retry packets. */
+  types: { initial: number; zeroRtt: number; handshake: number; retry: number };
+}
+
+const V1_TYPES = { initial: 0, zeroRtt: 1, handshake: 2, retry: 3 };
+const V1_LABELS = { keyLabel: 'quic key', ivLabel: 'quic iv', hpLabel: 'quic hp' };
+const V1_SALT = Buffer.from('38762cf7f55934b34d179ae6a4c80cadccbb7f0a', 'hex');
+const DRAFT29_SALT = Buffer.from('afbfec289993d24c9e9786f19c6111e04390a899', 'hex');
+
+/** Versions whose Initial packets we can open: v1, v2 and the late IETF drafts that shared v1's layout. */
+export function versionParams(version: number): VersionParams | null {
+  if (version === QUIC_V1) return { salt: V1_SALT, ...V1_LABELS, types: V1_TYPES };
+  if (version === QUIC_V2) {
+    return {
+      salt: Buffer.from('0dede3def700a6db819381be6e269dcbf9bd2ed9', 'hex'),
+      keyLabel: 'quicv2 key', ivLabel: 'quicv2 iv', hpLabel: 'quicv2 hp',
+      types: { initial: 1, zeroRtt: 2, handshake: 3, retry: 0 },
+    };
+  }
+  // draft-ietf-quic-transport-29..32 (0xff00001d..0xff000020) used this salt, drafts 33-34 the v1 salt.
+  if (version >= 0xff00001d && version <= 0xff000020) return { salt: DRAFT29_SALT, ...V1_LABELS, types: V1_TYPES };
+  if (version === 0xff000021 || version === 0xff000022) return { salt: V1_SALT, ...V1_LABELS, types: V1_TYPES };
+  return null;
+}
+
+/** True when `version` is one whose Initial packets {@link versionParams} knows. */
+export function isSupportedVersion(version: number): boolean {
+  return version === QUIC_V1 || version === QUIC_V2 || (version >= 0xff00001d && version <= 0xff000022);
+}
+
+/** HKDF-Extract (RFC 5869) with SHA-256. */
+export function hkdfExtract(salt: Uint8Array, ikm: Uint8Array): Buffer {
+  return createHmac('sha256', salt).update(ikm).digest();
+}
+
+/** HKDF-Expand-Label (RFC 8446 §7.1) with an empty context and SHA-256. */
+export function hkdfExpandLabel(secret: Uint8Array, label: string, length: number): Buffer {
+  const full = Buffer.from('tls13 ' + label, 'latin1');
+  const info = Buffer.alloc(2 + 1 + full.length + 1);
+  info.writeUInt16BE(length, 0);
+  info[2] = full.length;
+  full.copy(info, 3);
+  info[3 + full.length] = 0; // empty context
+  const out = Buffer.alloc(length);
+  let prev = Buffer.alloc(0);
+  for (let i = 1, done = 0; done < length; i++) {
+    prev = createHmac('sha256', secret).update(prev).update(info).update(Buffer.from([i])).digest();
+    prev.copy(out, done, 0, Math.min(prev.length, length - done));
+    done += prev.length;
+  }
+  return out;
+}
+
+/** AEAD key, IV and header-protection key of one direction (AES-128-GCM, AES-128-ECB for the mask). */
+export class PacketKeys {
+  readonly secret: Buffer;
+  readonly key: Buffer;
+  readonly iv: Buffer;
+  readonly hp: Buffer;
+  private ecb: Cipher | null = null;
+
+  constructor(secret: Buffer, params: VersionParams) {
+    this.secret = secret;
+    this.key = hkdfExpandLabel(secret, params.keyLabel, 16);
+    this.iv = hkdfExpandLabel(secret, params.ivLabel, 12);
+    this.hp = hkdfExpandLabel(secret, params.hpLabel, 16);
+  }
+
+  /** First 5 bytes of AES-ECB(hp, sample) (RFC 9001 §5.4.3). */
+  mask(sample: Uint8Array): Buffer {
+    if (this.ecb === null) {
+      this.ecb = createCipheriv('aes-128-ecb', this.hp, null);
+      this.ecb.setAutoPadding(false);
+    }
+    // ECB is stateless per block, so one cipher object serves every sample without final().
+    return this.ecb.update(sample);
+  }
+}
+
+export interface InitialKeys {
+  version: number;
+  dcid: Uint8Array;
+  initialSecret: Buffer;
+  client: PacketKeys;
+  server: PacketKeys;
+}
+
+/** Client and server Initial keys for `dcid` under `version`, or null for versions we cannot open. */
+export function deriveInitialKeys(version: number, dcid: Uint8Array): InitialKeys | null {
+  const params = versionParams(version);
+  if (params === null) return null;
+  const initialSecret = hkdfExtract(params.salt, dcid);
+  return {
+    version,
+    dcid: dcid.slice(),
+    initialSecret,
+    client: new PacketKeys(hkdfExpandLabel(initialSecret, 'client in', 32), params),
+    server: new PacketKeys(hkdfExpandLabel(initialSecret, 'server in', 32), params),
+  };
+}

@@ -1,0 +1,52 @@
+/**
+ * Cheap static checks on a flow's first payload: is this the start of a handshake we can read? Content only,
+ * never ports. No allocation.
+ */
+import { isSupportedVersion, QUIC_V2 } from '../quic/keys.ts';
+
+/** TLS record header of a handshake record: 0x16 0x03 0x00..0x04. */
+function isTlsHandshakeRecord(p: Uint8Array, off: number, len: number): boolean {
+  return len >= 3 && p[off] === 0x16 && p[off + 1] === 0x03 && p[off + 2]! <= 0x04;
+}
+
+/**
+ * Proxy preludes that precede TLS in the same TCP stream: SOCKS4/4a CONNECT, SOCKS5 greeting, HTTP CONNECT.
+ */
+function isProxyPrelude(p: Uint8Array, off: number, len: number): boolean {
+  const b0 = p[off];
+  if (b0 === 0x05 && len >= 3) {
+    const n = p[off + 1]!;
+    return n >= 1 && len === 2 + n; // SOCKS5: VER NMETHODS METHODS
+  }
+  if (b0 === 0x04 && len >= 9) return p[off + 1] === 0x01 && p[off + len - 1] === 0x00; // SOCKS4 CONNECT .. USERID 0
+  // "CONNECT "
+  return len >= 8 && b0 === 0x43 && p[off + 1] === 0x4f && p[off + 2] === 0x4e && p[off + 3] === 0x4e
+    && p[off + 4] === 0x45 && p[off + 5] === 0x43 && p[off + 6] === 0x54 && p[off + 7] === 0x20;
+}
+
+/** QUIC long header of an Initial packet in a version whose Initial keys we can derive. */
+export function isQuicInitialStart(p: Uint8Array, off: number, len: number): boolean {
+  if (len < 7) return false;
+  const b0 = p[off]!;
+  if ((b0 & 0x80) === 0) return false;
+  const v = ((p[off + 1]! << 24) | (p[off + 2]! << 16) | (p[off + 3]! << 8) | p[off + 4]!) >>> 0;
+  if (!isSupportedVersion(v)) return false;
+  const type = (b0 >> 4) & 3;
+  return v === QUIC_V2 ? type === 1 : type === 0;
+}
+
+/** DTLS handshake record: 0x16 then DTLS 1.0 (0xfeff), 1.2 (0xfefd) or 1.3's legacy 0xfefc. */
+export function isDtlsStart(p: Uint8Array, off: number, len: number): boolean {
+  return len >= 13 && p[off] === 0x16 && p[off + 1] === 0xfe && (p[off + 2] === 0xff || p[off + 2] === 0xfd || p[off + 2] === 0xfc);
+}
+
+/**
+ * Whether the payload at `off..off+len` can start a handshake the tracker reads: a TLS handshake record (or a
+ * SOCKS / HTTP CONNECT prelude before one) on TCP; a QUIC v1/v2 Initial or a DTLS handshake record on UDP.
+ * @example looksLikeHandshakeStart(6, seg, 0, seg.length) // true for 16 03 01 02 00 01 ...
+ */
+export function looksLikeHandshakeStart(proto: 6 | 17, payload: Uint8Array, off: number, len: number): boolean {
+  if (len <= 0 || off < 0 || off + len > payload.length) return false;
+  if (proto === 6) return isTlsHandshakeRecord(payload, off, len) || isProxyPrelude(payload, off, len);
+  return isQuicInitialStart(payload, off, len) || isDtlsStart(payload, off, len);
+}
