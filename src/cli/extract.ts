@@ -112,7 +112,9 @@ export async function run(argv: string[]): Promise<number> {
     };
     try {
       if (workers > 1 && input !== '-') {
-        summary = await extractParallel(input, meter, workers, onRow);
+        summary = await extractParallel(input, meter, workers, format === 'parquet' ? { kind: 'rows', write: onRow } : {
+          kind: 'bytes', format, write: (chunk, columns) => { writer ??= openWriter(out, format, columns); writer.writeRaw!(chunk); },
+        });
       } else {
         summary = await extractFlows({ path: input }, meter, onRow, {
           onProgress: (bytes, m) => progress.update(bytes, null, `${formatRate(m.stats.packets / Math.max(0.001, (Date.now() - t0) / 1000))} pkt/s  ${m.stats.flows} flows`),

@@ -36,7 +36,8 @@ async function main(argv: string[]): Promise<number> {
   try {
     mod = await cmd.load();
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND') {
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'ERR_MODULE_NOT_FOUND' && new RegExp(`/cli/${name}\\.ts'`).test(e.message)) {
       process.stderr.write(`veil: command '${name}' is not available in this build\n`);
       return 2;
     }

@@ -1,4 +1,5 @@
-import { decodePacket, readCapture, type CaptureSummary } from '../wire/index.ts';
+import { decodePacket } from '../wire/decode.ts';
+import { readCapture, type CaptureSummary } from '../wire/reader.ts';
 import { DecodeStatus, newPacketInfo, type PacketInfo, type RawFrame } from '../wire/types.ts';
 import { Anonymizer } from './anonymize.ts';
 import { IDENTITY_COLUMNS, type CellValue, type ColumnDef } from './columns.ts';
@@ -83,7 +84,11 @@ export class Meter {
       this.skipCounts[st]!++;
       return;
     }
-    if (this.shard !== null && endpointHash(p) % this.shard.count !== this.shard.index) return;
+    if (this.shard !== null && endpointHash(p) % this.shard.count !== this.shard.index) {
+      // Another worker meters this packet's flow; its time still ends idle flows here, as in a single thread.
+      this.table.advance(p.tsUs);
+      return;
+    }
     this.stats.metered++;
     const flow = this.table.packet(p);
     const dir = this.table.dir;

@@ -7,6 +7,8 @@ export type OutputFormat = 'csv' | 'jsonl' | 'parquet';
 /** Streaming sink for flow rows; header and column order come from the column definitions. */
 export interface RowWriter {
   write(row: readonly CellValue[]): void;
+  /** Text formats: bytes already formatted by another writer of the same format (no header). */
+  writeRaw?(chunk: Buffer): void;
   close(): Promise<void>;
 }
 
@@ -26,6 +28,21 @@ export function openWriter(path: string, format: OutputFormat, columns: readonly
   return format === 'csv' ? new CsvWriter(out, columns) : new JsonlWriter(out, columns);
 }
 
+/**
+ * A text writer (CSV or JSONL) whose bytes go to `sink` instead of a stream, without a header: worker threads
+ * format their rows this way and hand the bytes to the thread that owns the output file.
+ */
+export function openChunkWriter(format: 'csv' | 'jsonl', columns: readonly ColumnDef[], sink: (chunk: Buffer) => void): RowWriter {
+  const out = { write: (chunk: Buffer | string) => { sink(typeof chunk === 'string' ? Buffer.from(chunk) : chunk); return true; } } as unknown as NodeJS.WritableStream;
+  const w = format === 'csv' ? new CsvWriter(out, columns, false) : new JsonlWriter(out, columns);
+  return { write: (row) => w.write(row), close: async () => { (w as unknown as { flush(): void }).flush(); } };
+}
+
+/** The header line a CSV writer starts with. */
+export function csvHeader(columns: readonly ColumnDef[]): string {
+  return columns.map((c) => csvCell(c.name)).join(',') + '\n';
+}
+
 /** Text writers batch rows into ~64 KiB strings; `flushEach` writes every row at once (live capture). */
 abstract class TextWriter implements RowWriter {
   private buf = '';
@@ -36,9 +53,16 @@ abstract class TextWriter implements RowWriter {
     if (this.flushEach || this.buf.length > 65536) { this.out.write(this.buf); this.buf = ''; }
   }
   abstract write(row: readonly CellValue[]): void;
-  close(): Promise<void> {
+  flush(): void {
     if (this.buf) this.out.write(this.buf);
     this.buf = '';
+  }
+  writeRaw(chunk: Buffer): void {
+    this.flush();
+    this.out.write(chunk);
+  }
+  close(): Promise<void> {
+    this.flush();
     if (this.out === process.stdout) return new Promise((r) => { if (process.stdout.writableNeedDrain) process.stdout.once('drain', () => r()); else r(); });
     return new Promise((resolve, reject) => {
       (this.out as WriteStream).once('error', reject);
@@ -54,15 +78,101 @@ export function csvCell(v: CellValue): string {
   return /[",\n\r]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
 }
 
-class CsvWriter extends TextWriter {
-  constructor(out: NodeJS.WritableStream, columns: readonly ColumnDef[]) {
-    super(out);
-    this.push(columns.map((c) => csvCell(c.name)).join(',') + '\n');
+/**
+ * CSV is written into a reused byte buffer: numbers are formatted digit by digit (non-integers with at most six
+ * decimals), so a row costs no string allocation except for text cells.
+ */
+class CsvWriter implements RowWriter {
+  private buf = Buffer.allocUnsafe(1 << 20);
+  private pos = 0;
+  flushEach = false;
+  constructor(private readonly out: NodeJS.WritableStream, columns: readonly ColumnDef[], header = true) {
+    if (header) this.text(csvHeader(columns));
   }
+
   write(row: readonly CellValue[]): void {
-    let s = '';
-    for (let i = 0; i < row.length; i++) s += (i ? ',' : '') + csvCell(row[i]!);
-    this.push(s + '\n');
+    for (let i = 0; i < row.length; i++) {
+      if (i) this.byte(44);
+      const v = row[i];
+      if (typeof v === 'number') {
+        if (Number.isInteger(v) && v >= -9007199254740991 && v <= 9007199254740991) this.int(v);
+        else if (v > -1e9 && v < 1e9) this.fixed(v);
+        else if (Number.isFinite(v)) this.text(String(v));
+      } else if (v !== null && v !== undefined) this.text(csvCell(v));
+    }
+    this.byte(10);
+    if (this.flushEach || this.pos > this.buf.length - 65536) this.flush();
+  }
+
+  writeRaw(chunk: Buffer): void {
+    this.flush();
+    this.out.write(chunk);
+  }
+
+  flush(): void {
+    if (this.pos === 0) return;
+    // The stream keeps the chunk until written, so hand it a copy and keep reusing our buffer.
+    this.out.write(Buffer.from(this.buf.subarray(0, this.pos)));
+    this.pos = 0;
+  }
+
+  private ensure(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    this.flush();
+    if (n > this.buf.length) this.buf = Buffer.allocUnsafe(n * 2);
+  }
+
+  private byte(b: number): void {
+    this.ensure(1);
+    this.buf[this.pos++] = b;
+  }
+
+  private int(v: number): void {
+    this.ensure(24);
+    const buf = this.buf;
+    if (v < 0) { buf[this.pos++] = 45; v = -v; }
+    if (v < 10) { buf[this.pos++] = 48 + v; return; }
+    let digits = 0;
+    for (let t = v; t >= 1; t = Math.floor(t / 10)) digits++;
+    let p = this.pos + digits;
+    this.pos = p;
+    while (v >= 1) { const q = Math.floor(v / 10); buf[--p] = 48 + (v - q * 10); v = q; }
+  }
+
+  /** A non-integer with at most six decimals (a millionth of a microsecond is below any clock's resolution). */
+  private fixed(v: number): void {
+    let neg = v < 0;
+    if (neg) v = -v;
+    const scaled = Math.round(v * 1e6);
+    if (scaled === 0) neg = false;
+    const ip = Math.floor(scaled / 1e6);
+    let frac = scaled - ip * 1e6;
+    if (neg) this.byte(45);
+    this.int(ip);
+    if (frac === 0) return;
+    let digits = 6;
+    while (frac % 10 === 0) { frac /= 10; digits--; }
+    this.ensure(8);
+    const buf = this.buf;
+    buf[this.pos++] = 46;
+    let p = this.pos + digits;
+    this.pos = p;
+    for (let k = 0; k < digits; k++) { const q = Math.floor(frac / 10); buf[--p] = 48 + (frac - q * 10); frac = q; }
+  }
+
+  private text(s: string): void {
+    const n = Buffer.byteLength(s);
+    this.ensure(n);
+    this.pos += this.buf.write(s, this.pos);
+  }
+
+  close(): Promise<void> {
+    this.flush();
+    if (this.out === process.stdout) return new Promise((r) => { if (process.stdout.writableNeedDrain) process.stdout.once('drain', () => r()); else r(); });
+    return new Promise((resolve, reject) => {
+      (this.out as WriteStream).once('error', reject);
+      (this.out as WriteStream).end(() => resolve());
+    });
   }
 }
 

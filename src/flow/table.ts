@@ -77,10 +77,7 @@ export class FlowTable {
    */
   packet(p: PacketInfo): Flow {
     const ts = p.tsUs;
-    if (ts > this.now) {
-      this.now = ts;
-      this.expire(ts);
-    }
+    this.advance(ts);
     const h = endpointHash(p);
     let f = this.buckets.get(h) ?? null;
     const sp = portOf(p, true), dp = portOf(p, false);
@@ -121,6 +118,14 @@ export class FlowTable {
       }
     }
     return f;
+  }
+
+  /** Moves the table's clock to a packet's time (never backwards), ending the flows that timed out. */
+  advance(ts: number): void {
+    if (ts > this.now) {
+      this.now = ts;
+      this.expire(ts);
+    }
   }
 
   /** Ends every flow whose timeout passed by `nowUs` (also called by live capture on a timer). */

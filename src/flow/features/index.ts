@@ -1,5 +1,6 @@
 import type { FeatureFamily, FeatureOptions } from './family.ts';
 import { behaviourFamily } from './behaviour.ts';
+import { handshakeFamily } from './handshake.ts';
 import { iscxFamily } from './iscx.ts';
 import { sequenceFamily } from './sequence.ts';
 import { statsFamily } from './stats.ts';
@@ -13,12 +14,8 @@ const FACTORIES: Record<string, (o: FeatureOptions) => FeatureFamily<any>> = {
   iscx: iscxFamily,
   sequence: sequenceFamily,
   behaviour: behaviourFamily,
+  handshake: handshakeFamily,
 };
-
-/** Registers another family (the handshake family registers itself from handshake.ts). */
-export function registerFamily(name: string, factory: (o: FeatureOptions) => FeatureFamily<any>): void {
-  FACTORIES[name] = factory;
-}
 
 export function familyNames(): string[] {
   return Object.keys(FACTORIES);

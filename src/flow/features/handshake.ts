@@ -1,0 +1,89 @@
+import { createHandshakeTracker, looksLikeHandshakeStart } from '../../tls/index.ts';
+import type { HandshakeRecord, HandshakeTracker } from '../../tls/types.ts';
+import type { PacketInfo } from '../../wire/types.ts';
+import { col, type CellValue, type ColumnDef } from '../columns.ts';
+import type { Flow } from '../flow.ts';
+import type { FeatureFamily } from './family.ts';
+
+/**
+ * Handshake metadata: TLS (over TCP), QUIC Initial and DTLS ClientHello facts and fingerprints. A tracker is made
+ * only for flows whose first payload bytes look like a handshake (content, never port), fed until it has learnt
+ * all it can, and its record written as the tls_* columns. No payload is kept beyond the tracker's bounded buffers.
+ */
+interface State {
+  tracker: HandshakeTracker | null;
+  /** Payload-carrying packets sniffed so far without finding a handshake start. */
+  sniffed: number;
+}
+
+const SNIFF_PACKETS = 3;
+const SYN = 2;
+
+type Getter = (r: HandshakeRecord) => CellValue;
+const FIELDS: [ColumnDef, Getter][] = [
+  [col('tls_status', 'metadata', 'string', '', 'none', 'Handshake parse status: parsed, partial (ran out of data or limits), malformed, absent'), (r) => r.status],
+  [col('tls_protocol', 'metadata', 'string', '', 'none', 'Handshake protocol found by content: tls, quic, dtls (empty if none)'), (r) => r.protocol],
+  [col('tls_client_version', 'metadata', 'string', '', 'fwd', 'ClientHello legacy version, e.g. 0x0303'), (r) => r.clientVersion],
+  [col('tls_offered_version', 'metadata', 'string', '', 'fwd', 'Highest version in the client\'s supported_versions, e.g. 1.3'), (r) => r.offeredVersion],
+  [col('tls_version', 'metadata', 'string', '', 'bwd', 'Negotiated version from the ServerHello (supported_versions if present)'), (r) => r.negotiatedVersion],
+  [col('tls_sni', 'metadata', 'string', '', 'fwd', 'Server name indication (leaks the destination: excluded from learning)', true), (r) => r.sni],
+  [col('tls_alpn_offered', 'metadata', 'string', '', 'fwd', 'ALPN protocols offered, comma-separated in offer order'), (r) => r.alpnOffered],
+  [col('tls_alpn', 'metadata', 'string', '', 'bwd', 'ALPN protocol chosen by the server'), (r) => r.alpnChosen],
+  [col('tls_ciphers', 'metadata', 'string', '', 'fwd', 'Cipher suites offered (decimal, offer order, GREASE removed)'), (r) => r.cipherSuites],
+  [col('tls_cipher', 'metadata', 'string', '', 'bwd', 'Cipher suite chosen by the server'), (r) => r.cipherChosen],
+  [col('tls_extensions', 'metadata', 'string', '', 'fwd', 'ClientHello extension types (decimal, offer order, GREASE removed)'), (r) => r.extensions],
+  [col('tls_groups', 'metadata', 'string', '', 'fwd', 'Supported groups offered'), (r) => r.supportedGroups],
+  [col('tls_sig_algs', 'metadata', 'string', '', 'fwd', 'Signature algorithms offered'), (r) => r.signatureAlgorithms],
+  [col('tls_resumed', 'metadata', 'bool', '', 'both', 'Session resumption seen (ticket/PSK accepted or session id echoed)'), (r) => r.sessionResumption],
+  [col('tls_ja3', 'metadata', 'string', '', 'fwd', 'JA3 string of the ClientHello'), (r) => r.ja3],
+  [col('tls_ja3_hash', 'metadata', 'string', '', 'fwd', 'JA3 fingerprint (MD5 of the JA3 string)'), (r) => r.ja3Hash],
+  [col('tls_ja3s', 'metadata', 'string', '', 'bwd', 'JA3S string of the ServerHello'), (r) => r.ja3s],
+  [col('tls_ja3s_hash', 'metadata', 'string', '', 'bwd', 'JA3S fingerprint (MD5)'), (r) => r.ja3sHash],
+  [col('tls_ja4', 'metadata', 'string', '', 'fwd', 'JA4 client fingerprint (FoxIO JA4, BSD-3-Clause)'), (r) => r.ja4],
+  [col('tls_ja4_r', 'metadata', 'string', '', 'fwd', 'JA4_r: JA4 with sorted raw lists instead of hashes'), (r) => r.ja4R],
+  [col('tls_ja4_o', 'metadata', 'string', '', 'fwd', 'JA4_o: JA4 in original order, hashed'), (r) => r.ja4O],
+  [col('tls_ja4_ro', 'metadata', 'string', '', 'fwd', 'JA4_ro: JA4 in original order, raw'), (r) => r.ja4RO],
+  [col('tls_cert_subject', 'metadata', 'string', '', 'bwd', 'Server certificate subject (TLS 1.2 and older; leaks the destination)', true), (r) => r.certSubject],
+  [col('tls_cert_issuer', 'metadata', 'string', '', 'bwd', 'Server certificate issuer', true), (r) => r.certIssuer],
+  [col('tls_cert_san', 'metadata', 'string', '', 'bwd', 'Server certificate subject alternative names (leaky)', true), (r) => r.certSan],
+  [col('tls_cert_not_before', 'metadata', 'string', '', 'bwd', 'Certificate validity start (ISO 8601)'), (r) => r.certNotBefore],
+  [col('tls_cert_not_after', 'metadata', 'string', '', 'bwd', 'Certificate validity end (ISO 8601)'), (r) => r.certNotAfter],
+  [col('tls_hello_rtt_us', 'feature', 'float', 'us', 'both', 'Time from ClientHello to ServerHello (0 unless both seen)'), (r) => r.helloRttUs],
+  [col('tls_client_hello_len', 'feature', 'int', 'bytes', 'fwd', 'ClientHello message length (0 if none)'), (r) => r.clientHelloLen],
+  [col('tls_server_hello_len', 'feature', 'int', 'bytes', 'bwd', 'ServerHello message length (0 if none)'), (r) => r.serverHelloLen],
+];
+
+const ABSENT: CellValue[] = FIELDS.map(([c]) => (c.name === 'tls_status' ? 'absent' : c.type === 'string' ? '' : c.type === 'bool' ? false : 0));
+
+export function handshakeFamily(): FeatureFamily<State> {
+  return {
+    name: 'handshake',
+    description: 'TLS / QUIC / DTLS handshake metadata and fingerprints (JA3, JA3S, JA4), found by content',
+    columns: FIELDS.map(([c]) => c),
+    init(): State {
+      return { tracker: null, sniffed: 0 };
+    },
+    update(s: State, _flow: Flow, p: PacketInfo, dir: 0 | 1): void {
+      const len = p.payloadCapLen;
+      let t = s.tracker;
+      if (t === null) {
+        if (len === 0 || s.sniffed >= SNIFF_PACKETS || (p.proto !== 6 && p.proto !== 17)) return;
+        s.sniffed++;
+        if (!looksLikeHandshakeStart(p.proto as 6 | 17, p.data, p.payloadOffset, len)) return;
+        t = s.tracker = createHandshakeTracker();
+      }
+      if (t.done || len === 0) return;
+      const payload = p.data.subarray(p.payloadOffset, p.payloadOffset + len);
+      if (p.proto === 6) t.onTcp(dir, p.tcpSeq, (p.tcpFlags & SYN) !== 0, payload, p.tsUs);
+      else t.onUdp(dir, payload, p.tsUs);
+    },
+    finish(s: State, _flow: Flow, row: CellValue[], at: number): void {
+      if (s.tracker === null) {
+        for (let i = 0; i < ABSENT.length; i++) row[at + i] = ABSENT[i]!;
+        return;
+      }
+      const r = s.tracker.result();
+      for (let i = 0; i < FIELDS.length; i++) row[at + i] = FIELDS[i]![1](r);
+    },
+  };
+}
