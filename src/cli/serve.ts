@@ -1,0 +1,85 @@
+import { parseArgs } from 'node:util';
+import { VeilError } from '../wire/errors.ts';
+import { keysFrom } from '../service/api/auth.ts';
+import { defaultConcurrency, DEFAULTS, startServer } from '../service/server.ts';
+import { parseSize, positiveInt } from '../service/config.ts';
+
+const HELP = `usage: veil serve [options]
+
+Runs the HTTP API (/api/v1, OpenAPI at /docs, Prometheus at /metrics) and the web UI (/).
+Without --redis, jobs run in this process (embedded queue, SQLite under --data-dir; a restart resumes them).
+With --redis, jobs go to BullMQ and \`veil worker --redis URL --data-dir DIR\` processes run them (same data dir).
+
+      --port N             port (default ${DEFAULTS.port}; 0 picks a free one)
+      --host H             address to listen on (default ${DEFAULTS.host}); beyond loopback API keys are required
+      --data-dir DIR       jobs database, uploads, results, uploaded models (default ${DEFAULTS.dataDir})
+      --models DIR         directory of trained models to load (repeatable); all are applied by default
+      --redis URL          use BullMQ on this Redis (redis://host:port/db) instead of the embedded queue
+      --prefix P           Redis key prefix (default ${DEFAULTS.redisPrefix})
+      --api-key KEY        accept this bearer token (repeatable; also VEIL_API_KEYS, comma-separated)
+      --rate-limit N[/B]   requests per second per API key, burst B (default ${DEFAULTS.rateLimit.perSecond}/${DEFAULTS.rateLimit.burst}; 0 = off)
+      --max-upload SIZE    largest upload, e.g. 500M, 2G (default 1G)
+      --retention-hours H  delete finished jobs and their results after H hours (default ${DEFAULTS.retentionHours})
+      --concurrency N      embedded queue: jobs run at once, one worker thread each (default ${defaultConcurrency()})
+      --classify-threads N worker threads for POST /classify (default 1)
+      --grace S            on SIGTERM, seconds running jobs may take before going back to the queue (default ${DEFAULTS.graceMs / 1000})
+  -q, --quiet              no log lines
+`;
+
+export async function run(argv: string[]): Promise<number> {
+  const { values: v } = parseArgs({
+    args: argv,
+    options: {
+      port: { type: 'string' },
+      host: { type: 'string' },
+      'data-dir': { type: 'string' },
+      models: { type: 'string', multiple: true },
+      redis: { type: 'string' },
+      prefix: { type: 'string' },
+      'api-key': { type: 'string', multiple: true },
+      'rate-limit': { type: 'string' },
+      'max-upload': { type: 'string' },
+      'retention-hours': { type: 'string' },
+      concurrency: { type: 'string' },
+      'classify-threads': { type: 'string' },
+      grace: { type: 'string' },
+      quiet: { type: 'boolean', short: 'q' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (v.help) { process.stdout.write(HELP); return 0; }
+  const log = v.quiet ? () => {} : (m: string) => process.stderr.write(`veil serve: ${m}\n`);
+  const rl = (v['rate-limit'] ?? `${DEFAULTS.rateLimit.perSecond}/${DEFAULTS.rateLimit.burst}`).split('/');
+  const perSecond = Number(rl[0]);
+  const burst = rl[1] !== undefined ? Number(rl[1]) : Math.max(1, perSecond * 5);
+  if (!Number.isFinite(perSecond) || perSecond < 0 || !Number.isFinite(burst) || burst < 0) {
+    throw new VeilError('BAD_ARGUMENT', `--rate-limit must be N or N/B with numbers, got '${v['rate-limit']}'`);
+  }
+  const retention = Number(v['retention-hours'] ?? DEFAULTS.retentionHours);
+  if (!Number.isFinite(retention) || retention <= 0) throw new VeilError('BAD_ARGUMENT', '--retention-hours must be a positive number');
+  const server = await startServer({
+    host: v.host ?? DEFAULTS.host,
+    port: v.port === undefined ? DEFAULTS.port : positiveInt('port', v.port, true),
+    dataDir: v['data-dir'] ?? DEFAULTS.dataDir,
+    redisUrl: v.redis ?? null,
+    redisPrefix: v.prefix ?? DEFAULTS.redisPrefix,
+    modelDirs: v.models ?? [],
+    apiKeys: keysFrom(v['api-key'] ?? [], process.env.VEIL_API_KEYS),
+    maxUploadBytes: v['max-upload'] ? parseSize(v['max-upload']) : DEFAULTS.maxUploadBytes,
+    retentionHours: retention,
+    concurrency: v.concurrency ? positiveInt('concurrency', v.concurrency) : defaultConcurrency(),
+    classifyThreads: v['classify-threads'] ? positiveInt('classify-threads', v['classify-threads']) : 1,
+    maxClassifyRows: DEFAULTS.maxClassifyRows,
+    rateLimit: { perSecond, burst },
+    graceMs: (v.grace ? Number(v.grace) : DEFAULTS.graceMs / 1000) * 1000,
+    sweepIntervalMs: DEFAULTS.sweepIntervalMs,
+    log,
+    handleSignals: true,
+  });
+  const models = server.ctx.catalog.list();
+  log(`${server.ctx.queue.backend} queue, ${models.length} model(s)${models.length ? `: ${models.map((m) => m.name).join(', ')}` : ''}, data in ${server.ctx.dataDir}`);
+  process.stdout.write(`veil serve: listening on ${server.url}  (UI ${server.url}/, API ${server.url}/api/v1, docs ${server.url}/docs)\n`);
+  // Runs until SIGTERM/SIGINT; the signal handler exits the process.
+  await new Promise<never>(() => {});
+  return 0;
+}

@@ -1,0 +1,22 @@
+import type { JobQueue } from '../jobs/types.ts';
+import type { CpuPool } from '../jobs/pool.ts';
+import type { Metrics } from '../metrics.ts';
+import type { ModelCatalog } from '../models/catalog.ts';
+import type { JobRegistry } from '../store/registry.ts';
+
+/** Everything the routes use; built by `startServer` (or a test) and handed to `buildApp`. */
+export interface ServiceContext {
+  dataDir: string;
+  registry: JobRegistry;
+  queue: JobQueue;
+  catalog: ModelCatalog;
+  /** Worker threads for POST /classify (the API thread never predicts). */
+  pool: CpuPool;
+  metrics: Metrics;
+  /** Set on SIGTERM: no new jobs, /readyz fails. */
+  state: { draining: boolean };
+  limits: {
+    maxUploadBytes: number;
+    maxClassifyRows: number;
+  };
+}

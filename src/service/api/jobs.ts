@@ -1,0 +1,285 @@
+import { createReadStream, existsSync, renameSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { csvCell, openWriter } from '../../flow/output.ts';
+import type { ColumnDef } from '../../flow/columns.ts';
+import { streamTable } from '../../dataset/load.ts';
+import type { PerClassScore } from '../../model/evaluation.ts';
+import { chartSvg } from '../../report/index.ts';
+import { ServiceError, errorBody, toServiceError } from '../errors.ts';
+import { storedExtension } from '../sniff.ts';
+import { deleteResults, ResultReader, resultsDir } from '../store/results.ts';
+import { CONFIDENCE_BINS, type JobPayload, type JobRecord, type ModelSummary } from '../jobs/types.ts';
+import type { ServiceContext } from './context.ts';
+import type { App } from './app-types.ts';
+import {
+  ChartParams, ChartQuery, ErrorResponse, Job, JobList, JobListQuery, JobParams, JobUploadDoc, ResultPage, ResultsQuery,
+} from './schemas.ts';
+import { receiveUpload } from './upload.ts';
+
+const errors = { 400: ErrorResponse, 401: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse, 413: ErrorResponse, 415: ErrorResponse, 429: ErrorResponse, 503: ErrorResponse };
+
+/** Job ids sort by creation time: base-36 milliseconds, then 48 random bits. */
+export function newJobId(): string {
+  return `j${Date.now().toString(36).padStart(9, '0')}${randomBytes(6).toString('hex')}`;
+}
+
+export function uploadsDir(dataDir: string): string {
+  return path.join(dataDir, 'uploads');
+}
+
+/** Removes a job's upload (any extension) from the data dir. */
+export function removeUpload(dataDir: string, payload: Pick<JobPayload, 'file'>): void {
+  rmSync(path.join(dataDir, payload.file), { force: true });
+}
+
+export function jobRoutes(app: App, ctx: ServiceContext): void {
+  const view = (rec: JobRecord): JobRecord => {
+    if (rec.state !== 'running') return rec;
+    const p = ctx.queue.progress(rec.id);
+    return p === undefined ? rec : { ...rec, progress: p };
+  };
+  const mustGet = (id: string): JobRecord => {
+    const rec = ctx.registry.get(id);
+    if (!rec) throw new ServiceError('JOB_NOT_FOUND', `no job '${id}'`);
+    return view(rec);
+  };
+  const openResults = (id: string): ResultReader => {
+    const rec = mustGet(id);
+    const r = rec.state === 'done' ? ResultReader.open(ctx.dataDir, id) : null;
+    if (!r) {
+      const why = rec.state === 'failed' ? `failed: ${rec.error?.message ?? ''}` : rec.state;
+      throw new ServiceError('JOB_NOT_DONE', `job ${id} has no results (${why})`);
+    }
+    return r;
+  };
+
+  app.post('/api/v1/jobs', {
+    schema: {
+      summary: 'Create a job from an uploaded capture or flow table',
+      description: 'multipart/form-data with one file part (pcap, pcapng, CSV, JSONL, Parquet, ARFF; gzip allowed except Parquet) and optional fields `models`, `label`, `partial`. The format is sniffed from the bytes. The file is streamed to disk under a generated name.',
+      tags: ['jobs'],
+      consumes: ['multipart/form-data'],
+      response: { 202: Job, ...errors },
+    },
+    config: { docBody: JobUploadDoc },
+  }, async (req, reply) => {
+    if (ctx.state.draining) throw new ServiceError('SHUTTING_DOWN', 'the server is shutting down and takes no new jobs');
+    const id = newJobId();
+    const tmp = path.join(uploadsDir(ctx.dataDir), `${id}.part`);
+    const up = await receiveUpload(req, { path: tmp, maxBytes: ctx.limits.maxUploadBytes, sniff: true });
+    let keep = false;
+    try {
+      const kind = up.kind!;
+      const partial = /^(1|true|yes|on)$/i.test(up.fields.partial ?? '');
+      if (up.capture?.error && !partial) {
+        throw new ServiceError('BAD_CAPTURE', `${up.capture.error.message}; send partial=true to keep the flows before the damage`);
+      }
+      const names = parseList(up.fields.models);
+      const { refs, models } = ctx.catalog.resolve(names);
+      const label = (up.fields.label ?? '').trim() || null;
+      if (kind.kind === 'capture' && label) {
+        throw new ServiceError('BAD_REQUEST', 'a label column applies to flow tables, not captures');
+      }
+      if (kind.kind === 'table') {
+        const columns = await tableColumns(tmp, kind.format, up.displayName);
+        const need = [...new Set([...models.flatMap((m) => m.columns), ...(label ? [label] : [])])];
+        const missing = need.filter((c) => !columns.has(c));
+        if (missing.length) {
+          const what = label && missing.includes(label) ? (missing.length === 1 ? 'the label column' : 'the label column and columns the model(s) need') : 'columns the model(s) need';
+          throw new ServiceError('MISSING_COLUMNS', `${up.displayName}: lacks ${missing.length} ${what}: ${missing.join(', ')}`);
+        }
+      }
+      const file = path.join('uploads', `${id}${storedExtension(kind)}`);
+      renameSync(tmp, path.join(ctx.dataDir, file));
+      const payload: JobPayload = {
+        kind: 'veil-job', version: 1, id, input: kind, file, inputName: up.displayName, inputBytes: up.bytes,
+        models: refs, labelColumn: label, partial, createdAt: Date.now(),
+      };
+      ctx.registry.insert(payload);
+      keep = true;
+      try {
+        await ctx.queue.enqueue(payload);
+      } catch (err) {
+        // The registry holds the job: the backend's reconciliation enqueues it once the queue is back.
+        req.log.warn({ err }, `job ${id}: enqueue deferred`);
+      }
+      reply.code(202).header('location', `/api/v1/jobs/${id}`);
+      return mustGet(id);
+    } finally {
+      if (!keep) rmSync(tmp, { force: true });
+    }
+  });
+
+  app.get('/api/v1/jobs', {
+    schema: { summary: 'List jobs, newest first', tags: ['jobs'], querystring: JobListQuery, response: { 200: JobList, ...errors } },
+  }, async (req) => {
+    const { jobs, total } = ctx.registry.list({ limit: req.query.limit, offset: req.query.offset, ...(req.query.state ? { state: req.query.state } : {}) });
+    return { jobs: jobs.map(view), total };
+  });
+
+  app.get('/api/v1/jobs/:id', {
+    schema: { summary: 'A job\'s state, progress (0..1), counts and error', tags: ['jobs'], params: JobParams, response: { 200: Job, ...errors } },
+  }, async (req) => mustGet(req.params.id));
+
+  app.delete('/api/v1/jobs/:id', {
+    schema: { summary: 'Cancel a queued or running job and delete it with its results', tags: ['jobs'], params: JobParams, response: { 204: { type: 'null' }, ...errors } },
+  }, async (req, reply) => {
+    const id = req.params.id;
+    const payload = ctx.registry.payload(id);
+    if (!payload) throw new ServiceError('JOB_NOT_FOUND', `no job '${id}'`);
+    ctx.registry.cancel(id);
+    await ctx.queue.cancel(id);
+    ctx.registry.delete(id);
+    deleteResults(ctx.dataDir, id);
+    removeUpload(ctx.dataDir, payload);
+    reply.code(204);
+    return null;
+  });
+
+  app.get('/api/v1/jobs/:id/results', {
+    schema: {
+      summary: 'A page of result rows: identity columns, handshake metadata, per model label, confidence, unknown flag',
+      tags: ['results'], params: JobParams, querystring: ResultsQuery, response: { 200: ResultPage, ...errors },
+    },
+  }, async (req) => {
+    const r = openResults(req.params.id);
+    try {
+      const q = req.query;
+      return r.page({ offset: q.offset, limit: q.limit, ...(q.sort ? { sort: q.sort } : {}), ...(q.desc ? { desc: q.desc } : {}), ...(q.q ? { q: q.q } : {}) });
+    } finally {
+      r.close();
+    }
+  });
+
+  app.get('/api/v1/jobs/:id/results.csv', {
+    schema: { summary: 'All result rows as CSV', tags: ['results'], params: JobParams, produces: ['text/csv'], response: { 200: { type: 'string' }, ...errors } },
+  }, async (req, reply) => {
+    const r = openResults(req.params.id);
+    const cols = r.columns;
+    const batches = r.batches();
+    const body = Readable.from((function* () {
+      try {
+        yield cols.map((c) => csvCell(c.name)).join(',') + '\n';
+        for (const rows of batches) {
+          let s = '';
+          for (const row of rows) s += row.map((v) => csvCell(v)).join(',') + '\n';
+          yield s;
+        }
+      } finally {
+        r.close();
+      }
+    })(), { objectMode: false });
+    reply.header('content-type', 'text/csv; charset=utf-8')
+      .header('content-disposition', `attachment; filename="${req.params.id}-results.csv"`);
+    return reply.send(body as never);
+  });
+
+  app.get('/api/v1/jobs/:id/results.parquet', {
+    schema: { summary: 'All result rows as Parquet', tags: ['results'], params: JobParams, produces: ['application/vnd.apache.parquet'], response: { 200: { type: 'string', format: 'binary' }, ...errors } },
+  }, async (req, reply) => {
+    const r = openResults(req.params.id);
+    const out = path.join(resultsDir(ctx.dataDir), `${req.params.id}.parquet`);
+    try {
+      if (!existsSync(out)) {
+        const tmp = `${out}.${randomBytes(4).toString('hex')}.tmp`;
+        const defs: ColumnDef[] = r.columns.map((c) => ({ name: c.name, role: 'identity', type: c.type, unit: '', direction: 'none', description: '' }));
+        const w = openWriter(tmp, 'parquet', defs);
+        for (const rows of r.batches()) {
+          for (const row of rows) w.write(row);
+          await new Promise((res) => setImmediate(res));
+        }
+        await w.close();
+        renameSync(tmp, out);
+      }
+    } finally {
+      r.close();
+    }
+    reply.header('content-type', 'application/vnd.apache.parquet')
+      .header('content-disposition', `attachment; filename="${req.params.id}-results.parquet"`);
+    return reply.send(createReadStream(out) as never);
+  });
+
+  app.get('/api/v1/jobs/:id/charts/:chart', {
+    schema: {
+      summary: 'A chart of a finished job as SVG: counts per class, confidence histogram, confusion matrix and per-class F1 (the last two need a label column)',
+      tags: ['results'], params: ChartParams, querystring: ChartQuery, produces: ['image/svg+xml'], response: { 200: { type: 'string' }, ...errors },
+    },
+  }, async (req, reply) => {
+    const rec = mustGet(req.params.id);
+    if (rec.state !== 'done' || !rec.summary) throw new ServiceError('JOB_NOT_DONE', `job ${rec.id} has no results (${rec.state})`);
+    const ms = rec.summary.models;
+    if (ms.length === 0) throw new ServiceError('NO_MODEL', `job ${rec.id} applied no model, so there is nothing to chart`);
+    const m = req.query.model ? ms.find((x) => x.name === req.query.model) : ms[0];
+    if (!m) throw new ServiceError('MODEL_NOT_FOUND', `job ${rec.id} did not apply model '${req.query.model}'`);
+    reply.header('content-type', 'image/svg+xml').header('cache-control', 'private, max-age=3600');
+    return jobChart(req.params.chart.replace(/\.svg$/, ''), m, rec.id);
+  });
+}
+
+function jobChart(kind: string, m: ModelSummary, id: string): string {
+  switch (kind) {
+    case 'counts':
+      return chartSvg('counts', { counts: m.counts, title: `${m.name}: flows per predicted class` });
+    case 'confidence': {
+      const n = m.confidenceHist.reduce((a, b) => a + b, 0);
+      const conf = new Float64Array(n);
+      let k = 0;
+      m.confidenceHist.forEach((c, i) => { conf.fill((i + 0.5) / CONFIDENCE_BINS, k, k + c); k += c; });
+      return chartSvg('confidence', { confidences: conf, threshold: m.threshold, bins: CONFIDENCE_BINS });
+    }
+    case 'confusion':
+    case 'f1': {
+      if (!m.confusion) throw new ServiceError('NO_LABELS', `job ${id} was uploaded without a label column`);
+      return kind === 'confusion'
+        ? chartSvg('confusion', { classes: m.confusion.classes, confusion: m.confusion.matrix })
+        : chartSvg('f1', perClassScores(m.confusion.classes, m.confusion.matrix));
+    }
+    default:
+      throw new ServiceError('NOT_FOUND', `no chart '${kind}'`);
+  }
+}
+
+/** Precision, recall and F1 per class from a confusion matrix (rows true, columns predicted, then unknown). */
+export function perClassScores(classes: readonly string[], matrix: readonly (readonly number[])[]): PerClassScore[] {
+  const colSum = classes.map((_, j) => matrix.reduce((a, row) => a + (row[j] ?? 0), 0));
+  return classes.map((label, i) => {
+    const row = matrix[i] ?? [];
+    const support = row.reduce((a, b) => a + b, 0);
+    const tp = row[i] ?? 0;
+    const precision = colSum[i]! > 0 ? tp / colSum[i]! : 0;
+    const recall = support > 0 ? tp / support : 0;
+    const f1 = precision + recall > 0 ? (2 * precision * recall) / (precision + recall) : 0;
+    return { label, precision, recall, f1, support };
+  }).filter((s) => s.support > 0 || colSum[classes.indexOf(s.label)]! > 0);
+}
+
+/** Column names of a flow table, from its first rows (a parse error there is a BAD_TABLE). */
+async function tableColumns(file: string, format: 'csv' | 'jsonl' | 'parquet' | 'arff', displayName: string): Promise<Set<string>> {
+  try {
+    for await (const chunk of streamTable(file, { format, chunkRows: 64 })) {
+      return new Set(chunk.columns.map((c) => c.name));
+    }
+    return new Set();
+  } catch (err) {
+    const e = toServiceError(err);
+    if (e.code === 'INTERNAL') throw new ServiceError('BAD_TABLE', `${displayName}: cannot be read as a ${format} flow table`);
+    throw new ServiceError(e.code === 'MISSING_COLUMNS' ? e.code : 'BAD_TABLE', e.message.split(file).join(displayName));
+  }
+}
+
+function parseList(s: string | undefined): string[] | null {
+  if (s === undefined || s.trim() === '') return null;
+  const t = s.trim();
+  if (t.startsWith('[')) {
+    try {
+      const a = JSON.parse(t) as unknown;
+      if (Array.isArray(a) && a.every((x) => typeof x === 'string')) return a as string[];
+    } catch { /* fall through */ }
+    throw new ServiceError('BAD_REQUEST', 'models must be a comma-separated list or a JSON array of names');
+  }
+  return t.split(',').map((x) => x.trim()).filter(Boolean);
+}
+
+export { errorBody };

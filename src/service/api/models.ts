@@ -1,0 +1,101 @@
+import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import path from 'node:path';
+import { chartSvg } from '../../report/index.ts';
+import { ServiceError } from '../errors.ts';
+import { missingFeatureColumns, type FeatureRow } from '../models/classify.ts';
+import { MODEL_EXTENSIONS } from '../models/load.ts';
+import type { App } from './app-types.ts';
+import type { ServiceContext } from './context.ts';
+import { perClassScores } from './jobs.ts';
+import {
+  ClassifyBody, ClassifyResponse, ErrorResponse, Model, ModelChartParams, ModelList, ModelName, ModelParams, ModelUploadDoc,
+} from './schemas.ts';
+import { receiveUpload } from './upload.ts';
+
+const errors = { 400: ErrorResponse, 401: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse, 413: ErrorResponse, 429: ErrorResponse, 503: ErrorResponse };
+const NAME_RE = new RegExp((ModelName as unknown as { pattern: string }).pattern);
+
+export function modelRoutes(app: App, ctx: ServiceContext): void {
+  app.get('/api/v1/models', {
+    schema: { summary: 'Loaded models', tags: ['models'], response: { 200: ModelList, ...errors } },
+  }, async () => ({ models: ctx.catalog.list() }));
+
+  app.get('/api/v1/models/:name', {
+    schema: { summary: 'A model: classes, metrics, feature columns, feature importance', tags: ['models'], params: ModelParams, response: { 200: Model, ...errors } },
+  }, async (req) => ctx.catalog.describe(req.params.name));
+
+  app.get('/api/v1/models/:name/charts/:chart', {
+    schema: {
+      summary: 'A chart of a model as SVG: feature importance, per-class F1 and confusion matrix from its evaluation',
+      tags: ['models'], params: ModelChartParams, produces: ['image/svg+xml'], response: { 200: { type: 'string' }, ...errors },
+    },
+  }, async (req, reply) => {
+    const info = ctx.catalog.describe(req.params.name);
+    const kind = req.params.chart.replace(/\.svg$/, '');
+    let svg: string;
+    if (kind === 'importance') {
+      svg = chartSvg('importance', { features: info.featureImportance });
+    } else if (kind === 'f1') {
+      const pc = info.metrics?.perClass ?? (info.metrics?.confusion ? perClassScores(info.classes, info.metrics.confusion) : null);
+      if (!pc) throw new ServiceError('NOT_FOUND', `model '${info.name}' carries no per-class scores`);
+      svg = chartSvg('f1', pc);
+    } else {
+      if (!info.metrics?.confusion) throw new ServiceError('NOT_FOUND', `model '${info.name}' carries no confusion matrix`);
+      svg = chartSvg('confusion', { classes: info.classes, confusion: info.metrics.confusion });
+    }
+    reply.header('content-type', 'image/svg+xml').header('cache-control', 'private, max-age=60');
+    return svg;
+  });
+
+  app.post('/api/v1/models', {
+    schema: {
+      summary: 'Upload a trained model artifact; it is validated with the model loader before it is kept',
+      tags: ['models'], consumes: ['multipart/form-data'], response: { 201: Model, ...errors },
+    },
+    config: { docBody: ModelUploadDoc },
+  }, async (req, reply) => {
+    const tmp = path.join(ctx.dataDir, 'tmp', `model-${randomBytes(8).toString('hex')}.part`);
+    // Artifacts are small next to captures; a tenth of the upload limit bounds them.
+    const up = await receiveUpload(req, { path: tmp, maxBytes: Math.max(64 << 20, Math.floor(ctx.limits.maxUploadBytes / 10)), sniff: false });
+    try {
+      const given = (up.fields.name ?? '').trim();
+      const fromFile = up.displayName.replace(new RegExp(`(${MODEL_EXTENSIONS.map((e) => e.replace('.', '\\.')).join('|')})$`), '');
+      const name = given || fromFile;
+      if (!NAME_RE.test(name)) {
+        throw new ServiceError('BAD_REQUEST', `model name '${name.slice(0, 80)}' is not allowed: use letters, digits, '.', '_' and '-' (it becomes a file name)`);
+      }
+      const ext = MODEL_EXTENSIONS.find((e) => up.displayName.endsWith(e)) ?? MODEL_EXTENSIONS[0]!;
+      const info = await ctx.catalog.install(tmp, ext, name, {
+        replace: /^(1|true|yes|on)$/i.test(up.fields.replace ?? ''),
+        isDefault: !/^(0|false|no|off)$/i.test(up.fields.default ?? ''),
+      });
+      reply.code(201).header('location', `/api/v1/models/${encodeURIComponent(name)}`);
+      return info;
+    } finally {
+      rmSync(tmp, { force: true });
+    }
+  });
+
+  app.post('/api/v1/classify', {
+    schema: {
+      summary: 'Classify a small batch of flow feature rows synchronously',
+      description: 'Each row maps column names to values; every row must carry every column the requested models read.',
+      tags: ['models'], body: ClassifyBody, response: { 200: ClassifyResponse, ...errors },
+    },
+  }, async (req) => {
+    const rows = req.body.rows as FeatureRow[];
+    if (rows.length > ctx.limits.maxClassifyRows) {
+      throw new ServiceError('BATCH_TOO_LARGE', `${rows.length} rows; POST /classify takes at most ${ctx.limits.maxClassifyRows}, send more as a job`);
+    }
+    const { refs, models } = ctx.catalog.resolve(req.body.models ?? null);
+    if (models.length === 0) throw new ServiceError('NO_MODEL', 'no model is loaded; upload one with POST /api/v1/models');
+    const missing = missingFeatureColumns(rows, [...new Set(models.flatMap((m) => m.columns))]);
+    if (missing.length) {
+      throw new ServiceError('MISSING_COLUMNS', `rows lack ${missing.length} column(s) the model(s) need: ${missing.slice(0, 50).join(', ')}${missing.length > 50 ? ', ...' : ''}`);
+    }
+    const results = await ctx.pool.classify({ models: refs, rows }, ctx.catalog.searchDirs);
+    ctx.metrics.classified(rows.length);
+    return { results };
+  });
+}

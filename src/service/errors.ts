@@ -1,0 +1,123 @@
+import { VeilError } from '../wire/errors.ts';
+
+/**
+ * The service's one error registry: every error the HTTP API answers with has a stable code here, its status and
+ * what it means. Responses carry `{ error: { code, status, message } }`; `message` is specific to the request (it
+ * names the column, the byte offset, the limit), the description below is the general meaning. ERRORS.md beside this
+ * file and the OpenAPI document are generated from this table and a test keeps them in step.
+ */
+export const ServiceErrorCode = {
+  BAD_REQUEST: 'BAD_REQUEST',
+  NOT_FOUND: 'NOT_FOUND',
+  AUTH_MISSING: 'AUTH_MISSING',
+  AUTH_INVALID: 'AUTH_INVALID',
+  RATE_LIMITED: 'RATE_LIMITED',
+  UPLOAD_MISSING: 'UPLOAD_MISSING',
+  UPLOAD_TOO_LARGE: 'UPLOAD_TOO_LARGE',
+  UNSUPPORTED_INPUT: 'UNSUPPORTED_INPUT',
+  BAD_CAPTURE: 'BAD_CAPTURE',
+  BAD_TABLE: 'BAD_TABLE',
+  MISSING_COLUMNS: 'MISSING_COLUMNS',
+  UNKNOWN_MODEL: 'UNKNOWN_MODEL',
+  MODEL_NOT_FOUND: 'MODEL_NOT_FOUND',
+  BAD_MODEL: 'BAD_MODEL',
+  MODEL_EXISTS: 'MODEL_EXISTS',
+  NO_MODEL: 'NO_MODEL',
+  BATCH_TOO_LARGE: 'BATCH_TOO_LARGE',
+  JOB_NOT_FOUND: 'JOB_NOT_FOUND',
+  JOB_NOT_DONE: 'JOB_NOT_DONE',
+  NO_LABELS: 'NO_LABELS',
+  SHUTTING_DOWN: 'SHUTTING_DOWN',
+  NOT_READY: 'NOT_READY',
+  INTERNAL: 'INTERNAL',
+} as const;
+export type ServiceErrorCode = (typeof ServiceErrorCode)[keyof typeof ServiceErrorCode];
+
+export interface ErrorEntry {
+  status: number;
+  /** What the code means in general; the response message says what went wrong in this request. */
+  description: string;
+}
+
+export const ERRORS: Readonly<Record<ServiceErrorCode, ErrorEntry>> = {
+  BAD_REQUEST: { status: 400, description: 'The request does not match the route\'s schema (a missing or mistyped field, a bad query parameter).' },
+  NOT_FOUND: { status: 404, description: 'No such route.' },
+  AUTH_MISSING: { status: 401, description: 'The server requires an API key and the request carries no `Authorization: Bearer <key>` header.' },
+  AUTH_INVALID: { status: 401, description: 'The bearer token is not one of the server\'s API keys.' },
+  RATE_LIMITED: { status: 429, description: 'This API key used up its request budget; retry after the number of seconds in `Retry-After`.' },
+  UPLOAD_MISSING: { status: 400, description: 'POST /jobs or POST /models needs a multipart/form-data body with one file part.' },
+  UPLOAD_TOO_LARGE: { status: 413, description: 'The uploaded file is larger than the server\'s limit (--max-upload); nothing was kept.' },
+  UNSUPPORTED_INPUT: { status: 415, description: 'The upload is neither a capture (pcap, pcapng) nor a flow table (CSV, JSONL, Parquet, ARFF), judged by its bytes; its name is ignored.' },
+  BAD_CAPTURE: { status: 400, description: 'The capture is truncated or corrupt; the message names the byte offset of the damage. Send `partial=true` to keep the flows before it.' },
+  BAD_TABLE: { status: 400, description: 'The flow table cannot be parsed; the message names the line or column.' },
+  MISSING_COLUMNS: { status: 400, description: 'The rows lack columns a requested model was trained on; the message names every missing column.' },
+  UNKNOWN_MODEL: { status: 400, description: 'The request names a model the server has not loaded (see GET /api/v1/models).' },
+  MODEL_NOT_FOUND: { status: 404, description: 'No model of that name is loaded.' },
+  BAD_MODEL: { status: 400, description: 'The uploaded file is not a model artifact the model loader accepts (foreign file, wrong version, damaged).' },
+  MODEL_EXISTS: { status: 409, description: 'A model of that name is already loaded; upload with `replace=true` to replace it.' },
+  NO_MODEL: { status: 409, description: 'The request needs a model and none is loaded.' },
+  BATCH_TOO_LARGE: { status: 413, description: 'POST /classify takes a small batch of rows; send larger sets as a job.' },
+  JOB_NOT_FOUND: { status: 404, description: 'No job with that id (it may have been deleted, or expired after the retention period).' },
+  JOB_NOT_DONE: { status: 409, description: 'The job has no results yet (queued or running) or never will (failed, cancelled); see its state.' },
+  NO_LABELS: { status: 409, description: 'The chart needs true labels and the job\'s upload named no label column.' },
+  SHUTTING_DOWN: { status: 503, description: 'The server is draining for shutdown and takes no new jobs; retry on another instance or later.' },
+  NOT_READY: { status: 503, description: 'The server is not ready (queue or store unavailable, or shutting down).' },
+  INTERNAL: { status: 500, description: 'A bug or an unexpected failure; the server logs the details.' },
+};
+
+/** An error the API answers with: a registered code, its status, and a message specific to this request. */
+export class ServiceError extends VeilError {
+  declare readonly code: ServiceErrorCode;
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  constructor(code: ServiceErrorCode, message: string, headers: Record<string, string> = {}) {
+    super(code, message);
+    this.name = 'ServiceError';
+    this.status = ERRORS[code].status;
+    this.headers = headers;
+  }
+}
+
+/**
+ * Maps an error from any layer to the registry: the service's own pass through, user-facing errors from the
+ * capture reader, dataset readers and model loader get the matching 4xx, anything else is INTERNAL.
+ */
+export function toServiceError(err: unknown): ServiceError {
+  if (err instanceof ServiceError) return err;
+  const e = err as { userFacing?: boolean; code?: unknown; message?: unknown; name?: unknown };
+  if (e && e.userFacing === true && typeof e.message === 'string') {
+    return new ServiceError(serviceCodeFor(String(e.code ?? ''), String(e.name ?? '')), e.message);
+  }
+  return new ServiceError('INTERNAL', 'internal error');
+}
+
+/** The registry code for a user-facing error code of another layer (capture reader, dataset, model). */
+export function serviceCodeFor(code: string, name = ''): ServiceErrorCode {
+  if ((ServiceErrorCode as Record<string, string>)[code] === code) return code as ServiceErrorCode;
+  if (name === 'CaptureError' || code === 'TRUNCATED' || code === 'BAD_MAGIC' || code === 'CORRUPT_RECORD') return 'BAD_CAPTURE';
+  if (code === 'DATASET_MISSING_COLUMN') return 'MISSING_COLUMNS';
+  if (code.startsWith('DATASET_')) return 'BAD_TABLE';
+  if (code.startsWith('MODEL_') || name === 'ModelError' || name === 'ArtifactError') return 'BAD_MODEL';
+  return 'BAD_REQUEST';
+}
+
+/** The JSON body of every error response. */
+export function errorBody(e: ServiceError): { error: { code: ServiceErrorCode; status: number; message: string } } {
+  return { error: { code: e.code, status: e.status, message: e.message } };
+}
+
+/** ERRORS.md: the registry as a Markdown table (written by `veil serve --errors-md`, checked by a test). */
+export function errorsMarkdown(): string {
+  const rows = (Object.keys(ERRORS) as ServiceErrorCode[]).map((c) => `| \`${c}\` | ${ERRORS[c].status} | ${ERRORS[c].description} |`);
+  return [
+    '# Service error codes',
+    '',
+    'Every error response of the HTTP API has the body `{ "error": { "code", "status", "message" } }`.',
+    '`code` is one of the codes below (generated from `src/service/errors.ts`; a test keeps this file in step).',
+    '',
+    '| code | status | meaning |',
+    '|---|---|---|',
+    ...rows,
+    '',
+  ].join('\n');
+}

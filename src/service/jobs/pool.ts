@@ -1,0 +1,58 @@
+import { MessageChannel } from 'node:worker_threads';
+import { Piscina } from 'piscina';
+import type { ClassifyRequest, ClassifyResult } from '../models/classify.ts';
+import type { JobPayload, ProcessOutcome } from './types.ts';
+import type { ClassifyOutcome } from './thread.ts';
+import { ServiceError, type ServiceErrorCode } from '../errors.ts';
+
+/** A job running in the pool: its outcome, and a way to ask it to stop. */
+export interface RunningTask {
+  outcome: Promise<ProcessOutcome>;
+  cancel(): void;
+}
+
+/**
+ * Worker threads for the CPU work (metering, parsing, prediction), so the event loop that serves HTTP and renews
+ * queue locks never waits on it. Threads stay alive (and keep their loaded models) while the pool lives.
+ */
+export class CpuPool {
+  private readonly pool: Piscina;
+
+  constructor(readonly threads: number) {
+    this.pool = new Piscina({
+      filename: new URL('./thread-entry.mjs', import.meta.url).href,
+      minThreads: 0,
+      maxThreads: Math.max(1, threads),
+      idleTimeout: 10 * 60_000,
+      // Tasks beyond the threads wait in the queue of the job backend, not here.
+      maxQueue: 'auto',
+    });
+  }
+
+  process(job: JobPayload, dataDir: string, modelDirs: string[], onProgress: (p: number) => void): RunningTask {
+    const { port1, port2 } = new MessageChannel();
+    port1.on('message', (m: { progress?: number }) => { if (typeof m.progress === 'number') onProgress(m.progress); });
+    const outcome = (this.pool.run({ op: 'process', job, dataDir, modelDirs, port: port2 }, { transferList: [port2] }) as Promise<ProcessOutcome>)
+      .catch((err: unknown): ProcessOutcome => ({
+        ok: false,
+        error: { code: 'INTERNAL', message: `worker thread failed: ${(err as Error)?.message ?? String(err)}`, userFacing: false },
+      }))
+      .finally(() => port1.close());
+    return { outcome, cancel: () => { try { port1.postMessage('cancel'); } catch { /* already finished */ } } };
+  }
+
+  async classify(request: ClassifyRequest, modelDirs: string[]): Promise<ClassifyResult> {
+    const out = (await this.pool.run({ op: 'classify', request, modelDirs })) as ClassifyOutcome;
+    if (out.ok) return out.result;
+    if (out.error.userFacing) throw new ServiceError(out.error.code as ServiceErrorCode, out.error.message);
+    throw new Error(out.error.message);
+  }
+
+  get queued(): number {
+    return this.pool.queueSize;
+  }
+
+  async close(): Promise<void> {
+    await this.pool.destroy();
+  }
+}

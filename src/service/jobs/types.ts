@@ -1,0 +1,113 @@
+import type { InputKind } from '../sniff.ts';
+
+/**
+ * Contracts of the job system: what a job carries (persisted in SQLite and in Redis, so versioned and keyed by a
+ * literal `kind`), what a finished job reports, and the queue interface both backends implement.
+ */
+
+export type JobState = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
+export const JOB_STATES: readonly JobState[] = ['queued', 'running', 'done', 'failed', 'cancelled'];
+
+/** A model a job applies, pinned by content hash so every worker applies the same version. */
+export interface ModelRef {
+  name: string;
+  sha256: string;
+}
+
+/** The persisted job payload (format version 1). */
+export interface JobPayload {
+  kind: 'veil-job';
+  version: 1;
+  id: string;
+  input: InputKind;
+  /** Path of the upload relative to the data dir (`uploads/<id>.<ext>`): workers on other machines mount the same
+   * data dir elsewhere, so no absolute path is stored. */
+  file: string;
+  /** Display only (the upload's name as the client sent it); never used as a path. */
+  inputName: string;
+  inputBytes: number;
+  models: ModelRef[];
+  labelColumn: string | null;
+  /** Keep the flows before damage in a truncated capture instead of failing. */
+  partial: boolean;
+  createdAt: number;
+}
+
+/** Per-model outcome over all rows of a job. */
+export interface ModelSummary {
+  name: string;
+  classes: string[];
+  /** Rows per predicted label ('unknown' included under its own key). */
+  counts: Record<string, number>;
+  unknown: number;
+  /** Confidence histogram on [0,1] in `CONFIDENCE_BINS` equal bins. */
+  confidenceHist: number[];
+  /** Unknown threshold the model applied. */
+  threshold: number;
+  /** Present when the job had a label column: rows by true class (model classes, then others) by predicted class
+   * (model classes, then one 'unknown' column). */
+  confusion?: { classes: string[]; matrix: number[][] };
+}
+
+export const CONFIDENCE_BINS = 20;
+
+/** What a finished job reports (also stored in its result file, so a retried job can report it again). */
+export interface JobSummary {
+  rows: number;
+  /** Captures only. */
+  packets?: number;
+  skipped?: Record<string, number>;
+  /** Damage found in a capture processed with partial=true, or other notices. */
+  warnings: string[];
+  labelColumn: string | null;
+  models: ModelSummary[];
+  durationMs: number;
+}
+
+/** A job as the API shows it. */
+export interface JobRecord {
+  id: string;
+  state: JobState;
+  progress: number;
+  createdAt: number;
+  startedAt: number | null;
+  finishedAt: number | null;
+  attempts: number;
+  inputName: string;
+  inputKind: InputKind;
+  inputBytes: number;
+  models: string[];
+  labelColumn: string | null;
+  error: { code: string; message: string } | null;
+  summary: JobSummary | null;
+}
+
+/** Depth of the queue by state, for /metrics and /readyz. */
+export interface QueueDepth {
+  waiting: number;
+  active: number;
+  delayed: number;
+}
+
+/**
+ * The queue both backends implement. The registry (SQLite, on the API server) is the source of truth for the
+ * API; a backend moves work to processors and reports back through the registry.
+ */
+export interface JobQueue {
+  readonly backend: 'embedded' | 'redis';
+  start(): Promise<void>;
+  enqueue(job: JobPayload): Promise<void>;
+  /** Stops a queued or running job (best effort for a running one on another machine). */
+  cancel(id: string): Promise<void>;
+  depth(): Promise<QueueDepth>;
+  ready(): Promise<boolean>;
+  /** Live progress of a running job when the backend knows it better than the registry. */
+  progress(id: string): number | undefined;
+  /** Stop taking jobs, finish or hand back the running ones within `graceMs`, release resources. */
+  close(graceMs: number): Promise<void>;
+}
+
+/** What a processor returns for one job. */
+export type ProcessOutcome =
+  | { ok: true; summary: JobSummary }
+  | { ok: false; error: { code: string; message: string; userFacing: boolean } };

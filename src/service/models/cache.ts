@@ -1,0 +1,46 @@
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { ServiceError } from '../errors.ts';
+import type { ModelRef } from '../jobs/types.ts';
+import { loadModelFile, MODEL_EXTENSIONS, sha256File } from './load.ts';
+import type { ServiceModel } from './types.ts';
+
+/**
+ * Models loaded by one thread, kept for its life and keyed by content hash: a job pins (name, sha256), so a model
+ * replaced on disk under the same name is loaded afresh and a job never runs half on one version, half on another.
+ */
+export class ModelCache {
+  private readonly loaded = new Map<string, Promise<ServiceModel>>();
+
+  get(ref: ModelRef, dirs: readonly string[]): Promise<ServiceModel> {
+    let m = this.loaded.get(ref.sha256);
+    if (!m) {
+      m = this.load(ref, dirs);
+      this.loaded.set(ref.sha256, m);
+      m.catch(() => this.loaded.delete(ref.sha256));
+    }
+    return m;
+  }
+
+  private async load(ref: ModelRef, dirs: readonly string[]): Promise<ServiceModel> {
+    const file = findModelFile(ref.name, dirs);
+    if (!file) throw new ServiceError('UNKNOWN_MODEL', `model '${ref.name}' is not in this worker's model directories (${dirs.join(', ')})`);
+    if (sha256File(file) !== ref.sha256) {
+      throw new ServiceError('UNKNOWN_MODEL', `model '${ref.name}' on this worker differs from the version the job was submitted with`);
+    }
+    const model = await loadModelFile(file, ref.name);
+    return model;
+  }
+}
+
+/** The artifact of a named model in the first directory that has one. */
+export function findModelFile(name: string, dirs: readonly string[]): string | null {
+  for (const d of dirs) {
+    if (!existsSync(d)) continue;
+    for (const f of readdirSync(d)) {
+      const ext = MODEL_EXTENSIONS.find((e) => f.endsWith(e));
+      if (ext && f.slice(0, -ext.length) === name) return path.join(d, f);
+    }
+  }
+  return null;
+}

@@ -1,0 +1,157 @@
+import { mkdirSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { VeilError } from '../wire/errors.ts';
+import { isLoopback } from './api/auth.ts';
+import type { App } from './api/app-types.ts';
+import type { ServiceContext } from './api/context.ts';
+import { removeUpload } from './api/jobs.ts';
+import { buildApp } from './app.ts';
+import { EmbeddedQueue } from './jobs/embedded.ts';
+import { CpuPool } from './jobs/pool.ts';
+import type { JobQueue } from './jobs/types.ts';
+import { Metrics } from './metrics.ts';
+import { ModelCatalog } from './models/catalog.ts';
+import { JobRegistry } from './store/registry.ts';
+import { sweep } from './store/sweeper.ts';
+
+export interface ServeConfig {
+  host: string;
+  port: number;
+  dataDir: string;
+  /** BullMQ on this Redis instead of the embedded queue. */
+  redisUrl: string | null;
+  /** Key prefix in Redis (several deployments can share one Redis). */
+  redisPrefix: string;
+  /** Read-only model directories (--models); uploads go to `<data dir>/models`. */
+  modelDirs: string[];
+  apiKeys: string[];
+  maxUploadBytes: number;
+  retentionHours: number;
+  /** Embedded backend: jobs run at once. */
+  concurrency: number;
+  classifyThreads: number;
+  maxClassifyRows: number;
+  rateLimit: { perSecond: number; burst: number };
+  /** SIGTERM: how long running jobs may take to finish before they are handed back. */
+  graceMs: number;
+  sweepIntervalMs: number;
+  webDir?: string | null;
+  log: (msg: string) => void;
+  /** Install SIGTERM/SIGINT handlers (the CLI does; tests call close()). */
+  handleSignals: boolean;
+}
+
+export const DEFAULTS = {
+  port: 8080,
+  host: '127.0.0.1',
+  dataDir: '.veil-data',
+  maxUploadBytes: 1 << 30,
+  retentionHours: 24 * 7,
+  redisPrefix: 'veil',
+  maxClassifyRows: 1000,
+  rateLimit: { perSecond: 20, burst: 100 },
+  graceMs: 30_000,
+  sweepIntervalMs: 60_000,
+} as const;
+
+export function defaultConcurrency(): number {
+  return Math.max(1, Math.min(4, os.availableParallelism() - 1));
+}
+
+export interface RunningServer {
+  app: App;
+  ctx: ServiceContext;
+  /** http://host:port */
+  url: string;
+  /** Graceful stop: no new jobs, running ones finish or go back to the queue, then the socket closes. */
+  close(): Promise<void>;
+}
+
+/**
+ * `veil serve`: the registry, the model catalog, the queue backend (embedded workers in this process, or BullMQ
+ * on Redis with `veil worker` processes elsewhere), retention sweeps, and the HTTP app on a socket.
+ */
+export async function startServer(cfg: ServeConfig): Promise<RunningServer> {
+  if (!isLoopback(cfg.host) && cfg.apiKeys.length === 0) {
+    throw new VeilError('BAD_ARGUMENT', `refusing to listen on ${cfg.host} without API keys: pass --api-key KEY or set VEIL_API_KEYS (or listen on 127.0.0.1)`);
+  }
+  const dataDir = path.resolve(cfg.dataDir);
+  for (const d of ['uploads', 'results', 'models', 'tmp']) mkdirSync(path.join(dataDir, d), { recursive: true });
+  const registry = new JobRegistry(dataDir);
+  const catalog = new ModelCatalog(cfg.modelDirs.map((d) => path.resolve(d)), path.join(dataDir, 'models'));
+  await catalog.load();
+  for (const w of catalog.warnings) cfg.log(`warning: ${w}`);
+  const metrics = new Metrics();
+  registry.onFinal((job) => {
+    const payload = registry.payload(job.id);
+    // No payload bytes are kept: the upload goes as soon as its job is final, whatever the outcome.
+    if (payload) removeUpload(dataDir, payload);
+    const dur = job.startedAt !== null && job.finishedAt !== null ? (job.finishedAt - job.startedAt) / 1000 : null;
+    metrics.jobFinished(job.state as 'done' | 'failed' | 'cancelled', dur, job.summary?.rows ?? 0, job.models.length);
+  });
+
+  const classifyPool = new CpuPool(Math.max(1, cfg.classifyThreads));
+  let jobPool: CpuPool | null = null;
+  let queue: JobQueue;
+  if (cfg.redisUrl) {
+    const { RedisQueue } = await import('./jobs/redis.ts');
+    queue = new RedisQueue(registry, { url: cfg.redisUrl, prefix: cfg.redisPrefix, dataDir, retentionMs: cfg.retentionHours * 3600_000, log: cfg.log });
+  } else {
+    jobPool = new CpuPool(cfg.concurrency);
+    queue = new EmbeddedQueue(registry, jobPool, { dataDir, modelDirs: () => catalog.searchDirs, concurrency: cfg.concurrency, log: cfg.log });
+  }
+  await queue.start();
+
+  const ctx: ServiceContext = {
+    dataDir, registry, queue, catalog, pool: classifyPool, metrics,
+    state: { draining: false },
+    limits: { maxUploadBytes: cfg.maxUploadBytes, maxClassifyRows: cfg.maxClassifyRows },
+  };
+  const app = await buildApp({
+    ctx,
+    apiKeys: cfg.apiKeys,
+    rateLimit: cfg.rateLimit,
+    ...(cfg.webDir !== undefined ? { webDir: cfg.webDir } : {}),
+  });
+
+  const retentionMs = cfg.retentionHours * 3600_000;
+  const sweepNow = (): void => {
+    try {
+      const r = sweep(registry, dataDir, retentionMs);
+      if (r.expired || r.orphans) cfg.log(`retention: deleted ${r.expired} expired job(s), ${r.orphans} orphan file(s)`);
+    } catch (err) {
+      cfg.log(`retention sweep failed: ${(err as Error).message}`);
+    }
+  };
+  sweepNow();
+  const sweeper = setInterval(sweepNow, cfg.sweepIntervalMs);
+  sweeper.unref();
+
+  const address = await app.listen({ host: cfg.host, port: cfg.port });
+  const url = address.replace('[::1]', 'localhost');
+
+  let closing: Promise<void> | null = null;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      ctx.state.draining = true;
+      clearInterval(sweeper);
+      await queue.close(cfg.graceMs);
+      await app.close();
+      await classifyPool.close();
+      if (jobPool) await jobPool.close();
+      registry.close();
+    })();
+    return closing;
+  };
+
+  if (cfg.handleSignals) {
+    const onSignal = (sig: NodeJS.Signals): void => {
+      cfg.log(`${sig}: finishing running jobs (up to ${Math.round(cfg.graceMs / 1000)} s), taking no new ones`);
+      void close().then(() => process.exit(0), (err: unknown) => { cfg.log(`shutdown failed: ${(err as Error).message}`); process.exit(1); });
+    };
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
+  }
+  return { app, ctx, url, close };
+}

@@ -1,0 +1,209 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import type { JobPayload, JobRecord, JobState, JobSummary } from '../jobs/types.ts';
+
+/**
+ * The job registry: one SQLite database (`<data dir>/veil.db`, WAL) on the API server holding every job's payload,
+ * state, progress, attempts, error and summary. It is the source of truth for the API in both backends: the
+ * embedded queue schedules straight from it, the Redis backend mirrors BullMQ's job states into it and re-enqueues
+ * from it whatever Redis forgot (a Redis restarted without persistence), so no job is lost with the broker.
+ * One API server per data dir.
+ */
+export class JobRegistry {
+  private readonly db: Database.Database;
+  private readonly st: ReturnType<JobRegistry['prepare']>;
+  private readonly finalListeners: ((job: JobRecord) => void)[] = [];
+
+  constructor(dataDir: string) {
+    mkdirSync(dataDir, { recursive: true });
+    this.db = new Database(path.join(dataDir, 'veil.db'));
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('busy_timeout = 5000');
+    this.db.exec(`
+      CREATE TABLE IF NOT EXISTS jobs (
+        id TEXT PRIMARY KEY,
+        state TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        progress REAL NOT NULL DEFAULT 0,
+        created_at INTEGER NOT NULL,
+        started_at INTEGER,
+        finished_at INTEGER,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        run_after INTEGER NOT NULL DEFAULT 0,
+        error_code TEXT,
+        error_message TEXT,
+        summary TEXT
+      );
+      CREATE INDEX IF NOT EXISTS jobs_state ON jobs (state, run_after, created_at);
+      CREATE INDEX IF NOT EXISTS jobs_created ON jobs (created_at);
+    `);
+    this.st = this.prepare();
+  }
+
+  private prepare() {
+    const d = this.db;
+    return {
+      insert: d.prepare('INSERT INTO jobs (id, state, payload, created_at) VALUES (?, ?, ?, ?)'),
+      get: d.prepare('SELECT * FROM jobs WHERE id = ?'),
+      nextQueued: d.prepare("SELECT id FROM jobs WHERE state = 'queued' AND run_after <= ? ORDER BY created_at, id LIMIT 1"),
+      claim: d.prepare("UPDATE jobs SET state = 'running', started_at = ?, attempts = attempts + 1, progress = 0 WHERE id = ? AND state = 'queued'"),
+      running: d.prepare("UPDATE jobs SET state = 'running', started_at = COALESCE(started_at, ?), attempts = MAX(attempts, ?) WHERE id = ? AND state IN ('queued', 'running')"),
+      progress: d.prepare("UPDATE jobs SET progress = ? WHERE id = ? AND state = 'running'"),
+      done: d.prepare("UPDATE jobs SET state = 'done', progress = 1, finished_at = ?, summary = ?, error_code = NULL, error_message = NULL WHERE id = ? AND state IN ('queued', 'running')"),
+      fail: d.prepare("UPDATE jobs SET state = 'failed', finished_at = ?, error_code = ?, error_message = ? WHERE id = ? AND state IN ('queued', 'running')"),
+      cancel: d.prepare("UPDATE jobs SET state = 'cancelled', finished_at = ? WHERE id = ? AND state IN ('queued', 'running')"),
+      requeue: d.prepare("UPDATE jobs SET state = 'queued', run_after = ?, error_code = ?, error_message = ?, progress = 0 WHERE id = ? AND state IN ('queued', 'running')"),
+      resetRunning: d.prepare("UPDATE jobs SET state = 'queued', progress = 0 WHERE state = 'running'"),
+      del: d.prepare('DELETE FROM jobs WHERE id = ?'),
+      counts: d.prepare('SELECT state, COUNT(*) AS n FROM jobs GROUP BY state'),
+      expired: d.prepare("SELECT id FROM jobs WHERE state IN ('done', 'failed', 'cancelled') AND finished_at < ?"),
+      inflight: d.prepare("SELECT id, state, attempts FROM jobs WHERE state IN ('queued', 'running') ORDER BY created_at"),
+      ids: d.prepare('SELECT id FROM jobs'),
+      queued: d.prepare("SELECT COALESCE(SUM(run_after <= ?), 0) AS waiting, COALESCE(SUM(run_after > ?), 0) AS delayed FROM jobs WHERE state = 'queued'"),
+    };
+  }
+
+  insert(p: JobPayload): void {
+    this.st.insert.run(p.id, 'queued', JSON.stringify(p), p.createdAt);
+  }
+
+  get(id: string): JobRecord | null {
+    const r = this.st.get.get(id) as Row | undefined;
+    return r ? toRecord(r) : null;
+  }
+
+  payload(id: string): JobPayload | null {
+    const r = this.st.get.get(id) as Row | undefined;
+    return r ? (JSON.parse(r.payload) as JobPayload) : null;
+  }
+
+  list(opts: { state?: JobState; limit: number; offset: number }): { jobs: JobRecord[]; total: number } {
+    const where = opts.state ? 'WHERE state = ?' : '';
+    const args = opts.state ? [opts.state] : [];
+    const total = (this.db.prepare(`SELECT COUNT(*) AS n FROM jobs ${where}`).get(...args) as { n: number }).n;
+    const rows = this.db.prepare(`SELECT * FROM jobs ${where} ORDER BY created_at DESC, id LIMIT ? OFFSET ?`).all(...args, opts.limit, opts.offset) as Row[];
+    return { jobs: rows.map(toRecord), total };
+  }
+
+  /** Embedded scheduler: takes the oldest queued job due now, marking it running (one attempt more). */
+  claimNext(now = Date.now()): { payload: JobPayload; attempts: number } | null {
+    return this.db.transaction(() => {
+      const r = this.st.nextQueued.get(now) as { id: string } | undefined;
+      if (!r) return null;
+      if (this.st.claim.run(now, r.id).changes !== 1) return null;
+      const row = this.st.get.get(r.id) as Row;
+      return { payload: JSON.parse(row.payload) as JobPayload, attempts: row.attempts };
+    })();
+  }
+
+  markRunning(id: string, attempts: number, now = Date.now()): void {
+    this.st.running.run(now, attempts, id);
+  }
+
+  setProgress(id: string, p: number): void {
+    this.st.progress.run(Math.max(0, Math.min(1, p)), id);
+  }
+
+  /** Calls `fn` whenever a job reaches a final state (done, failed, cancelled), once per job. */
+  onFinal(fn: (job: JobRecord) => void): void {
+    this.finalListeners.push(fn);
+  }
+
+  private final(id: string, changed: boolean): boolean {
+    if (changed && this.finalListeners.length) {
+      const rec = this.get(id);
+      if (rec) for (const fn of this.finalListeners) fn(rec);
+    }
+    return changed;
+  }
+
+  /** Marks a queued or running job done; false when it is not in flight (deleted, already final). */
+  finish(id: string, summary: JobSummary, now = Date.now()): boolean {
+    return this.final(id, this.st.done.run(now, JSON.stringify(summary), id).changes === 1);
+  }
+
+  fail(id: string, code: string, message: string, now = Date.now()): boolean {
+    return this.final(id, this.st.fail.run(now, code, message, id).changes === 1);
+  }
+
+  cancel(id: string, now = Date.now()): boolean {
+    return this.final(id, this.st.cancel.run(now, id).changes === 1);
+  }
+
+  /** Back to the queue after a transient failure, not before `runAfter`; the error is kept for display. */
+  requeue(id: string, runAfter: number, error: { code: string; message: string } | null): void {
+    this.st.requeue.run(runAfter, error?.code ?? null, error?.message ?? null, id);
+  }
+
+  /** After a crash or restart: jobs marked running have no processor any more. */
+  resetRunning(): number {
+    return this.st.resetRunning.run().changes;
+  }
+
+  delete(id: string): void {
+    this.st.del.run(id);
+  }
+
+  countsByState(): Record<JobState, number> {
+    const out: Record<JobState, number> = { queued: 0, running: 0, done: 0, failed: 0, cancelled: 0 };
+    for (const r of this.st.counts.all() as { state: JobState; n: number }[]) out[r.state] = r.n;
+    return out;
+  }
+
+  /** Queued jobs due now (waiting) and waiting out a retry backoff (delayed). */
+  queuedCounts(now = Date.now()): { waiting: number; delayed: number } {
+    return this.st.queued.get(now, now) as { waiting: number; delayed: number };
+  }
+
+  expired(before: number): string[] {
+    return (this.st.expired.all(before) as { id: string }[]).map((r) => r.id);
+  }
+
+  inflight(): { id: string; state: JobState; attempts: number }[] {
+    return this.st.inflight.all() as { id: string; state: JobState; attempts: number }[];
+  }
+
+  ids(): Set<string> {
+    return new Set((this.st.ids.all() as { id: string }[]).map((r) => r.id));
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}
+
+interface Row {
+  id: string;
+  state: JobState;
+  payload: string;
+  progress: number;
+  created_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+  attempts: number;
+  error_code: string | null;
+  error_message: string | null;
+  summary: string | null;
+}
+
+function toRecord(r: Row): JobRecord {
+  const p = JSON.parse(r.payload) as JobPayload;
+  return {
+    id: r.id,
+    state: r.state,
+    progress: r.state === 'done' ? 1 : r.progress,
+    createdAt: r.created_at,
+    startedAt: r.started_at,
+    finishedAt: r.finished_at,
+    attempts: r.attempts,
+    inputName: p.inputName,
+    inputKind: p.input,
+    inputBytes: p.inputBytes,
+    models: p.models.map((m) => m.name),
+    labelColumn: p.labelColumn,
+    error: r.error_code ? { code: r.error_code, message: r.error_message ?? '' } : null,
+    summary: r.summary ? (JSON.parse(r.summary) as JobSummary) : null,
+  };
+}

@@ -1,0 +1,45 @@
+import { readdirSync, rmSync, statSync } from 'node:fs';
+import path from 'node:path';
+import type { JobRegistry } from './registry.ts';
+import { deleteResults, resultsDir } from './results.ts';
+
+export interface SweepReport {
+  expired: number;
+  orphans: number;
+}
+
+/** Files younger than this are never taken for orphans: a job may be being created or written right now. */
+const ORPHAN_AGE_MS = 60 * 60_000;
+
+/**
+ * Retention: deletes finished jobs (registry row, results, upload) older than `retentionMs`, and files no job owns
+ * any more (the upload or results of a deleted job that a worker elsewhere finished late, a dead worker's
+ * temporary file) once they are an hour old.
+ */
+export function sweep(reg: JobRegistry, dataDir: string, retentionMs: number, now = Date.now()): SweepReport {
+  let expired = 0;
+  for (const id of reg.expired(now - retentionMs)) {
+    const p = reg.payload(id);
+    deleteResults(dataDir, id);
+    if (p) rmSync(path.join(dataDir, p.file), { force: true });
+    reg.delete(id);
+    expired++;
+  }
+  const ids = reg.ids();
+  let orphans = 0;
+  for (const dir of [resultsDir(dataDir), path.join(dataDir, 'uploads'), path.join(dataDir, 'tmp')]) {
+    let names: string[];
+    try { names = readdirSync(dir); } catch { continue; }
+    for (const f of names) {
+      const id = /^(j[0-9a-z]+)\./.exec(f)?.[1];
+      if (id && ids.has(id) && !f.endsWith('.tmp')) continue;
+      const full = path.join(dir, f);
+      try {
+        if (now - statSync(full).mtimeMs < ORPHAN_AGE_MS) continue;
+        rmSync(full, { force: true });
+        orphans++;
+      } catch { /* gone meanwhile */ }
+    }
+  }
+  return { expired, orphans };
+}

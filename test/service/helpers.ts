@@ -1,0 +1,119 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createServer } from 'node:net';
+import { PcapWriter, buildPacket } from '../../src/wire/writer.ts';
+
+/** A TLS 1.3-style ClientHello record offering `sni` and `alpn` (enough for the handshake parser and JA4). */
+export function clientHello(sni: string, alpn: string[] = ['h2', 'http/1.1']): Buffer {
+  const ext = (type: number, body: Buffer): Buffer => Buffer.concat([u16(type), u16(body.length), body]);
+  const name = Buffer.from(sni);
+  const sniExt = ext(0x0000, Buffer.concat([u16(name.length + 3), Buffer.from([0]), u16(name.length), name]));
+  const protos = Buffer.concat(alpn.map((a) => Buffer.concat([Buffer.from([a.length]), Buffer.from(a)])));
+  const alpnExt = ext(0x0010, Buffer.concat([u16(protos.length), protos]));
+  const versions = ext(0x002b, Buffer.from([4, 0x03, 0x04, 0x03, 0x03]));
+  const groups = ext(0x000a, Buffer.concat([u16(4), u16(0x001d), u16(0x0017)]));
+  const sigs = ext(0x000d, Buffer.concat([u16(4), u16(0x0403), u16(0x0804)]));
+  const exts = Buffer.concat([sniExt, groups, sigs, alpnExt, versions]);
+  const suites = [0x1301, 0x1302, 0xc02f];
+  const body = Buffer.concat([
+    u16(0x0303), Buffer.alloc(32, 7), Buffer.from([0]),
+    u16(suites.length * 2), ...suites.map(u16), Buffer.from([1, 0]),
+    u16(exts.length), exts,
+  ]);
+  const hs = Buffer.concat([Buffer.from([1, (body.length >> 16) & 0xff, (body.length >> 8) & 0xff, body.length & 0xff]), body]);
+  return Buffer.concat([Buffer.from([0x16, 0x03, 0x01]), u16(hs.length), hs]);
+}
+
+function u16(v: number): Buffer {
+  const b = Buffer.alloc(2);
+  b.writeUInt16BE(v);
+  return b;
+}
+
+export const SNIS = ['www.example.com', 'video.example.net', 'chat.example.org'];
+
+/**
+ * A small capture of `flows` TCP flows to port 443 (handshake, a ClientHello naming one of SNIS, some data each
+ * way, FIN both ways), `packetsPerFlow` data packets each way.
+ */
+export function makeCapture(flows = 12, packetsPerFlow = 6): Buffer {
+  const w = new PcapWriter();
+  let ts = 1_700_000_000_000_000;
+  for (let f = 0; f < flows; f++) {
+    const c = `10.0.${(f >> 8) & 255}.${(f & 255) + 1}`;
+    const s = `192.0.2.${(f % 3) + 10}`;
+    const sport = 40000 + f;
+    const pk = (from: 'c' | 's', flags: string, payload?: Uint8Array | string): void => {
+      ts += 1000 + ((f * 37) % 500);
+      const spec = from === 'c'
+        ? { src: c, dst: s, sport, dport: 443, flags, ...(payload ? { payload } : {}) }
+        : { src: s, dst: c, sport: 443, dport: sport, flags, ...(payload ? { payload } : {}) };
+      w.writePacket(buildPacket(spec), { tsUs: ts });
+    };
+    pk('c', 'S'); pk('s', 'SA'); pk('c', 'A');
+    pk('c', 'PA', clientHello(SNIS[f % SNIS.length]!));
+    for (let i = 0; i < packetsPerFlow; i++) {
+      pk('s', 'PA', Buffer.alloc(200 + ((f * 131 + i * 17) % 1200), 1));
+      pk('c', 'A', Buffer.alloc(40 + ((f + i) % 60), 2));
+    }
+    pk('c', 'FA'); pk('s', 'FA'); pk('c', 'A');
+  }
+  return w.toBuffer();
+}
+
+/** A temporary directory removed by the returned function. */
+export function tempDir(prefix = 'veil-svc-'): { dir: string; cleanup: () => void } {
+  const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export function writeCapture(dir: string, name = 'small.pcap', flows = 12): string {
+  const p = path.join(dir, name);
+  writeFileSync(p, makeCapture(flows));
+  return p;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const a = srv.address();
+      const port = typeof a === 'object' && a ? a.port : 0;
+      srv.close(() => resolve(port));
+    });
+    srv.on('error', reject);
+  });
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Polls `fn` until it returns a value other than undefined, or fails after `timeoutMs`. */
+export async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 20_000, everyMs = 100): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+    await sleep(everyMs);
+  }
+}
+
+/** A multipart/form-data body with one file part and text fields. */
+export function multipart(file: { name: string; data: Buffer; field?: string }, fields: Record<string, string> = {}): { body: Buffer; contentType: string } {
+  const boundary = `----veil${Math.random().toString(16).slice(2)}`;
+  const parts: Buffer[] = [];
+  for (const [k, v] of Object.entries(fields)) {
+    parts.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${k}"\r\n\r\n${v}\r\n`));
+  }
+  parts.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${file.field ?? 'file'}"; filename="${file.name}"\r\nContent-Type: application/octet-stream\r\n\r\n`));
+  parts.push(file.data, Buffer.from(`\r\n--${boundary}--\r\n`));
+  return { body: Buffer.concat(parts), contentType: `multipart/form-data; boundary=${boundary}` };
+}
