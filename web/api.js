@@ -1,0 +1,94 @@
+// The UI's only way to the server: the public HTTP API under /api/v1, with the bearer key from localStorage.
+
+const BASE = '/api/v1';
+
+export function apiKey() {
+  return localStorage.getItem('veil.apiKey') || '';
+}
+
+export function setApiKey(k) {
+  if (k) localStorage.setItem('veil.apiKey', k);
+  else localStorage.removeItem('veil.apiKey');
+}
+
+function headers(extra = {}) {
+  const k = apiKey();
+  return k ? { ...extra, authorization: `Bearer ${k}` } : extra;
+}
+
+/** An API error: the registry code, HTTP status and the server's message. */
+export class ApiError extends Error {
+  constructor(status, code, message) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+async function fail(res) {
+  let code = 'HTTP_' + res.status, message = res.statusText;
+  try {
+    const b = await res.json();
+    if (b && b.error) { code = b.error.code; message = b.error.message; }
+  } catch { /* not JSON */ }
+  return new ApiError(res.status, code, message);
+}
+
+export async function get(path, query = {}) {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== null && v !== '') q.set(k, String(v));
+  const res = await fetch(`${BASE}${path}${q.size ? `?${q}` : ''}`, { headers: headers() });
+  if (!res.ok) throw await fail(res);
+  return res.json();
+}
+
+export async function del(path) {
+  const res = await fetch(`${BASE}${path}`, { method: 'DELETE', headers: headers() });
+  if (!res.ok && res.status !== 404) throw await fail(res);
+}
+
+/** An SVG chart (or any file) from the API as an object URL for <img src> / download links. */
+export async function blobUrl(path) {
+  const res = await fetch(`${BASE}${path}`, { headers: headers() });
+  if (!res.ok) throw await fail(res);
+  return URL.createObjectURL(await res.blob());
+}
+
+/** Downloads an API file: a plain link when no key is needed, else fetched with the key and saved from a blob. */
+export async function download(path, filename) {
+  const a = document.createElement('a');
+  a.download = filename;
+  let revoke = null;
+  if (apiKey()) {
+    revoke = await blobUrl(path);
+    a.href = revoke;
+  } else {
+    a.href = `${BASE}${path}`;
+  }
+  document.body.append(a);
+  a.click();
+  a.remove();
+  if (revoke) setTimeout(() => URL.revokeObjectURL(revoke), 60_000);
+}
+
+/**
+ * Multipart upload with progress (XMLHttpRequest: fetch has no upload progress).
+ * onProgress(fraction) while bytes go out; resolves with the parsed JSON response.
+ */
+export function upload(path, form, onProgress) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open('POST', `${BASE}${path}`);
+    const k = apiKey();
+    if (k) xhr.setRequestHeader('authorization', `Bearer ${k}`);
+    xhr.upload.onprogress = (e) => { if (e.lengthComputable) onProgress(e.loaded / e.total); };
+    xhr.onload = () => {
+      let body = null;
+      try { body = JSON.parse(xhr.responseText); } catch { /* not JSON */ }
+      if (xhr.status >= 200 && xhr.status < 300) resolve(body);
+      else reject(new ApiError(xhr.status, body?.error?.code ?? `HTTP_${xhr.status}`, body?.error?.message ?? xhr.statusText));
+    };
+    xhr.onerror = () => reject(new ApiError(0, 'NETWORK', 'the upload failed: the connection was closed'));
+    xhr.send(form);
+  });
+}

@@ -1,0 +1,167 @@
+import { blobUrl, del, download, get } from '../api.js';
+import { h, badge, errorBox, fmtBytes, fmtDuration, fmtTime, pct, progressBar, notify } from '../ui.js';
+
+const PAGE = 100;
+
+/** One job: live status until it is final, then summary, charts and the sortable, filterable results table. */
+export async function jobView(root, id) {
+  const head = h('div.job-head');
+  const main = h('div');
+  root.append(h('p', {}, h('a', { href: '#/jobs' }, '← Jobs')), head, main);
+  let timer = null, stopped = false, shownFinal = false;
+  const urls = [];
+
+  async function poll() {
+    let job;
+    try {
+      job = await get(`/jobs/${id}`);
+    } catch (e) {
+      head.replaceChildren(errorBox(e));
+      return;
+    }
+    head.replaceChildren(
+      h('h1', {}, 'Job ', h('code', {}, job.id), ' ', badge(job.state)),
+      h('p.muted', {}, `${job.inputName} — ${job.inputKind.kind} (${job.inputKind.format}${job.inputKind.gzip ? ', gzip' : ''}), ${fmtBytes(job.inputBytes)}, created ${fmtTime(job.createdAt)}`
+        + (job.models.length ? `, models: ${job.models.join(', ')}` : ', no model (flows only)')
+        + (job.labelColumn ? `, labels from '${job.labelColumn}'` : '')),
+      job.state === 'queued' || job.state === 'running'
+        ? h('div', { id: 'job-progress' }, progressBar(job.progress, `${job.state} ${Math.round(job.progress * 100)}%${job.attempts > 1 ? ` (attempt ${job.attempts})` : ''}`),
+          h('button.link', { onclick: async () => { await del(`/jobs/${id}`); notify('Job cancelled.'); location.hash = '#/jobs'; } }, 'cancel'))
+        : null,
+      job.error ? errorBox(job.error) : null,
+    );
+    if (job.state === 'done' && !shownFinal) {
+      shownFinal = true;
+      await showResults(job);
+    }
+    if (!stopped && (job.state === 'queued' || job.state === 'running')) timer = setTimeout(poll, 700);
+  }
+
+  async function showResults(job) {
+    const s = job.summary;
+    const facts = [
+      ['Flows', s.rows.toLocaleString()],
+      ...(s.packets !== undefined ? [['Packets', s.packets.toLocaleString()]] : []),
+      ['Time', fmtDuration(s.durationMs)],
+      ...s.models.map((m) => [`${m.name}: unknown`, `${m.unknown.toLocaleString()} (${s.rows ? pct(m.unknown / s.rows) : '0%'})`]),
+    ];
+    const summary = h('div.facts', {}, ...facts.map(([k, v]) => h('div.fact', {}, h('span.k', {}, k), h('span.v', {}, v))));
+    const warn = s.warnings.length ? h('ul.warnings', {}, ...s.warnings.map((w) => h('li', {}, w))) : null;
+    const downloads = h('div.row', {},
+      h('button', { id: 'download-csv', onclick: () => download(`/jobs/${id}/results.csv`, `${id}-results.csv`).catch((e) => notify(e.message, 'error')) }, 'Download CSV'),
+      h('button', { id: 'download-parquet', onclick: () => download(`/jobs/${id}/results.parquet`, `${id}-results.parquet`).catch((e) => notify(e.message, 'error')) }, 'Download Parquet'));
+    main.replaceChildren(summary, warn, downloads);
+    if (s.models.length) main.append(await charts(job));
+    main.append(resultsTable(job));
+  }
+
+  async function charts(job) {
+    const box = h('section.charts', { id: 'charts' });
+    const models = job.summary.models;
+    const tabs = h('div.tabs');
+    const panel = h('div.chart-grid');
+    const show = async (m) => {
+      for (const b of tabs.children) b.classList.toggle('active', b.dataset.model === m.name);
+      const kinds = ['counts', 'confidence', ...(m.confusion ? ['confusion', 'f1'] : [])];
+      panel.replaceChildren(...kinds.map((k) => h('figure', { dataset: { chart: k } }, h('span.muted', {}, 'loading…'))));
+      await Promise.all(kinds.map(async (k, i) => {
+        const fig = panel.children[i];
+        try {
+          const u = await blobUrl(`/jobs/${id}/charts/${k}.svg?model=${encodeURIComponent(m.name)}`);
+          urls.push(u);
+          fig.replaceChildren(h('img', { src: u, alt: `${k} chart for ${m.name}` }));
+        } catch (e) {
+          fig.replaceChildren(errorBox(e));
+        }
+      }));
+    };
+    for (const m of models) tabs.append(h('button.tab', { dataset: { model: m.name }, onclick: () => show(m) }, m.name));
+    box.append(h('h2', {}, 'Charts'), models.length > 1 ? tabs : null, panel);
+    await show(models[0]);
+    return box;
+  }
+
+  function resultsTable(job) {
+    const state = { offset: 0, sort: '', desc: false, q: '' };
+    const thead = h('thead');
+    const tbody = h('tbody');
+    const info = h('span.muted', { id: 'results-info' });
+    const prev = h('button', { id: 'prev-page', onclick: () => { state.offset = Math.max(0, state.offset - PAGE); load(); } }, '‹ Previous');
+    const next = h('button', { id: 'next-page', onclick: () => { state.offset += PAGE; load(); } }, 'Next ›');
+    let debounce = null;
+    const filter = h('input', {
+      id: 'results-filter', type: 'search', placeholder: 'Filter rows (any value: class, address, SNI …)', size: 40,
+      oninput: () => { clearTimeout(debounce); debounce = setTimeout(() => { state.q = filter.value.trim(); state.offset = 0; load(); }, 250); },
+    });
+    const table = h('table.data.results', { id: 'results-table' }, thead, tbody);
+    const section = h('section', {}, h('h2', {}, 'Flows'), h('div.row', {}, filter, info, prev, next), h('div.scroll', {}, table));
+    let columns = [];
+
+    function header() {
+      thead.replaceChildren(h('tr', {}, ...columns.map((c) => {
+        const active = state.sort === c.name;
+        const th = h('th', {
+          dataset: { col: c.name },
+          class: `sortable ${c.role}${active ? (state.desc ? ' desc' : ' asc') : ''}`,
+          title: `Sort by ${c.name}`,
+          'aria-sort': active ? (state.desc ? 'descending' : 'ascending') : 'none',
+          onclick: () => {
+            if (state.sort === c.name) state.desc = !state.desc;
+            else { state.sort = c.name; state.desc = false; }
+            state.offset = 0;
+            load();
+          },
+        }, displayName(c));
+        return th;
+      })));
+    }
+
+    async function load() {
+      let page;
+      try {
+        page = await get(`/jobs/${id}/results`, { offset: state.offset, limit: PAGE, sort: state.sort, desc: state.desc || '', q: state.q });
+      } catch (e) {
+        tbody.replaceChildren(h('tr', {}, h('td', {}, errorBox(e))));
+        return;
+      }
+      columns = page.columns;
+      header();
+      const unknownIdx = new Map(columns.map((c, i) => [c.name, i]));
+      tbody.replaceChildren(...page.rows.map((row) => h('tr', {}, ...row.map((v, i) => {
+        const c = columns[i];
+        let cls = c.type === 'string' ? '' : 'num';
+        let text = v === null ? '' : v;
+        if (c.role === 'prediction' && c.name.endsWith('.label')) {
+          const u = unknownIdx.get(`${c.model}.unknown`);
+          if (u !== undefined && row[u] === true) cls += ' unknown';
+          cls += ' label';
+        } else if (c.role === 'prediction' && c.name.endsWith('.confidence') && typeof v === 'number') {
+          text = v.toFixed(3);
+        } else if (c.type === 'bool') {
+          text = v === true ? '✓' : '';
+        } else if (c.name.endsWith('_ts') && typeof v === 'number') {
+          text = new Date(v * 1000).toISOString().replace('T', ' ').replace('Z', '');
+        }
+        return h(`td${cls ? '.' + cls.trim().split(/\s+/).join('.') : ''}`, { title: v === null ? '' : String(v) }, text);
+      }))));
+      const end = Math.min(page.matched, state.offset + page.rows.length);
+      info.textContent = page.matched === 0 ? 'no rows' : `rows ${state.offset + 1}–${end} of ${page.matched.toLocaleString()}${page.matched !== page.total ? ` (filtered from ${page.total.toLocaleString()})` : ''}`;
+      prev.disabled = state.offset === 0;
+      next.disabled = end >= page.matched;
+    }
+    load();
+    return section;
+  }
+
+  await poll();
+  return () => { stopped = true; clearTimeout(timer); for (const u of urls) URL.revokeObjectURL(u); };
+}
+
+function displayName(c) {
+  if (c.role === 'prediction') {
+    if (c.name.endsWith('.label')) return c.model;
+    if (c.name.endsWith('.confidence')) return `${c.model} conf.`;
+    if (c.name.endsWith('.unknown')) return `${c.model} unknown`;
+  }
+  return c.name.replace(/^id_/, '');
+}
