@@ -74,11 +74,13 @@ export class QuicInitialReader {
     if (k !== null) this.keys = k;
   }
 
-  private keysFor(version: number, dcid: Uint8Array): InitialKeys | null {
-    for (const k of this.known) if (k.version === version && sameBytes(k.dcid, dcid)) return k;
-    const k = deriveInitialKeys(version, dcid);
+  private keysFor(version: number, dcid: Uint8Array, saltIndex = 0): InitialKeys | null {
+    for (const k of this.known) {
+      if (k.version === version && k.saltIndex === saltIndex && sameBytes(k.dcid, dcid)) return k;
+    }
+    const k = deriveInitialKeys(version, dcid, saltIndex);
     if (k === null) return null;
-    if (this.known.length >= 4) this.known.shift();
+    if (this.known.length >= 6) this.known.shift();
     this.known.push(k);
     return k;
   }
@@ -95,6 +97,8 @@ export class QuicInitialReader {
     if (opened === null) {
       // Compatible version negotiation or a Retry can move the keys; try what this packet suggests.
       const candidates: (InitialKeys | null)[] = [];
+      // A reserved version leaves the salt to the client: try the other candidates.
+      for (let i = 1; i < 3 && dir === 0; i++) candidates.push(this.keysFor(h.version, this.keys.dcid, i));
       if (h.version !== this.keys.version) candidates.push(this.keysFor(h.version, this.keys.dcid));
       if (dir === 0 && !sameBytes(h.dcid, this.keys.dcid)) candidates.push(this.keysFor(h.version, h.dcid));
       if (dir === 1) for (const k of this.known) if (k !== this.keys && k.version === h.version) candidates.push(k);

@@ -8,7 +8,8 @@ export const QUIC_V1 = 0x00000001;
 export const QUIC_V2 = 0x6b3343cf;
 
 interface VersionParams {
-  salt: Buffer;
+  /** Initial salts to try, most likely first (one for every published version). */
+  salts: Buffer[];
   keyLabel: string;
   ivLabel: string;
   hpLabel: string;
@@ -19,27 +20,41 @@ interface VersionParams {
 const V1_TYPES = { initial: 0, zeroRtt: 1, handshake: 2, retry: 3 };
 const V1_LABELS = { keyLabel: 'quic key', ivLabel: 'quic iv', hpLabel: 'quic hp' };
 const V1_SALT = Buffer.from('38762cf7f55934b34d179ae6a4c80cadccbb7f0a', 'hex');
+const V2_SALT = Buffer.from('0dede3def700a6db819381be6e269dcbf9bd2ed9', 'hex');
 const DRAFT29_SALT = Buffer.from('afbfec289993d24c9e9786f19c6111e04390a899', 'hex');
+const DRAFT23_SALT = Buffer.from('c3eef712c72ebb5a11a7d2432bb46365bef9f502', 'hex');
 
-/** Versions whose Initial packets we can open: v1, v2 and the late IETF drafts that shared v1's layout. */
+/** Versions reserved to exercise version negotiation (RFC 9000 §15): 0x?a?a?a?a. */
+export function isReservedVersion(version: number): boolean {
+  return (version & 0x0f0f0f0f) === 0x0a0a0a0a;
+}
+
+/**
+ * Versions whose Initial packets we can open: v1 (RFC 9001), v2 (RFC 9369), and for older captures the late IETF
+ * drafts and mvfst's draft-based versions, which share v1's layout and labels with their own salts. A reserved
+ * version's Initial is protected however its client chose: v1 and draft-29 salts are tried.
+ */
 export function versionParams(version: number): VersionParams | null {
-  if (version === QUIC_V1) return { salt: V1_SALT, ...V1_LABELS, types: V1_TYPES };
+  if (version === QUIC_V1) return { salts: [V1_SALT], ...V1_LABELS, types: V1_TYPES };
   if (version === QUIC_V2) {
     return {
-      salt: Buffer.from('0dede3def700a6db819381be6e269dcbf9bd2ed9', 'hex'),
-      keyLabel: 'quicv2 key', ivLabel: 'quicv2 iv', hpLabel: 'quicv2 hp',
+      salts: [V2_SALT], keyLabel: 'quicv2 key', ivLabel: 'quicv2 iv', hpLabel: 'quicv2 hp',
       types: { initial: 1, zeroRtt: 2, handshake: 3, retry: 0 },
     };
   }
-  // draft-ietf-quic-transport-29..32 (0xff00001d..0xff000020) used this salt, drafts 33-34 the v1 salt.
-  if (version >= 0xff00001d && version <= 0xff000020) return { salt: DRAFT29_SALT, ...V1_LABELS, types: V1_TYPES };
-  if (version === 0xff000021 || version === 0xff000022) return { salt: V1_SALT, ...V1_LABELS, types: V1_TYPES };
+  // draft-ietf-quic-transport-23..28 (0xff000017..0xff00001c), 29..32 (..0xff000020), 33-34 (v1 salt).
+  if (version >= 0xff000017 && version <= 0xff00001c) return { salts: [DRAFT23_SALT], ...V1_LABELS, types: V1_TYPES };
+  if (version >= 0xff00001d && version <= 0xff000020) return { salts: [DRAFT29_SALT], ...V1_LABELS, types: V1_TYPES };
+  if (version === 0xff000021 || version === 0xff000022) return { salts: [V1_SALT], ...V1_LABELS, types: V1_TYPES };
+  // mvfst (Facebook) draft-27 based versions.
+  if (version === 0xfaceb002 || version === 0xfaceb00e) return { salts: [DRAFT23_SALT], ...V1_LABELS, types: V1_TYPES };
+  if (isReservedVersion(version)) return { salts: [V1_SALT, DRAFT29_SALT], ...V1_LABELS, types: V1_TYPES };
   return null;
 }
 
 /** True when `version` is one whose Initial packets {@link versionParams} knows. */
 export function isSupportedVersion(version: number): boolean {
-  return version === QUIC_V1 || version === QUIC_V2 || (version >= 0xff00001d && version <= 0xff000022);
+  return versionParams(version) !== null;
 }
 
 /** HKDF-Extract (RFC 5869) with SHA-256. */
@@ -93,19 +108,25 @@ export class PacketKeys {
 
 export interface InitialKeys {
   version: number;
+  saltIndex: number;
   dcid: Uint8Array;
   initialSecret: Buffer;
   client: PacketKeys;
   server: PacketKeys;
 }
 
-/** Client and server Initial keys for `dcid` under `version`, or null for versions we cannot open. */
-export function deriveInitialKeys(version: number, dcid: Uint8Array): InitialKeys | null {
+/**
+ * Client and server Initial keys for `dcid` under `version` (with its `saltIndex`-th candidate salt), or null for
+ * versions we cannot open and indexes past the candidates.
+ */
+export function deriveInitialKeys(version: number, dcid: Uint8Array, saltIndex = 0): InitialKeys | null {
   const params = versionParams(version);
-  if (params === null) return null;
-  const initialSecret = hkdfExtract(params.salt, dcid);
+  const salt = params?.salts[saltIndex];
+  if (params === null || salt === undefined) return null;
+  const initialSecret = hkdfExtract(salt, dcid);
   return {
     version,
+    saltIndex,
     dcid: dcid.slice(),
     initialSecret,
     client: new PacketKeys(hkdfExpandLabel(initialSecret, 'client in', 32), params),

@@ -35,6 +35,8 @@ export class DtlsReader {
    *   } DTLSPlaintext;
    */
   push(d: Uint8Array): void {
+    // RFC 7983 demultiplexing: DTLS shares its 5-tuple with STUN (first byte 0-3) and RTP/RTCP (128-191).
+    if (d.length === 0 || d[0]! < 20 || d[0]! > 63) return;
     const c = new Cursor(d);
     while (c.remaining > 0) {
       const first = d[c.pos]!;

@@ -4,13 +4,30 @@
  */
 import { isSupportedVersion, QUIC_V2 } from '../quic/keys.ts';
 
-/** TLS record header of a handshake record: 0x16 0x03 0x00..0x04. */
+/** TLS record header of a handshake record: 0x16 0x03 0x00..0x04 (or the start of one cut by a tiny segment). */
 function isTlsHandshakeRecord(p: Uint8Array, off: number, len: number): boolean {
-  return len >= 3 && p[off] === 0x16 && p[off + 1] === 0x03 && p[off + 2]! <= 0x04;
+  if (p[off] !== 0x16) return false;
+  if (len === 1) return true;
+  return p[off + 1] === 0x03 && (len === 2 || p[off + 2]! <= 0x04);
+}
+
+function startsWith(p: Uint8Array, off: number, len: number, text: string): boolean {
+  if (len < text.length) return false;
+  for (let i = 0; i < text.length; i++) if (p[off + i] !== text.charCodeAt(i)) return false;
+  return true;
 }
 
 /**
- * Proxy preludes that precede TLS in the same TCP stream: SOCKS4/4a CONNECT, SOCKS5 greeting, HTTP CONNECT.
+ * Server greetings of protocols that upgrade to TLS in the same stream (STARTTLS): SMTP / FTP '220', IMAP
+ * '* OK', POP3 '+OK'. The tracker then looks for the first handshake record within its seek window.
+ */
+function isStartTlsGreeting(p: Uint8Array, off: number, len: number): boolean {
+  return startsWith(p, off, len, '220 ') || startsWith(p, off, len, '220-') || startsWith(p, off, len, '* OK')
+    || startsWith(p, off, len, '+OK');
+}
+
+/**
+ * Proxy preludes that precede TLS in the same TCP stream: SOCKS4/4a CONNECT, SOCKS5 greeting, HTTP CONNECT, PROXY protocol.
  */
 function isProxyPrelude(p: Uint8Array, off: number, len: number): boolean {
   const b0 = p[off];
@@ -19,9 +36,9 @@ function isProxyPrelude(p: Uint8Array, off: number, len: number): boolean {
     return n >= 1 && len === 2 + n; // SOCKS5: VER NMETHODS METHODS
   }
   if (b0 === 0x04 && len >= 9) return p[off + 1] === 0x01 && p[off + len - 1] === 0x00; // SOCKS4 CONNECT .. USERID 0
-  // "CONNECT "
-  return len >= 8 && b0 === 0x43 && p[off + 1] === 0x4f && p[off + 2] === 0x4e && p[off + 3] === 0x4e
-    && p[off + 4] === 0x45 && p[off + 5] === 0x43 && p[off + 6] === 0x54 && p[off + 7] === 0x20;
+  // HTTP CONNECT; HAProxy PROXY protocol v1 text and v2 binary signature.
+  return startsWith(p, off, len, 'CONNECT ') || startsWith(p, off, len, 'PROXY ')
+    || startsWith(p, off, len, '\r\n\r\n\0\r\nQUIT\n');
 }
 
 /** QUIC long header of an Initial packet in a version whose Initial keys we can derive. */
@@ -42,11 +59,14 @@ export function isDtlsStart(p: Uint8Array, off: number, len: number): boolean {
 
 /**
  * Whether the payload at `off..off+len` can start a handshake the tracker reads: a TLS handshake record (or a
- * SOCKS / HTTP CONNECT prelude before one) on TCP; a QUIC v1/v2 Initial or a DTLS handshake record on UDP.
+ * SOCKS / HTTP CONNECT prelude or a STARTTLS-capable server greeting before one) on TCP; a QUIC v1/v2 Initial or a DTLS handshake record on UDP.
  * @example looksLikeHandshakeStart(6, seg, 0, seg.length) // true for 16 03 01 02 00 01 ...
  */
 export function looksLikeHandshakeStart(proto: 6 | 17, payload: Uint8Array, off: number, len: number): boolean {
   if (len <= 0 || off < 0 || off + len > payload.length) return false;
-  if (proto === 6) return isTlsHandshakeRecord(payload, off, len) || isProxyPrelude(payload, off, len);
+  if (proto === 6) {
+    return isTlsHandshakeRecord(payload, off, len) || isProxyPrelude(payload, off, len)
+      || isStartTlsGreeting(payload, off, len);
+  }
   return isQuicInitialStart(payload, off, len) || isDtlsStart(payload, off, len);
 }
