@@ -130,6 +130,8 @@ export class RecordReader {
   records = 0;
   /** Set once handshake records are encrypted (after ChangeCipherSpec in TLS <= 1.2): their payloads are skipped. */
   skipHandshake = false;
+  /** True once the first record header was found. */
+  started = false;
   /** Bytes skipped before the first record (a proxy prelude such as SOCKS or HTTP CONNECT). */
   skippedPrelude = 0;
   private seeking = true;
@@ -170,6 +172,7 @@ export class RecordReader {
         return 0;
       }
       this.seeking = false;
+      this.started = true;
       this.skippedPrelude = at;
       p = at;
     }
@@ -209,8 +212,10 @@ export class RecordReader {
    * handshake record of the expected type within the window; -1 when none yet (more data may still come).
    */
   private seek(v: Uint8Array): number {
-    if (v.length < 6) return v.length >= 5 && !plausibleHeader(v, 0) ? this.scan(v) : -1;
-    if (plausibleHeader(v, 0)) return 0;
+    // A TLS-looking type and version at the very start is taken as the first record even if its length is
+    // impossible: the record loop then calls it malformed instead of searching past it.
+    if (v.length >= 3 && v[0]! >= 20 && v[0]! <= 24 && v[1] === 3 && v[2]! <= 4) return 0;
+    if (v.length < 5) return -1;
     return this.scan(v);
   }
 

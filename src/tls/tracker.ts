@@ -315,6 +315,7 @@ export class TlsHandshakeTracker implements HandshakeTracker {
     if (this.ended[dir] !== '') return;
     this.ended[dir] = why;
     if (this.tcp !== null) this.tcp[dir].closed = true;
+    if (this.records?.[dir].started) this.evidence[dir] = true;
     this.records?.[dir].stop('stopped');
     this.hs?.[dir].stop('stopped');
     this.update();
@@ -346,8 +347,13 @@ export class TlsHandshakeTracker implements HandshakeTracker {
 
   // ---- outcome ------------------------------------------------------------------------------------------------
 
+  /** Whether a direction showed handshake bytes: a record start, an Initial packet, a DTLS record. */
+  private sawHandshake(dir: 0 | 1): boolean {
+    return this.evidence[dir] || (this.records !== null && this.records[dir].started);
+  }
+
   private protocol(): 'tls' | 'quic' | 'dtls' | '' {
-    const seen = this.ch !== null || this.sh !== null || this.hrr !== null || this.evidence[0] || this.evidence[1];
+    const seen = this.ch !== null || this.sh !== null || this.hrr !== null || this.sawHandshake(0) || this.sawHandshake(1);
     if (!seen) return '';
     return this.mode === Mode.QUIC ? 'quic' : this.mode === Mode.DTLS ? 'dtls' : 'tls';
   }
@@ -356,13 +362,13 @@ export class TlsHandshakeTracker implements HandshakeTracker {
   private leftovers(dir: 0 | 1): boolean {
     if (this.ended[dir] === 'limit' || this.ended[dir] === 'budget') return true;
     if (this.tcp !== null && (this.tcp[dir].hasGap || this.tcp[dir].overflow)) return true;
-    if (this.records !== null && this.records[dir].buffered > 0 && this.evidence[dir]) return true;
+    if (this.records !== null && this.records[dir].buffered > 0 && this.sawHandshake(dir)) return true;
     if (this.hs !== null && this.hs[dir].buffered > 0) return true;
     if (this.quic !== null) {
       const q = this.quic;
       if (q.streams[dir].hasGap || q.streams[dir].overflow || q.counters.failed[dir] > 0) return true;
     }
-    return this.evidence[dir];
+    return this.sawHandshake(dir);
   }
 
   private status(): HandshakeStatus {
@@ -370,7 +376,7 @@ export class TlsHandshakeTracker implements HandshakeTracker {
       if (this.helloMalformed[0] || this.ended[0] === 'malformed') return 'malformed';
       if (this.dtls !== null && this.dtls[0].malformed > 0) return 'malformed';
       if (this.quic !== null && this.quic.counters.malformed > 0 && this.quic.counters.opened[0] > 0) return 'malformed';
-      if (this.evidence[0] || this.sh !== null || this.hrr !== null) return 'partial';
+      if (this.sawHandshake(0) || this.sh !== null || this.hrr !== null) return 'partial';
       if (this.quic !== null && this.quic.counters.packets[0] > 0) return 'partial';
       return 'absent';
     }
