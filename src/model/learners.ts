@@ -1,0 +1,349 @@
+import { Rng, deriveSeed } from '../dataset/rng.ts';
+import { binColumns, binRowMajor, fitBinEdges, MAX_BINS } from './binning.ts';
+import { accumulate, joinTrees, toRowMajor, type FlatTree, type TreeEnsemble } from './trees/ensemble.ts';
+import { bootstrapCounts, FOREST_DEFAULTS, type ForestData, type ForestParams, type GrownForestTree } from './trees/forest.ts';
+import { BOOSTING_DEFAULTS, type BoostData, type BoostingParams } from './trees/boosting.ts';
+import { runTasks, shared, sharedZeros } from './trees/pool.ts';
+import type { TreeTask } from './trees/tasks.ts';
+import { ModelError, ModelErrorCode } from './errors.ts';
+
+/**
+ * Fitting and applying tree ensembles on numeric feature columns (one Float64Array per feature, NaN = missing) and
+ * class indices. Table handling, labels and calibration live in classifier.ts; this is the numeric core.
+ */
+export type LearnerSpec =
+  | { type: 'forest'; params: ForestParams }
+  | { type: 'boosting'; params: BoostingParams };
+
+/** How raw ensemble sums become probabilities: forest leaves already hold averaged shares; boosting sums are logits. */
+export type OutputKind = 'sum' | 'softmax';
+
+export interface FitOptions {
+  threads?: number;
+  maxBins?: number;
+  /** Also return held-out probabilities (forest: out-of-bag; boosting: its validation rows) for calibration. */
+  heldOut?: boolean;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface Fitted {
+  ensemble: TreeEnsemble;
+  output: OutputKind;
+  /** Impurity-based importance per feature (sums to 1; boosting: total gain share). */
+  importance: Float64Array;
+  /** Probabilities of rows the model did not train on: `rows` (input indices) x classes. */
+  heldOut?: { rows: Int32Array; proba: Float64Array; what: string };
+  /** Boosting: rounds kept (after early stopping). */
+  rounds?: number;
+}
+
+export function forestParams(p: Partial<ForestParams> = {}): ForestParams {
+  return { ...FOREST_DEFAULTS, ...p };
+}
+export function boostingParams(p: Partial<BoostingParams> = {}): BoostingParams {
+  return { ...BOOSTING_DEFAULTS, ...p };
+}
+
+function checkInput(columns: readonly Float64Array[], y: Int32Array, nClasses: number, rows: Int32Array): void {
+  if (!columns.length) throw new ModelError(ModelErrorCode.BAD_TRAINING, 'no feature columns');
+  if (!rows.length) throw new ModelError(ModelErrorCode.BAD_TRAINING, 'no training rows');
+  if (nClasses < 2) throw new ModelError(ModelErrorCode.BAD_TRAINING, `need at least 2 classes to learn from (have ${nClasses})`);
+  for (const c of columns) if (c.length !== y.length) throw new Error('feature columns and labels differ in length');
+}
+
+function labelledRows(y: Int32Array): Int32Array {
+  let m = 0;
+  for (let i = 0; i < y.length; i++) if (y[i]! >= 0) m++;
+  const out = new Int32Array(m);
+  for (let i = 0, j = 0; i < y.length; i++) if (y[i]! >= 0) out[j++] = i;
+  return out;
+}
+
+function classWeights(kind: 'balanced' | 'none', y: Int32Array, rows: Int32Array, K: number): Float64Array {
+  const w = new Float64Array(K).fill(1);
+  if (kind !== 'balanced') return w;
+  const counts = new Float64Array(K);
+  for (let i = 0; i < rows.length; i++) counts[y[rows[i]!]!]!++;
+  let present = 0;
+  for (let c = 0; c < K; c++) if (counts[c]! > 0) present++;
+  for (let c = 0; c < K; c++) w[c] = counts[c]! > 0 ? rows.length / (present * counts[c]!) : 1;
+  return w;
+}
+
+function flatEdges(edges: Float64Array[]): { edges: Float64Array; edgeStart: Int32Array } {
+  const edgeStart = new Int32Array(edges.length + 1);
+  for (let f = 0; f < edges.length; f++) edgeStart[f + 1] = edgeStart[f]! + edges[f]!.length;
+  const flat = new Float64Array(edgeStart[edges.length]!);
+  edges.forEach((e, f) => flat.set(e, edgeStart[f]!));
+  return { edges: shared(flat), edgeStart: shared(edgeStart) };
+}
+
+/**
+ * Fits a forest or a boosted ensemble on `rows` (default: every row with a label >= 0).
+ *
+ * @example
+ * const fitted = await fitEnsemble(cols, y, 3, { type: 'forest', params: forestParams({ trees: 50 }) });
+ * const proba = predictProba(fitted.ensemble, fitted.output, cols);
+ */
+export async function fitEnsemble(
+  columns: readonly Float64Array[], y: Int32Array, nClasses: number, spec: LearnerSpec, opts: FitOptions = {}, rows?: Int32Array,
+): Promise<Fitted> {
+  const train = rows ?? labelledRows(y);
+  checkInput(columns, y, nClasses, train);
+  return spec.type === 'forest'
+    ? fitForest(columns, y, nClasses, spec.params, opts, train)
+    : fitBoosting(columns, y, nClasses, spec.params, opts, train);
+}
+
+async function fitForest(
+  columns: readonly Float64Array[], y: Int32Array, K: number, p: ForestParams, opts: FitOptions, train: Int32Array,
+): Promise<Fitted> {
+  const F = columns.length;
+  const m = train.length;
+  const edges = fitBinEdges(columns, train, opts.maxBins ?? MAX_BINS);
+  const X = binColumns(columns, edges, train);
+  const yl = sharedZeros(Int32Array, 4, m);
+  for (let i = 0; i < m; i++) yl[i] = y[train[i]!]!;
+  const local = sharedZeros(Int32Array, 4, m);
+  for (let i = 0; i < m; i++) local[i] = i;
+  const data: ForestData = {
+    X, n: m, F, K, y: yl, rows: local,
+    classWeight: shared(classWeights(p.classWeight, yl, local, K)),
+    ...flatEdges(edges),
+  };
+  const threads = Math.max(1, opts.threads ?? 1);
+  const nTrees = Math.max(1, p.trees);
+  // Several trees per task amortise messaging; enough tasks to balance the threads.
+  const per = threads > 1 ? Math.max(1, Math.floor(nTrees / (threads * 8))) : nTrees;
+  const tasks: TreeTask[] = [];
+  for (let t = 0; t < nTrees; t += per) {
+    const ids: number[] = [];
+    for (let j = t; j < Math.min(nTrees, t + per); j++) ids.push(j);
+    tasks.push({ kind: 'forest', data, params: p, trees: ids });
+  }
+  let done = 0;
+  const results: GrownForestTree[][] = [];
+  if (threads <= 1) {
+    // In-thread: one task per tree so progress moves.
+    for (let t = 0; t < nTrees; t++) {
+      results.push(await runTasks<GrownForestTree[]>([{ kind: 'forest', data, params: p, trees: [t] }], 1).then((r) => r[0]!));
+      opts.onProgress?.(++done, nTrees);
+    }
+  } else {
+    const parts = await Promise.all(
+      tasks.map((task) => runTasks<GrownForestTree[]>([task], threads).then((r) => {
+        done += (task as { trees: number[] }).trees.length;
+        opts.onProgress?.(done, nTrees);
+        return r[0]!;
+      })),
+    );
+    results.push(...parts);
+  }
+  const grown = results.flat();
+  // Leaves store class shares divided by the tree count, so summing over trees gives the forest's mean.
+  for (const g of grown) for (let j = 0; j < g.tree.leafValue.length; j++) g.tree.leafValue[j]! /= nTrees;
+  const ensemble = joinTrees(grown.map((g) => g.tree), F, K);
+  const importance = new Float64Array(F);
+  for (const g of grown) for (let f = 0; f < F; f++) importance[f]! += g.importance[f]!;
+  normalise(importance);
+  const fitted: Fitted = { ensemble, output: 'sum', importance };
+  if (opts.heldOut && p.bootstrap) fitted.heldOut = outOfBag(ensemble, grown, columns, train, p, K);
+  return fitted;
+}
+
+function normalise(a: Float64Array): void {
+  let s = 0;
+  for (const v of a) s += v;
+  if (s > 0) for (let i = 0; i < a.length; i++) a[i]! /= s;
+}
+
+/** Out-of-bag probabilities: each training row scored by the trees whose bootstrap left it out. */
+function outOfBag(
+  e: TreeEnsemble, grown: GrownForestTree[], columns: readonly Float64Array[], train: Int32Array, p: ForestParams, K: number,
+): { rows: Int32Array; proba: Float64Array; what: string } {
+  const m = train.length;
+  const F = columns.length;
+  const sums = new Float64Array(m * K);
+  const votes = new Int32Array(m);
+  const x = new Float64Array(F);
+  const one = joinTrees([grown[0]!.tree], F, K);
+  for (let t = 0; t < grown.length; t++) {
+    const counts = bootstrapCounts(m, p, t)!;
+    const tree = t === 0 ? one : joinTrees([grown[t]!.tree], F, K);
+    for (let i = 0; i < m; i++) {
+      if (counts[i]! > 0) continue;
+      const r = train[i]!;
+      for (let f = 0; f < F; f++) x[f] = columns[f]![r]!;
+      accumulate(tree, x, 1, sums.subarray(i * K, i * K + K));
+      votes[i]!++;
+    }
+  }
+  let n = 0;
+  for (let i = 0; i < m; i++) if (votes[i]! > 0) n++;
+  const rows = new Int32Array(n);
+  const proba = new Float64Array(n * K);
+  for (let i = 0, j = 0; i < m; i++) {
+    if (!votes[i]) continue;
+    rows[j] = train[i]!;
+    let s = 0;
+    for (let c = 0; c < K; c++) s += sums[i * K + c]!;
+    for (let c = 0; c < K; c++) proba[j * K + c] = s > 0 ? sums[i * K + c]! / s : 1 / K;
+    j++;
+  }
+  return { rows, proba, what: `out-of-bag rows of the training data (${n} rows)` };
+}
+
+async function fitBoosting(
+  columns: readonly Float64Array[], y: Int32Array, K: number, p: BoostingParams, opts: FitOptions, all: Int32Array,
+): Promise<Fitted> {
+  const F = columns.length;
+  // Validation share for early stopping, stratified and seeded.
+  const useVal = p.earlyStopping === 'on' || (p.earlyStopping === 'auto' && all.length >= 10_000);
+  let train = all;
+  let val = new Int32Array(0);
+  if (useVal) {
+    const rng = new Rng(deriveSeed(p.seed, 7));
+    const byClass: number[][] = Array.from({ length: K }, () => []);
+    for (let i = 0; i < all.length; i++) byClass[y[all[i]!]!]!.push(all[i]!);
+    const t: number[] = [];
+    const v: number[] = [];
+    for (const rowsOf of byClass) {
+      rng.shuffle(rowsOf);
+      const nv = rowsOf.length >= 2 ? Math.max(1, Math.round(rowsOf.length * p.validationShare)) : 0;
+      rowsOf.forEach((r, i) => (i < nv ? v : t).push(r));
+    }
+    train = Int32Array.from(t.sort((a, b) => a - b));
+    val = Int32Array.from(v.sort((a, b) => a - b));
+  }
+  // Local row space: training rows first, then validation rows.
+  const mt = train.length;
+  const mv = val.length;
+  const m = mt + mv;
+  const need = new Int32Array(m);
+  need.set(train);
+  need.set(val, mt);
+  const edges = fitBinEdges(columns, train, opts.maxBins ?? MAX_BINS);
+  const X = binRowMajor(columns, edges, need);
+  const yl = new Int32Array(m);
+  for (let i = 0; i < m; i++) yl[i] = y[need[i]!]!;
+  const localTrain = new Int32Array(mt);
+  for (let i = 0; i < mt; i++) localTrain[i] = i;
+  const localVal = new Int32Array(mv);
+  for (let i = 0; i < mv; i++) localVal[i] = mt + i;
+  const cw = classWeights(p.classWeight, yl, localTrain, K);
+  const w = new Float64Array(mt);
+  for (let i = 0; i < mt; i++) w[i] = cw[yl[i]!]!;
+
+  // Initial scores: log class priors (binary: the log-odds of class 1, class 0 fixed at 0).
+  const prior = new Float64Array(K);
+  let wsum = 0;
+  for (let i = 0; i < mt; i++) { prior[yl[i]!]! += w[i]!; wsum += w[i]!; }
+  const base = new Float64Array(K);
+  const eps = 1e-12;
+  if (K === 2) base[1] = Math.log((prior[1]! + eps) / (prior[0]! + eps));
+  else for (let c = 0; c < K; c++) base[c] = Math.log((prior[c]! + eps) / wsum);
+  const treeClasses = K === 2 ? [1] : [...Array(K).keys()];
+
+  const data: BoostData = {
+    X, n: m, F, ...flatEdges(edges),
+    rows: shared(localTrain), valRows: shared(localVal),
+    grad: sharedZeros(Float64Array, 8, K * m), hess: sharedZeros(Float64Array, 8, K * m), raw: sharedZeros(Float64Array, 8, K * m),
+  };
+  for (let c = 0; c < K; c++) data.raw.fill(base[c]!, c * m, (c + 1) * m);
+
+  const threads = Math.max(1, opts.threads ?? 1);
+  const trees: FlatTree[] = [];
+  const gainImportance = new Float64Array(F);
+  const prob = new Float64Array(K);
+  let best = Infinity;
+  let bestRound = -1;
+  let rounds = 0;
+  for (let it = 0; it < p.maxIter; it++) {
+    const { grad, hess, raw } = data;
+    for (let i = 0; i < mt; i++) {
+      softmaxAt(raw, m, i, K, prob);
+      const wi = w[i]!;
+      for (const c of treeClasses) {
+        const pc = prob[c]!;
+        grad[c * m + i] = wi * (pc - (yl[i] === c ? 1 : 0));
+        hess[c * m + i] = Math.max(wi * pc * (1 - pc), 1e-16);
+      }
+    }
+    const tasks: TreeTask[] = treeClasses.map((k) => ({ kind: 'boost', data, params: p, k }));
+    const grown = await runTasks<FlatTree>(tasks, Math.min(threads, tasks.length));
+    trees.push(...grown);
+    rounds = it + 1;
+    for (const t of grown) addSplitCounts(t, gainImportance);
+    opts.onProgress?.(rounds, p.maxIter);
+    if (mv > 0) {
+      let loss = 0;
+      for (let i = mt; i < m; i++) {
+        softmaxAt(raw, m, i, K, prob);
+        loss -= Math.log(Math.max(prob[yl[i]!]!, 1e-15));
+      }
+      loss /= mv;
+      if (loss < best - 1e-7) { best = loss; bestRound = it; }
+      else if (it - bestRound >= p.patience) break;
+    }
+  }
+  const keep = mv > 0 ? bestRound + 1 : rounds;
+  const bias: FlatTree = {
+    feature: Int32Array.of(-K), threshold: new Float64Array(1), left: new Int32Array(1), missingLeft: new Uint8Array(1),
+    leafClass: Int32Array.from({ length: K }, (_, c) => c), leafValue: Float64Array.from(base),
+  };
+  const ensemble = joinTrees([bias, ...trees.slice(0, keep * treeClasses.length)], F, K);
+  normalise(gainImportance);
+  const fitted: Fitted = { ensemble, output: 'softmax', importance: gainImportance, rounds: keep };
+  if (opts.heldOut && mv > 0) {
+    fitted.heldOut = { rows: val, proba: predictProba(ensemble, 'softmax', columns, val), what: `early-stopping validation rows (${mv})` };
+  }
+  return fitted;
+}
+
+/** Split counts per feature: the importance of boosted trees (their leaves carry no impurity). */
+function addSplitCounts(t: FlatTree, imp: Float64Array): void {
+  for (let i = 0; i < t.feature.length; i++) { const f = t.feature[i]!; if (f >= 0) imp[f]!++; }
+}
+
+function softmaxAt(raw: Float64Array, m: number, i: number, K: number, out: Float64Array): void {
+  let mx = -Infinity;
+  for (let c = 0; c < K; c++) { const v = raw[c * m + i]!; if (v > mx) mx = v; }
+  let s = 0;
+  for (let c = 0; c < K; c++) { const e = Math.exp(raw[c * m + i]! - mx); out[c] = e; s += e; }
+  for (let c = 0; c < K; c++) out[c]! /= s;
+}
+
+const PREDICT_BLOCK = 4096;
+
+/**
+ * Class probabilities (rows x classes, row-major) for the given rows of the feature columns (default all).
+ * Works block by block through a reused row-major buffer: no allocation per row.
+ */
+export function predictProba(e: TreeEnsemble, output: OutputKind, columns: readonly Float64Array[], rows?: Int32Array): Float64Array {
+  const K = e.nClasses;
+  const F = e.nFeatures;
+  if (columns.length !== F) throw new Error(`model expects ${F} features, got ${columns.length}`);
+  const n = rows ? rows.length : (columns[0]?.length ?? 0);
+  const out = new Float64Array(n * K);
+  const x = new Float64Array(PREDICT_BLOCK * F);
+  for (let r0 = 0; r0 < n; r0 += PREDICT_BLOCK) {
+    const r1 = Math.min(n, r0 + PREDICT_BLOCK);
+    if (rows) {
+      for (let i = r0; i < r1; i++) { const r = rows[i]!; const b = (i - r0) * F; for (let f = 0; f < F; f++) x[b + f] = columns[f]![r]!; }
+    } else {
+      toRowMajor(columns, r0, r1, x);
+    }
+    accumulate(e, x, r1 - r0, out.subarray(r0 * K, r1 * K));
+  }
+  if (output === 'softmax') {
+    for (let i = 0; i < n; i++) {
+      const o = i * K;
+      let mx = -Infinity;
+      for (let c = 0; c < K; c++) if (out[o + c]! > mx) mx = out[o + c]!;
+      let s = 0;
+      for (let c = 0; c < K; c++) { const v = Math.exp(out[o + c]! - mx); out[o + c] = v; s += v; }
+      for (let c = 0; c < K; c++) out[o + c]! /= s;
+    }
+  }
+  return out;
+}
