@@ -56,6 +56,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   app.addSchema(Model);
 
   await app.register(swagger, {
+    refResolver: { buildLocalReference: (json, _base, _frag, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
     openapi: {
       openapi: '3.0.3',
       info: {
@@ -72,9 +73,17 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       tags: [{ name: 'jobs' }, { name: 'results' }, { name: 'models' }, { name: 'system' }],
     },
     transform: ({ schema, url, route }) => {
+      if (!schema) return { schema, url };
+      const out: Record<string, unknown> = { ...schema };
       const doc = route.config?.docBody;
-      if (!doc || !schema) return { schema, url };
-      return { schema: { ...schema, body: doc }, url };
+      if (doc) out.body = doc;
+      const errs = route.config?.errors;
+      if (errs) {
+        const response = { ...(schema.response as Record<string, unknown> | undefined) };
+        for (const s of errs) response[String(s)] = { description: 'Error (see the code table above)', $ref: 'Error#' };
+        out.response = response;
+      }
+      return { schema: out as typeof schema, url };
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list', deepLinking: false } });

@@ -41,7 +41,7 @@ export interface ErrorEntry {
 
 export const ERRORS: Readonly<Record<ServiceErrorCode, ErrorEntry>> = {
   BAD_REQUEST: { status: 400, description: 'The request does not match the route\'s schema (a missing or mistyped field, a bad query parameter).' },
-  NOT_FOUND: { status: 404, description: 'No such route.' },
+  NOT_FOUND: { status: 404, description: 'No such route, or no such chart for this job or model.' },
   AUTH_MISSING: { status: 401, description: 'The server requires an API key and the request carries no `Authorization: Bearer <key>` header.' },
   AUTH_INVALID: { status: 401, description: 'The bearer token is not one of the server\'s API keys.' },
   RATE_LIMITED: { status: 429, description: 'This API key used up its request budget; retry after the number of seconds in `Retry-After`.' },

@@ -41,7 +41,7 @@ export function makeCapture(flows = 12, packetsPerFlow = 6): Buffer {
   const w = new PcapWriter();
   let ts = 1_700_000_000_000_000;
   for (let f = 0; f < flows; f++) {
-    const c = `10.0.${(f >> 8) & 255}.${(f & 255) + 1}`;
+    const c = clientAddr(f);
     const s = `192.0.2.${(f % 3) + 10}`;
     const sport = 40000 + f;
     const pk = (from: 'c' | 's', flags: string, payload?: Uint8Array | string): void => {
@@ -58,6 +58,43 @@ export function makeCapture(flows = 12, packetsPerFlow = 6): Buffer {
       pk('c', 'A', Buffer.alloc(40 + ((f + i) % 60), 2));
     }
     pk('c', 'FA'); pk('s', 'FA'); pk('c', 'A');
+  }
+  return w.toBuffer();
+}
+
+function clientAddr(f: number): string {
+  return `10.${(f >> 14) & 255}.${(f >> 7) & 127}.${(f & 127) + 1}`;
+}
+
+/**
+ * A large capture fast: the packets of one flow are built once and copied for every flow with the client's
+ * address and port patched in (Ethernet + IPv4 without options, so the offsets are fixed; checksums are not
+ * checked by the meter). About `flows * (2 * dataPackets + 7)` packets.
+ */
+export function makeBigCapture(flows: number, dataPackets = 20): Buffer {
+  const tpl: { fromClient: boolean; bytes: Buffer }[] = [];
+  const c = '10.0.0.1', s = '192.0.2.10', sport = 40000;
+  const add = (fromClient: boolean, flags: string, payload?: Uint8Array): void => {
+    const spec = fromClient
+      ? { src: c, dst: s, sport, dport: 443, flags, ...(payload ? { payload } : {}) }
+      : { src: s, dst: c, sport: 443, dport: sport, flags, ...(payload ? { payload } : {}) };
+    tpl.push({ fromClient, bytes: buildPacket(spec) });
+  };
+  add(true, 'S'); add(false, 'SA'); add(true, 'A');
+  add(true, 'PA', clientHello(SNIS[0]!));
+  for (let i = 0; i < dataPackets; i++) { add(false, 'PA', Buffer.alloc(60 + ((i * 53) % 200), 1)); add(true, 'A', Buffer.alloc(20, 2)); }
+  add(true, 'FA'); add(false, 'FA'); add(true, 'A');
+  const w = new PcapWriter();
+  let ts = 1_700_000_000_000_000;
+  for (let f = 0; f < flows; f++) {
+    const ip = clientAddr(f).split('.').map(Number);
+    const port = 20000 + (f % 40000);
+    for (const t of tpl) {
+      const b = Buffer.from(t.bytes);
+      if (t.fromClient) { b.set(ip, 26); b.writeUInt16BE(port, 34); } else { b.set(ip, 30); b.writeUInt16BE(port, 36); }
+      ts += 50;
+      w.writePacket(b, { tsUs: ts });
+    }
   }
   return w.toBuffer();
 }
@@ -116,4 +153,56 @@ export function multipart(file: { name: string; data: Buffer; field?: string }, 
   parts.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${file.field ?? 'file'}"; filename="${file.name}"\r\nContent-Type: application/octet-stream\r\n\r\n`));
   parts.push(file.data, Buffer.from(`\r\n--${boundary}--\r\n`));
   return { body: Buffer.concat(parts), contentType: `multipart/form-data; boundary=${boundary}` };
+}
+
+export const REPO = new URL('../../', import.meta.url).pathname;
+
+/** Options for an in-process test server: port 0, quiet, no signal handlers, fast sweeps off. */
+export async function startTestServer(dataDir: string, over: Partial<import('../../src/service/server.ts').ServeConfig> = {}) {
+  const { startServer } = await import('../../src/service/server.ts');
+  return startServer({
+    host: '127.0.0.1', port: 0, dataDir, redisUrl: null, redisPrefix: 'veil', modelDirs: [], apiKeys: [],
+    maxUploadBytes: 64 << 20, retentionHours: 24, concurrency: 2, classifyThreads: 1, maxClassifyRows: 1000,
+    rateLimit: { perSecond: 0, burst: 0 }, graceMs: 2000, sweepIntervalMs: 3_600_000, log: () => {}, handleSignals: false,
+    ...over,
+  });
+}
+
+/** POST /api/v1/jobs over real HTTP with a file and fields. */
+export async function postJob(base: string, file: { name: string; data: Buffer }, fields: Record<string, string> = {}, headers: Record<string, string> = {}): Promise<{ status: number; body: any }> {
+  const fd = new FormData();
+  for (const [k, v] of Object.entries(fields)) fd.append(k, v);
+  fd.append('file', new Blob([file.data]), file.name);
+  const res = await fetch(`${base}/api/v1/jobs`, { method: 'POST', body: fd, headers });
+  return { status: res.status, body: await res.json().catch(() => null) };
+}
+
+export async function getJson(base: string, p: string, headers: Record<string, string> = {}): Promise<{ status: number; body: any }> {
+  const res = await fetch(`${base}${p}`, { headers });
+  return { status: res.status, body: await res.json().catch(() => null) };
+}
+
+/** Polls a job until it is final (done, failed, cancelled). */
+export async function waitFinal(base: string, id: string, timeoutMs = 30_000, headers: Record<string, string> = {}): Promise<any> {
+  return until(`job ${id} to finish`, async () => {
+    const { body } = await getJson(base, `/api/v1/jobs/${id}`, headers);
+    return body && ['done', 'failed', 'cancelled'].includes(body.state) ? body : undefined;
+  }, timeoutMs, 100);
+}
+
+/** Splits CSV text into rows of cells (quotes handled; our CSV has no newlines inside cells). */
+export function parseCsvText(text: string): string[][] {
+  return text.trim().split('\n').map((line) => {
+    const out: string[] = [];
+    let cur = '', q = false;
+    for (let i = 0; i < line.length; i++) {
+      const ch = line[i]!;
+      if (q) {
+        if (ch === '"' && line[i + 1] === '"') { cur += '"'; i++; } else if (ch === '"') q = false; else cur += ch;
+      } else if (ch === '"') q = true;
+      else if (ch === ',') { out.push(cur); cur = ''; } else cur += ch;
+    }
+    out.push(cur);
+    return out;
+  });
 }

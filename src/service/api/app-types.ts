@@ -9,7 +9,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** Documentation-only body schema for routes whose body is streamed (multipart): shown in OpenAPI, not validated. */
     docBody?: TSchema;
-    /** Route needs no API key (health probes, docs, the UI's static files). */
-    public?: boolean;
+    /** Error statuses the route answers with: documented in OpenAPI with the Error schema (not compiled into a
+     * serializer per route, which would cost start-up time for no runtime gain). */
+    errors?: number[];
   }
 }

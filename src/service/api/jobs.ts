@@ -6,7 +6,7 @@ import { csvCell, openWriter } from '../../flow/output.ts';
 import type { ColumnDef } from '../../flow/columns.ts';
 import { streamTable } from '../../dataset/load.ts';
 import type { PerClassScore } from '../../model/evaluation.ts';
-import { chartSvg } from '../../report/index.ts';
+import { charts } from './charts.ts';
 import { ServiceError, errorBody, toServiceError } from '../errors.ts';
 import { storedExtension } from '../sniff.ts';
 import { deleteResults, ResultReader, resultsDir } from '../store/results.ts';
@@ -14,11 +14,10 @@ import { CONFIDENCE_BINS, type JobPayload, type JobRecord, type ModelSummary } f
 import type { ServiceContext } from './context.ts';
 import type { App } from './app-types.ts';
 import {
-  ChartParams, ChartQuery, ErrorResponse, Job, JobList, JobListQuery, JobParams, JobUploadDoc, ResultPage, ResultsQuery,
+  ChartParams, ChartQuery, Job, JobList, JobListQuery, JobParams, JobUploadDoc, ResultPage, ResultsQuery,
 } from './schemas.ts';
 import { receiveUpload } from './upload.ts';
 
-const errors = { 400: ErrorResponse, 401: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse, 413: ErrorResponse, 415: ErrorResponse, 429: ErrorResponse, 503: ErrorResponse };
 
 /** Job ids sort by creation time: base-36 milliseconds, then 48 random bits. */
 export function newJobId(): string {
@@ -61,9 +60,9 @@ export function jobRoutes(app: App, ctx: ServiceContext): void {
       description: 'multipart/form-data with one file part (pcap, pcapng, CSV, JSONL, Parquet, ARFF; gzip allowed except Parquet) and optional fields `models`, `label`, `partial`. The format is sniffed from the bytes. The file is streamed to disk under a generated name.',
       tags: ['jobs'],
       consumes: ['multipart/form-data'],
-      response: { 202: Job, ...errors },
+      response: { 202: Job },
     },
-    config: { docBody: JobUploadDoc },
+    config: { docBody: JobUploadDoc, errors: [400, 401, 409, 413, 415, 429, 503] },
   }, async (req, reply) => {
     if (ctx.state.draining) throw new ServiceError('SHUTTING_DOWN', 'the server is shutting down and takes no new jobs');
     const id = newJobId();
@@ -113,18 +112,21 @@ export function jobRoutes(app: App, ctx: ServiceContext): void {
   });
 
   app.get('/api/v1/jobs', {
-    schema: { summary: 'List jobs, newest first', tags: ['jobs'], querystring: JobListQuery, response: { 200: JobList, ...errors } },
+    schema: { summary: 'List jobs, newest first', tags: ['jobs'], querystring: JobListQuery, response: { 200: JobList } },
+    config: { errors: [400, 401, 429] },
   }, async (req) => {
     const { jobs, total } = ctx.registry.list({ limit: req.query.limit, offset: req.query.offset, ...(req.query.state ? { state: req.query.state } : {}) });
     return { jobs: jobs.map(view), total };
   });
 
   app.get('/api/v1/jobs/:id', {
-    schema: { summary: 'A job\'s state, progress (0..1), counts and error', tags: ['jobs'], params: JobParams, response: { 200: Job, ...errors } },
+    schema: { summary: 'A job\'s state, progress (0..1), counts and error', tags: ['jobs'], params: JobParams, response: { 200: Job } },
+    config: { errors: [400, 401, 404, 429] },
   }, async (req) => mustGet(req.params.id));
 
   app.delete('/api/v1/jobs/:id', {
-    schema: { summary: 'Cancel a queued or running job and delete it with its results', tags: ['jobs'], params: JobParams, response: { 204: { type: 'null' }, ...errors } },
+    schema: { summary: 'Cancel a queued or running job and delete it with its results', tags: ['jobs'], params: JobParams, response: { 204: { type: 'null' } } },
+    config: { errors: [400, 401, 404, 429] },
   }, async (req, reply) => {
     const id = req.params.id;
     const payload = ctx.registry.payload(id);
@@ -141,8 +143,9 @@ export function jobRoutes(app: App, ctx: ServiceContext): void {
   app.get('/api/v1/jobs/:id/results', {
     schema: {
       summary: 'A page of result rows: identity columns, handshake metadata, per model label, confidence, unknown flag',
-      tags: ['results'], params: JobParams, querystring: ResultsQuery, response: { 200: ResultPage, ...errors },
+      tags: ['results'], params: JobParams, querystring: ResultsQuery, response: { 200: ResultPage },
     },
+    config: { errors: [400, 401, 404, 409, 429] },
   }, async (req) => {
     const r = openResults(req.params.id);
     try {
@@ -154,7 +157,8 @@ export function jobRoutes(app: App, ctx: ServiceContext): void {
   });
 
   app.get('/api/v1/jobs/:id/results.csv', {
-    schema: { summary: 'All result rows as CSV', tags: ['results'], params: JobParams, produces: ['text/csv'], response: { 200: { type: 'string' }, ...errors } },
+    schema: { summary: 'All result rows as CSV', tags: ['results'], params: JobParams, produces: ['text/csv'], response: { 200: { type: 'string' } } },
+    config: { errors: [400, 401, 404, 409, 429] },
   }, async (req, reply) => {
     const r = openResults(req.params.id);
     const cols = r.columns;
@@ -177,7 +181,8 @@ export function jobRoutes(app: App, ctx: ServiceContext): void {
   });
 
   app.get('/api/v1/jobs/:id/results.parquet', {
-    schema: { summary: 'All result rows as Parquet', tags: ['results'], params: JobParams, produces: ['application/vnd.apache.parquet'], response: { 200: { type: 'string', format: 'binary' }, ...errors } },
+    schema: { summary: 'All result rows as Parquet', tags: ['results'], params: JobParams, produces: ['application/vnd.apache.parquet'], response: { 200: { type: 'string', format: 'binary' } } },
+    config: { errors: [400, 401, 404, 409, 429] },
   }, async (req, reply) => {
     const r = openResults(req.params.id);
     const out = path.join(resultsDir(ctx.dataDir), `${req.params.id}.parquet`);
@@ -204,8 +209,9 @@ export function jobRoutes(app: App, ctx: ServiceContext): void {
   app.get('/api/v1/jobs/:id/charts/:chart', {
     schema: {
       summary: 'A chart of a finished job as SVG: counts per class, confidence histogram, confusion matrix and per-class F1 (the last two need a label column)',
-      tags: ['results'], params: ChartParams, querystring: ChartQuery, produces: ['image/svg+xml'], response: { 200: { type: 'string' }, ...errors },
+      tags: ['results'], params: ChartParams, querystring: ChartQuery, produces: ['image/svg+xml'], response: { 200: { type: 'string' } },
     },
+    config: { errors: [400, 401, 404, 409, 429] },
   }, async (req, reply) => {
     const rec = mustGet(req.params.id);
     if (rec.state !== 'done' || !rec.summary) throw new ServiceError('JOB_NOT_DONE', `job ${rec.id} has no results (${rec.state})`);
@@ -214,11 +220,11 @@ export function jobRoutes(app: App, ctx: ServiceContext): void {
     const m = req.query.model ? ms.find((x) => x.name === req.query.model) : ms[0];
     if (!m) throw new ServiceError('MODEL_NOT_FOUND', `job ${rec.id} did not apply model '${req.query.model}'`);
     reply.header('content-type', 'image/svg+xml').header('cache-control', 'private, max-age=3600');
-    return jobChart(req.params.chart.replace(/\.svg$/, ''), m, rec.id);
+    return jobChart(req.params.chart.replace(/\.svg$/, ''), m, rec.id, (await charts()).chartSvg);
   });
 }
 
-function jobChart(kind: string, m: ModelSummary, id: string): string {
+function jobChart(kind: string, m: ModelSummary, id: string, chartSvg: Awaited<ReturnType<typeof charts>>['chartSvg']): string {
   switch (kind) {
     case 'counts':
       return chartSvg('counts', { counts: m.counts, title: `${m.name}: flows per predicted class` });

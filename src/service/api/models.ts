@@ -1,38 +1,41 @@
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import path from 'node:path';
-import { chartSvg } from '../../report/index.ts';
 import { ServiceError } from '../errors.ts';
 import { missingFeatureColumns, type FeatureRow } from '../models/classify.ts';
 import { MODEL_EXTENSIONS } from '../models/load.ts';
 import type { App } from './app-types.ts';
 import type { ServiceContext } from './context.ts';
 import { perClassScores } from './jobs.ts';
+import { charts } from './charts.ts';
 import {
-  ClassifyBody, ClassifyResponse, ErrorResponse, Model, ModelChartParams, ModelList, ModelName, ModelParams, ModelUploadDoc,
+  ClassifyBody, ClassifyResponse, Model, ModelChartParams, ModelList, ModelName, ModelParams, ModelUploadDoc,
 } from './schemas.ts';
 import { receiveUpload } from './upload.ts';
 
-const errors = { 400: ErrorResponse, 401: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse, 413: ErrorResponse, 429: ErrorResponse, 503: ErrorResponse };
 const NAME_RE = new RegExp((ModelName as unknown as { pattern: string }).pattern);
 
 export function modelRoutes(app: App, ctx: ServiceContext): void {
   app.get('/api/v1/models', {
-    schema: { summary: 'Loaded models', tags: ['models'], response: { 200: ModelList, ...errors } },
+    schema: { summary: 'Loaded models', tags: ['models'], response: { 200: ModelList } },
+    config: { errors: [401, 429] },
   }, async () => ({ models: ctx.catalog.list() }));
 
   app.get('/api/v1/models/:name', {
-    schema: { summary: 'A model: classes, metrics, feature columns, feature importance', tags: ['models'], params: ModelParams, response: { 200: Model, ...errors } },
+    schema: { summary: 'A model: classes, metrics, feature columns, feature importance', tags: ['models'], params: ModelParams, response: { 200: Model } },
+    config: { errors: [400, 401, 404, 429] },
   }, async (req) => ctx.catalog.describe(req.params.name));
 
   app.get('/api/v1/models/:name/charts/:chart', {
     schema: {
       summary: 'A chart of a model as SVG: feature importance, per-class F1 and confusion matrix from its evaluation',
-      tags: ['models'], params: ModelChartParams, produces: ['image/svg+xml'], response: { 200: { type: 'string' }, ...errors },
+      tags: ['models'], params: ModelChartParams, produces: ['image/svg+xml'], response: { 200: { type: 'string' } },
     },
+    config: { errors: [400, 401, 404, 429] },
   }, async (req, reply) => {
     const info = ctx.catalog.describe(req.params.name);
     const kind = req.params.chart.replace(/\.svg$/, '');
+    const { chartSvg } = await charts();
     let svg: string;
     if (kind === 'importance') {
       svg = chartSvg('importance', { features: info.featureImportance });
@@ -51,9 +54,9 @@ export function modelRoutes(app: App, ctx: ServiceContext): void {
   app.post('/api/v1/models', {
     schema: {
       summary: 'Upload a trained model artifact; it is validated with the model loader before it is kept',
-      tags: ['models'], consumes: ['multipart/form-data'], response: { 201: Model, ...errors },
+      tags: ['models'], consumes: ['multipart/form-data'], response: { 201: Model },
     },
-    config: { docBody: ModelUploadDoc },
+    config: { docBody: ModelUploadDoc, errors: [400, 401, 409, 413, 429] },
   }, async (req, reply) => {
     const tmp = path.join(ctx.dataDir, 'tmp', `model-${randomBytes(8).toString('hex')}.part`);
     // Artifacts are small next to captures; a tenth of the upload limit bounds them.
@@ -81,8 +84,9 @@ export function modelRoutes(app: App, ctx: ServiceContext): void {
     schema: {
       summary: 'Classify a small batch of flow feature rows synchronously',
       description: 'Each row maps column names to values; every row must carry every column the requested models read.',
-      tags: ['models'], body: ClassifyBody, response: { 200: ClassifyResponse, ...errors },
+      tags: ['models'], body: ClassifyBody, response: { 200: ClassifyResponse },
     },
+    config: { errors: [400, 401, 409, 413, 429] },
   }, async (req) => {
     const rows = req.body.rows as FeatureRow[];
     if (rows.length > ctx.limits.maxClassifyRows) {

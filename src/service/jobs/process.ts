@@ -230,7 +230,7 @@ function tablePlan(t: Table, models: readonly ServiceModel[], label: string | nu
     throw new ServiceError('MISSING_COLUMNS', `${inputName}: has no label column '${label}'`);
   }
   const ident = t.columns.filter((c) => c.name !== label && identityReason(c.name) !== null).map((c) => c.name);
-  const meta = RESULT_METADATA.filter((n) => getColumn(t, n));
+  const meta = RESULT_METADATA.filter((n) => n !== label && getColumn(t, n));
   const resultColumns: ResultColumn[] = [
     ...(ident.includes('id_flow') ? [] : [{ name: 'row', type: 'int' as const, role: 'identity' as const }]),
     ...ident.map((n) => ({ name: n, type: getColumn(t, n)!.kind === 'number' ? ('float' as const) : ('string' as const), role: 'identity' as const })),
