@@ -45,6 +45,7 @@ export class TlsHandshakeTracker implements HandshakeTracker {
   private readonly evidence: [boolean, boolean] = [false, false];
   private now = 0;
   private malformations = 0;
+  private unrecognized = 0;
 
   private ch: ClientHello | null = null;
   private ch2: ClientHello | null = null;
@@ -180,7 +181,8 @@ export class TlsHandshakeTracker implements HandshakeTracker {
           this.onMessage(1, t, b);
         }),
       ];
-    } else {
+    } else if (++this.unrecognized >= 3) {
+      // STUN or RTP may share the 5-tuple and come first; after a few such datagrams this is no handshake.
       this.mode = Mode.ABSENT;
       this.finish();
     }
