@@ -206,3 +206,59 @@ export function parseCsvText(text: string): string[][] {
     return out;
   });
 }
+
+/** A child process running a veil command, with its output collected. */
+export interface Proc {
+  child: import('node:child_process').ChildProcess;
+  out: () => string;
+  /** Resolves with the first stdout line matching `re`. */
+  line(re: RegExp, timeoutMs?: number): Promise<string>;
+  exited: Promise<number | null>;
+}
+
+export async function spawnVeil(args: string[], env: Record<string, string> = {}): Promise<Proc> {
+  const { spawn } = await import('node:child_process');
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO, 'src/cli/main.ts'), ...args], {
+    cwd: REPO, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  const waiters: { re: RegExp; resolve: (s: string) => void }[] = [];
+  const onData = (d: Buffer): void => {
+    out += d.toString();
+    for (const w of [...waiters]) {
+      const m = out.split('\n').find((l) => w.re.test(l));
+      if (m) { waiters.splice(waiters.indexOf(w), 1); w.resolve(m); }
+    }
+  };
+  child.stdout!.on('data', onData);
+  child.stderr!.on('data', onData);
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return {
+    child,
+    out: () => out,
+    exited,
+    line(re, timeoutMs = 30_000) {
+      const m = out.split('\n').find((l) => re.test(l));
+      if (m) return Promise.resolve(m);
+      return new Promise((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error(`timed out waiting for ${re} in:\n${out}`)), timeoutMs);
+        waiters.push({ re, resolve: (s) => { clearTimeout(t); resolve(s); } });
+        void exited.then((code) => { clearTimeout(t); reject(new Error(`process exited (${code}) before ${re}:\n${out}`)); });
+      });
+    },
+  };
+}
+
+/** Starts `veil serve` in a child process and resolves with its URL. */
+export async function spawnServe(args: string[], env: Record<string, string> = {}): Promise<{ proc: Proc; url: string }> {
+  const proc = await spawnVeil(['serve', '--port', '0', ...args], env);
+  const l = await proc.line(/listening on http/);
+  return { proc, url: /listening on (http:\/\/\S+)/.exec(l)![1]! };
+}
+
+/** SIGKILL and wait for the exit. */
+export async function kill(p: Proc, sig: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+  if (p.child.exitCode !== null || p.child.signalCode !== null) return;
+  p.child.kill(sig);
+  await p.exited;
+}
