@@ -163,7 +163,7 @@ export function formatSkipped(s: Record<string, number>): string {
 async function runLive(iface: string, filter: string | undefined, meter: MeterOptions, out: string,
   format: ReturnType<typeof formatFor>, quiet: boolean): Promise<number> {
   const { openLiveCapture } = await import('../wire/live.ts');
-  const cap = openLiveCapture({ iface, filter });
+  const cap = openLiveCapture({ iface, filter, onReady: () => { if (!quiet) process.stderr.write(`veil: capturing on ${iface}${filter ? ` (${filter})` : ''}; flows are written as they end\n`); } });
   let writer: RowWriter | null = null;
   const stop = () => { void cap.stop(); };
   process.once('SIGINT', stop);

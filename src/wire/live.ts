@@ -15,6 +15,8 @@ export interface LiveCaptureOptions {
   /** Executables to run (default: found on PATH). */
   tcpdumpPath?: string;
   dumpcapPath?: string;
+  /** Called once the tool reports that the capture is open. */
+  onReady?: () => void;
 }
 
 export interface LiveCapture {
@@ -79,8 +81,14 @@ export function openLiveCapture(opts: LiveCaptureOptions): LiveCapture {
     child = c;
     let stderr = '';
     c.stderr!.setEncoding('utf8');
+    let ready = false;
     c.stderr!.on('data', (s: string) => {
       stderr = (stderr + s).slice(-8192);
+      // tcpdump says "listening on IFACE", dumpcap "Capturing on 'IFACE'", once the capture is open.
+      if (!ready && /listening on|capturing on/i.test(stderr)) {
+        ready = true;
+        opts.onReady?.();
+      }
     });
     c.stdout!.pipe(out, { end: false });
     let spawnFailed = false;
