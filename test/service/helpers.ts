@@ -262,3 +262,53 @@ export async function kill(p: Proc, sig: NodeJS.Signals = 'SIGKILL'): Promise<vo
   p.child.kill(sig);
   await p.exited;
 }
+
+/** A Redis key prefix no other test run uses. */
+export function uniquePrefix(what: string): string {
+  return `veil-test-${what}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+/** Deletes every key under `prefix` (SCAN, not KEYS, so a shared Redis is not blocked). */
+export async function deleteKeys(url: string, prefix: string): Promise<number> {
+  const { Redis } = await import('ioredis');
+  const r = new Redis(url, { maxRetriesPerRequest: 1 });
+  let n = 0;
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
+      cursor = next;
+      if (keys.length) n += await r.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    r.disconnect();
+  }
+  return n;
+}
+
+/** Our own redis-server on a free port, without persistence, for fault tests. */
+export async function startRedis(port?: number): Promise<{ url: string; port: number; stop: (sig?: NodeJS.Signals) => Promise<void> }> {
+  const { spawn } = await import('node:child_process');
+  const p = port ?? (await freePort());
+  const child = spawn('redis-server', ['--port', String(p), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--loglevel', 'warning'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  const url = `redis://127.0.0.1:${p}`;
+  const { Redis } = await import('ioredis');
+  await until('redis-server to answer', async () => {
+    const r = new Redis(url, { maxRetriesPerRequest: 0, retryStrategy: () => null, lazyConnect: true });
+    r.on('error', () => {});
+    try {
+      await r.connect();
+      return (await r.ping()) === 'PONG' ? true : undefined;
+    } finally {
+      r.disconnect();
+    }
+  }, 10_000, 50);
+  return {
+    url, port: p,
+    stop: async (sig: NodeJS.Signals = 'SIGKILL') => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(sig);
+      await exited;
+    },
+  };
+}

@@ -1,0 +1,105 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { deleteKeys, getJson, kill, makeBigCapture, makeCapture, parseCsvText, postJob, sleep, spawnVeil, startRedis, startTestServer, tempDir, uniquePrefix, until, waitFinal, type Proc } from './helpers.ts';
+
+const SHARED = 'redis://127.0.0.1:6379';
+
+async function worker(url: string, prefix: string, dataDir: string, extra: string[] = []): Promise<Proc> {
+  const p = await spawnVeil(['worker', '--redis', url, '--prefix', prefix, '--data-dir', dataDir, ...extra]);
+  await p.line(/veil worker: processing/);
+  return p;
+}
+
+async function csvRows(base: string, id: string): Promise<string[][]> {
+  return parseCsvText(await (await fetch(`${base}/api/v1/jobs/${id}/results.csv`)).text()).slice(1);
+}
+
+test('redis round trip: serve enqueues, a worker process runs the job, results come back', async () => {
+  const tmp = tempDir();
+  const prefix = uniquePrefix('rt');
+  const srv = await startTestServer(tmp.dir, { redisUrl: SHARED, redisPrefix: prefix });
+  const w = await worker(SHARED, prefix, tmp.dir, ['--concurrency', '2', '-q']);
+  try {
+    assert.equal((await getJson(srv.url, '/readyz')).body.backend, 'redis');
+    const up = await postJob(srv.url, { name: 'small.pcap', data: makeCapture(12) });
+    assert.equal(up.status, 202);
+    const job = await waitFinal(srv.url, up.body.id);
+    assert.equal(job.state, 'done', JSON.stringify(job.error));
+    assert.equal(job.summary.rows, 12);
+    const rows = await csvRows(srv.url, job.id);
+    assert.equal(rows.length, 12);
+    const page = await getJson(srv.url, `/api/v1/jobs/${job.id}/results?limit=3&sort=id_flow&desc=true`);
+    assert.equal(page.body.rows[0][0], 12);
+    const m = await (await fetch(`${srv.url}/metrics`)).text();
+    assert.match(m, /veil_queue_depth\{backend="redis",state="waiting"\} 0/);
+  } finally {
+    await kill(w, 'SIGTERM');
+    await srv.close();
+    await deleteKeys(SHARED, prefix);
+    tmp.cleanup();
+  }
+});
+
+test('a worker killed with SIGKILL mid-job: another worker finishes it, no flow lost or duplicated', async () => {
+  const tmp = tempDir();
+  const prefix = uniquePrefix('kill');
+  const srv = await startTestServer(tmp.dir, { redisUrl: SHARED, redisPrefix: prefix });
+  const fast = ['--concurrency', '1', '--lock-duration', '2500', '--stalled-interval', '1000', '-q'];
+  let a: Proc | null = await worker(SHARED, prefix, tmp.dir, fast);
+  let b: Proc | null = null;
+  try {
+    const up = await postJob(srv.url, { name: 'big.pcap', data: makeBigCapture(6000, 20) });
+    assert.equal(up.status, 202);
+    await until('the job to run on worker A', async () => ((await getJson(srv.url, `/api/v1/jobs/${up.body.id}`)).body.state === 'running' ? true : undefined), 20_000, 20);
+    await kill(a);
+    a = null;
+    b = await worker(SHARED, prefix, tmp.dir, fast);
+    const job = await waitFinal(srv.url, up.body.id, 45_000);
+    assert.equal(job.state, 'done', JSON.stringify(job.error));
+    assert.equal(job.summary.rows, 6000);
+    const rows = await csvRows(srv.url, job.id);
+    assert.equal(rows.length, 6000, 'every flow once');
+    assert.equal(new Set(rows.map((r) => r[0])).size, 6000, 'no duplicate flow ids');
+    assert.ok(job.attempts >= 1);
+  } finally {
+    if (a) await kill(a);
+    if (b) await kill(b, 'SIGTERM');
+    await srv.close();
+    await deleteKeys(SHARED, prefix);
+    tmp.cleanup();
+  }
+});
+
+test('redis restarted mid-run (no persistence): no job is lost', async () => {
+  const tmp = tempDir();
+  const prefix = uniquePrefix('restart');
+  let redis = await startRedis();
+  const srv = await startTestServer(tmp.dir, { redisUrl: redis.url, redisPrefix: prefix });
+  const w = await worker(redis.url, prefix, tmp.dir, ['--concurrency', '1', '--lock-duration', '2500', '--stalled-interval', '1000', '-q']);
+  try {
+    const big = await postJob(srv.url, { name: 'big.pcap', data: makeBigCapture(5000, 20) });
+    const small = [];
+    for (let i = 0; i < 3; i++) small.push(await postJob(srv.url, { name: `s${i}.pcap`, data: makeCapture(5 + i) }));
+    await until('the big job to run', async () => ((await getJson(srv.url, `/api/v1/jobs/${big.body.id}`)).body.state === 'running' ? true : undefined), 20_000, 20);
+    await redis.stop('SIGKILL');
+    await sleep(300);
+    // Jobs uploaded while Redis is down are kept and enqueued when it is back.
+    const during = await postJob(srv.url, { name: 'during.pcap', data: makeCapture(4) });
+    assert.equal(during.status, 202);
+    redis = await startRedis(redis.port);
+    const expect = new Map<string, number>([[big.body.id, 5000], [during.body.id, 4], ...small.map((s, i) => [s.body.id, 5 + i] as [string, number])]);
+    for (const [id, flows] of expect) {
+      const j = await waitFinal(srv.url, id, 45_000);
+      assert.equal(j.state, 'done', `${id}: ${JSON.stringify(j.error)}`);
+      assert.equal(j.summary.rows, flows);
+      const rows = await csvRows(srv.url, id);
+      assert.equal(rows.length, flows);
+      assert.equal(new Set(rows.map((r) => r[0])).size, flows);
+    }
+  } finally {
+    await kill(w, 'SIGTERM');
+    await srv.close();
+    await redis.stop();
+    tmp.cleanup();
+  }
+});
