@@ -53,9 +53,11 @@ export function makeCapture(flows = 12, packetsPerFlow = 6): Buffer {
     };
     pk('c', 'S'); pk('s', 'SA'); pk('c', 'A');
     pk('c', 'PA', clientHello(SNIS[f % SNIS.length]!));
+    // Packet sizes follow the flow's class (f % 3), so a model can learn the SNI's service from them.
+    const k = f % SNIS.length;
     for (let i = 0; i < packetsPerFlow; i++) {
-      pk('s', 'PA', Buffer.alloc(200 + ((f * 131 + i * 17) % 1200), 1));
-      pk('c', 'A', Buffer.alloc(40 + ((f + i) % 60), 2));
+      pk('s', 'PA', Buffer.alloc(150 + 450 * k + ((f * 131 + i * 17) % 120), 1));
+      pk('c', 'A', Buffer.alloc(20 + 30 * k + ((f + i) % 15), 2));
     }
     pk('c', 'FA'); pk('s', 'FA'); pk('c', 'A');
   }
@@ -311,4 +313,40 @@ export async function startRedis(port?: number): Promise<{ url: string; port: nu
       await exited;
     },
   };
+}
+
+/** The service each SNI of the synthetic captures stands for (the label tiny models learn). */
+export const SERVICE_OF: Record<string, string> = { 'www.example.com': 'web', 'video.example.net': 'video', 'chat.example.org': 'chat' };
+
+/**
+ * Trains a small forest on flows metered from a synthetic capture and saves it as `<dir>/<name>.veilmodel`.
+ * `target` is the label column it is trained on ('application': web/video/chat; 'vpn': yes/no).
+ */
+export async function trainTinyModel(dir: string, name: string, target: 'application' | 'vpn' = 'application', flows = 90): Promise<string> {
+  const { extractFlows } = await import('../../src/flow/meter.ts');
+  const { makeTable, numberColumn, stringColumn } = await import('../../src/dataset/table.ts');
+  const { prepareTraining, trainModel, crossValidate, makeSplit } = await import('../../src/model/classifier.ts');
+  const { saveModel } = await import('../../src/model/artifact.ts');
+  const cap = path.join(dir, `${name}-train.pcap`);
+  writeFileSync(cap, makeCapture(flows));
+  const rows: import('../../src/flow/columns.ts').CellValue[][] = [];
+  let defs: import('../../src/flow/columns.ts').ColumnDef[] = [];
+  await extractFlows({ path: cap }, {}, (r, c) => { rows.push(r.slice()); defs = c; });
+  rmSync(cap, { force: true });
+  const cols = defs.map((d, i) => (d.type === 'string'
+    ? stringColumn(d.name, rows.map((r) => (r[i] === null ? null : String(r[i]))))
+    : numberColumn(d.name, rows.map((r) => (typeof r[i] === 'number' ? (r[i] as number) : typeof r[i] === 'boolean' ? Number(r[i]) : NaN)))));
+  const sni = defs.findIndex((d) => d.name === 'tls_sni');
+  const labels = rows.map((r) => {
+    const svc = SERVICE_OF[String(r[sni])] ?? 'web';
+    return target === 'application' ? svc : svc === 'chat' ? 'yes' : 'no';
+  });
+  const table = makeTable('synthetic', [...cols, stringColumn(target, labels)]);
+  const cfg = { label: target, model: 'forest' as const, forest: { trees: 15 }, seed: 1, novelty: false as const, unknownBelow: 0.5, name };
+  const prep = prepareTraining(table, cfg);
+  const cv = await crossValidate(prep, cfg, makeSplit(prep, { kind: 'kfold', folds: 3 }, 1));
+  const model = await trainModel(prep, cfg, { cv });
+  const out = path.join(dir, `${name}.veilmodel`);
+  await saveModel(model, out);
+  return out;
 }

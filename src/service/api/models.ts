@@ -3,7 +3,7 @@ import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { ServiceError } from '../errors.ts';
 import { missingFeatureColumns, type FeatureRow } from '../models/classify.ts';
-import { MODEL_EXTENSIONS } from '../models/load.ts';
+import { modelNameOf } from '../models/load.ts';
 import type { App } from './app-types.ts';
 import type { ServiceContext } from './context.ts';
 import { perClassScores } from './jobs.ts';
@@ -63,13 +63,12 @@ export function modelRoutes(app: App, ctx: ServiceContext): void {
     const up = await receiveUpload(req, { path: tmp, maxBytes: Math.max(64 << 20, Math.floor(ctx.limits.maxUploadBytes / 10)), sniff: false });
     try {
       const given = (up.fields.name ?? '').trim();
-      const fromFile = up.displayName.replace(new RegExp(`(${MODEL_EXTENSIONS.map((e) => e.replace('.', '\\.')).join('|')})$`), '');
+      const fromFile = modelNameOf(up.displayName);
       const name = given || fromFile;
       if (!NAME_RE.test(name)) {
         throw new ServiceError('BAD_REQUEST', `model name '${name.slice(0, 80)}' is not allowed: use letters, digits, '.', '_' and '-' (it becomes a file name)`);
       }
-      const ext = MODEL_EXTENSIONS.find((e) => up.displayName.endsWith(e)) ?? MODEL_EXTENSIONS[0]!;
-      const info = await ctx.catalog.install(tmp, ext, name, {
+      const info = await ctx.catalog.install(tmp, name, {
         replace: /^(1|true|yes|on)$/i.test(up.fields.replace ?? ''),
         isDefault: !/^(0|false|no|off)$/i.test(up.fields.default ?? ''),
       });

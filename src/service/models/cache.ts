@@ -1,8 +1,6 @@
-import { existsSync, readdirSync } from 'node:fs';
-import path from 'node:path';
 import { ServiceError } from '../errors.ts';
 import type { ModelRef } from '../jobs/types.ts';
-import { loadModelFile, MODEL_EXTENSIONS, sha256File } from './load.ts';
+import { loadModelFile, modelFiles, sha256File } from './load.ts';
 import type { ServiceModel } from './types.ts';
 
 /**
@@ -36,11 +34,8 @@ export class ModelCache {
 /** The artifact of a named model in the first directory that has one. */
 export function findModelFile(name: string, dirs: readonly string[]): string | null {
   for (const d of dirs) {
-    if (!existsSync(d)) continue;
-    for (const f of readdirSync(d)) {
-      const ext = MODEL_EXTENSIONS.find((e) => f.endsWith(e));
-      if (ext && f.slice(0, -ext.length) === name) return path.join(d, f);
-    }
+    const hit = modelFiles(d).find(([n]) => n === name);
+    if (hit) return hit[1];
   }
   return null;
 }

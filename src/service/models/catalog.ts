@@ -1,9 +1,9 @@
-import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ServiceError } from '../errors.ts';
 import type { ModelRef } from '../jobs/types.ts';
 import { findModelFile } from './cache.ts';
-import { loadModelFile, MODEL_EXTENSIONS } from './load.ts';
+import { loadModelFile, MODEL_EXTENSION, modelFiles } from './load.ts';
 import type { ModelInfo, ServiceModel } from './types.ts';
 
 interface Entry {
@@ -34,13 +34,8 @@ export class ModelCatalog {
     this.entries.clear();
     const flags = this.flags();
     for (const dir of this.searchDirs) {
-      if (!existsSync(dir)) continue;
-      for (const f of readdirSync(dir).sort()) {
-        const ext = MODEL_EXTENSIONS.find((e) => f.endsWith(e));
-        if (!ext || f === 'catalog.json') continue;
-        const name = f.slice(0, -ext.length);
+      for (const [name, file] of modelFiles(dir)) {
         if (this.entries.has(name)) continue;
-        const file = path.join(dir, f);
         try {
           const model = await loadModelFile(file, name);
           this.entries.set(name, { model, file, sizeBytes: statSync(file).size, isDefault: flags[name]?.default ?? true });
@@ -86,7 +81,7 @@ export class ModelCatalog {
    * Validates an uploaded artifact with the model loader and installs it under `name` (a foreign or damaged file
    * is a BAD_MODEL error and is removed).
    */
-  async install(tmpFile: string, ext: string, name: string, opts: { replace: boolean; isDefault: boolean }): Promise<ModelInfo> {
+  async install(tmpFile: string, name: string, opts: { replace: boolean; isDefault: boolean }): Promise<ModelInfo> {
     if (this.entries.has(name) && !opts.replace) {
       throw new ServiceError('MODEL_EXISTS', `a model named '${name}' is already loaded; send replace=true to replace it`);
     }
@@ -95,11 +90,11 @@ export class ModelCatalog {
       model = await loadModelFile(tmpFile, name);
     } catch (err) {
       const e = err as { userFacing?: boolean; message?: string };
-      throw new ServiceError('BAD_MODEL', `the upload is not a model this server can load: ${e.userFacing ? e.message : 'unreadable artifact'}`);
+      throw new ServiceError('BAD_MODEL', `the upload is not a model this server can load: ${e.userFacing ? e.message : 'unreadable file'}`);
     }
     mkdirSync(this.uploadDir, { recursive: true });
     const old = findModelFile(name, [this.uploadDir]);
-    const dest = path.join(this.uploadDir, `${name}${ext}`);
+    const dest = path.join(this.uploadDir, `${name}${MODEL_EXTENSION}`);
     try {
       renameSync(tmpFile, dest);
     } catch {
