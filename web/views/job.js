@@ -19,7 +19,7 @@ export async function jobView(root, id) {
       head.replaceChildren(errorBox(e));
       return;
     }
-    head.replaceChildren(
+    head.replaceChildren(...[
       h('h1', {}, 'Job ', h('code', {}, job.id), ' ', badge(job.state)),
       h('p.muted', {}, `${job.inputName} — ${job.inputKind.kind} (${job.inputKind.format}${job.inputKind.gzip ? ', gzip' : ''}), ${fmtBytes(job.inputBytes)}, created ${fmtTime(job.createdAt)}`
         + (job.models.length ? `, models: ${job.models.join(', ')}` : ', no model (flows only)')
@@ -29,7 +29,7 @@ export async function jobView(root, id) {
           h('button.link', { onclick: async () => { await del(`/jobs/${id}`); notify('Job cancelled.'); location.hash = '#/jobs'; } }, 'cancel'))
         : null,
       job.error ? errorBox(job.error) : null,
-    );
+    ].filter(Boolean));
     if (job.state === 'done' && !shownFinal) {
       shownFinal = true;
       await showResults(job);
@@ -50,7 +50,7 @@ export async function jobView(root, id) {
     const downloads = h('div.row', {},
       h('button', { id: 'download-csv', onclick: () => download(`/jobs/${id}/results.csv`, `${id}-results.csv`).catch((e) => notify(e.message, 'error')) }, 'Download CSV'),
       h('button', { id: 'download-parquet', onclick: () => download(`/jobs/${id}/results.parquet`, `${id}-results.parquet`).catch((e) => notify(e.message, 'error')) }, 'Download Parquet'));
-    main.replaceChildren(summary, warn, downloads);
+    main.replaceChildren(...[summary, warn, downloads].filter(Boolean));
     if (s.models.length) main.append(await charts(job));
     main.append(resultsTable(job));
   }
@@ -82,7 +82,7 @@ export async function jobView(root, id) {
   }
 
   function resultsTable(job) {
-    const state = { offset: 0, sort: '', desc: false, q: '' };
+    const state = { offset: 0, sort: '', desc: false, q: '', all: false };
     const thead = h('thead');
     const tbody = h('tbody');
     const info = h('span.muted', { id: 'results-info' });
@@ -94,11 +94,14 @@ export async function jobView(root, id) {
       oninput: () => { clearTimeout(debounce); debounce = setTimeout(() => { state.q = filter.value.trim(); state.offset = 0; load(); }, 250); },
     });
     const table = h('table.data.results', { id: 'results-table' }, thead, tbody);
-    const section = h('section', {}, h('h2', {}, 'Flows'), h('div.row', {}, filter, info, prev, next), h('div.scroll', {}, table));
+    const allBox = h('input', { type: 'checkbox', id: 'all-columns', onchange: () => { state.all = allBox.checked; load(); } });
+    const section = h('section', {}, h('h2', {}, 'Flows'),
+      h('div.row', {}, filter, info, prev, next, h('label.muted', {}, allBox, ' all columns')), h('div.scroll', {}, table));
     let columns = [];
+    let shown = [];
 
     function header() {
-      thead.replaceChildren(h('tr', {}, ...columns.map((c) => {
+      thead.replaceChildren(h('tr', {}, ...shown.map((i) => columns[i]).map((c) => {
         const active = state.sort === c.name;
         const th = h('th', {
           dataset: { col: c.name },
@@ -125,9 +128,11 @@ export async function jobView(root, id) {
         return;
       }
       columns = page.columns;
+      shown = displayOrder(columns, state.all);
       header();
       const unknownIdx = new Map(columns.map((c, i) => [c.name, i]));
-      tbody.replaceChildren(...page.rows.map((row) => h('tr', {}, ...row.map((v, i) => {
+      tbody.replaceChildren(...page.rows.map((row) => h('tr', {}, ...shown.map((i) => {
+        const v = row[i];
         const c = columns[i];
         let cls = c.type === 'string' ? '' : 'num';
         let text = v === null ? '' : v;
@@ -155,6 +160,25 @@ export async function jobView(root, id) {
 
   await poll();
   return () => { stopped = true; clearTimeout(timer); for (const u of urls) URL.revokeObjectURL(u); };
+}
+
+/** Column indices to show: flow number, each model's answer and confidence, handshake, endpoints, time,
+ * labels; the rest (unknown flags are shown as styling) only with "all columns". */
+function displayOrder(columns, all) {
+  const idx = (pred) => columns.map((c, i) => [c, i]).filter(([c]) => pred(c)).map(([, i]) => i);
+  const first = [
+    ...idx((c) => c.name === 'id_flow' || c.name === 'row'),
+    ...idx((c) => c.role === 'prediction' && !c.name.endsWith('.unknown')),
+    ...idx((c) => c.role === 'label'),
+    ...['tls_sni', 'tls_alpn_offered', 'tls_ja4', 'id_src_addr', 'id_src_port', 'id_dst_addr', 'id_dst_port', 'id_protocol', 'id_first_ts']
+      .map((n) => columns.findIndex((c) => c.name === n)).filter((i) => i >= 0),
+  ];
+  const seen = new Set(first);
+  const rest = columns.map((_, i) => i).filter((i) => !seen.has(i));
+  if (all) return [...first, ...rest];
+  // Other tools' tables have their own identity columns: keep those too.
+  const known = /^(id_|tls_)/;
+  return [...first, ...rest.filter((i) => columns[i].role === 'identity' && !known.test(columns[i].name) && columns[i].name !== 'row')];
 }
 
 function displayName(c) {

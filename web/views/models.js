@@ -63,7 +63,7 @@ export async function modelView(root, name) {
     return fig;
   };
   const metrics = m.metrics;
-  root.append(
+  root.append(...[
     h('h1', {}, m.name),
     h('p.muted', {}, `${m.kind} · predicts ${m.target} · unknown below confidence ${m.threshold} · sha256 ${m.sha256.slice(0, 12)}…${m.trainedAt ? ` · trained ${new Date(m.trainedAt).toLocaleString()}` : ''}`),
     metrics ? h('div.facts', {}, ...[['accuracy', metrics.accuracy], ['balanced accuracy', metrics.balancedAccuracy], ['macro F1', metrics.macroF1], ['weighted F1', metrics.weightedF1]]
@@ -76,6 +76,6 @@ export async function modelView(root, name) {
       h('tbody', {}, ...metrics.perClass.map((p) => h('tr', {}, h('td', {}, p.label), h('td.num', {}, pct(p.precision)), h('td.num', {}, pct(p.recall)), h('td.num', {}, pct(p.f1)), h('td.num', {}, p.support))))) : null,
     h('h2', {}, `Feature columns (${m.columns.length})`),
     h('details', {}, h('summary', {}, 'show'), h('p.mono', {}, m.columns.join(', '))),
-  );
+  ].filter(Boolean));
   return () => { for (const u of urls) URL.revokeObjectURL(u); };
 }

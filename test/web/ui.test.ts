@@ -1,0 +1,124 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { makeCapture, parseCsvText, REPO, SERVICE_OF, startTestServer, tempDir, trainTinyModel } from '../service/helpers.ts';
+
+/**
+ * The web UI in a real browser (Debian's chromium through playwright-core), against a real server: upload a
+ * capture by drag and drop, wait for the result, sort and filter the table, download the CSV and check its rows.
+ * Screenshots go to test-artifacts/.
+ */
+const ARTIFACTS = path.join(REPO, 'test-artifacts');
+const FLOWS = 24;
+
+let srv: Awaited<ReturnType<typeof startTestServer>>;
+let tmp: ReturnType<typeof tempDir>;
+let browser: Browser;
+let page: Page;
+
+before(async () => {
+  tmp = tempDir('veil-ui-');
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const models = path.join(tmp.dir, 'models');
+  mkdirSync(models);
+  await trainTinyModel(models, 'application', 'application');
+  await trainTinyModel(models, 'vpn', 'vpn');
+  srv = await startTestServer(path.join(tmp.dir, 'data'), { modelDirs: [models] });
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  const ctx = await browser.newContext({ acceptDownloads: true, viewport: { width: 1400, height: 1000 } });
+  page = await ctx.newPage();
+  page.on('pageerror', (e) => { throw e; });
+});
+
+after(async () => {
+  await browser?.close();
+  await srv?.close();
+  tmp?.cleanup();
+});
+
+async function columnValues(col: string): Promise<string[]> {
+  return page.$$eval('#results-table thead th', (ths, name) => {
+    const i = ths.findIndex((th) => (th as HTMLElement).dataset.col === name);
+    return [...document.querySelectorAll('#results-table tbody tr')].map((tr) => (tr.children[i] as HTMLElement).title);
+  }, col);
+}
+
+test('upload by drag and drop, watch the job finish, sort, filter and download the results', async () => {
+  await page.goto(srv.url);
+  await page.waitForSelector('#drop-zone');
+  await page.waitForSelector('fieldset.models input[value="application"]');
+  const capture = makeCapture(FLOWS).toString('base64');
+  await page.evaluate((b64) => {
+    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    const dt = new DataTransfer();
+    dt.items.add(new File([bytes], 'demo.pcap', { type: 'application/vnd.tcpdump.pcap' }));
+    const zone = document.getElementById('drop-zone')!;
+    zone.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    zone.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+  }, capture);
+  await page.waitForFunction(() => document.getElementById('file-info')?.textContent?.includes('demo.pcap'));
+  await page.screenshot({ path: path.join(ARTIFACTS, 'ui-upload.png') });
+  await page.click('#upload-button');
+
+  await page.waitForURL(/#\/jobs\/j[0-9a-z]+$/);
+  await page.waitForSelector('#results-table tbody tr td');
+  await page.waitForFunction(() => document.querySelectorAll('#charts figure img').length >= 2);
+  const info = await page.textContent('#results-info');
+  assert.match(info ?? '', new RegExp(`of ${FLOWS}`));
+  await page.screenshot({ path: path.join(ARTIFACTS, 'ui-results.png'), fullPage: true });
+
+  // Sort by source port, descending (two clicks: ascending, then descending).
+  await page.click('th[data-col="id_src_port"]');
+  await page.waitForSelector('th[data-col="id_src_port"][aria-sort="ascending"]');
+  await page.click('th[data-col="id_src_port"]');
+  await page.waitForSelector('th[data-col="id_src_port"][aria-sort="descending"]');
+  await page.waitForFunction(() => {
+    const ths = [...document.querySelectorAll('#results-table thead th')];
+    const i = ths.findIndex((th) => (th as HTMLElement).dataset.col === 'id_src_port');
+    const first = document.querySelector('#results-table tbody tr')?.children[i] as HTMLElement | undefined;
+    return first?.title === String(40000 + 23);
+  });
+  const ports = (await columnValues('id_src_port')).map(Number);
+  assert.equal(ports.length, FLOWS);
+  assert.deepEqual(ports, [...ports].sort((a, b) => b - a));
+
+  // Sort by predicted application, then filter to video flows.
+  await page.click('th[data-col="application.label"]');
+  await page.waitForSelector('th[data-col="application.label"][aria-sort="ascending"]');
+  const apps = await columnValues('application.label');
+  assert.deepEqual(apps, [...apps].sort());
+  await page.fill('#results-filter', 'video.example');
+  await page.waitForFunction(() => /of 8 \(filtered/.test(document.getElementById('results-info')?.textContent ?? ''));
+  assert.deepEqual(new Set(await columnValues('application.label')), new Set(['video']));
+  await page.screenshot({ path: path.join(ARTIFACTS, 'ui-results-filtered.png'), fullPage: true });
+  await page.fill('#results-filter', '');
+
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download-csv')]);
+  const file = path.join(tmp.dir, 'download.csv');
+  await download.saveAs(file);
+  const rows = parseCsvText(readFileSync(file, 'utf8'));
+  const header = rows[0]!;
+  assert.equal(rows.length, FLOWS + 1);
+  const sni = header.indexOf('tls_sni'), app = header.indexOf('application.label'), vpn = header.indexOf('vpn.label');
+  assert.ok(sni >= 0 && app >= 0 && vpn >= 0, header.join(','));
+  for (const r of rows.slice(1)) assert.equal(r[app], SERVICE_OF[r[sni]!]);
+});
+
+test('the jobs list shows live state and the models page shows metrics and feature importance', async () => {
+  await page.goto(`${srv.url}/#/jobs`);
+  await page.waitForSelector('#jobs-table tbody tr[data-state="done"]');
+  await page.screenshot({ path: path.join(ARTIFACTS, 'ui-jobs.png') });
+  await page.goto(`${srv.url}/#/models`);
+  await page.waitForSelector('a.card.model[data-model="application"]');
+  await page.click('a.card.model[data-model="application"]');
+  await page.waitForSelector('figure[data-chart="importance"] img');
+  const text = await page.textContent('main');
+  assert.match(text ?? '', /macro F1/);
+  assert.match(text ?? '', /chat.*video.*web/s);
+  await page.screenshot({ path: path.join(ARTIFACTS, 'ui-model.png'), fullPage: true });
+});
