@@ -54,4 +54,9 @@ export interface EvaluationResult {
   classCounts: Record<string, number>;
   timings: { fitSeconds?: number; predictSeconds: number; rowsPerSecond: number };
   createdAt: string;
+  /**
+   * Open-set evaluation: rows whose true class the model was never trained on (listed in `classes` after the
+   * model's own), and how many of them came out 'unknown'. Absent when every row's class is known to the model.
+   */
+  openSet?: { unseenClasses: string[]; rows: number; unknown: number; unknownRate: number };
 }

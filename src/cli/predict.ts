@@ -1,0 +1,147 @@
+import { parseArgs } from 'node:util';
+import {
+  makeTable, openTableWriter, streamTable, stringColumn, numberColumn,
+  type Column, type Table,
+} from '../dataset/index.ts';
+import { loadModel, predictTable, predictionTable } from '../model/index.ts';
+import { VeilError } from '../wire/errors.ts';
+import { CountProgress, columnOrderFrom, num } from './train.ts';
+
+const HELP = `usage: veil predict MODEL DATA -o OUT [options]
+
+Applies a model to flows and writes, per flow, the input's identity columns (id_*, addresses, ports, times), the
+predicted label (or 'unknown'), its calibrated confidence and the three most probable classes with their
+probabilities. DATA is a flow table (CSV, JSONL, Parquet, ARFF), read in chunks, or a capture (.pcap, .pcapng,
+.cap): flows are extracted and classified as they end. OUT: .csv, .jsonl or .parquet; '-' writes CSV to stdout.
+
+  -o, --output OUT         output file (required; '-' for standard output)
+      --unknown-below P    override the model's 'unknown' threshold (0 disables)
+      --chunk-rows N       rows per chunk (default 65536)
+      --column-order P     fix (default) | refuse | keep
+  capture input: --idle-timeout S --active-timeout S --activity-timeout S (as in veil extract)
+  -q, --quiet              no progress
+`;
+
+const CAPTURE = /\.(pcap|pcapng|cap)(\.gz)?$/i;
+
+export async function run(argv: string[]): Promise<number> {
+  const { values: v, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      output: { type: 'string', short: 'o' },
+      'unknown-below': { type: 'string' },
+      'chunk-rows': { type: 'string' },
+      'column-order': { type: 'string' },
+      'idle-timeout': { type: 'string' },
+      'active-timeout': { type: 'string' },
+      'activity-timeout': { type: 'string' },
+      quiet: { type: 'boolean', short: 'q' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (v.help) { process.stdout.write(HELP); return 0; }
+  if (positionals.length !== 2) throw new VeilError('CLI_USAGE', 'give MODEL and DATA (see --help)');
+  if (!v.output) throw new VeilError('CLI_USAGE', '-o OUT is required (see --help)');
+  const [modelPath, dataPath] = positionals as [string, string];
+  const quiet = Boolean(v.quiet);
+  const model = await loadModel(modelPath);
+  const unknownBelow = v['unknown-below'] === undefined ? undefined : num(v['unknown-below'], 'unknown-below', 0, (x) => x >= 0 && x < 1);
+  const chunkRows = num(v['chunk-rows'], 'chunk-rows', 65536, (x) => Number.isInteger(x) && x >= 1);
+  const writer = openTableWriter(v.output);
+  const progress = new CountProgress('predict', !quiet && Boolean(process.stderr.isTTY) && v.output !== '-');
+  const counts = new Map<string, number>();
+  let rows = 0;
+  const handle = async (t: Table): Promise<void> => {
+    if (!t.rows) return;
+    const pred = predictTable(model, t, { unknownBelow });
+    const out = predictionTable(model, t, pred);
+    for (let i = 0; i < pred.label.length; i++) {
+      const l = pred.label[i]!;
+      const name = l < 0 ? 'unknown' : model.manifest.classes[l]!;
+      counts.set(name, (counts.get(name) ?? 0) + 1);
+    }
+    rows += t.rows;
+    await writer.write(out);
+  };
+  try {
+    if (CAPTURE.test(dataPath)) {
+      await predictCapture(dataPath, v, chunkRows, handle, (n) => progress.update(n, n, 'flows'));
+    } else {
+      for await (const chunk of streamTable(dataPath, {
+        chunkRows,
+        columnOrder: columnOrderFrom(v['column-order']),
+        warn: (m) => { if (!quiet || m.startsWith('WARNING')) process.stderr.write(`veil: ${m}\n`); },
+      })) {
+        await handle(chunk);
+        progress.update(rows, rows, 'rows');
+      }
+    }
+  } finally {
+    progress.done();
+    await writer.close();
+  }
+  if (!quiet && v.output !== '-') {
+    const summary = [...counts].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${n}`).join(', ');
+    process.stderr.write(`predicted ${rows} flows -> ${v.output}${summary ? `: ${summary}` : ''}\n`);
+  }
+  return 0;
+}
+
+type Cell = number | string | boolean | null;
+
+/**
+ * Extracts flows from a capture with the flow meter (src/flow) and classifies them in chunks as they end.
+ */
+async function predictCapture(
+  path: string, v: Record<string, unknown>, chunkRows: number,
+  handle: (t: Table) => Promise<void>, onRows: (n: number) => void,
+): Promise<void> {
+  let flow: typeof import('../flow/index.ts');
+  let extract: typeof import('./extract.ts');
+  try {
+    flow = await import('../flow/index.ts');
+    extract = await import('./extract.ts');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND') {
+      throw new VeilError('CLI_USAGE', 'capture input needs src/flow, which this build does not have');
+    }
+    throw e;
+  }
+  const meter = extract.meterOptionsFrom(v as Record<string, string | boolean | undefined>);
+  let names: string[] = [];
+  let types: string[] = [];
+  let buf: Cell[][] = [];
+  let total = 0;
+  let pending: Promise<void> = Promise.resolve();
+  const flush = (): void => {
+    if (!buf.length) return;
+    const rows = buf;
+    buf = [];
+    const table = rowsToTable(path, names, types, rows);
+    total += rows.length;
+    onRows(total);
+    pending = pending.then(() => handle(table));
+  };
+  await flow.extractFlows({ path }, meter, (row, columns) => {
+    if (!names.length) {
+      names = columns.map((c) => c.name);
+      types = columns.map((c) => c.type);
+    }
+    buf.push(row.slice() as Cell[]);
+    if (buf.length >= chunkRows) flush();
+  });
+  flush();
+  await pending;
+}
+
+function rowsToTable(source: string, names: string[], types: string[], rows: Cell[][]): Table {
+  const cols: Column[] = names.map((name, j) => {
+    if (types[j] === 'string') return stringColumn(name, rows.map((r) => { const c = r[j]; return c === null || c === undefined ? null : String(c); }));
+    return numberColumn(name, rows.map((r) => { const c = r[j]; return c === null || c === undefined ? NaN : typeof c === 'boolean' ? (c ? 1 : 0) : Number(c); }));
+  });
+  return makeTable(source, cols);
+}
+
+
+

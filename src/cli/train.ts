@@ -1,0 +1,247 @@
+import { parseArgs } from 'node:util';
+import { availableParallelism } from 'node:os';
+import { writeFile } from 'node:fs/promises';
+import { loadTable, type ColumnOrderPolicy, type LoadedTable } from '../dataset/index.ts';
+import {
+  closeWorkers, crossValidate, cvEvaluation, formatEvaluation, makeSplit, prepareTraining, saveModel, trainModel,
+  type EvaluationResult, type SplitSpec, type TrainConfig,
+} from '../model/index.ts';
+import { VeilError } from '../wire/errors.ts';
+
+const HELP = `usage: veil train DATA --label COL -o MODEL [options]
+
+Trains a classifier on a flow table (CSV, JSONL, Parquet or ARFF) and writes a model file.
+
+  -l, --label COL          label column (required)
+  -o, --output MODEL       model file to write (required)
+      --model M            forest (default) | boosting
+  split (cross-validation before the final fit on all rows; scores are printed and stored in the model):
+      --folds K            stratified shuffled K-fold
+      --group-by COL       group K-fold (default 5, or --folds): no value of COL in both train and test
+      --blocked K          blocked K-fold: contiguous blocks of each class, neighbouring rows kept together
+      --holdout P          stratified hold-out of share P
+  columns:
+      --include COL        use COL even if it is identity, leaky or text (repeatable)
+      --exclude COL        never use COL (repeatable)
+      --features A,B,...   use exactly these feature columns
+      --include-leaky      use identity and leaky columns (addresses, ports, timestamps, SNI, ...)
+      --include-text       use text columns (encoded; see --text-encoding)
+      --text-encoding E    onehot (default, 32 most frequent values) | ordinal
+      --column-order P     fix (default) | refuse | keep, when min/mean/max columns look permuted
+  forest:   --trees N (100) --max-depth D (0 = none) --min-samples-leaf N (1) --max-features sqrt|log2|all|F
+            --class-weight balanced (default) | none
+  boosting: --max-iter N (300) --learning-rate R (0.1) --max-leaf-nodes N (31) --max-depth D (0 = none)
+            --min-samples-leaf N (20) --l2 L (0) --early-stopping auto|on|off --class-weight none|balanced
+      --seed S             random seed (default 0); the same seed gives the same model on any thread count
+      --threads N          worker threads (default: all cores)
+      --unknown-below P    answer 'unknown' below calibrated confidence P (default 0: never)
+      --novelty-quantile Q with --unknown-below, also answer 'unknown' for rows stranger than the Q quantile
+                           of training rows (default 0.995)
+      --no-novelty         no open-set check
+      --no-calibrate       no temperature scaling
+      --json FILE          write the cross-validation result (EvaluationResult JSON)
+  -q, --quiet              no progress and no summary
+`;
+
+export const SHARED_OPTIONS = {
+  folds: { type: 'string' },
+  'group-by': { type: 'string' },
+  blocked: { type: 'string' },
+  holdout: { type: 'string' },
+  seed: { type: 'string' },
+  threads: { type: 'string' },
+  'column-order': { type: 'string' },
+  'unknown-below': { type: 'string' },
+  json: { type: 'string' },
+  quiet: { type: 'boolean', short: 'q' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** Progress on stderr for counted work (trees, rounds, rows), only on a terminal, at most five times a second. */
+export class CountProgress {
+  private last = 0;
+  constructor(private readonly label: string, readonly enabled: boolean) {}
+  update(done: number, total: number, what: string): void {
+    if (!this.enabled) return;
+    const now = Date.now();
+    if (now - this.last < 200 && done < total) return;
+    this.last = now;
+    const f = total > 0 ? Math.min(1, done / total) : 0;
+    const n = Math.round(f * 24);
+    const line = `${this.label} [${'#'.repeat(n)}${'.'.repeat(24 - n)}] ${done}/${total} ${what}`;
+    process.stderr.write(`\r\x1b[K${line.slice(0, (process.stderr.columns || 120) - 1)}`);
+  }
+  done(): void {
+    if (this.enabled) process.stderr.write('\r\x1b[K');
+  }
+}
+
+function usage(msg: string): VeilError {
+  return new VeilError('CLI_USAGE', `${msg} (see --help)`);
+}
+
+export function num(v: string | undefined, name: string, dflt: number, check: (x: number) => boolean = () => true): number {
+  if (v === undefined) return dflt;
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n) || !check(n)) throw usage(`--${name}: invalid value '${v}'`);
+  return n;
+}
+
+/** The split asked for on the command line, or null. */
+export function splitFromArgs(v: Record<string, unknown>): SplitSpec | null {
+  const given = ['folds', 'blocked', 'holdout'].filter((k) => v[k] !== undefined);
+  const group = v['group-by'] as string | undefined;
+  if (v.blocked !== undefined && (v.folds !== undefined || v.holdout !== undefined || group)) throw usage('choose one of --folds, --group-by, --blocked, --holdout');
+  if (v.holdout !== undefined && (v.folds !== undefined || group)) throw usage('choose one of --folds, --group-by, --blocked, --holdout');
+  const int2 = (x: number): boolean => Number.isInteger(x) && x >= 2;
+  if (group) return { kind: 'group', column: group, folds: num(v.folds as string | undefined, 'folds', 5, int2) };
+  if (v.folds !== undefined) return { kind: 'kfold', folds: num(v.folds as string, 'folds', 5, int2) };
+  if (v.blocked !== undefined) return { kind: 'blocked', folds: num(v.blocked as string, 'blocked', 5, int2) };
+  if (v.holdout !== undefined) return { kind: 'holdout', testShare: num(v.holdout as string, 'holdout', 0.2, (x) => x > 0 && x < 1) };
+  void given;
+  return null;
+}
+
+export function columnOrderFrom(v: string | undefined): ColumnOrderPolicy {
+  if (v === undefined) return 'fix';
+  if (v === 'fix' || v === 'refuse' || v === 'keep') return v;
+  throw usage(`--column-order: expected fix, refuse or keep (got '${v}')`);
+}
+
+/** Loads a table printing warnings (loud ones always, notices unless quiet). */
+export async function loadForCli(path: string, policy: ColumnOrderPolicy, quiet: boolean, textColumns?: string[]): Promise<LoadedTable> {
+  return loadTable(path, {
+    columnOrder: policy,
+    textColumns,
+    warn: (m) => { if (!quiet || m.startsWith('WARNING')) process.stderr.write(`veil: ${m}\n`); },
+  });
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const { values: v, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      ...SHARED_OPTIONS,
+      label: { type: 'string', short: 'l' },
+      output: { type: 'string', short: 'o' },
+      model: { type: 'string' },
+      include: { type: 'string', multiple: true },
+      exclude: { type: 'string', multiple: true },
+      features: { type: 'string' },
+      'include-leaky': { type: 'boolean' },
+      'include-text': { type: 'boolean' },
+      'text-encoding': { type: 'string' },
+      trees: { type: 'string' },
+      'max-depth': { type: 'string' },
+      'min-samples-leaf': { type: 'string' },
+      'max-features': { type: 'string' },
+      'class-weight': { type: 'string' },
+      'max-iter': { type: 'string' },
+      'learning-rate': { type: 'string' },
+      'max-leaf-nodes': { type: 'string' },
+      l2: { type: 'string' },
+      'early-stopping': { type: 'string' },
+      'novelty-quantile': { type: 'string' },
+      'no-novelty': { type: 'boolean' },
+      'no-calibrate': { type: 'boolean' },
+      name: { type: 'string' },
+    },
+  });
+  if (v.help) { process.stdout.write(HELP); return 0; }
+  if (positionals.length !== 1) throw usage('give exactly one DATA file');
+  if (!v.label) throw usage('--label is required');
+  if (!v.output) throw usage('-o MODEL is required');
+  const model = v.model ?? 'forest';
+  if (model !== 'forest' && model !== 'boosting') throw usage(`--model: forest or boosting (got '${model}')`);
+  const quiet = Boolean(v.quiet);
+  const split = splitFromArgs(v);
+  const pos = (x: number): boolean => x > 0;
+  const nonneg = (x: number): boolean => x >= 0;
+  const int = (x: number): boolean => Number.isInteger(x) && x >= 0;
+  const cw = v['class-weight'];
+  if (cw !== undefined && cw !== 'balanced' && cw !== 'none') throw usage(`--class-weight: balanced or none (got '${cw}')`);
+  const es = v['early-stopping'];
+  if (es !== undefined && es !== 'auto' && es !== 'on' && es !== 'off') throw usage(`--early-stopping: auto, on or off (got '${es}')`);
+  const te = v['text-encoding'];
+  if (te !== undefined && te !== 'onehot' && te !== 'ordinal') throw usage(`--text-encoding: onehot or ordinal (got '${te}')`);
+  const mf = v['max-features'];
+  const maxFeatures = mf === undefined ? undefined : mf === 'sqrt' || mf === 'log2' || mf === 'all' ? mf : num(mf, 'max-features', 0, pos);
+  const unknownBelow = num(v['unknown-below'], 'unknown-below', 0, (x) => x >= 0 && x < 1);
+  const nq = num(v['novelty-quantile'], 'novelty-quantile', 0.995, (x) => x > 0 && x <= 1);
+
+  const cfg: TrainConfig = {
+    label: v.label,
+    model,
+    roles: {
+      ...(split?.kind === 'group' ? { groupBy: split.column } : {}),
+      include: v.include, exclude: v.exclude,
+      features: v.features?.split(',').map((s) => s.trim()).filter(Boolean),
+      includeLeaky: v['include-leaky'], includeText: v['include-text'],
+    },
+    textEncoding: te as 'onehot' | 'ordinal' | undefined,
+    forest: {
+      ...(v.trees !== undefined ? { trees: num(v.trees, 'trees', 100, (x) => Number.isInteger(x) && x >= 1) } : {}),
+      ...(v['max-depth'] !== undefined ? { maxDepth: num(v['max-depth'], 'max-depth', 0, int) } : {}),
+      ...(v['min-samples-leaf'] !== undefined ? { minSamplesLeaf: num(v['min-samples-leaf'], 'min-samples-leaf', 1, (x) => Number.isInteger(x) && x >= 1) } : {}),
+      ...(maxFeatures !== undefined ? { maxFeatures } : {}),
+      ...(cw ? { classWeight: cw } : {}),
+    },
+    boosting: {
+      ...(v['max-iter'] !== undefined ? { maxIter: num(v['max-iter'], 'max-iter', 300, (x) => Number.isInteger(x) && x >= 1) } : {}),
+      ...(v['learning-rate'] !== undefined ? { learningRate: num(v['learning-rate'], 'learning-rate', 0.1, pos) } : {}),
+      ...(v['max-leaf-nodes'] !== undefined ? { maxLeafNodes: num(v['max-leaf-nodes'], 'max-leaf-nodes', 31, (x) => Number.isInteger(x) && x >= 2) } : {}),
+      ...(v['max-depth'] !== undefined ? { maxDepth: num(v['max-depth'], 'max-depth', 0, int) } : {}),
+      ...(v['min-samples-leaf'] !== undefined ? { minSamplesLeaf: num(v['min-samples-leaf'], 'min-samples-leaf', 20, (x) => Number.isInteger(x) && x >= 1) } : {}),
+      ...(v.l2 !== undefined ? { l2: num(v.l2, 'l2', 0, nonneg) } : {}),
+      ...(es ? { earlyStopping: es } : {}),
+      ...(cw ? { classWeight: cw } : {}),
+    },
+    seed: num(v.seed, 'seed', 0, (x) => Number.isInteger(x) && x >= 0),
+    threads: num(v.threads, 'threads', availableParallelism(), (x) => Number.isInteger(x) && x >= 1),
+    unknownBelow,
+    calibrate: !v['no-calibrate'],
+    novelty: v['no-novelty'] ? false : nq,
+    name: v.name,
+  };
+  if (model === 'forest') delete cfg.boosting; else delete cfg.forest;
+
+  const progress = new CountProgress('train', !quiet && Boolean(process.stderr.isTTY));
+  const out = (s: string): void => { if (!quiet) process.stdout.write(s); };
+  try {
+    const loaded = await loadForCli(positionals[0]!, columnOrderFrom(v['column-order']), quiet, [v.label]);
+    const prep = prepareTraining(loaded.table, cfg);
+    out(`data: ${loaded.table.source}: ${loaded.table.rows} rows, ${prep.classes.length} classes of '${cfg.label}'\n`);
+    out(`features (${prep.specs.length}): ${prep.specs.map((s) => s.name).join(', ')}\n`);
+    if (prep.roles.excluded.length) {
+      out(`not used (${prep.roles.excluded.length}): ${prep.roles.excluded.map((e) => `${e.name} [${e.reason.split(';')[0]}]`).join(', ')}\n`);
+    }
+    cfg.onProgress = (stage, done, total) => progress.update(done, total, stage);
+    let cv;
+    let cvResult: EvaluationResult | undefined;
+    if (split) {
+      const s = makeSplit(prep, split, cfg.seed);
+      cv = await crossValidate(prep, cfg, s);
+    }
+    const m = await trainModel(prep, cfg, { cv, columnOrder: { status: loaded.order.status, ...(loaded.order.message ? { message: loaded.order.message } : {}) } });
+    progress.done();
+    if (cv) {
+      cvResult = cvEvaluation(prep, cv, cfg, m);
+      out(`\ncross-validation (${model}):\n${formatEvaluation(cvResult)}`);
+      if (v.json) await writeFile(v.json, JSON.stringify(cvResult, null, 2) + '\n');
+    } else if (v.json) {
+      throw usage('--json needs a split (--folds, --group-by, --blocked or --holdout)');
+    }
+    await saveModel(m, v.output);
+    const cal = m.manifest.calibration;
+    out(
+      `\nmodel: ${v.output} (${model}, ${m.manifest.training.trees} trees, ${m.manifest.training.nodes} nodes` +
+        `${m.manifest.training.rounds !== undefined ? `, ${m.manifest.training.rounds} rounds` : ''}; fit ${m.manifest.training.fitSeconds.toFixed(1)} s on ${cfg.threads} thread(s))\n` +
+        `calibration: ${cal.method === 'temperature' ? `temperature ${cal.temperature.toFixed(3)} on ${cal.fittedOn}` : 'none'}\n`,
+    );
+    return 0;
+  } finally {
+    progress.done();
+    await closeWorkers();
+  }
+}

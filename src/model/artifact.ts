@@ -1,0 +1,256 @@
+import { createHash } from 'node:crypto';
+import { readFile, writeFile, rename } from 'node:fs/promises';
+import type { FeatureSpec, ExcludedColumn, SplitInfo } from '../dataset/index.ts';
+import type { TreeEnsemble } from './trees/ensemble.ts';
+import type { ForestParams } from './trees/forest.ts';
+import type { BoostingParams } from './trees/boosting.ts';
+import type { OutputKind } from './learners.ts';
+import type { Calibration } from './calibration.ts';
+import type { NoveltyModel } from './novelty.ts';
+import { ModelError, ModelErrorCode } from './errors.ts';
+
+/**
+ * The model file: one self-describing binary file.
+ *
+ *   bytes 0-7    magic "VEILMDL1"
+ *   bytes 8-11   manifest length L (u32, little-endian)
+ *   bytes 12..   manifest: UTF-8 JSON, L bytes, then zero padding to a multiple of 8
+ *   then         blobs: the typed arrays listed in manifest.storage.blobs, each at an 8-byte aligned offset
+ *                (relative to the start of the blob area), little-endian; manifest.storage.sha256 covers them all
+ *
+ * Writing the loaded model again gives the same bytes (fields in a fixed order, arrays stored raw).
+ */
+export const MODEL_MAGIC = 'VEILMDL1';
+export const MODEL_FORMAT_VERSION = 1;
+
+export type DType = 'int32' | 'float64' | 'uint8';
+
+export interface BlobRef {
+  name: string;
+  dtype: DType;
+  /** Byte offset from the start of the blob area. */
+  offset: number;
+  /** Number of elements. */
+  length: number;
+}
+
+/** Everything about a model except its arrays. Persisted as the manifest. */
+export interface ModelManifest {
+  kind: 'veil-model';
+  formatVersion: typeof MODEL_FORMAT_VERSION;
+  modelType: 'forest' | 'boosting';
+  name: string;
+  createdAt: string;
+  veilVersion: string;
+  /** Label column the model was trained on, and its classes (index = model output). */
+  label: string;
+  classes: string[];
+  /** Model inputs in order, and how each is computed from a table column. */
+  features: FeatureSpec[];
+  /** Identity columns of the training table (copied beside predictions when present in the input). */
+  identityColumns: string[];
+  preprocessing: {
+    textEncoding: 'onehot' | 'ordinal';
+    excluded: ExcludedColumn[];
+    columnOrder: { status: 'ok' | 'fixed' | 'permuted'; message?: string };
+    maxBins: number;
+  };
+  params: ForestParams | BoostingParams;
+  output: OutputKind;
+  calibration: Calibration;
+  /** Answer 'unknown' when the calibrated top probability is below this (0: never). */
+  unknownBelow: number;
+  training: {
+    source: string;
+    rows: number;
+    classCounts: Record<string, number>;
+    seed: number;
+    threads: number;
+    fitSeconds: number;
+    trees: number;
+    nodes: number;
+    rounds?: number;
+  };
+  /** Cross-validated scores measured before the final fit, with the split that produced them. */
+  metrics?: { split: SplitInfo; rows: number; accuracy: number; balancedAccuracy: number; macroF1: number; weightedF1: number };
+  featureImportance: { feature: string; impurity: number }[];
+  /** Open-set check (isolation forest over the inputs), when trained with one. */
+  novelty?: { trees: number; sampleSize: number; threshold: number; quantile: number };
+  storage?: { blobs: BlobRef[]; sha256: string };
+}
+
+export interface VeilModel {
+  manifest: ModelManifest;
+  ensemble: TreeEnsemble;
+  novelty?: NoveltyModel;
+}
+
+type Arr = Int32Array | Float64Array | Uint8Array;
+
+function blobsOf(m: VeilModel): [string, Arr][] {
+  const e = m.ensemble;
+  const out: [string, Arr][] = [
+    ['roots', e.roots], ['feature', e.feature], ['threshold', e.threshold], ['left', e.left],
+    ['missingLeft', e.missingLeft], ['leafClass', e.leafClass], ['leafValue', e.leafValue],
+  ];
+  if (m.novelty) {
+    const v = m.novelty.forest;
+    out.push(
+      ['novelty.roots', v.roots], ['novelty.feature', v.feature], ['novelty.threshold', v.threshold],
+      ['novelty.left', v.left], ['novelty.missingLeft', v.missingLeft], ['novelty.leafClass', v.leafClass],
+      ['novelty.leafValue', v.leafValue],
+    );
+  }
+  return out;
+}
+
+function dtypeOf(a: Arr): DType {
+  return a instanceof Int32Array ? 'int32' : a instanceof Float64Array ? 'float64' : 'uint8';
+}
+
+const align8 = (n: number): number => (n + 7) & ~7;
+
+/** The model as file bytes. */
+export function serializeModel(m: VeilModel): Uint8Array {
+  const blobs: BlobRef[] = [];
+  let off = 0;
+  const arrays = blobsOf(m);
+  for (const [name, a] of arrays) {
+    blobs.push({ name, dtype: dtypeOf(a), offset: off, length: a.length });
+    off = align8(off + a.byteLength);
+  }
+  const area = new Uint8Array(off);
+  arrays.forEach(([, a], i) => {
+    // Typed arrays are little-endian on every platform Node runs on; copy bytes as they are.
+    area.set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), blobs[i]!.offset);
+  });
+  const sha256 = createHash('sha256').update(area).digest('hex');
+  const { storage: _old, ...rest } = m.manifest;
+  const manifest: ModelManifest = { ...rest, storage: { blobs, sha256 } };
+  const json = new TextEncoder().encode(JSON.stringify(manifest));
+  const head = 12 + json.length;
+  const out = new Uint8Array(align8(head) + area.length);
+  out.set(new TextEncoder().encode(MODEL_MAGIC), 0);
+  new DataView(out.buffer).setUint32(8, json.length, true);
+  out.set(json, 12);
+  out.set(area, align8(head));
+  return out;
+}
+
+function fail(code: (typeof ModelErrorCode)[keyof typeof ModelErrorCode], file: string, msg: string): never {
+  throw new ModelError(code, `${file}: ${msg}`);
+}
+
+/** Reads model bytes; any problem is a ModelError naming the file and what is wrong. */
+export function deserializeModel(bytes: Uint8Array, file = '<model>'): VeilModel {
+  if (bytes.length < 12) fail(ModelErrorCode.NOT_A_MODEL, file, `not a Veil model (${bytes.length} bytes, too short for a header)`);
+  const magic = new TextDecoder().decode(bytes.subarray(0, 8));
+  if (magic !== MODEL_MAGIC) {
+    if (magic.startsWith('VEILMDL')) {
+      fail(ModelErrorCode.WRONG_VERSION, file, `Veil model container '${magic}' is not supported by this build (reads ${MODEL_MAGIC})`);
+    }
+    fail(ModelErrorCode.NOT_A_MODEL, file, `not a Veil model (expected the magic bytes ${MODEL_MAGIC}, found ${JSON.stringify(magic.replace(/[^\x20-\x7e]/g, '.'))})`);
+  }
+  const len = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(8, true);
+  if (12 + len > bytes.length) fail(ModelErrorCode.CORRUPT, file, `truncated: the manifest needs ${len} bytes, the file has ${bytes.length - 12}`);
+  let manifest: ModelManifest;
+  try {
+    manifest = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(12, 12 + len))) as ModelManifest;
+  } catch (e) {
+    fail(ModelErrorCode.CORRUPT, file, `corrupt manifest (${(e as Error).message})`);
+  }
+  if (!manifest || typeof manifest !== 'object' || manifest.kind !== 'veil-model') {
+    fail(ModelErrorCode.NOT_A_MODEL, file, `not a Veil model (manifest kind ${JSON.stringify((manifest as { kind?: unknown })?.kind)})`);
+  }
+  if (manifest.formatVersion !== MODEL_FORMAT_VERSION) {
+    fail(
+      ModelErrorCode.WRONG_VERSION, file,
+      `model format version ${JSON.stringify(manifest.formatVersion)}; this build reads version ${MODEL_FORMAT_VERSION}` +
+        (typeof manifest.formatVersion === 'number' && manifest.formatVersion > MODEL_FORMAT_VERSION ? ' (written by a newer Veil)' : ''),
+    );
+  }
+  const storage = manifest.storage;
+  if (!storage || !Array.isArray(storage.blobs)) fail(ModelErrorCode.CORRUPT, file, 'manifest lists no arrays');
+  const start = align8(12 + len);
+  const area = bytes.subarray(start);
+  const sha = createHash('sha256').update(area).digest('hex');
+  if (sha !== storage.sha256) fail(ModelErrorCode.CORRUPT, file, 'checksum mismatch: the model arrays are damaged (truncated or modified file)');
+  const arrays = new Map<string, Arr>();
+  for (const b of storage.blobs) {
+    const size = b.dtype === 'uint8' ? 1 : b.dtype === 'int32' ? 4 : b.dtype === 'float64' ? 8 : 0;
+    if (!size || !Number.isInteger(b.offset) || !Number.isInteger(b.length) || b.offset < 0 || b.length < 0 || b.offset + b.length * size > area.length) {
+      fail(ModelErrorCode.CORRUPT, file, `array '${b.name}' lies outside the file`);
+    }
+    // Copy into a fresh, aligned buffer (the file's bytes may sit anywhere in Node's buffer pool; Buffer#slice
+    // would not copy).
+    const copy = new Uint8Array(area.subarray(b.offset, b.offset + b.length * size));
+    arrays.set(b.name, b.dtype === 'uint8' ? copy : b.dtype === 'int32' ? new Int32Array(copy.buffer) : new Float64Array(copy.buffer));
+  }
+  const get = <T extends Arr>(name: string, C: new (...a: never[]) => T): T => {
+    const a = arrays.get(name);
+    if (!(a instanceof C)) fail(ModelErrorCode.CORRUPT, file, `array '${name}' is missing or has the wrong type`);
+    return a;
+  };
+  const nClasses = manifest.classes?.length ?? 0;
+  const nFeatures = manifest.features?.length ?? 0;
+  const ensemble: TreeEnsemble = {
+    nFeatures, nClasses,
+    roots: get('roots', Int32Array), feature: get('feature', Int32Array), threshold: get('threshold', Float64Array),
+    left: get('left', Int32Array), missingLeft: get('missingLeft', Uint8Array),
+    leafClass: get('leafClass', Int32Array), leafValue: get('leafValue', Float64Array),
+  };
+  checkEnsemble(ensemble, file);
+  const model: VeilModel = { manifest, ensemble };
+  if (manifest.novelty) {
+    const forest: TreeEnsemble = {
+      nFeatures, nClasses: 1,
+      roots: get('novelty.roots', Int32Array), feature: get('novelty.feature', Int32Array),
+      threshold: get('novelty.threshold', Float64Array), left: get('novelty.left', Int32Array),
+      missingLeft: get('novelty.missingLeft', Uint8Array), leafClass: get('novelty.leafClass', Int32Array),
+      leafValue: get('novelty.leafValue', Float64Array),
+    };
+    checkEnsemble(forest, file);
+    model.novelty = { forest, ...manifest.novelty };
+  }
+  return model;
+}
+
+/** Structural checks so a damaged model fails at load, not with a wild index at prediction time. */
+function checkEnsemble(e: TreeEnsemble, file: string): void {
+  const n = e.feature.length;
+  if (e.threshold.length !== n || e.left.length !== n || e.missingLeft.length !== n) {
+    fail(ModelErrorCode.CORRUPT, file, 'node arrays differ in length');
+  }
+  for (let t = 0; t < e.roots.length; t++) if (e.roots[t]! < 0 || e.roots[t]! >= n) fail(ModelErrorCode.CORRUPT, file, `tree ${t} has no root`);
+  const entries = e.leafClass.length;
+  if (e.leafValue.length !== entries) fail(ModelErrorCode.CORRUPT, file, 'leaf arrays differ in length');
+  for (let i = 0; i < n; i++) {
+    const f = e.feature[i]!;
+    const l = e.left[i]!;
+    if (f >= 0) {
+      if (f >= e.nFeatures || l <= i || l + 1 >= n) fail(ModelErrorCode.CORRUPT, file, `node ${i} is inconsistent`);
+    } else if (l < 0 || l - f > entries) fail(ModelErrorCode.CORRUPT, file, `leaf ${i} points outside the leaf values`);
+  }
+  for (let j = 0; j < entries; j++) {
+    const c = e.leafClass[j]!;
+    if (c < 0 || c >= Math.max(1, e.nClasses)) fail(ModelErrorCode.CORRUPT, file, `leaf value ${j} names class ${c}`);
+  }
+}
+
+/** Writes a model file (atomically: a temporary file renamed into place). */
+export async function saveModel(m: VeilModel, path: string): Promise<void> {
+  const tmp = `${path}.tmp-${process.pid}`;
+  await writeFile(tmp, serializeModel(m));
+  await rename(tmp, path);
+}
+
+export async function loadModel(path: string): Promise<VeilModel> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new ModelError(ModelErrorCode.NOT_A_MODEL, `${path}: cannot read the model file (${code ?? (e as Error).message})`);
+  }
+  return deserializeModel(bytes, path);
+}

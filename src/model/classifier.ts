@@ -1,0 +1,450 @@
+import { createRequire } from 'node:module';
+import {
+  assignRoles, blockedKFold, columnStrings, encodeFeatures, encodeLabels, groupCodes, groupKFold, holdout, planFeatures,
+  requireColumn, stratifiedKFold, Rng, identityReason, makeTable, numberColumn, stringColumn,
+  type Column, type ColumnRoles, type FeatureSpec, type RoleOptions, type Split, type SplitInfo, type Table,
+} from '../dataset/index.ts';
+import { fitEnsemble, predictProba, forestParams, boostingParams, type LearnerSpec } from './learners.ts';
+import type { ForestParams } from './trees/forest.ts';
+import type { BoostingParams } from './trees/boosting.ts';
+import { applyCalibration, fitTemperature, type Calibration } from './calibration.ts';
+import { fitNovelty, noveltyScores } from './novelty.ts';
+import { macroF1, scores, type Scores } from './metrics.ts';
+import type { EvaluationResult } from './evaluation.ts';
+import type { ModelManifest, VeilModel } from './artifact.ts';
+import { MODEL_FORMAT_VERSION } from './artifact.ts';
+import { ModelError, ModelErrorCode } from './errors.ts';
+
+/**
+ * The classifier as users see it: a flow table and a label column in, a model out; a model and a table in,
+ * predictions (label, calibrated confidence, 'unknown') or an evaluation out.
+ */
+export const VEIL_VERSION: string = (() => {
+  try {
+    return (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
+  } catch {
+    return '0.0.0';
+  }
+})();
+
+export interface TrainConfig {
+  label: string;
+  model: 'forest' | 'boosting';
+  roles?: Omit<RoleOptions, 'label'>;
+  textEncoding?: 'onehot' | 'ordinal';
+  forest?: Partial<ForestParams>;
+  boosting?: Partial<BoostingParams>;
+  seed?: number;
+  threads?: number;
+  maxBins?: number;
+  /** Answer 'unknown' below this calibrated confidence (default 0: never). */
+  unknownBelow?: number;
+  /** Temperature-scale probabilities on held-out rows (default true). */
+  calibrate?: boolean;
+  /** Quantile of training novelty scores above which a flow is 'unknown' (default 0.995; false: no novelty check). */
+  novelty?: number | false;
+  name?: string;
+  onProgress?: (stage: string, done: number, total: number) => void;
+}
+
+/** A table turned into model inputs: roles, feature specs, feature columns, classes and class per row. */
+export interface PreparedData {
+  table: Table;
+  roles: ColumnRoles;
+  specs: FeatureSpec[];
+  columns: Float64Array[];
+  classes: string[];
+  y: Int32Array;
+}
+
+/**
+ * Decides columns and encodes features and labels for training.
+ *
+ * @example
+ * const prep = prepareTraining(table, { label: 'app', model: 'forest' });
+ * prep.roles.features; // the columns the model will learn from
+ */
+export function prepareTraining(table: Table, cfg: Pick<TrainConfig, 'label' | 'roles' | 'textEncoding'>): PreparedData {
+  const roles = assignRoles(table, { ...cfg.roles, label: cfg.label });
+  const specs = planFeatures(table, roles.features, { textEncoding: cfg.textEncoding });
+  const columns = encodeFeatures(table, specs);
+  const { classes, y } = encodeLabels(requireColumn(table, cfg.label, 'label column'));
+  if (classes.length < 2) {
+    throw new ModelError(ModelErrorCode.BAD_TRAINING, `${table.source}: label '${cfg.label}' has ${classes.length} class(es); need at least 2`);
+  }
+  return { table, roles, specs, columns, classes, y };
+}
+
+export type SplitSpec =
+  | { kind: 'kfold'; folds: number }
+  | { kind: 'holdout'; testShare: number }
+  | { kind: 'group'; column: string; folds: number }
+  | { kind: 'blocked'; folds: number };
+
+export function makeSplit(prep: PreparedData, spec: SplitSpec, seed = 0): Split {
+  switch (spec.kind) {
+    case 'kfold': return stratifiedKFold(prep.y, spec.folds, seed);
+    case 'holdout': return holdout(prep.y, spec.testShare, seed);
+    case 'blocked': return blockedKFold(prep.y, spec.folds);
+    case 'group': {
+      const col = requireColumn(prep.table, spec.column, 'group column');
+      return groupKFold(groupCodes(columnStrings(col)), prep.y, spec.folds, seed, spec.column);
+    }
+  }
+}
+
+function learnerSpec(cfg: TrainConfig): LearnerSpec {
+  const seed = cfg.seed ?? 0;
+  return cfg.model === 'forest'
+    ? { type: 'forest', params: forestParams({ seed, ...cfg.forest }) }
+    : { type: 'boosting', params: boostingParams({ seed, ...cfg.boosting }) };
+}
+
+export interface CrossValidation {
+  split: SplitInfo;
+  /** Out-of-fold probabilities, rows x classes (rows never tested stay 0; see `tested`). */
+  proba: Float64Array;
+  tested: Uint8Array;
+  scores: Scores;
+  fitSeconds: number;
+  predictSeconds: number;
+}
+
+/** Fits the configured learner on each fold's training rows and scores its test rows. */
+export async function crossValidate(prep: PreparedData, cfg: TrainConfig, split: Split): Promise<CrossValidation> {
+  const K = prep.classes.length;
+  const n = prep.y.length;
+  const proba = new Float64Array(n * K);
+  const tested = new Uint8Array(n);
+  const spec = learnerSpec(cfg);
+  let fitSeconds = 0;
+  let predictSeconds = 0;
+  for (let k = 0; k < split.folds.length; k++) {
+    const fold = split.folds[k]!;
+    cfg.onProgress?.(`fold ${k + 1}/${split.folds.length}`, k, split.folds.length);
+    const t0 = performance.now();
+    const fitted = await fitEnsemble(prep.columns, prep.y, K, spec, {
+      threads: cfg.threads, maxBins: cfg.maxBins,
+      onProgress: (d, t) => cfg.onProgress?.(`fold ${k + 1}/${split.folds.length}`, d, t),
+    }, fold.train);
+    const t1 = performance.now();
+    const p = predictProba(fitted.ensemble, fitted.output, prep.columns, fold.test);
+    predictSeconds += (performance.now() - t1) / 1000;
+    fitSeconds += (t1 - t0) / 1000;
+    for (let i = 0; i < fold.test.length; i++) {
+      const r = fold.test[i]!;
+      proba.set(p.subarray(i * K, i * K + K), r * K);
+      tested[r] = 1;
+    }
+  }
+  const yTrue = Int32Array.from(prep.y, (t, i) => (tested[i] ? t : -1));
+  const yPred = argmaxRows(proba, K);
+  return {
+    split: split.info, proba, tested, fitSeconds, predictSeconds,
+    scores: scores({ classes: prep.classes, modelClasses: K, yTrue, yPred, proba }),
+  };
+}
+
+/** 'stratified 5-fold cross-validation' and the like, for one-line mentions. */
+export function shortSplit(s: SplitInfo): string {
+  switch (s.kind) {
+    case 'kfold': return `stratified ${s.folds}-fold cross-validation`;
+    case 'blocked': return `blocked ${s.folds}-fold cross-validation`;
+    case 'group': return `group ${s.folds}-fold cross-validation by '${s.groupBy}'`;
+    case 'holdout': return `${Math.round((s.testShare ?? 0) * 100)} % hold-out`;
+    default: return s.description;
+  }
+}
+
+function argmaxRows(proba: Float64Array, K: number): Int32Array {
+  const n = proba.length / K;
+  const out = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    let b = 0;
+    for (let c = 1; c < K; c++) if (proba[i * K + c]! > proba[i * K + b]!) b = c;
+    out[i] = b;
+  }
+  return out;
+}
+
+function labelledRows(y: Int32Array): Int32Array {
+  const out: number[] = [];
+  for (let i = 0; i < y.length; i++) if (y[i]! >= 0) out.push(i);
+  return Int32Array.from(out);
+}
+
+/**
+ * Fits the final model on every labelled row. Calibration comes from the cross-validation's out-of-fold
+ * probabilities when given, else from the learner's own held-out rows (forest: out-of-bag; boosting: its
+ * early-stopping validation share).
+ */
+export async function trainModel(
+  prep: PreparedData, cfg: TrainConfig,
+  extras: { cv?: CrossValidation; columnOrder?: ModelManifest['preprocessing']['columnOrder'] } = {},
+): Promise<VeilModel> {
+  const K = prep.classes.length;
+  const spec = learnerSpec(cfg);
+  const rows = labelledRows(prep.y);
+  const t0 = performance.now();
+  const fitted = await fitEnsemble(prep.columns, prep.y, K, spec, {
+    threads: cfg.threads, maxBins: cfg.maxBins, heldOut: cfg.calibrate !== false && !extras.cv,
+    onProgress: (d, t) => cfg.onProgress?.('final model', d, t),
+  }, rows);
+  const fitSeconds = (performance.now() - t0) / 1000;
+
+  let calibration: Calibration = { method: 'none' };
+  if (cfg.calibrate !== false) {
+    if (extras.cv) {
+      const tr = labelledRows(Int32Array.from(prep.y, (t, i) => (extras.cv!.tested[i] ? t : -1)));
+      const p = new Float64Array(tr.length * K);
+      tr.forEach((r, i) => p.set(extras.cv!.proba.subarray(r * K, r * K + K), i * K));
+      calibration = fitTemperature(p, K, Int32Array.from(tr, (r) => prep.y[r]!), `out-of-fold rows of the ${shortSplit(extras.cv.split)} (${tr.length} rows)`);
+    } else if (fitted.heldOut) {
+      calibration = fitTemperature(fitted.heldOut.proba, K, Int32Array.from(fitted.heldOut.rows, (r) => prep.y[r]!), fitted.heldOut.what);
+    }
+  }
+  const novelty = cfg.novelty === false ? undefined : fitNovelty(prep.columns, rows, { seed: cfg.seed ?? 0, quantile: cfg.novelty ?? 0.995 });
+
+  const classCounts: Record<string, number> = {};
+  for (const r of rows) { const c = prep.classes[prep.y[r]!]!; classCounts[c] = (classCounts[c] ?? 0) + 1; }
+  const cv = extras.cv;
+  const manifest: ModelManifest = {
+    kind: 'veil-model',
+    formatVersion: MODEL_FORMAT_VERSION,
+    modelType: cfg.model,
+    name: cfg.name ?? `${cfg.model} on ${prep.table.source}`,
+    createdAt: new Date().toISOString(),
+    veilVersion: VEIL_VERSION,
+    label: cfg.label,
+    classes: prep.classes,
+    features: prep.specs,
+    identityColumns: prep.roles.identity,
+    preprocessing: {
+      textEncoding: cfg.textEncoding ?? 'onehot',
+      excluded: prep.roles.excluded,
+      columnOrder: extras.columnOrder ?? { status: 'ok' },
+      maxBins: cfg.maxBins ?? 255,
+    },
+    params: spec.params,
+    output: fitted.output,
+    calibration,
+    unknownBelow: cfg.unknownBelow ?? 0,
+    training: {
+      source: prep.table.source, rows: rows.length, classCounts, seed: cfg.seed ?? 0, threads: cfg.threads ?? 1,
+      fitSeconds, trees: fitted.ensemble.roots.length, nodes: fitted.ensemble.feature.length,
+      ...(fitted.rounds !== undefined ? { rounds: fitted.rounds } : {}),
+    },
+    ...(cv ? {
+      metrics: {
+        split: cv.split, rows: cv.scores.rows, accuracy: cv.scores.accuracy, balancedAccuracy: cv.scores.balancedAccuracy,
+        macroF1: cv.scores.macro.f1, weightedF1: cv.scores.weighted.f1,
+      },
+    } : {}),
+    featureImportance: prep.specs.map((s, f) => ({ feature: s.name, impurity: fitted.importance[f]! })),
+    ...(novelty ? { novelty: { trees: novelty.trees, sampleSize: novelty.sampleSize, threshold: novelty.threshold, quantile: novelty.quantile } } : {}),
+  };
+  return { manifest, ensemble: fitted.ensemble, ...(novelty ? { novelty } : {}) };
+}
+
+export interface Predictions {
+  /** Calibrated probabilities, rows x classes. */
+  proba: Float64Array;
+  /** Predicted class index per row, -1 = unknown. */
+  label: Int32Array;
+  /** Calibrated probability of the most probable class. */
+  confidence: Float64Array;
+  /** Isolation score per row (when the model has a novelty check). */
+  novelty?: Float64Array;
+  unknownBelow: number;
+  seconds: number;
+}
+
+/** Model inputs from a table; a table lacking feature columns is refused with the full list of what is missing. */
+export function modelInputs(model: VeilModel, table: Table): Float64Array[] {
+  return encodeFeatures(table, model.manifest.features, `the model '${model.manifest.name}'`);
+}
+
+/**
+ * Predicts every row: calibrated probabilities, the answer (or -1 'unknown' when the confidence is below the
+ * threshold or the row is novel) and the confidence.
+ */
+export function predictColumns(model: VeilModel, columns: Float64Array[], opts: { unknownBelow?: number } = {}): Predictions {
+  const t0 = performance.now();
+  const m = model.manifest;
+  const K = m.classes.length;
+  const proba = predictProba(model.ensemble, m.output, columns);
+  applyCalibration(proba, K, m.calibration);
+  const n = proba.length / K;
+  const label = argmaxRows(proba, K);
+  const confidence = new Float64Array(n);
+  for (let i = 0; i < n; i++) confidence[i] = proba[i * K + label[i]!]!;
+  const unknownBelow = opts.unknownBelow ?? m.unknownBelow;
+  let novelty: Float64Array | undefined;
+  if (model.novelty) novelty = noveltyScores(model.novelty, columns);
+  if (unknownBelow > 0) {
+    const thr = model.novelty?.threshold ?? Infinity;
+    for (let i = 0; i < n; i++) if (confidence[i]! < unknownBelow || (novelty && novelty[i]! > thr)) label[i] = -1;
+  }
+  return { proba, label, confidence, ...(novelty ? { novelty } : {}), unknownBelow, seconds: (performance.now() - t0) / 1000 };
+}
+
+export function predictTable(model: VeilModel, table: Table, opts: { unknownBelow?: number } = {}): Predictions {
+  return predictColumns(model, modelInputs(model, table), opts);
+}
+
+/** Columns written by `veil predict`: the input's identity columns, then the answer, confidence and top 3. */
+export function predictionTable(model: VeilModel, table: Table, pred: Predictions): Table {
+  const m = model.manifest;
+  const K = m.classes.length;
+  const n = table.rows;
+  const idNames = new Set(m.identityColumns);
+  const cols: Column[] = table.columns.filter((c) => idNames.has(c.name) || identityReason(c.name) !== null);
+  cols.push(stringColumn('predicted', Array.from(pred.label, (l) => (l < 0 ? 'unknown' : m.classes[l]!))));
+  cols.push(numberColumn('confidence', pred.confidence));
+  const top = Math.min(3, K);
+  const names: (string | null)[][] = Array.from({ length: top }, () => new Array<string | null>(n));
+  const probs = Array.from({ length: top }, () => new Float64Array(n));
+  const order = new Int32Array(K);
+  for (let i = 0; i < n; i++) {
+    for (let c = 0; c < K; c++) order[c] = c;
+    const o = i * K;
+    // Partial selection of the top classes (K is small; ties keep class order).
+    for (let a = 0; a < top; a++) {
+      let best = a;
+      for (let c = a + 1; c < K; c++) if (pred.proba[o + order[c]!]! > pred.proba[o + order[best]!]!) best = c;
+      const t = order[a]!; order[a] = order[best]!; order[best] = t;
+      names[a]![i] = m.classes[order[a]!]!;
+      probs[a]![i] = pred.proba[o + order[a]!]!;
+    }
+  }
+  for (let a = 0; a < top; a++) {
+    cols.push(stringColumn(`top${a + 1}`, names[a]!));
+    cols.push(numberColumn(`top${a + 1}_p`, probs[a]!));
+  }
+  if (pred.novelty) cols.push(numberColumn('novelty', pred.novelty));
+  return makeTable(table.source, cols);
+}
+
+export interface EvaluateOptions {
+  label: string;
+  unknownBelow?: number;
+  /** Permutation importance on up to this many rows (0: skip). Default 20 000. */
+  permutationRows?: number;
+  seed?: number;
+  modelPath?: string;
+  split?: SplitInfo;
+}
+
+/** Scores a model on a labelled table (rows it did not train on, unless you want an optimistic number). */
+export function evaluateModel(model: VeilModel, table: Table, opts: EvaluateOptions): EvaluationResult {
+  const m = model.manifest;
+  const K = m.classes.length;
+  const columns = modelInputs(model, table);
+  const { classes, y } = encodeLabels(requireColumn(table, opts.label, 'label column'), m.classes);
+  const pred = predictColumns(model, columns, { unknownBelow: opts.unknownBelow });
+  const s = scores({ classes, modelClasses: K, yTrue: y, yPred: pred.label, proba: pred.proba });
+  const perm = permutationImportance(model, columns, y, opts.permutationRows ?? 20_000, opts.seed ?? 0);
+  const result: EvaluationResult = {
+    kind: 'veil-evaluation',
+    version: 1,
+    model: { kind: m.modelType, name: m.name, ...(opts.modelPath ? { path: opts.modelPath } : {}) },
+    data: { source: table.source, rows: s.rows, label: opts.label },
+    split: opts.split ?? {
+      kind: 'none', shuffled: false, seed: 0,
+      description: `model trained elsewhere (${m.training.source}), applied to every row of ${table.source}`,
+    },
+    classes,
+    accuracy: s.accuracy,
+    balancedAccuracy: s.balancedAccuracy,
+    macro: s.macro,
+    weighted: s.weighted,
+    topK: s.topK,
+    perClass: s.perClass,
+    confusion: s.confusion,
+    unknown: { threshold: pred.unknownBelow, count: s.unknownCount },
+    featureImportance: m.featureImportance.map((fi, f) => ({ feature: fi.feature, impurity: fi.impurity, permutation: perm ? perm[f]! : 0 })),
+    classCounts: s.classCounts,
+    timings: { predictSeconds: pred.seconds, rowsPerSecond: pred.seconds > 0 ? table.rows / pred.seconds : 0 },
+    createdAt: new Date().toISOString(),
+  };
+  const unseen = classes.slice(K).filter((c) => (s.classCounts[c] ?? 0) > 0);
+  if (unseen.length) {
+    let rows = 0, unk = 0;
+    for (let i = 0; i < y.length; i++) if (y[i]! >= K) { rows++; if (pred.label[i]! < 0) unk++; }
+    result.openSet = { unseenClasses: unseen, rows, unknown: unk, unknownRate: rows ? unk / rows : 0 };
+  }
+  return result;
+}
+
+/** Scores from a cross-validation as an evaluation result. */
+export function cvEvaluation(
+  prep: PreparedData, cv: CrossValidation, cfg: TrainConfig, model?: VeilModel,
+): EvaluationResult {
+  const K = prep.classes.length;
+  const proba = cv.proba.slice();
+  const cal = model?.manifest.calibration ?? { method: 'none' as const };
+  applyCalibration(proba, K, cal);
+  const yTrue = Int32Array.from(prep.y, (t, i) => (cv.tested[i] ? t : -1));
+  const yPred = argmaxRows(proba, K);
+  const thr = cfg.unknownBelow ?? 0;
+  let unknown = 0;
+  if (thr > 0) {
+    for (let i = 0; i < yPred.length; i++) {
+      if (cv.tested[i] && proba[i * K + yPred[i]!]! < thr) { yPred[i] = -1; unknown++; }
+    }
+  }
+  const s = scores({ classes: prep.classes, modelClasses: K, yTrue, yPred, proba });
+  return {
+    kind: 'veil-evaluation',
+    version: 1,
+    model: { kind: cfg.model, name: cfg.name ?? `${cfg.model} (cross-validated)` },
+    data: { source: prep.table.source, rows: s.rows, label: cfg.label },
+    split: cv.split,
+    classes: prep.classes,
+    accuracy: s.accuracy, balancedAccuracy: s.balancedAccuracy, macro: s.macro, weighted: s.weighted, topK: s.topK,
+    perClass: s.perClass, confusion: s.confusion,
+    unknown: { threshold: thr, count: unknown },
+    featureImportance: (model?.manifest.featureImportance ?? prep.specs.map((sp) => ({ feature: sp.name, impurity: 0 })))
+      .map((fi) => ({ feature: fi.feature, impurity: fi.impurity, permutation: 0 })),
+    classCounts: s.classCounts,
+    timings: { fitSeconds: cv.fitSeconds, predictSeconds: cv.predictSeconds, rowsPerSecond: cv.predictSeconds > 0 ? s.rows / cv.predictSeconds : 0 },
+    createdAt: new Date().toISOString(),
+  };
+}
+
+/**
+ * Mean drop in macro-F1 when one input column is shuffled across the evaluated rows (seeded; one repeat), over at
+ * most `maxRows` rows. Null when skipped.
+ */
+export function permutationImportance(
+  model: VeilModel, columns: Float64Array[], y: Int32Array, maxRows: number, seed: number,
+): Float64Array | null {
+  if (maxRows <= 0) return null;
+  const m = model.manifest;
+  const K = m.classes.length;
+  const labelled: number[] = [];
+  for (let i = 0; i < y.length; i++) if (y[i]! >= 0) labelled.push(i);
+  if (labelled.length < 2) return null;
+  const rng = new Rng(seed);
+  const rows = Int32Array.from(labelled.length > maxRows ? rng.shuffle(labelled).slice(0, maxRows).sort((a, b) => a - b) : labelled);
+  const yr = Int32Array.from(rows, (r) => y[r]!);
+  const sub = columns.map((c) => Float64Array.from(rows, (r) => c[r]!));
+  let nc = K;
+  for (const t of yr) if (t >= nc) nc = t + 1;
+  const base = macroF1(yr, argmaxRows(predictProba(model.ensemble, m.output, sub), K), nc);
+  const out = new Float64Array(columns.length);
+  for (let f = 0; f < sub.length; f++) {
+    const orig = sub[f]!;
+    sub[f] = rng.shuffle(orig.slice());
+    const score = macroF1(yr, argmaxRows(predictProba(model.ensemble, m.output, sub), K), nc);
+    out[f] = base - score;
+    sub[f] = orig;
+  }
+  return out;
+}
+
+/** Names of identity columns in a table (for prediction output and reports). */
+export function identityColumnsOf(table: Table): string[] {
+  return table.columns.map((c) => c.name).filter((n) => identityReason(n) !== null || n.startsWith('id_'));
+}
+
