@@ -76,7 +76,7 @@ export async function jobView(root, id) {
       }));
     };
     for (const m of models) tabs.append(h('button.tab', { dataset: { model: m.name }, onclick: () => show(m) }, m.name));
-    box.append(h('h2', {}, 'Charts'), models.length > 1 ? tabs : null, panel);
+    box.append(...[h('h2', {}, 'Charts'), models.length > 1 ? tabs : null, panel].filter(Boolean));
     await show(models[0]);
     return box;
   }
