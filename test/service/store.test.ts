@@ -1,0 +1,85 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { JobRegistry } from '../../src/service/store/registry.ts';
+import { ResultReader, ResultWriter, resultsPath } from '../../src/service/store/results.ts';
+import { sweep } from '../../src/service/store/sweeper.ts';
+import { sniffInput } from '../../src/service/sniff.ts';
+import type { JobPayload, JobSummary } from '../../src/service/jobs/types.ts';
+import { makeCapture, startTestServer, tempDir } from './helpers.ts';
+import { gzipSync } from 'node:zlib';
+
+const summary = (rows: number): JobSummary => ({ rows, warnings: [], labelColumn: null, models: [], durationMs: 1 });
+const payload = (id: string): JobPayload => ({
+  kind: 'veil-job', version: 1, id, input: { kind: 'capture', format: 'pcap', gzip: false }, file: `uploads/${id}.pcap`,
+  inputName: 'x.pcap', inputBytes: 1, models: [], labelColumn: null, partial: false, createdAt: Date.now(),
+});
+
+test('a retried job replaces its results instead of adding to them', () => {
+  const t = tempDir();
+  try {
+    const cols = [{ name: 'id_flow', type: 'int' as const, role: 'identity' as const }];
+    const first = new ResultWriter(t.dir, 'jabc12345', cols);
+    for (let i = 1; i <= 5; i++) first.add([i]);
+    first.commit(summary(5));
+    // A second attempt (another worker, after a stall) writes the whole set again.
+    const second = new ResultWriter(t.dir, 'jabc12345', cols);
+    const abandoned = new ResultWriter(t.dir, 'jabc12345', cols);
+    for (let i = 1; i <= 5; i++) { second.add([i]); abandoned.add([i]); }
+    second.commit(summary(5));
+    abandoned.abort();
+    const r = ResultReader.open(t.dir, 'jabc12345')!;
+    assert.equal(r.total, 5);
+    assert.deepEqual(r.page({ offset: 0, limit: 10 }).rows.map((x) => x[0]), [1, 2, 3, 4, 5]);
+    r.close();
+    assert.deepEqual(readdirSync(path.dirname(resultsPath(t.dir, 'x'))), ['jabc12345.sqlite'], 'no temporary file left');
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('retention deletes finished jobs past the period and files no job owns', () => {
+  const t = tempDir();
+  const reg = new JobRegistry(t.dir);
+  try {
+    for (const id of ['jold000001', 'jnew000001', 'jrun000001']) reg.insert(payload(id));
+    reg.finish('jold000001', summary(1), Date.now() - 3 * 3600_000);
+    reg.finish('jnew000001', summary(1));
+    const w = new ResultWriter(t.dir, 'jold000001', []);
+    w.commit(summary(1));
+    const orphan = path.join(t.dir, 'results', 'jgone00001.sqlite');
+    writeFileSync(orphan, 'x');
+    utimesSync(orphan, new Date(Date.now() - 2 * 3600_000), new Date(Date.now() - 2 * 3600_000));
+    const r = sweep(reg, t.dir, 3600_000);
+    assert.deepEqual(r, { expired: 1, orphans: 1 });
+    assert.equal(reg.get('jold000001'), null);
+    assert.ok(!existsSync(resultsPath(t.dir, 'jold000001')));
+    assert.ok(reg.get('jnew000001'));
+    assert.equal(reg.get('jrun000001')?.state, 'queued', 'unfinished jobs are never expired');
+  } finally {
+    reg.close();
+    t.cleanup();
+  }
+});
+
+test('the sniffer judges bytes, not names: pcap, pcapng, gzip, parquet, csv, jsonl, arff', () => {
+  assert.deepEqual(sniffInput(makeCapture(1)), { kind: 'capture', format: 'pcap', gzip: false });
+  assert.deepEqual(sniffInput(gzipSync(makeCapture(1))), { kind: 'capture', format: 'pcap', gzip: true });
+  assert.deepEqual(sniffInput(Buffer.from([0x0a, 0x0d, 0x0d, 0x0a, 0, 0, 0, 0])), { kind: 'capture', format: 'pcapng', gzip: false });
+  assert.deepEqual(sniffInput(Buffer.from('PAR1....')), { kind: 'table', format: 'parquet', gzip: false });
+  assert.deepEqual(sniffInput(Buffer.from('a,b\n1,2\n')), { kind: 'table', format: 'csv', gzip: false });
+  assert.deepEqual(sniffInput(Buffer.from('{"a":1}\n')), { kind: 'table', format: 'jsonl', gzip: false });
+  assert.deepEqual(sniffInput(Buffer.from('% c\n@RELATION x\n')), { kind: 'table', format: 'arff', gzip: false });
+  assert.equal(sniffInput(Buffer.from('just words')), null);
+  assert.equal(sniffInput(Buffer.from([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1, 0])), null, 'an ELF binary is not a table');
+});
+
+test('the server refuses to listen beyond loopback without API keys', async () => {
+  const t = tempDir();
+  try {
+    await assert.rejects(startTestServer(t.dir, { host: '0.0.0.0' }), /refusing to listen on 0\.0\.0\.0 without API keys/);
+  } finally {
+    t.cleanup();
+  }
+});
