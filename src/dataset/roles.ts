@@ -45,8 +45,12 @@ function tokens(name: string): string[] {
     .filter(Boolean);
 }
 
-const ADDRESS = new Set(['ip', 'addr', 'address', 'mac', 'ipv4', 'ipv6', 'saddr', 'daddr', 'srcip', 'dstip']);
-const PORT = new Set(['port', 'sport', 'dport', 'srcport', 'dstport']);
+const ADDRESS = new Set(['ip', 'addr', 'address', 'mac', 'ipv4', 'ipv6', 'host']);
+const ADDRESS_WORDS = new Set(['saddr', 'daddr', 'srcip', 'dstip', 'srcaddr', 'dstaddr', 'sourceip', 'destinationip']);
+const PORT = new Set(['port']);
+const PORT_WORDS = new Set(['sport', 'dport', 'srcport', 'dstport', 'sourceport', 'destinationport']);
+/** Words that say which end of a flow a value belongs to. */
+const ENDPOINT = new Set(['src', 'dst', 'source', 'destination', 'dest', 'client', 'server', 'local', 'remote', 'orig', 'resp', 'sender', 'receiver', 'peer', 'id']);
 const TIME = new Set(['timestamp', 'ts', 'seen', 'date', 'datetime', 'epoch']);
 const NAMES = new Set(['sni', 'servername', 'hostname', 'host', 'cert', 'certificate', 'subject', 'issuer', 'san', 'domain', 'url', 'uri', 'useragent', 'cn']);
 
@@ -57,8 +61,10 @@ const NAMES = new Set(['sni', 'servername', 'hostname', 'host', 'cert', 'certifi
 export function identityReason(name: string): string | null {
   if (name.startsWith('id_')) return 'identity (id_*)';
   const t = tokens(name);
-  if (t.some((x) => ADDRESS.has(x))) return 'identity (address)';
-  if (t.some((x) => PORT.has(x))) return 'identity (port)';
+  // An address or port is a column naming an endpoint's address ("Src IP", "ip_dst"), not "fwd_ip_bytes".
+  const endpoint = t.some((x) => ENDPOINT.has(x)) || t.length === 1;
+  if (t.some((x) => ADDRESS_WORDS.has(x)) || (endpoint && t.some((x) => ADDRESS.has(x)))) return 'identity (address)';
+  if (t.some((x) => PORT_WORDS.has(x)) || (endpoint && t.some((x) => PORT.has(x)))) return 'identity (port)';
   if (t.some((x) => TIME.has(x)) || (t.includes('start') && t.includes('time')) || (t.includes('end') && t.includes('time'))) {
     return 'identity (timestamp)';
   }
