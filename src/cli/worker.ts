@@ -57,7 +57,7 @@ export async function run(argv: string[]): Promise<number> {
   process.stdout.write(`veil worker: processing ${v.prefix ?? DEFAULTS.redisPrefix} jobs from ${redactUrl(v.redis)} with ${concurrency} thread(s), data in ${dataDir}\n`);
   await new Promise<void>((resolve) => {
     const stop = (sig: NodeJS.Signals): void => {
-      log(`${sig}: finishing ${worker.running} running job(s) (up to ${Math.round(graceMs / 1000)} s), taking no new ones`);
+      log(`${sig}: finishing ${worker.running} running job(s) (up to ${graceMs / 1000} s), taking no new ones`);
       void worker.close(graceMs).then(resolve, (err: unknown) => { log(`shutdown: ${(err as Error).message}`); resolve(); });
     };
     process.once('SIGTERM', stop);
