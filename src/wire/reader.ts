@@ -188,10 +188,10 @@ class CaptureParser {
   }
 
   /** Feeds one chunk of the stream. */
-  feed(b: Buffer): void {
+  feed(b: Buffer, len: number = b.length): void {
     const base = this.consumed;
-    this.consumed += b.length;
-    const end = b.length;
+    this.consumed += len;
+    const end = len;
     let pos = 0;
     if (this.carryLen > 0) {
       for (;;) {
@@ -522,6 +522,37 @@ function isGzipFile(path: string): boolean {
 }
 
 /**
+ * Reads a regular file through two reused buffers: the next read is in flight (on libuv's thread pool) while the
+ * current buffer is parsed, and nothing is allocated per chunk. Returns the bytes read.
+ */
+async function readFileInto(
+  parser: CaptureParser, path: string, size: number, onProgress: ((n: number) => void) | undefined, aborted: () => boolean,
+): Promise<number> {
+  const fh = await fsp.open(path, 'r');
+  let pos = 0;
+  try {
+    const bufs = [Buffer.allocUnsafeSlow(size), Buffer.allocUnsafeSlow(size)] as const;
+    let which = 0;
+    let pending = fh.read(bufs[0], 0, size, 0);
+    for (;;) {
+      const n = (await pending).bytesRead;
+      if (n === 0) break;
+      pos += n;
+      const cur = bufs[which]!;
+      which ^= 1;
+      pending = fh.read(bufs[which]!, 0, size, pos);
+      parser.feed(cur, n);
+      if (onProgress) onProgress(pos);
+      if (parser.error || aborted()) break;
+    }
+    await pending.catch(() => undefined);
+  } finally {
+    await fh.close();
+  }
+  return pos;
+}
+
+/**
  * Reads a pcap or pcapng capture (sniffed from its magic; a gzip-compressed file given by path is decompressed on
  * the fly) and calls `onFrame` synchronously for each frame.
  *
@@ -550,30 +581,31 @@ export async function readCapture(
   const name = 'path' in source ? (source.path === '-' ? '<stdin>' : source.path) : source.name;
   const parser = new CaptureParser(name, onFrame);
   let totalBytes: number | null = null;
-  let stream: NodeJS.ReadableStream;
+  let stream: NodeJS.ReadableStream | null = null;
   let raw: NodeJS.ReadableStream | null = null;
   let rawBytes = 0;
+  let plainFile: string | null = null;
   if ('path' in source && source.path !== '-') {
     const path = source.path;
-    let gz: boolean;
     try {
       const st = await fsp.stat(path);
       totalBytes = st.isFile() ? st.size : null;
-      gz = st.isFile() && isGzipFile(path);
+      if (st.isFile() && isGzipFile(path)) {
+        const file = createReadStream(path, { highWaterMark: opts.highWaterMark ?? 1 << 20 });
+        const gunzip = createGunzip({ chunkSize: 256 * 1024 });
+        file.on('data', (c: Buffer | string) => { rawBytes += c.length; });
+        file.on('error', (err) => gunzip.destroy(err));
+        file.pipe(gunzip);
+        raw = file;
+        stream = gunzip;
+        parser.offsetNote = ' (offset in the decompressed data)';
+      } else if (st.isFile()) {
+        plainFile = path;
+      } else {
+        stream = createReadStream(path, { highWaterMark: opts.highWaterMark ?? 1 << 20 });
+      }
     } catch (err) {
       throw ioError(name, err);
-    }
-    const file = createReadStream(path, { highWaterMark: opts.highWaterMark ?? 1 << 20 });
-    if (gz) {
-      raw = file;
-      const gunzip = createGunzip({ chunkSize: 256 * 1024 });
-      file.on('data', (c: Buffer | string) => { rawBytes += c.length; });
-      file.on('error', (err) => gunzip.destroy(err));
-      file.pipe(gunzip);
-      stream = gunzip;
-      parser.offsetNote = ' (offset in the decompressed data)';
-    } else {
-      stream = file;
     }
   } else {
     stream = 'stream' in source ? source.stream : process.stdin;
@@ -583,8 +615,7 @@ export async function readCapture(
   let aborted = false;
   const onAbort = (): void => {
     aborted = true;
-    const s = stream as NodeJS.ReadableStream & { destroy?: () => void };
-    s.destroy?.();
+    (stream as (NodeJS.ReadableStream & { destroy?: () => void }) | null)?.destroy?.();
     (raw as (NodeJS.ReadableStream & { destroy?: () => void }) | null)?.destroy?.();
   };
   if (signal) {
@@ -594,7 +625,11 @@ export async function readCapture(
   const onProgress = opts.onProgress;
   let bytesRead = 0;
   try {
-    if (!aborted) {
+    if (aborted) {
+      // nothing to read
+    } else if (plainFile !== null) {
+      bytesRead = await readFileInto(parser, plainFile, opts.highWaterMark ?? 1 << 20, onProgress, () => aborted);
+    } else if (stream !== null) {
       for await (const chunk of stream as AsyncIterable<Buffer | string>) {
         const buf = typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : chunk;
         bytesRead = raw ? rawBytes : bytesRead + buf.length;
