@@ -304,7 +304,7 @@ function decodeIp(b: Uint8Array, p: number, end: number, want: number, out: Pack
       proto = b[p + 6]!;
       q = p + 40;
       if (IPV6_EXT[proto] === 1) {
-        const st = walkIpv6Ext(b, q, ipEnd < end ? ipEnd : end, proto, out);
+        const st = walkIpv6Ext(b, q, end, ipEnd, proto, out);
         if (st !== CONTINUE) return st;
         q = nextOff;
         proto = nextType;
@@ -385,13 +385,15 @@ function decodeIp(b: Uint8Array, p: number, end: number, want: number, out: Pack
  * IPv6 extension headers (RFC 8200 §4): Next Header(8) Hdr Ext Len(8, 8-octet units beyond the first) ...
  *   Fragment (44): Next Header(8) Reserved(8) Fragment Offset(13) Res(2) M(1) Identification(32)
  *   AH (51, RFC 4302 §2): Next Header(8) Payload Len(8, 4-octet units minus 2) ...
- * Returns CONTINUE with nextOff = transport header and nextType = its protocol, or a status.
+ * Returns CONTINUE with nextOff = transport header and nextType = its protocol, or a status (BAD_IP when a header
+ * runs past the IPv6 payload length, TRUNCATED when past the captured bytes).
  */
-function walkIpv6Ext(b: Uint8Array, q: number, capEnd: number, proto: number, out: PacketInfo): Step {
+function walkIpv6Ext(b: Uint8Array, q: number, end: number, ipEnd: number, proto: number, out: PacketInfo): Step {
+  const capEnd = ipEnd < end ? ipEnd : end;
   for (let n = 0; n < MAX_EXT_HEADERS && IPV6_EXT[proto] === 1; n++) {
     if (capEnd - q < 8) {
       out.proto = proto;
-      return DecodeStatus.TRUNCATED;
+      return ipEnd - q < 8 ? DecodeStatus.BAD_IP : DecodeStatus.TRUNCATED;
     }
     const next = b[q]!;
     if (proto === 44) {
