@@ -62,16 +62,33 @@ export function hkdfExtract(salt: Uint8Array, ikm: Uint8Array): Buffer {
   return createHmac('sha256', salt).update(ikm).digest();
 }
 
+const labelInfo = new Map<string, Buffer>();
+
+/** HkdfLabel (RFC 8446 §7.1) for an empty context, followed by HKDF-Expand's first block counter 0x01. */
+function hkdfLabelBlock1(label: string, length: number): Buffer {
+  const key = `${label}/${length}`;
+  let info = labelInfo.get(key);
+  if (info === undefined) {
+    const full = Buffer.from('tls13 ' + label, 'latin1');
+    info = Buffer.alloc(2 + 1 + full.length + 1 + 1);
+    info.writeUInt16BE(length, 0);
+    info[2] = full.length;
+    full.copy(info, 3);
+    info[3 + full.length] = 0; // empty context
+    info[4 + full.length] = 1; // T(1) counter
+    labelInfo.set(key, info);
+  }
+  return info;
+}
+
 /** HKDF-Expand-Label (RFC 8446 §7.1) with an empty context and SHA-256. */
 export function hkdfExpandLabel(secret: Uint8Array, label: string, length: number): Buffer {
-  const full = Buffer.from('tls13 ' + label, 'latin1');
-  const info = Buffer.alloc(2 + 1 + full.length + 1);
-  info.writeUInt16BE(length, 0);
-  info[2] = full.length;
-  full.copy(info, 3);
-  info[3 + full.length] = 0; // empty context
+  const block1 = hkdfLabelBlock1(label, length);
+  // Every QUIC Initial output fits one SHA-256 block: T(1) = HMAC(secret, info || 0x01).
+  if (length <= 32) return createHmac('sha256', secret).update(block1).digest().subarray(0, length);
+  const info = block1.subarray(0, block1.length - 1);
   const out = Buffer.alloc(length);
-  let prev = Buffer.alloc(0);
+  let prev: Buffer = Buffer.alloc(0);
   for (let i = 1, done = 0; done < length; i++) {
     prev = createHmac('sha256', secret).update(prev).update(info).update(Buffer.from([i])).digest();
     prev.copy(out, done, 0, Math.min(prev.length, length - done));
@@ -112,7 +129,8 @@ export interface InitialKeys {
   dcid: Uint8Array;
   initialSecret: Buffer;
   client: PacketKeys;
-  server: PacketKeys;
+  /** Derived on first use: many flows never show a server Initial. */
+  readonly server: PacketKeys;
 }
 
 /**
@@ -124,12 +142,16 @@ export function deriveInitialKeys(version: number, dcid: Uint8Array, saltIndex =
   const salt = params?.salts[saltIndex];
   if (params === null || salt === undefined) return null;
   const initialSecret = hkdfExtract(salt, dcid);
+  let server: PacketKeys | null = null;
   return {
     version,
     saltIndex,
     dcid: dcid.slice(),
     initialSecret,
     client: new PacketKeys(hkdfExpandLabel(initialSecret, 'client in', 32), params),
-    server: new PacketKeys(hkdfExpandLabel(initialSecret, 'server in', 32), params),
+    get server(): PacketKeys {
+      server ??= new PacketKeys(hkdfExpandLabel(initialSecret, 'server in', 32), params);
+      return server;
+    },
   };
 }

@@ -4,6 +4,7 @@
  */
 import { X509Certificate } from 'node:crypto';
 import { Cursor } from './cursor.ts';
+import { readX509 } from './x509.ts';
 
 export interface CertificateInfo {
   subject: string;
@@ -27,8 +28,18 @@ export function leafCertificate(body: Uint8Array): Uint8Array | null {
   return first.bytes(first.remaining);
 }
 
-/** Subject, issuer, SAN and validity of a DER certificate; null when node cannot decode it. */
+/**
+ * Subject, issuer, SAN and validity of a DER certificate; null when it cannot be decoded. A small DER walker
+ * reads the usual certificate (fast); node's X509Certificate handles what it does not.
+ */
 export function describeCertificate(der: Uint8Array): CertificateInfo | null {
+  const f = readX509(der);
+  if (f !== null) return { subject: f.subject, issuer: f.issuer, san: f.san.join(','), notBefore: f.notBefore, notAfter: f.notAfter };
+  return describeWithNode(der);
+}
+
+/** The same fields through node:crypto's X509Certificate (OpenSSL). */
+export function describeWithNode(der: Uint8Array): CertificateInfo | null {
   let x: X509Certificate;
   try {
     x = new X509Certificate(Buffer.from(der.buffer, der.byteOffset, der.byteLength));

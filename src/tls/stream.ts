@@ -4,9 +4,11 @@
  * only a trailing partial record or message is copied.
  */
 
+const EMPTY = new Uint8Array(0);
+
 /** Holds the unconsumed tail between feeds; `feed` runs `consume` over the bytes available. */
 export class Accumulator {
-  private buf: Uint8Array = new Uint8Array(0);
+  private buf: Uint8Array = EMPTY;
   len = 0;
 
   /** `consume` returns how many leading bytes of the view it used; the rest is kept for the next feed. */
@@ -28,7 +30,7 @@ export class Accumulator {
 
   clear(): void {
     this.len = 0;
-    this.buf = new Uint8Array(0);
+    this.buf = EMPTY;
   }
 
   private append(d: Uint8Array): void {

@@ -2,8 +2,8 @@
  * JA3 (client) and JA3S (server) by Salesforce, BSD-3-Clause: decimal code points, '-' within a field, ','
  * between fields, GREASE values left out, MD5 of the string. Works on parsed hellos, never on bytes.
  */
-import { createHash } from 'node:crypto';
 import { isGrease } from '../constants.ts';
+import { hexDigest } from './digest.ts';
 import type { ClientHello, ServerHello } from '../hello.ts';
 
 export interface Fingerprint {
@@ -36,5 +36,5 @@ export function ja3s(sh: ServerHello): Fingerprint {
 }
 
 export function md5(s: string): string {
-  return createHash('md5').update(s).digest('hex');
+  return hexDigest('md5', s);
 }

@@ -3,9 +3,9 @@
  * implemented here: the other JA4+ methods are under the FoxIO License and must not be added to this project.
  * Works on a parsed ClientHello, never on bytes.
  */
-import { createHash } from 'node:crypto';
 import { Ext, isGrease, versionRank } from '../constants.ts';
 import type { ClientHello } from '../hello.ts';
+import { hexDigest } from './digest.ts';
 
 /** 't' TLS over TCP, 'q' QUIC, 'd' DTLS. */
 export type Ja4Transport = 't' | 'q' | 'd';
@@ -73,7 +73,7 @@ function hex4(v: number): string {
 }
 
 function hash12(s: string): string {
-  return createHash('sha256').update(s).digest('hex').slice(0, 12);
+  return hexDigest('sha256', s).slice(0, 12);
 }
 
 function two(n: number): string {
