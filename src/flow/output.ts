@@ -98,7 +98,8 @@ class CsvWriter implements RowWriter {
         if (Number.isInteger(v) && v >= -9007199254740991 && v <= 9007199254740991) this.int(v);
         else if (v > -1e9 && v < 1e9) this.fixed(v);
         else if (Number.isFinite(v)) this.text(String(v));
-      } else if (v !== null && v !== undefined) this.text(csvCell(v));
+      } else if (typeof v === 'string') this.str(v);
+      else if (v !== null && v !== undefined) this.text(csvCell(v));
     }
     this.byte(10);
     if (this.flushEach || this.pos > this.buf.length - 65536) this.flush();
@@ -158,6 +159,20 @@ class CsvWriter implements RowWriter {
     let p = this.pos + digits;
     this.pos = p;
     for (let k = 0; k < digits; k++) { const q = Math.floor(frac / 10); buf[--p] = 48 + (frac - q * 10); frac = q; }
+  }
+
+  /** A text cell: plain ASCII is copied char by char; quoting or non-ASCII takes the general path. */
+  private str(s: string): void {
+    const n = s.length;
+    this.ensure(n);
+    const buf = this.buf;
+    let p = this.pos;
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c > 126 || c === 44 || c === 34 || c < 32) { this.text(csvCell(s)); return; }
+      buf[p++] = c;
+    }
+    this.pos = p;
   }
 
   private text(s: string): void {
