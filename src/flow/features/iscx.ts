@@ -9,7 +9,8 @@ import { ActiveIdle, Online } from './online.ts';
  * and units (microseconds), so that a model trained on the ISCX ARFF files applies to flows metered here.
  * Both extractions are covered: A1/B (std_fiat, std_biat) and A2 (total_fiat, total_biat). -1 stands for "no
  * active/idle period", as in the ARFF files. Rates use transport payload bytes, as ISCX's Java flow meter did.
- * Meter with the flow timeout the ARFF file was cut with (15/30/60/120 s): --idle-timeout.
+ * Meter with the flow timeout the ARFF file was cut with (15/30/60/120 s) as the active timeout: in the 15 s files
+ * over a third of the flows last 14.25-15 s, so that timeout caps duration (--active-timeout 15).
  */
 interface State {
   fiat: Online;
