@@ -84,9 +84,12 @@ test('ISCX features follow ISCX units and conventions', async () => {
   assert.ok(Math.abs((f.flowPktsPerSecond as number) - 12 / 3.021) < 1e-9);
   assert.equal(f.max_fiat, 2.448e6);
   assert.equal(f.min_flowiat, 1000);
-  // No gap above the 5 s activity timeout: no idle period, which ISCX writes as -1.
-  assert.equal(f.min_idle, -1);
-  assert.equal(f.mean_active, 3.021e6);
+  // ISCX's 1 s activity timeout: the 2.448 s silence is an idle period between two active ones.
+  assert.equal(f.min_idle, 2.448e6);
+  assert.deepEqual([f.min_active, f.max_active], [52000, 521000]);
+  assert.ok(Math.abs((f.flowBytesPerSecond as number) - (660 + 3120) / 3.021) < 1e-9, 'IP bytes per second');
+  const rst = rows.find((r) => r.id_end_reason === 'rst')!;
+  assert.equal(rst.min_idle, -1, 'no idle period is written as -1');
   const dns = rows.find((r) => r.id_src_port === 5353)!;
   assert.equal(dns.min_active, 30000);
 });

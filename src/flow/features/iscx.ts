@@ -8,7 +8,9 @@ import { ActiveIdle, Online } from './online.ts';
  * The ISCX VPN-nonVPN / Tor-nonTor "time-based features" (Draper-Gil et al., ICISSP 2016) under their own names
  * and units (microseconds), so that a model trained on the ISCX ARFF files applies to flows metered here.
  * Both extractions are covered: A1/B (std_fiat, std_biat) and A2 (total_fiat, total_biat). -1 stands for "no
- * active/idle period", as in the ARFF files. Rates use transport payload bytes, as ISCX's Java flow meter did.
+ * active/idle period", as in the ARFF files. Read off the ARFF files themselves: the activity timeout is 1 s (the
+ * smallest idle period in them is 1.00001 s), and flowBytesPerSecond counts IP bytes (two bare ACKs in 76 us give
+ * 1052631.6 bytes/s = 80 bytes).
  * Meter with the flow timeout the ARFF file was cut with (15/30/60/120 s) as the active timeout: in the 15 s files
  * over a third of the flows last 14.25-15 s, so that timeout caps duration (--active-timeout 15).
  */
@@ -17,11 +19,13 @@ interface State {
   biat: Online;
   flowiat: Online;
   last: [number, number, number];
-  payload: number;
+  ipBytes: number;
   ai: ActiveIdle;
 }
 
 const us = 'us';
+/** ISCX's activity timeout: a gap over 1 s ends an active period. */
+const ISCX_ACTIVITY_TIMEOUT_US = 1_000_000;
 const COLUMNS: ColumnDef[] = [
   col('duration', 'feature', 'float', us, 'both', 'ISCX: flow duration'),
   col('total_fiat', 'feature', 'float', us, 'fwd', 'ISCX: sum of forward inter-arrival times'),
@@ -35,12 +39,12 @@ const COLUMNS: ColumnDef[] = [
   col('std_fiat', 'feature', 'float', us, 'fwd', 'ISCX: standard deviation of forward inter-arrival times'),
   col('std_biat', 'feature', 'float', us, 'bwd', 'ISCX: standard deviation of backward inter-arrival times'),
   col('flowPktsPerSecond', 'feature', 'float', '1/s', 'both', 'ISCX: packets per second (0 for a zero-length flow)'),
-  col('flowBytesPerSecond', 'feature', 'float', 'bytes/s', 'both', 'ISCX: payload bytes per second (0 for a zero-length flow)'),
+  col('flowBytesPerSecond', 'feature', 'float', 'bytes/s', 'both', 'ISCX: IP bytes per second (0 for a zero-length flow)'),
   col('min_flowiat', 'feature', 'float', us, 'both', 'ISCX: minimum time between two packets in either direction'),
   col('max_flowiat', 'feature', 'float', us, 'both', 'ISCX: maximum inter-arrival time in either direction'),
   col('mean_flowiat', 'feature', 'float', us, 'both', 'ISCX: mean inter-arrival time in either direction'),
   col('std_flowiat', 'feature', 'float', us, 'both', 'ISCX: standard deviation of inter-arrival times in either direction'),
-  col('min_active', 'feature', 'float', us, 'both', 'ISCX: minimum time a flow was active before going idle (-1 if never)'),
+  col('min_active', 'feature', 'float', us, 'both', 'ISCX: minimum time a flow was active before going idle (gaps over 1 s are idle; -1 if never)'),
   col('mean_active', 'feature', 'float', us, 'both', 'ISCX: mean active time (-1 if never)'),
   col('max_active', 'feature', 'float', us, 'both', 'ISCX: maximum active time (-1 if never)'),
   col('std_active', 'feature', 'float', us, 'both', 'ISCX: standard deviation of active times (-1 if never)'),
@@ -54,14 +58,14 @@ function iatOrZero(o: Online, pick: 'min' | 'max' | 'mean'): number {
   return o.n === 0 ? 0 : o[pick];
 }
 
-export function iscxFamily(opts: FeatureOptions): FeatureFamily<State> {
+export function iscxFamily(_opts: FeatureOptions): FeatureFamily<State> {
   return {
     name: 'iscx',
     description: 'The ISCX VPN/Tor 2016 time-based features, with ISCX names and microsecond units',
     columns: COLUMNS,
     init(_flow: Flow, pkt: PacketInfo): State {
-      return { fiat: new Online(), biat: new Online(), flowiat: new Online(), last: [-1, -1, -1], payload: 0,
-        ai: new ActiveIdle(opts.activityTimeoutUs, pkt.tsUs) };
+      return { fiat: new Online(), biat: new Online(), flowiat: new Online(), last: [-1, -1, -1], ipBytes: 0,
+        ai: new ActiveIdle(ISCX_ACTIVITY_TIMEOUT_US, pkt.tsUs) };
     },
     update(s: State, _flow: Flow, p: PacketInfo, dir: 0 | 1): void {
       const ts = p.tsUs;
@@ -70,7 +74,7 @@ export function iscxFamily(opts: FeatureOptions): FeatureFamily<State> {
       s.last[dir] = ts;
       if (s.last[2] >= 0) s.flowiat.add(ts - s.last[2]);
       s.last[2] = ts;
-      s.payload += p.payloadLen;
+      s.ipBytes += p.ipLen;
       s.ai.add(ts);
     },
     finish(s: State, flow: Flow, row: CellValue[], at: number): void {
@@ -84,7 +88,7 @@ export function iscxFamily(opts: FeatureOptions): FeatureFamily<State> {
       row[i++] = iatOrZero(s.fiat, 'mean'); row[i++] = iatOrZero(s.biat, 'mean');
       row[i++] = s.fiat.std; row[i++] = s.biat.std;
       row[i++] = secs > 0 ? (flow.fwdPkts + flow.bwdPkts) / secs : 0;
-      row[i++] = secs > 0 ? s.payload / secs : 0;
+      row[i++] = secs > 0 ? s.ipBytes / secs : 0;
       row[i++] = iatOrZero(s.flowiat, 'min'); row[i++] = iatOrZero(s.flowiat, 'max');
       row[i++] = iatOrZero(s.flowiat, 'mean'); row[i++] = s.flowiat.std;
       s.ai.close();
