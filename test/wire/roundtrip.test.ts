@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import {
   buildPacket, linkTypeOf, LinkType, PcapngWriter, PcapWriter, type ByteOrder, type PacketSpec,
 } from '../../src/wire/index.ts';
-import { collect, decodeAll, oneChunk, tempDir, type Frame } from './util.ts';
+import { execFileSync } from 'node:child_process';
+import { collect, decodeAll, have, oneChunk, tempDir, type Frame } from './util.ts';
 
 const T0 = 1_700_000_000_000_000;
 
@@ -218,3 +219,37 @@ test('writers stream to a file and the file reads back like the buffer', async (
   }
 });
 
+
+test('tshark reads our writers\' files the same way (frames, interfaces, times, addresses, ports)', { skip: have('tshark') ? false : 'tshark not installed' }, async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const ng = new PcapngWriter({ byteOrder: 'be', file: `${dir}/w.pcapng`, interfaces: [
+      { linkType: LinkType.ETHERNET, tsresol: 9 }, { linkType: LinkType.LINUX_SLL2 }, { linkType: LinkType.NULL, tsresol: 0x80 | 20 },
+    ] });
+    const pc = new PcapWriter({ byteOrder: 'be', nanosecond: true, linkType: LinkType.LINUX_SLL, file: `${dir}/w.pcap` });
+    const specs: PacketSpec[] = [
+      { vlan: [3, 4], src: '10.0.0.1', dst: '10.0.0.2', sport: 1111, dport: 443, flags: 'S' },
+      { link: 'sll2', src: '2001:db8::5', dst: '2001:db8::6', proto: 'udp', sport: 2222, dport: 53, payload: 'q' },
+      { link: 'null', src: '127.0.0.1', dst: '127.0.0.1', sport: 3333, dport: 80, flags: 'PA', payload: 'GET /' },
+    ];
+    const stamps = [T0 + 0.5, T0 + 1000, T0 + (2048 * 1e6) / 2 ** 20]; // the last one exact at 2^-20 s
+    specs.forEach((s, i) => ng.writePacket(buildPacket(s), { iface: i, tsUs: stamps[i] }));
+    pc.writePacket(buildPacket({ link: 'sll', src: '10.1.1.1', dst: '10.1.1.2', proto: 'udp', sport: 4444, dport: 5555, payload: 'x' }), { tsUs: T0 + 0.25 });
+    ng.close();
+    pc.close();
+    const fields = (file: string): string[] => execFileSync('tshark', ['-n', '-r', file, '-T', 'fields', '-E', 'separator=,',
+      '-e', 'frame.interface_id', '-e', 'frame.time_epoch', '-e', 'frame.len', '-e', '_ws.col.Source', '-e', '_ws.col.Destination',
+      '-e', 'tcp.srcport', '-e', 'udp.srcport', '-e', 'tcp.dstport', '-e', 'udp.dstport'], { stdio: ['ignore', 'pipe', 'ignore'] })
+      .toString().trim().split('\n');
+    const lens = specs.map((s) => buildPacket(s).length);
+    assert.deepEqual(fields(`${dir}/w.pcapng`), [
+      `0,1700000000.000000500,${lens[0]},10.0.0.1,10.0.0.2,1111,,443,`,
+      `1,1700000000.001000000,${lens[1]},2001:db8::5,2001:db8::6,,2222,,53`,
+      `2,1700000000.001953125,${lens[2]},127.0.0.1,127.0.0.1,3333,,80,`,
+    ]);
+    // pcap has no interface id: tshark leaves the field empty.
+    assert.deepEqual(fields(`${dir}/w.pcap`), [`,1700000000.000000250,${16 + 20 + 8 + 1},10.1.1.1,10.1.1.2,,4444,,5555`]);
+  } finally {
+    cleanup();
+  }
+});
