@@ -82,7 +82,7 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
   const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
   const dir = args[0] ?? path.resolve(fileURLToPath(new URL('../../shared/data/ndpi/pcap', import.meta.url)));
   const all = args[0] !== undefined && args[0].includes('*') ? [] : readdirSync(dir);
-  const files = all.filter((f) => /\.(pcap|pcapng|cap)$/.test(f) && (args[1] === 'all' || f.includes('tls')))
+  const files = all.filter((f) => /\.(pcap|pcapng|cap)(\.gz)?$/.test(f) && (args[1] === 'all' || f.includes('tls')))
     .sort().map((f) => path.join(dir, f));
   const r = await runJa3Check(files, (s) => console.log(s));
   console.log(`\nJA3 agreement with tshark: ${r.agreed}/${r.total} = ${(100 * r.rate).toFixed(1)}% `

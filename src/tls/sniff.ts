@@ -2,7 +2,7 @@
  * Cheap static checks on a flow's first payload: is this the start of a handshake we can read? Content only,
  * never ports. No allocation.
  */
-import { isSupportedVersion, QUIC_V2 } from '../quic/keys.ts';
+import { isSupportedVersion, QUIC_V2 } from '../quic/index.ts';
 
 /** TLS record header of a handshake record: 0x16 0x03 0x00..0x04 (or the start of one cut by a tiny segment). */
 function isTlsHandshakeRecord(p: Uint8Array, off: number, len: number): boolean {

@@ -3,7 +3,7 @@
  * runs the matching byte layers, and collects ClientHello, ServerHello (HelloRetryRequest) and, for TLS <= 1.2,
  * the leaf certificate. Bounded in packets and bytes per direction; never throws.
  */
-import { QuicInitialReader } from '../quic/initial.ts';
+import { QuicInitialReader } from '../quic/index.ts';
 import { describeCertificate, leafCertificate, type CertificateInfo } from './certificate.ts';
 import { HandshakeType, is13 } from './constants.ts';
 import { TlsParseError } from './cursor.ts';
