@@ -172,6 +172,8 @@ class CaptureParser {
   consumed = 0;
   /** Appended to error details when offsets refer to a decompressed stream. */
   offsetNote = '';
+  /** True while a chunk is being parsed: an exception then comes from `onFrame` and must propagate unchanged. */
+  feeding = false;
 
   constructor(
     readonly file: string,
@@ -189,6 +191,12 @@ class CaptureParser {
 
   /** Feeds one chunk of the stream. */
   feed(b: Buffer, len: number = b.length): void {
+    this.feeding = true;
+    this.feedChunk(b, len);
+    this.feeding = false;
+  }
+
+  private feedChunk(b: Buffer, len: number): void {
     const base = this.consumed;
     this.consumed += len;
     const end = len;
@@ -630,8 +638,10 @@ export async function readCapture(
     } else if (plainFile !== null) {
       bytesRead = await readFileInto(parser, plainFile, opts.highWaterMark ?? 1 << 20, onProgress, () => aborted);
     } else if (stream !== null) {
-      for await (const chunk of stream as AsyncIterable<Buffer | string>) {
-        const buf = typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : chunk;
+      for await (const chunk of stream as AsyncIterable<Uint8Array | string>) {
+        const buf = Buffer.isBuffer(chunk) ? chunk
+          : typeof chunk === 'string' ? Buffer.from(chunk, 'latin1')
+          : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
         bytesRead = raw ? rawBytes : bytesRead + buf.length;
         parser.feed(buf);
         if (onProgress) onProgress(bytesRead);
@@ -639,6 +649,7 @@ export async function readCapture(
       }
     }
   } catch (err) {
+    if (parser.feeding) throw err; // thrown by onFrame
     if (!aborted) {
       const code = (err as NodeJS.ErrnoException)?.code;
       if (raw && (code === 'Z_BUF_ERROR' || code === 'Z_DATA_ERROR')) {
