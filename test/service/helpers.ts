@@ -218,9 +218,9 @@ export interface Proc {
   exited: Promise<number | null>;
 }
 
-export async function spawnVeil(args: string[], env: Record<string, string> = {}): Promise<Proc> {
+export async function spawnVeil(args: string[], env: Record<string, string> = {}, nodeArgs: string[] = []): Promise<Proc> {
   const { spawn } = await import('node:child_process');
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO, 'src/cli/main.ts'), ...args], {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path.join(REPO, 'src/cli/main.ts'), ...args], {
     cwd: REPO, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -252,8 +252,8 @@ export async function spawnVeil(args: string[], env: Record<string, string> = {}
 }
 
 /** Starts `veil serve` in a child process and resolves with its URL. */
-export async function spawnServe(args: string[], env: Record<string, string> = {}): Promise<{ proc: Proc; url: string }> {
-  const proc = await spawnVeil(['serve', '--port', '0', ...args], env);
+export async function spawnServe(args: string[], env: Record<string, string> = {}, nodeArgs: string[] = []): Promise<{ proc: Proc; url: string }> {
+  const proc = await spawnVeil(['serve', '--port', '0', ...args], env, nodeArgs);
   const l = await proc.line(/listening on http/);
   return { proc, url: /listening on (http:\/\/\S+)/.exec(l)![1]! };
 }

@@ -10,6 +10,13 @@ import { makeCapture, parseCsvText, REPO, SERVICE_OF, startTestServer, tempDir, 
  * capture by drag and drop, wait for the result, sort and filter the table, download the CSV and check its rows.
  * Screenshots go to test-artifacts/.
  */
+// The page functions below run in the browser; the project compiles without the DOM library, so its few names
+// are declared loosely here.
+declare const document: any;
+declare const DataTransfer: any;
+declare const DragEvent: any;
+type HTMLElement = any;
+
 const ARTIFACTS = path.join(REPO, 'test-artifacts');
 const FLOWS = 24;
 

@@ -24,8 +24,9 @@ export class CpuPool {
       minThreads: 0,
       maxThreads: Math.max(1, threads),
       idleTimeout: 10 * 60_000,
-      // Tasks beyond the threads wait in the queue of the job backend, not here.
-      maxQueue: 'auto',
+      // Unbounded: job backends never hand over more jobs than threads, and POST /classify requests wait their turn
+      // (they are bounded by the HTTP connections in flight).
+      maxQueue: Infinity,
     });
   }
 

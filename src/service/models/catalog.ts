@@ -5,6 +5,7 @@ import type { ModelRef } from '../jobs/types.ts';
 import { findModelFile } from './cache.ts';
 import { loadModelFile, MODEL_EXTENSION, modelFiles } from './load.ts';
 import type { ModelInfo, ServiceModel } from './types.ts';
+import type { ClassifyCatalog } from './classify.ts';
 
 interface Entry {
   model: ServiceModel;
@@ -75,6 +76,13 @@ export class ModelCatalog {
     }
     const models = [...new Set(list)].map((n) => this.entries.get(n)!.model);
     return { refs: models.map((m) => ({ name: m.name, sha256: m.sha256 })), models };
+  }
+
+  /** The catalog as POST /classify's worker thread needs it. */
+  classifyCatalog(maxRows: number): ClassifyCatalog {
+    const models: ClassifyCatalog['models'] = {};
+    for (const [name, e] of this.entries) models[name] = { ref: { name, sha256: e.model.sha256 }, columns: e.model.columns };
+    return { models, defaults: [...this.entries].filter(([, e]) => e.isDefault).map(([n]) => n), maxRows };
   }
 
   /**
