@@ -36,7 +36,7 @@ export class LiveCaptureError extends VeilError {
   }
 }
 
-function explain(tool: string, opts: LiveCaptureOptions, code: number | null, stderr: string): string {
+function explain(tool: string, opts: LiveCaptureOptions, code: number | null, signal: string | null, stderr: string): string {
   const said = stderr.trim() ? `\n${tool} said: ${stderr.trim()}` : '';
   if (/permission|not permitted|EPERM/i.test(stderr)) {
     return `permission denied capturing on '${opts.iface}': run as root or grant ${tool} the capture capabilities ` +
@@ -48,7 +48,8 @@ function explain(tool: string, opts: LiveCaptureOptions, code: number | null, st
   if (/syntax error|parse filter|invalid capture filter|illegal/i.test(stderr)) {
     return `bad capture filter '${opts.filter ?? ''}'${said}`;
   }
-  return `${tool} exited with code ${code} while capturing on '${opts.iface}'${said}`;
+  const how = code !== null ? `exited with code ${code}` : `was killed by ${signal ?? 'a signal'}`;
+  return `${tool} ${how} while capturing on '${opts.iface}'${said}`;
 }
 
 /**
@@ -102,10 +103,10 @@ export function openLiveCapture(opts: LiveCaptureOptions): LiveCapture {
         } else out.destroy(new LiveCaptureError(`cannot start ${tool}: ${err.message}`));
         resolve();
       });
-      c.once('close', (code) => {
+      c.once('close', (code, signal) => {
         if (!spawnFailed) {
           if (stopping || code === 0) out.end();
-          else out.destroy(new LiveCaptureError(explain(tool, opts, code, stderr)));
+          else out.destroy(new LiveCaptureError(explain(tool, opts, code, signal, stderr)));
         }
         resolve();
       });
