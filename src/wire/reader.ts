@@ -565,7 +565,8 @@ async function readFileInto(
  * the fly) and calls `onFrame` synchronously for each frame.
  *
  * `onFrame` always receives the same {@link RawFrame} object; its `data` is the reader's current buffer and the frame
- * occupies `data[offset, offset + capLen)`. Copy anything you keep past the callback.
+ * occupies `data[offset, offset + capLen)`. Copy anything you keep past the callback. pcapng Simple Packet Blocks
+ * carry no timestamp or interface: they get interface 0 and the previous packet's timestamp.
  *
  * Damage never throws: a truncated or corrupt record, or a file in neither format, stops the read and is returned
  * in `summary.error` (a {@link CaptureError} naming the file and byte offset) after every earlier frame was
