@@ -256,7 +256,7 @@ class CaptureParser {
       if (m === M_PCAP) return this.parsePcap(b, pos, end, base);
       if (m === M_PCAPNG) return this.parsePcapng(b, pos, end, base);
       if (m === M_DONE) return pos;
-      const p = m === M_MAGIC ? this.parseMagic(b, pos, end, base) : this.parsePcapHeader(b, pos, end, base);
+      const p = m === M_MAGIC ? this.parseMagic(b, pos, end, base) : this.parsePcapHeader(b, pos, end);
       if (this.error || this.mode === m) return p;
       pos = p;
     }
@@ -298,7 +298,7 @@ class CaptureParser {
    *   magic(4) version_major(2) version_minor(2) reserved1/thiszone(4) reserved2/sigfigs(4) snaplen(4)
    *   linktype_and_fcs(4): bits 0-15 link type, 16-25 reserved, 26-31 FCS info
    */
-  private parsePcapHeader(b: Buffer, pos: number, end: number, base: number): number {
+  private parsePcapHeader(b: Buffer, pos: number, end: number): number {
     if (end - pos < PCAP_HDR) {
       this.need = PCAP_HDR;
       return pos;
@@ -310,7 +310,6 @@ class CaptureParser {
     this.addLinkType(this.linkType);
     this.mode = M_PCAP;
     this.need = PCAP_REC;
-    void base;
     return pos + PCAP_HDR;
   }
 
