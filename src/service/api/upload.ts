@@ -1,4 +1,4 @@
-import { createWriteStream, mkdirSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdirSync, rmSync, type WriteStream } from 'node:fs';
 import { PassThrough, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { FastifyRequest } from 'fastify';
@@ -38,6 +38,7 @@ export async function receiveUpload(req: FastifyRequest, opts: UploadOptions): P
   mkdirSync(dirOf(opts.path), { recursive: true });
   const fields: Record<string, string> = {};
   let got: Omit<ReceivedUpload, 'fields'> | null = null;
+  let out: WriteStream | null = null;
   try {
     for await (const part of req.parts({ limits: { fileSize: opts.maxBytes, files: 1, fields: 20, fieldSize: 64 * 1024, parts: 25 } })) {
       if (part.type === 'field') {
@@ -45,11 +46,15 @@ export async function receiveUpload(req: FastifyRequest, opts: UploadOptions): P
         continue;
       }
       const inspector = new Inspector(opts.sniff, displayName(part.filename));
-      await pipeline(part.file, inspector, createWriteStream(opts.path, { flags: 'wx' }));
+      out = createWriteStream(opts.path, { flags: 'wx' });
+      await pipeline(part.file, inspector, out);
       if ((part.file as { truncated?: boolean }).truncated) throw tooLarge(opts.maxBytes);
       got = { path: opts.path, bytes: inspector.bytes, kind: inspector.kind, displayName: displayName(part.filename), capture: await inspector.captureSummary() };
     }
   } catch (err) {
+    // A failed pipeline destroys the file stream, whose open may still be in flight: wait for it to close, or the
+    // file would appear after it was removed.
+    if (out && !out.closed) await new Promise<void>((resolve) => out!.once('close', () => resolve()));
     rmSync(opts.path, { force: true });
     const code = (err as { code?: string }).code;
     if (code === 'FST_REQ_FILE_TOO_LARGE') throw tooLarge(opts.maxBytes);
