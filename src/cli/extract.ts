@@ -5,6 +5,7 @@ import { formatFor, openWriter, type RowWriter } from '../flow/output.ts';
 import { familyNames } from '../flow/features/index.ts';
 import { extractParallel } from '../flow/parallel.ts';
 import { VeilError } from '../wire/errors.ts';
+import { captureTotalBytes } from '../wire/reader.ts';
 import { formatRate, Progress } from './progress.ts';
 
 const HELP = `usage: veil extract CAPTURE... [options]      (CAPTURE '-' reads standard input)
@@ -116,8 +117,9 @@ export async function run(argv: string[]): Promise<number> {
           kind: 'bytes', format, write: (chunk, columns) => { writer ??= openWriter(out, format, columns); writer.writeRaw!(chunk); },
         });
       } else {
+        const total = input === '-' ? null : await captureTotalBytes(input).catch(() => null);
         summary = await extractFlows({ path: input }, meter, onRow, {
-          onProgress: (bytes, m) => progress.update(bytes, null, `${formatRate(m.stats.packets / Math.max(0.001, (Date.now() - t0) / 1000))} pkt/s  ${m.stats.flows} flows`),
+          onProgress: (bytes, m) => progress.update(bytes, total, `${formatRate(m.stats.packets / Math.max(0.001, (Date.now() - t0) / 1000))} pkt/s  ${m.stats.flows} flows`),
         });
       }
     } catch (err) {
