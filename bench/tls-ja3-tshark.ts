@@ -71,7 +71,11 @@ export async function runJa3Check(files: string[], log: (s: string) => void = ()
       else log(`  MISS ${capture} ${k} tshark ${ja3} ours '${got}'`);
       outcomes.push({ capture, flow: k, tshark: ja3, ours: got });
     }
-    for (const k of ours.keys()) if (!want.has(k)) extra++;
+    for (const k of ours.keys()) {
+      if (want.has(k)) continue;
+      extra++;
+      log(`  ONLY-US ${capture} ${k} ours ${ours.get(k)}`);
+    }
     log(`${capture}: ${ok}/${want.size}`);
   }
   const agreed = outcomes.filter((o) => o.tshark === o.ours).length;
