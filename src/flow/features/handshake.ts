@@ -14,10 +14,15 @@ interface State {
   tracker: HandshakeTracker | null;
   /** Payload-carrying packets sniffed so far without finding a handshake start. */
   sniffed: number;
+  /** TCP: sequence numbers of the SYNs seen per direction (-1: none), replayed to a tracker made later, so each
+   * stream starts at its ISN and a reordered first segment is not lost. */
+  syn0: number;
+  syn1: number;
 }
 
 const SNIFF_PACKETS = 3;
 const SYN = 2;
+const EMPTY = new Uint8Array(0);
 
 type Getter = (r: HandshakeRecord) => CellValue;
 const FIELDS: [ColumnDef, Getter][] = [
@@ -48,6 +53,9 @@ const FIELDS: [ColumnDef, Getter][] = [
   [col('tls_cert_san', 'metadata', 'string', '', 'bwd', 'Server certificate subject alternative names (leaky)', true), (r) => r.certSan],
   [col('tls_cert_not_before', 'metadata', 'string', '', 'bwd', 'Certificate validity start (ISO 8601)'), (r) => r.certNotBefore],
   [col('tls_cert_not_after', 'metadata', 'string', '', 'bwd', 'Certificate validity end (ISO 8601)'), (r) => r.certNotAfter],
+  [col('tls_hello_retry', 'metadata', 'bool', '', 'both', 'A HelloRetryRequest was seen, or the client sent a second ClientHello'), (r) => r.helloRetry],
+  [col('tls_ja4_retry', 'metadata', 'string', '', 'fwd', 'JA4 of the second ClientHello after a HelloRetryRequest (the reference\'s JA4.2)'), (r) => r.ja4Retry],
+  [col('tls_malformations', 'feature', 'int', 'count', 'both', 'Malformed records, packets or fragments seen in the handshake'), (r) => r.malformations],
   [col('tls_hello_rtt_us', 'feature', 'float', 'us', 'both', 'Time from ClientHello to ServerHello (0 unless both seen)'), (r) => r.helloRttUs],
   [col('tls_client_hello_len', 'feature', 'int', 'bytes', 'fwd', 'ClientHello message length (0 if none)'), (r) => r.clientHelloLen],
   [col('tls_server_hello_len', 'feature', 'int', 'bytes', 'bwd', 'ServerHello message length (0 if none)'), (r) => r.serverHelloLen],
@@ -61,16 +69,19 @@ export function handshakeFamily(): FeatureFamily<State> {
     description: 'TLS / QUIC / DTLS handshake metadata and fingerprints (JA3, JA3S, JA4), found by content',
     columns: FIELDS.map(([c]) => c),
     init(): State {
-      return { tracker: null, sniffed: 0 };
+      return { tracker: null, sniffed: 0, syn0: -1, syn1: -1 };
     },
     update(s: State, _flow: Flow, p: PacketInfo, dir: 0 | 1): void {
       const len = p.payloadCapLen;
       let t = s.tracker;
       if (t === null) {
+        if (p.proto === 6 && (p.tcpFlags & SYN) !== 0) { if (dir === 0) s.syn0 = p.tcpSeq; else s.syn1 = p.tcpSeq; }
         if (len === 0 || s.sniffed >= SNIFF_PACKETS || (p.proto !== 6 && p.proto !== 17)) return;
         s.sniffed++;
         if (!looksLikeHandshakeStart(p.proto as 6 | 17, p.data, p.payloadOffset, len)) return;
         t = s.tracker = createHandshakeTracker();
+        if (s.syn0 >= 0) t.onTcp(0, s.syn0, true, EMPTY, p.tsUs);
+        if (s.syn1 >= 0) t.onTcp(1, s.syn1, true, EMPTY, p.tsUs);
       }
       if (t.done || len === 0) return;
       const payload = p.data.subarray(p.payloadOffset, p.payloadOffset + len);
