@@ -2,7 +2,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
-import { getJson, makeCapture, parseCsvText, postJob, SNIS, startTestServer, tempDir, waitFinal } from './helpers.ts';
+import { getJson, makeBigCapture, makeCapture, parseCsvText, postJob, SNIS, startTestServer, tempDir, until, waitFinal } from './helpers.ts';
 
 type Srv = Awaited<ReturnType<typeof startTestServer>>;
 let srv: Srv;
@@ -90,6 +90,23 @@ test('a flow table job carries identity, metadata and the label column', async (
   const cols = page.body.columns as { name: string; role: string }[];
   assert.equal(cols.find((c) => c.name === 'tls_sni')?.role, 'label');
   assert.ok(cols.some((c) => c.name === 'id_src_addr'));
+});
+
+test('DELETE on a running job cancels it and leaves nothing behind', async () => {
+  const base = srv.url;
+  const up = await postJob(base, { name: 'big.pcap', data: makeBigCapture(8000, 30) });
+  assert.equal(up.status, 202);
+  await until('the job to run', async () => ((await getJson(base, `/api/v1/jobs/${up.body.id}`)).body.state === 'running' ? true : undefined), 20_000, 20);
+  const del = await fetch(`${base}/api/v1/jobs/${up.body.id}`, { method: 'DELETE' });
+  assert.equal(del.status, 204);
+  assert.equal((await getJson(base, `/api/v1/jobs/${up.body.id}`)).status, 404);
+  // The worker thread stops at its next chunk and drops its temporary results.
+  await until('the thread to let go', async () => {
+    const left = [...readdirSync(path.join(tmp.dir, 'results')), ...readdirSync(path.join(tmp.dir, 'uploads'))].filter((f) => f.startsWith(up.body.id));
+    return left.length === 0 ? true : undefined;
+  }, 20_000);
+  const next = await postJob(base, { name: 'after.pcap', data: makeCapture(3) });
+  assert.equal((await waitFinal(base, next.body.id)).state, 'done', 'the queue keeps going');
 });
 
 test('OpenAPI document and docs page are served', async () => {

@@ -44,12 +44,17 @@ export function makeCapture(flows = 12, packetsPerFlow = 6): Buffer {
     const c = clientAddr(f);
     const s = `192.0.2.${(f % 3) + 10}`;
     const sport = 40000 + f;
+    // Consistent TCP sequence numbers: the handshake tracker reassembles by them.
+    const seq = { c: 1000, s: 900000 };
     const pk = (from: 'c' | 's', flags: string, payload?: Uint8Array | string): void => {
       ts += 1000 + ((f * 37) % 500);
+      const to = from === 'c' ? 's' : 'c';
+      const tcp = { flags, seq: seq[from], ack: flags.includes('A') ? seq[to] : 0, ...(payload ? { payload } : {}) };
       const spec = from === 'c'
-        ? { src: c, dst: s, sport, dport: 443, flags, ...(payload ? { payload } : {}) }
-        : { src: s, dst: c, sport: 443, dport: sport, flags, ...(payload ? { payload } : {}) };
+        ? { src: c, dst: s, sport, dport: 443, ...tcp }
+        : { src: s, dst: c, sport: 443, dport: sport, ...tcp };
       w.writePacket(buildPacket(spec), { tsUs: ts });
+      seq[from] += (payload ? payload.length : 0) + (flags.includes('S') || flags.includes('F') ? 1 : 0);
     };
     pk('c', 'S'); pk('s', 'SA'); pk('c', 'A');
     pk('c', 'PA', clientHello(SNIS[f % SNIS.length]!));
@@ -76,11 +81,15 @@ function clientAddr(f: number): string {
 export function makeBigCapture(flows: number, dataPackets = 20): Buffer {
   const tpl: { fromClient: boolean; bytes: Buffer }[] = [];
   const c = '10.0.0.1', s = '192.0.2.10', sport = 40000;
+  const seq = { c: 1000, s: 900000 };
   const add = (fromClient: boolean, flags: string, payload?: Uint8Array): void => {
+    const from = fromClient ? 'c' : 's', to = fromClient ? 's' : 'c';
+    const tcp = { flags, seq: seq[from], ack: flags.includes('A') ? seq[to] : 0, ...(payload ? { payload } : {}) };
     const spec = fromClient
-      ? { src: c, dst: s, sport, dport: 443, flags, ...(payload ? { payload } : {}) }
-      : { src: s, dst: c, sport: 443, dport: sport, flags, ...(payload ? { payload } : {}) };
+      ? { src: c, dst: s, sport, dport: 443, ...tcp }
+      : { src: s, dst: c, sport: 443, dport: sport, ...tcp };
     tpl.push({ fromClient, bytes: buildPacket(spec) });
+    seq[from] += (payload ? payload.length : 0) + (flags.includes('S') || flags.includes('F') ? 1 : 0);
   };
   add(true, 'S'); add(false, 'SA'); add(true, 'A');
   add(true, 'PA', clientHello(SNIS[0]!));
@@ -164,7 +173,7 @@ export async function startTestServer(dataDir: string, over: Partial<import('../
   const { startServer } = await import('../../src/service/server.ts');
   return startServer({
     host: '127.0.0.1', port: 0, dataDir, redisUrl: null, redisPrefix: 'veil', modelDirs: [], apiKeys: [],
-    maxUploadBytes: 64 << 20, retentionHours: 24, concurrency: 2, classifyThreads: 1, maxClassifyRows: 1000,
+    maxUploadBytes: 256 << 20, retentionHours: 24, concurrency: 2, classifyThreads: 1, maxClassifyRows: 1000,
     rateLimit: { perSecond: 0, burst: 0 }, graceMs: 2000, sweepIntervalMs: 3_600_000, log: () => {}, handleSignals: false,
     ...over,
   });

@@ -51,7 +51,7 @@ test('SIGTERM hands a running job back at once; a worker killed with SIGKILL mid
     return j.state === 'running' && j.attempts >= attempts ? true : undefined;
   }, 30_000, 20);
   procs.push(await worker(SHARED, prefix, tmp.dir, fast));
-  const up = await postJob(srv.url, { name: 'big.pcap', data: makeBigCapture(6000, 20) });
+  const up = await postJob(srv.url, { name: 'big.pcap', data: makeBigCapture(8000, 30) });
   try {
     assert.equal(up.status, 202);
     await running(1);
@@ -65,11 +65,11 @@ test('SIGTERM hands a running job back at once; a worker killed with SIGKILL mid
     procs.push(await worker(SHARED, prefix, tmp.dir, fast));
     const job = await waitFinal(srv.url, up.body.id, 45_000);
     assert.equal(job.state, 'done', JSON.stringify(job.error));
-    assert.equal(job.summary.rows, 6000);
+    assert.equal(job.summary.rows, 8000);
     const rows = await csvRows(srv.url, job.id);
-    assert.equal(rows.length, 6000, 'every flow once');
-    assert.equal(new Set(rows.map((r) => r[0])).size, 6000, 'no duplicate flow ids');
-    assert.equal(new Set(rows.map((r) => `${r[1]}:${r[3]}`)).size, 6000, 'no duplicate flows');
+    assert.equal(rows.length, 8000, 'every flow once');
+    assert.equal(new Set(rows.map((r) => r[0])).size, 8000, 'no duplicate flow ids');
+    assert.equal(new Set(rows.map((r) => `${r[1]}:${r[3]}`)).size, 8000, 'no duplicate flows');
   } finally {
     for (const p of procs) await kill(p);
     await srv.close();
@@ -85,7 +85,7 @@ test('redis restarted mid-run (no persistence): no job is lost', async () => {
   const srv = await startTestServer(tmp.dir, { redisUrl: redis.url, redisPrefix: prefix });
   const w = await worker(redis.url, prefix, tmp.dir, ['--concurrency', '1', '--lock-duration', '2500', '--stalled-interval', '1000', '-q']);
   try {
-    const big = await postJob(srv.url, { name: 'big.pcap', data: makeBigCapture(5000, 20) });
+    const big = await postJob(srv.url, { name: 'big.pcap', data: makeBigCapture(8000, 30) });
     const small = [];
     for (let i = 0; i < 3; i++) small.push(await postJob(srv.url, { name: `s${i}.pcap`, data: makeCapture(5 + i) }));
     await until('the big job to run', async () => ((await getJson(srv.url, `/api/v1/jobs/${big.body.id}`)).body.state === 'running' ? true : undefined), 20_000, 20);
@@ -95,7 +95,7 @@ test('redis restarted mid-run (no persistence): no job is lost', async () => {
     const during = await postJob(srv.url, { name: 'during.pcap', data: makeCapture(4) });
     assert.equal(during.status, 202);
     redis = await startRedis(redis.port);
-    const expect = new Map<string, number>([[big.body.id, 5000], [during.body.id, 4], ...small.map((s, i) => [s.body.id, 5 + i] as [string, number])]);
+    const expect = new Map<string, number>([[big.body.id, 8000], [during.body.id, 4], ...small.map((s, i) => [s.body.id, 5 + i] as [string, number])]);
     for (const [id, flows] of expect) {
       const j = await waitFinal(srv.url, id, 45_000);
       assert.equal(j.state, 'done', `${id}: ${JSON.stringify(j.error)}`);

@@ -12,7 +12,7 @@ test('the embedded server killed mid-job restarts with its finished and unfinish
     const before = await (await fetch(`${srv.url}/api/v1/jobs/${small.body.id}/results.csv`)).text();
 
     // Concurrency 1: a runs (killed mid-job), b waits in the queue.
-    const a = await postJob(srv.url, { name: 'big-a.pcap', data: makeBigCapture(6000, 20) });
+    const a = await postJob(srv.url, { name: 'big-a.pcap', data: makeBigCapture(8000, 30) });
     const b = await postJob(srv.url, { name: 'small-b.pcap', data: makeCapture(7) });
     assert.equal(a.status, 202);
     assert.equal(b.status, 202);
@@ -24,7 +24,7 @@ test('the embedded server killed mid-job restarts with its finished and unfinish
     assert.equal(after.body.state, 'done', 'the finished job survived');
     assert.equal(await (await fetch(`${srv.url}/api/v1/jobs/${small.body.id}/results.csv`)).text(), before, 'with the same results');
 
-    for (const [id, flows] of [[a.body.id, 6000], [b.body.id, 7]] as const) {
+    for (const [id, flows] of [[a.body.id, 8000], [b.body.id, 7]] as const) {
       const j = await waitFinal(srv.url, id, 40_000);
       assert.equal(j.state, 'done', `${id}: ${JSON.stringify(j.error)}`);
       assert.equal(j.summary.rows, flows);

@@ -21,9 +21,10 @@ export class CpuPool {
   constructor(readonly threads: number) {
     this.pool = new Piscina({
       filename: new URL('./thread-entry.mjs', import.meta.url).href,
+      // Threads start on first use and then live as long as the pool, keeping the models they loaded.
       minThreads: 0,
       maxThreads: Math.max(1, threads),
-      idleTimeout: 10 * 60_000,
+      idleTimeout: Infinity,
       // Unbounded: job backends never hand over more jobs than threads, and POST /classify requests wait their turn
       // (they are bounded by the HTTP connections in flight).
       maxQueue: Infinity,
