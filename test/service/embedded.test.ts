@@ -92,6 +92,25 @@ test('a flow table job carries identity, metadata and the label column', async (
   assert.ok(cols.some((c) => c.name === 'id_src_addr'));
 });
 
+test('a table corrupt past its head fails its job at once, naming the line; near the head it is refused at upload', async () => {
+  const base = srv.url;
+  const lines = ['id_flow,fwd_pkt_len_mean,bwd_pkt_len_mean'];
+  for (let i = 1; i <= 20000; i++) lines.push(i === 15000 ? `${i},1` : `${i},${i % 7},${i % 11}`);
+  const up = await postJob(base, { name: 'damaged.csv', data: Buffer.from(lines.join('\n') + '\n') });
+  assert.equal(up.status, 202, 'the head parses, so the upload is accepted');
+  const job = await waitFinal(base, up.body.id);
+  assert.equal(job.state, 'failed');
+  assert.equal(job.error.code, 'BAD_TABLE');
+  assert.match(job.error.message, /damaged\.csv:201: 2 fields, the header has 3/);
+  assert.equal(job.attempts, 1, 'input errors are not retried');
+  assert.deepEqual(readdirSync(path.join(tmp.dir, 'uploads')).filter((f) => f.startsWith(job.id)), [], 'the upload is gone');
+
+  const early = await postJob(base, { name: 'early.csv', data: Buffer.from('a,b\n1,2\n3\n') });
+  assert.equal(early.status, 400);
+  assert.equal(early.body.error.code, 'BAD_TABLE');
+  assert.match(early.body.error.message, /early\.csv:3/);
+});
+
 test('DELETE on a running job cancels it and leaves nothing behind', async () => {
   const base = srv.url;
   const up = await postJob(base, { name: 'big.pcap', data: makeBigCapture(8000, 30) });

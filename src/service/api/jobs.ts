@@ -1,10 +1,13 @@
-import { createReadStream, existsSync, renameSync, rmSync } from 'node:fs';
+import { closeSync, createReadStream, existsSync, openSync, readSync, renameSync, rmSync } from 'node:fs';
+import { gunzipSync, constants as zc } from 'node:zlib';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { csvCell, openWriter } from '../../flow/output.ts';
 import type { ColumnDef } from '../../flow/columns.ts';
 import { streamTable } from '../../dataset/load.ts';
+import { parseCsv } from '../../dataset/csv.ts';
+import { parseJsonl } from '../../dataset/jsonl.ts';
 import type { PerClassScore } from '../../model/evaluation.ts';
 import { charts } from './charts.ts';
 import { ServiceError, errorBody, toServiceError } from '../errors.ts';
@@ -82,7 +85,7 @@ export function jobRoutes(app: App, ctx: ServiceContext): void {
         throw new ServiceError('BAD_REQUEST', 'a label column applies to flow tables, not captures');
       }
       if (kind.kind === 'table') {
-        const columns = await tableColumns(tmp, kind.format, up.displayName);
+        const columns = await tableColumns(tmp, kind, up.displayName);
         const need = [...new Set([...models.flatMap((m) => m.columns), ...(label ? [label] : [])])];
         const missing = need.filter((c) => !columns.has(c));
         if (missing.length) {
@@ -261,9 +264,26 @@ export function perClassScores(classes: readonly string[], matrix: readonly (rea
   }).filter((s) => s.support > 0 || colSum[classes.indexOf(s.label)]! > 0);
 }
 
-/** Column names of a flow table, from its first rows (a parse error there is a BAD_TABLE). */
-async function tableColumns(file: string, format: 'csv' | 'jsonl' | 'parquet' | 'arff', displayName: string): Promise<Set<string>> {
+/** Bytes of a text table read on the API thread to learn its columns. */
+const HEAD_BYTES = 64 * 1024;
+
+/**
+ * Column names of a flow table, from its head (a parse error there is a BAD_TABLE). Text formats are judged from
+ * the first 64 KiB so the API thread parses little; Parquet from its first chunk.
+ */
+async function tableColumns(file: string, kind: { format: 'csv' | 'jsonl' | 'parquet' | 'arff'; gzip: boolean }, displayName: string): Promise<Set<string>> {
+  const { format } = kind;
   try {
+    if (format === 'csv' || format === 'jsonl') {
+      let head = readHead(file, HEAD_BYTES);
+      if (kind.gzip) head = gunzipSync(head, { finishFlush: zc.Z_SYNC_FLUSH });
+      let text = head.toString('utf8');
+      const nl = text.lastIndexOf('\n');
+      // A head cut mid-line loses that line only; a file of one long line is parsed as it is.
+      if (nl > 0 && head.length >= HEAD_BYTES) text = text.slice(0, nl + 1);
+      const t = format === 'csv' ? parseCsv(text, displayName) : parseJsonl(text, displayName);
+      return new Set(t.columns.map((c) => c.name));
+    }
     for await (const chunk of streamTable(file, { format, chunkRows: 64 })) {
       return new Set(chunk.columns.map((c) => c.name));
     }
@@ -272,6 +292,16 @@ async function tableColumns(file: string, format: 'csv' | 'jsonl' | 'parquet' | 
     const e = toServiceError(err);
     if (e.code === 'INTERNAL') throw new ServiceError('BAD_TABLE', `${displayName}: cannot be read as a ${format} flow table`);
     throw new ServiceError(e.code === 'MISSING_COLUMNS' ? e.code : 'BAD_TABLE', e.message.split(file).join(displayName));
+  }
+}
+
+function readHead(file: string, n: number): Buffer {
+  const fd = openSync(file, 'r');
+  try {
+    const b = Buffer.alloc(n);
+    return b.subarray(0, readSync(fd, b, 0, n, 0));
+  } finally {
+    closeSync(fd);
   }
 }
 
