@@ -101,7 +101,7 @@ test('a table corrupt past its head fails its job at once, naming the line; near
   const job = await waitFinal(base, up.body.id);
   assert.equal(job.state, 'failed');
   assert.equal(job.error.code, 'BAD_TABLE');
-  assert.match(job.error.message, /damaged\.csv:201: 2 fields, the header has 3/);
+  assert.match(job.error.message, /damaged\.csv:15001: 2 fields, the header has 3/);
   assert.equal(job.attempts, 1, 'input errors are not retried');
   assert.deepEqual(readdirSync(path.join(tmp.dir, 'uploads')).filter((f) => f.startsWith(job.id)), [], 'the upload is gone');
 
