@@ -1,4 +1,6 @@
 import { test } from 'node:test';
+import { Queue } from 'bullmq';
+import { QUEUE_NAME, workerName } from '../../src/service/jobs/redis.ts';
 import assert from 'node:assert/strict';
 import { deleteKeys, getJson, kill, makeBigCapture, makeCapture, parseCsvText, postJob, sleep, spawnVeil, startRedis, startTestServer, tempDir, uniquePrefix, until, waitFinal, type Proc } from './helpers.ts';
 
@@ -14,55 +16,44 @@ async function csvRows(base: string, id: string): Promise<string[][]> {
   return parseCsvText(await (await fetch(`${base}/api/v1/jobs/${id}/results.csv`)).text()).slice(1);
 }
 
-test('redis round trip: serve enqueues, a worker process runs the job, results come back', async () => {
-  const tmp = tempDir();
-  const prefix = uniquePrefix('rt');
-  const srv = await startTestServer(tmp.dir, { redisUrl: SHARED, redisPrefix: prefix });
-  const w = await worker(SHARED, prefix, tmp.dir, ['--concurrency', '2', '-q']);
-  try {
-    assert.equal((await getJson(srv.url, '/readyz')).body.backend, 'redis');
-    const up = await postJob(srv.url, { name: 'small.pcap', data: makeCapture(12) });
-    assert.equal(up.status, 202);
-    const job = await waitFinal(srv.url, up.body.id);
-    assert.equal(job.state, 'done', JSON.stringify(job.error));
-    assert.equal(job.summary.rows, 12);
-    const rows = await csvRows(srv.url, job.id);
-    assert.equal(rows.length, 12);
-    const page = await getJson(srv.url, `/api/v1/jobs/${job.id}/results?limit=3&sort=id_flow&desc=true`);
-    assert.equal(page.body.rows[0][0], 12);
-    const m = await (await fetch(`${srv.url}/metrics`)).text();
-    assert.match(m, /veil_queue_depth\{backend="redis",state="waiting"\} 0/);
-  } finally {
-    await kill(w, 'SIGTERM');
-    await srv.close();
-    await deleteKeys(SHARED, prefix);
-    tmp.cleanup();
-  }
-});
-
-test('SIGTERM hands a running job back at once; a worker killed with SIGKILL mid-job: another finishes it, nothing lost or duplicated', async () => {
+test('redis: a round trip through a worker process; SIGTERM hands a running job back; SIGKILL mid-job: another worker finishes it, nothing lost or duplicated', async () => {
   const tmp = tempDir();
   const prefix = uniquePrefix('kill');
   const srv = await startTestServer(tmp.dir, { redisUrl: SHARED, redisPrefix: prefix });
-  const fast = ['--concurrency', '1', '--lock-duration', '2500', '--stalled-interval', '1000', '--grace', '0.2', '-q'];
-  const procs: Proc[] = [];
-  const running = (attempts: number) => until(`attempt ${attempts} to run`, async () => {
-    const j = (await getJson(srv.url, `/api/v1/jobs/${up.body.id}`)).body;
-    return j.state === 'running' && j.attempts >= attempts ? true : undefined;
-  }, 30_000, 20);
-  procs.push(await worker(SHARED, prefix, tmp.dir, fast));
-  const up = await postJob(srv.url, { name: 'big.pcap', data: makeBigCapture(8000, 30) });
+  const fast = ['--concurrency', '1', '--lock-duration', '2000', '--stalled-interval', '500', '--grace', '0.2', '-q'];
+  const procs: Proc[] = [await worker(SHARED, prefix, tmp.dir, fast)];
+  const queue = new Queue(QUEUE_NAME, { connection: { url: SHARED }, prefix });
   try {
+    // Round trip.
+    assert.equal((await getJson(srv.url, '/readyz')).body.backend, 'redis');
+    const small = await postJob(srv.url, { name: 'small.pcap', data: makeCapture(12) });
+    assert.equal(small.status, 202);
+    const done = await waitFinal(srv.url, small.body.id);
+    assert.equal(done.state, 'done', JSON.stringify(done.error));
+    assert.equal(done.summary.rows, 12);
+    assert.equal((await csvRows(srv.url, done.id)).length, 12);
+    const page = await getJson(srv.url, `/api/v1/jobs/${done.id}/results?limit=3&sort=id_flow&desc=true`);
+    assert.equal(page.body.rows[0][0], 12);
+    assert.match(await (await fetch(`${srv.url}/metrics`)).text(), /veil_queue_depth\{backend="redis",state="waiting"\} 0/);
+
+    const up = await postJob(srv.url, { name: 'big.pcap', data: makeBigCapture(8000, 30) });
     assert.equal(up.status, 202);
+    const running = (attempts: number) => until(`attempt ${attempts} to run`, async () => {
+      const j = (await getJson(srv.url, `/api/v1/jobs/${up.body.id}`)).body;
+      return j.state === 'running' && j.attempts >= attempts ? true : undefined;
+    }, 30_000, 20);
     await running(1);
     // Graceful: SIGTERM with a short grace period hands the job back to the queue and the worker exits.
     procs[0]!.child.kill('SIGTERM');
     assert.equal(await procs[0]!.exited, 0);
-    procs.push(await worker(SHARED, prefix, tmp.dir, fast));
+    const next = await Promise.all([worker(SHARED, prefix, tmp.dir, fast), worker(SHARED, prefix, tmp.dir, fast)]);
+    procs.push(...next);
     await running(2);
-    // Not graceful: the worker dies holding the job's lock; the stalled-job check of the next worker takes it over.
-    await kill(procs[1]!);
-    procs.push(await worker(SHARED, prefix, tmp.dir, fast));
+    // Not graceful: the worker holding the job dies; the other's stalled-job check takes it over.
+    const holder = (await queue.getJob(up.body.id))?.processedBy;
+    const victim = next.find((p) => workerName(p.child.pid) === holder);
+    assert.ok(victim, `one of the workers holds the job (${holder})`);
+    await kill(victim);
     const job = await waitFinal(srv.url, up.body.id, 45_000);
     assert.equal(job.state, 'done', JSON.stringify(job.error));
     assert.equal(job.summary.rows, 8000);
@@ -71,6 +62,7 @@ test('SIGTERM hands a running job back at once; a worker killed with SIGKILL mid
     assert.equal(new Set(rows.map((r) => r[0])).size, 8000, 'no duplicate flow ids');
     assert.equal(new Set(rows.map((r) => `${r[1]}:${r[3]}`)).size, 8000, 'no duplicate flows');
   } finally {
+    await queue.close();
     for (const p of procs) await kill(p);
     await srv.close();
     await deleteKeys(SHARED, prefix);
@@ -83,7 +75,7 @@ test('redis restarted mid-run (no persistence): no job is lost', async () => {
   const prefix = uniquePrefix('restart');
   let redis = await startRedis();
   const srv = await startTestServer(tmp.dir, { redisUrl: redis.url, redisPrefix: prefix });
-  const w = await worker(redis.url, prefix, tmp.dir, ['--concurrency', '1', '--lock-duration', '2500', '--stalled-interval', '1000', '-q']);
+  const w = await worker(redis.url, prefix, tmp.dir, ['--concurrency', '1', '--lock-duration', '2000', '--stalled-interval', '500', '-q']);
   try {
     const big = await postJob(srv.url, { name: 'big.pcap', data: makeBigCapture(8000, 30) });
     const small = [];

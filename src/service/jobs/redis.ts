@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { Redis } from 'ioredis';
 import { DelayedError, Queue, QueueEvents, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { JobRegistry } from '../store/registry.ts';
@@ -194,6 +195,11 @@ function storedSummary(dataDir: string, id: string): JobSummary | null {
   try { return r.summary; } finally { r.close(); }
 }
 
+/** `veil-<host>-<pid>`. */
+export function workerName(pid = process.pid): string {
+  return `veil-${hostname()}-${pid}`;
+}
+
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms).unref());
 }
@@ -238,6 +244,8 @@ export class RedisJobWorker {
   start(): void {
     const lockDuration = this.opts.lockDurationMs ?? 30_000;
     this.worker = new Worker(QUEUE_NAME, (job, token) => this.process(job as Job<JobPayload>, token), {
+      // Recorded on each job it takes (processedBy): which machine and process ran it.
+      name: workerName(),
       connection: this.conn,
       prefix: this.opts.prefix,
       concurrency: this.opts.concurrency,
