@@ -13,8 +13,11 @@ export class Flow {
   readonly sport: number;
   readonly dport: number;
   readonly proto: number;
-  firstTs: number;
-  lastTs: number;
+  /** Initialised to a number (not left undefined until the constructor sets them) so V8 gives the fields double
+   * representation, updated in place: `lastTs` is written on every packet, and a tagged field would allocate a
+   * HeapNumber each time. */
+  firstTs = 0;
+  lastTs = 0;
   /** Packets and bytes (frame length on the wire, as nDPI and tcpdump count) per direction. */
   fwdPkts = 0;
   bwdPkts = 0;
