@@ -137,7 +137,7 @@ export async function run(argv: string[]): Promise<number> {
     for (const [k, n] of Object.entries(summary.skipped)) totals.skipped[k] = (totals.skipped[k] ?? 0) + n;
     if (summary.capture.error) {
       failures++;
-      process.stderr.write(`veil: ${summary.capture.error.message}; the ${summary.flows} flows before it were written\n`);
+      process.stderr.write(`veil: ${summary.capture.error.message}${summary.flows ? `; the ${summary.flows} flows before it were written` : ''}\n`);
     }
     if (!quiet) {
       const secs = (Date.now() - t0) / 1000;

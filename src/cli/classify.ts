@@ -1,0 +1,231 @@
+import { parseArgs } from 'node:util';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { extractFlows, type MeterOptions } from '../flow/meter.ts';
+import { col, type CellValue, type ColumnDef } from '../flow/columns.ts';
+import { formatFor, openWriter, type RowWriter } from '../flow/output.ts';
+import { flowRowsToTable } from '../dataset/flows.ts';
+import { loadModel, modelInputs, predictColumns, type VeilModel } from '../model/index.ts';
+import { VeilError } from '../wire/errors.ts';
+import { captureTotalBytes } from '../wire/reader.ts';
+import { METER_ARG_OPTIONS, meterOptionsFrom, formatSkipped } from './extract.ts';
+import { formatBytes, formatRate, Progress } from './progress.ts';
+
+const DEFAULT_DIR = fileURLToPath(new URL('../../models/', import.meta.url));
+
+const HELP = `usage: veil classify CAPTURE... | - | --interface IFACE [options]
+
+Meters the capture and names each flow: usage category and VPN verdict with the shipped models (models/), the
+application with a model of your own (--model), each with its calibrated confidence or 'unknown', beside the
+handshake facts (SNI, ALPN, JA4). A table on a terminal, CSV/JSONL/Parquet with -o; a summary at the end.
+
+  -m, --model FILE[=COLUMN]  apply this model too, its answer in COLUMN (default: the file's name), repeatable
+      --no-defaults          do not apply the shipped models
+      --models-dir DIR       where the shipped models and defaults.json live (default: models/ of this package)
+      --unknown-below P      answer 'unknown' below calibrated confidence P (default: each model's own setting)
+  -o, --output FILE          write every flow with its answers (format from the extension, or --format)
+      --format F             csv | jsonl | parquet
+  -i, --interface IFACE      classify live traffic as flows end (tcpdump or dumpcap); --filter BPF
+      --quiet                no table, progress or summary
+Meter options as for 'veil extract'; by default the timeouts the shipped models were trained with (15 s).
+`;
+
+interface Applied {
+  column: string;
+  model: VeilModel;
+}
+
+interface DefaultsFile {
+  meter?: { activeTimeoutS?: number; idleTimeoutS?: number };
+  models: { column: string; file: string }[];
+}
+
+/** The shipped models (models/defaults.json) that exist, and the meter settings they were trained with. */
+export async function loadDefaults(dir: string): Promise<{ applied: Applied[]; meter: DefaultsFile['meter'] }> {
+  const file = path.join(dir, 'defaults.json');
+  if (!existsSync(file)) return { applied: [], meter: undefined };
+  const d = JSON.parse(readFileSync(file, 'utf8')) as DefaultsFile;
+  const applied: Applied[] = [];
+  for (const m of d.models) {
+    const p = path.join(dir, m.file);
+    if (existsSync(p)) applied.push({ column: m.column, model: await loadModel(p) });
+  }
+  return { applied, meter: d.meter };
+}
+
+/** Output columns: who talked, how much, the handshake facts, then each model's answer and confidence. */
+const SHOWN = ['id_flow', 'id_src_addr', 'id_src_port', 'id_dst_addr', 'id_dst_port', 'id_protocol', 'id_first_ts', 'id_last_ts',
+  'id_end_reason', 'id_capture', 'fwd_pkts', 'bwd_pkts', 'fwd_bytes', 'bwd_bytes', 'tls_sni', 'tls_alpn', 'tls_alpn_offered', 'tls_ja4'];
+
+export async function run(argv: string[]): Promise<number> {
+  const { values: v, positionals } = parseArgs({
+    args: argv, allowPositionals: true,
+    options: {
+      ...METER_ARG_OPTIONS,
+      model: { type: 'string', short: 'm', multiple: true }, 'no-defaults': { type: 'boolean' }, 'models-dir': { type: 'string' },
+      'unknown-below': { type: 'string' }, output: { type: 'string', short: 'o' }, format: { type: 'string' },
+      quiet: { type: 'boolean', short: 'q' }, help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (v.help) { process.stdout.write(HELP); return 0; }
+  if (!positionals.length && !v.interface) { process.stderr.write(HELP); return 2; }
+  const unknownBelow = v['unknown-below'] !== undefined ? Number(v['unknown-below']) : undefined;
+  if (unknownBelow !== undefined && !(unknownBelow >= 0 && unknownBelow < 1)) throw new VeilError('BAD_ARGUMENT', `--unknown-below must be in [0, 1), got '${v['unknown-below']}'`);
+
+  const defaults = v['no-defaults'] ? { applied: [], meter: undefined } : await loadDefaults(v['models-dir'] ?? DEFAULT_DIR);
+  const applied: Applied[] = [...defaults.applied];
+  for (const spec of v.model ?? []) {
+    const [file, column] = spec.split('=') as [string, string | undefined];
+    applied.push({ column: column || path.basename(file).replace(/\.[^.]+$/, ''), model: await loadModel(file) });
+  }
+  if (!applied.length) {
+    process.stderr.write(`veil: no model to apply: the shipped models are missing from ${v['models-dir'] ?? DEFAULT_DIR} (npm run models:build) and no --model was given; writing flows with their handshake facts only\n`);
+  }
+  // The shipped models learnt from flows cut at their timeouts: meter the same way unless told otherwise.
+  const meter: MeterOptions = meterOptionsFrom({
+    ...(defaults.meter?.activeTimeoutS ? { 'active-timeout': String(defaults.meter.activeTimeoutS) } : {}),
+    ...(defaults.meter?.idleTimeoutS ? { 'idle-timeout': String(defaults.meter.idleTimeoutS) } : {}),
+    ...(v as Record<string, string | boolean | undefined>),
+  });
+
+  const quiet = Boolean(v.quiet);
+  const table = !v.output && !quiet && Boolean(process.stdout.isTTY);
+  const out = v.output ?? (table ? null : '-');
+  const format = out ? formatFor(out, v.format) : 'csv';
+  const summary = new Summary(applied.map((a) => a.column));
+  let writer: RowWriter | null = null;
+  let outCols: ColumnDef[] = [];
+  let buf: CellValue[][] = [];
+  let columns: ColumnDef[] = [];
+  let idx: number[] = [];
+  let printedHeader = false;
+
+  const flush = (): void => {
+    if (!buf.length) return;
+    const rows = buf;
+    buf = [];
+    const t = flowRowsToTable('flows', columns, rows);
+    const answers = applied.map((a) => {
+      const p = predictColumns(a.model, modelInputs(a.model, t), unknownBelow !== undefined ? { unknownBelow } : {});
+      return { classes: a.model.manifest.classes, p };
+    });
+    for (let i = 0; i < rows.length; i++) {
+      const r = rows[i]!;
+      const o: CellValue[] = idx.map((j) => (j < 0 ? '' : r[j]!));
+      const labels: string[] = [];
+      for (const { classes, p } of answers) {
+        const l = p.label[i]!;
+        const name = l < 0 ? 'unknown' : classes[l]!;
+        labels.push(name);
+        o.push(name, Math.round(p.confidence[i]! * 1000) / 1000);
+      }
+      const bytes = (r[idx[12]!] as number) + (r[idx[13]!] as number);
+      summary.add(labels, bytes);
+      if (writer) writer.write(o);
+      if (table) {
+        if (!printedHeader) { process.stdout.write(tableHeader(applied.map((a) => a.column)) + '\n'); printedHeader = true; }
+        process.stdout.write(tableRow(o, applied.length) + '\n');
+      }
+    }
+  };
+
+  const onRow = (row: CellValue[], cols: ColumnDef[]): void => {
+    if (!columns.length) {
+      columns = cols;
+      const byName = new Map(cols.map((c, i) => [c.name, i]));
+      idx = SHOWN.map((n) => byName.get(n) ?? -1);
+      outCols = [...SHOWN.map((n) => cols[byName.get(n) ?? -1] ?? col(n, 'metadata', 'string', '', 'none', n)),
+        ...applied.flatMap((a) => [
+          col(a.column, 'metadata', 'string', '', 'none', `Answer of the ${a.model.manifest.name} model (${a.model.manifest.classes.join(', ')}), or 'unknown'`),
+          col(`${a.column}_confidence`, 'metadata', 'float', 'ratio', 'none', `Calibrated probability of the ${a.column} answer`),
+        ])];
+      if (out) writer = openWriter(out, format, outCols);
+    }
+    buf.push(row);
+    if (buf.length >= 512) flush();
+  };
+
+  let failures = 0;
+  if (v.interface) {
+    const { openLiveCapture } = await import('../wire/live.ts');
+    const cap = openLiveCapture({ iface: v.interface, filter: v.filter, onReady: () => { if (!quiet) process.stderr.write(`veil: classifying live traffic on ${v.interface}; flows appear as they end (Ctrl-C stops)\n`); } });
+    const stop = () => { void cap.stop(); };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    let timer: NodeJS.Timeout | null = null;
+    const s = await extractFlows({ stream: cap.stream, name: v.interface }, { captureName: v.interface, ...meter }, onRow, {
+      onMeter: (m) => { timer = setInterval(() => { m.tick(Date.now() * 1000); flush(); }, 1000); },
+    });
+    if (timer) clearInterval(timer);
+    flush();
+    if (s.capture.error && s.capture.error.code !== 'TRUNCATED') { failures++; process.stderr.write(`veil: ${s.capture.error.message}\n`); }
+  } else {
+    const progress = new Progress('classify', !quiet && !table && Boolean(process.stderr.isTTY));
+    for (const input of positionals) {
+      const t0 = Date.now();
+      try {
+        const total = input === '-' ? null : await captureTotalBytes(input).catch(() => null);
+        const s = await extractFlows({ path: input }, meter, onRow, {
+          onProgress: (b, m) => progress.update(b, total, `${formatRate(m.stats.packets / Math.max(0.001, (Date.now() - t0) / 1000))} pkt/s  ${m.stats.flows} flows`),
+        });
+        flush();
+        progress.done();
+        if (s.capture.error) { failures++; process.stderr.write(`veil: ${s.capture.error.message}${s.flows ? `; the ${s.flows} flows before it were classified` : ''}\n`); }
+        if (!quiet) process.stderr.write(`${input}: ${s.packets} packets, ${s.flows} flows, ${formatSkipped(s.skipped)}\n`);
+      } catch (err) {
+        progress.done();
+        if (!(err as VeilError).userFacing) throw err;
+        failures++;
+        process.stderr.write(`veil: ${(err as Error).message}\n`);
+      }
+    }
+  }
+  if (writer) await (writer as RowWriter).close();
+  if (!quiet) (table ? process.stdout : process.stderr).write(summary.format());
+  return failures ? 1 : 0;
+}
+
+function tableHeader(models: string[]): string {
+  return ['flow'.padStart(5), 'source'.padEnd(22), 'destination'.padEnd(22), 'pr', ...models.map((m) => m.padEnd(20)), 'sni'.padEnd(28), 'alpn'.padEnd(9), 'ja4'].join(' ');
+}
+
+/** One flow as a table line: identity, each model's answer with its confidence, then SNI, ALPN and JA4. */
+function tableRow(o: CellValue[], nModels: number): string {
+  const proto = ({ 6: 'tcp', 17: 'udp', 1: 'icmp', 58: 'icmp6' } as Record<number, string>)[o[5] as number] ?? String(o[5]);
+  const ep = (a: CellValue, p: CellValue) => `${String(a).includes(':') ? `[${a}]` : a}:${p}`;
+  const answers: string[] = [];
+  for (let k = 0; k < nModels; k++) answers.push(`${o[SHOWN.length + 2 * k]} ${(o[SHOWN.length + 2 * k + 1] as number).toFixed(2)}`.padEnd(20));
+  return [String(o[0]).padStart(5), ep(o[1]!, o[2]!).padEnd(22), ep(o[3]!, o[4]!).padEnd(22), proto.padEnd(2), ...answers,
+    String(o[14] ?? '').slice(0, 28).padEnd(28), String(o[15] || o[16] || '').split(',')[0]!.padEnd(9), String(o[17] ?? '')].join(' ');
+}
+
+/** Traffic by each model's answer, in flows and bytes. */
+class Summary {
+  private readonly counts: Map<string, { flows: number; bytes: number }>[];
+  private flows = 0;
+  private bytes = 0;
+  constructor(private readonly columns: string[]) {
+    this.counts = columns.map(() => new Map());
+  }
+  add(labels: string[], bytes: number): void {
+    this.flows++;
+    this.bytes += bytes;
+    labels.forEach((l, k) => {
+      const c = this.counts[k]!.get(l) ?? { flows: 0, bytes: 0 };
+      c.flows++;
+      c.bytes += bytes;
+      this.counts[k]!.set(l, c);
+    });
+  }
+  format(): string {
+    const lines = [`\n${this.flows} flows, ${formatBytes(this.bytes)}`];
+    this.columns.forEach((name, k) => {
+      lines.push(`by ${name}:`);
+      for (const [l, c] of [...this.counts[k]!].sort((a, b) => b[1].bytes - a[1].bytes)) {
+        lines.push(`  ${l.padEnd(16)} ${String(c.flows).padStart(7)} flows (${(100 * c.flows / Math.max(1, this.flows)).toFixed(1).padStart(5)} %)  ${formatBytes(c.bytes).padStart(10)} (${(100 * c.bytes / Math.max(1, this.bytes)).toFixed(1).padStart(5)} %)`);
+      }
+    });
+    return lines.join('\n') + '\n';
+  }
+}

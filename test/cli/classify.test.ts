@@ -1,0 +1,96 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { extended, SHARED_DATA } from '../helpers/shared.ts';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const VEIL = path.join(ROOT, 'bin/veil.js');
+const SCENARIO = path.join(ROOT, 'test/fixtures/flow/scenario.pcap');
+const tmp = mkdtempSync(path.join(tmpdir(), 'veil-classify-'));
+
+function veil(args: string[]) {
+  return spawnSync(process.execPath, [VEIL, ...args], { encoding: 'utf8', cwd: tmp, maxBuffer: 64 << 20 });
+}
+
+function jsonl(file: string): Record<string, unknown>[] {
+  return readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+const CATEGORIES = ['BROWSING', 'CHAT', 'FT', 'MAIL', 'P2P', 'STREAMING', 'VOIP'];
+
+test('classify names every flow with the shipped category and VPN models, with confidences and a summary', () => {
+  const out = path.join(tmp, 'c.jsonl');
+  const r = veil(['classify', SCENARIO, '-o', out]);
+  assert.equal(r.status, 0, r.stderr);
+  const rows = jsonl(out);
+  assert.equal(rows.length, 8, 'the 15 s timeouts of the shipped models cut the 64 s UDP gap: 8 flows');
+  for (const row of rows) {
+    assert.ok(CATEGORIES.includes(row.category as string), `category ${String(row.category)}`);
+    assert.ok(['VPN', 'Non-VPN'].includes(row.vpn as string));
+    for (const c of ['category_confidence', 'vpn_confidence']) assert.ok((row[c] as number) > 0 && (row[c] as number) <= 1, c);
+    for (const c of ['id_src_addr', 'tls_sni', 'tls_ja4']) assert.ok(c in row, c);
+  }
+  assert.match(r.stderr, /by category:/);
+  assert.match(r.stderr, /by vpn:/);
+  assert.match(r.stderr, /8 flows/);
+});
+
+test('classify meters with the timeouts the shipped models were trained with (15 s)', () => {
+  const out = path.join(tmp, 't.jsonl');
+  veil(['classify', SCENARIO, '-o', out, '-q']);
+  // The scenario's UDP exchange has a 64 s gap: with 15 s timeouts it is two flows, and so is every >15 s flow.
+  assert.ok(jsonl(out).every((r) => (r.id_last_ts as number) - (r.id_first_ts as number) <= 15));
+});
+
+test('an unknown threshold turns low-confidence answers into unknown', () => {
+  const out = path.join(tmp, 'u.jsonl');
+  const r = veil(['classify', SCENARIO, '-o', out, '-q', '--unknown-below', '0.99']);
+  assert.equal(r.status, 0, r.stderr);
+  const rows = jsonl(out);
+  assert.ok(rows.some((x) => x.category === 'unknown' || x.vpn === 'unknown'));
+  for (const x of rows) if (x.vpn !== 'unknown') assert.ok((x.vpn_confidence as number) >= 0.99);
+});
+
+test('a model of your own is applied beside the shipped ones; a foreign model file is refused clearly', () => {
+  // Train a small application model on the scenario's own flows (label: the transport).
+  const flows = path.join(tmp, 'f.csv');
+  assert.equal(veil(['extract', SCENARIO, '-o', flows, '-q']).status, 0);
+  const text = readFileSync(flows, 'utf8').trim().split('\n');
+  const labelled = [`${text[0]},app`, ...text.slice(1).map((l, i) => `${l},${i % 2 ? 'alpha' : 'beta'}`)].join('\n');
+  writeFileSync(flows, labelled + '\n');
+  const model = path.join(tmp, 'app.veilmodel');
+  const t = veil(['train', flows, '--label', 'app', '--trees', '5', '-o', model, '-q']);
+  assert.equal(t.status, 0, t.stderr);
+  const out = path.join(tmp, 'm.jsonl');
+  const r = veil(['classify', SCENARIO, '--model', `${model}=application`, '-o', out, '-q']);
+  assert.equal(r.status, 0, r.stderr);
+  const rows = jsonl(out);
+  assert.ok(rows.every((x) => ['alpha', 'beta', 'unknown'].includes(x.application as string) && 'category' in x));
+  const bad = path.join(tmp, 'bad.veilmodel');
+  writeFileSync(bad, 'not a model at all');
+  const b = veil(['classify', SCENARIO, '--model', bad, '-q']);
+  assert.equal(b.status, 1);
+  assert.match(b.stderr, /bad\.veilmodel/);
+  assert.doesNotMatch(b.stderr, /internal error|    at /);
+});
+
+test('classify finishes on every capture of ../shared/data with output or a clear per-file error', extended('classify on all shared captures'), () => {
+  const files: string[] = [];
+  const walk = (d: string) => { for (const e of readdirSync(d)) { const p = path.join(d, e); if (statSync(p).isDirectory()) walk(p); else files.push(p); } };
+  walk(path.join(SHARED_DATA!, 'ndpi', 'pcap'));
+  walk(path.join(SHARED_DATA!, 'wireshark-captures'));
+  const out = path.join(tmp, 'all.csv');
+  const r = veil(['classify', ...files, '-o', out]);
+  assert.ok(r.status === 0 || r.status === 1, `exit ${r.status}`);
+  assert.doesNotMatch(r.stderr, /internal error|\n\s+at /, 'no stack trace');
+  const lines = r.stderr.trim().split('\n');
+  const errors = lines.filter((l) => l.startsWith('veil: '));
+  const mentioned = new Set(lines.map((l) => /^(?:veil: )?(.+?): /.exec(l)?.[1]));
+  for (const f of files) assert.ok(mentioned.has(f), `${f} ends in a summary line or an error line`);
+  for (const e of errors) assert.match(e, /^veil: [^:]+: /, 'errors name the file');
+  assert.ok(readFileSync(out, 'utf8').split('\n').length > 5000);
+});
