@@ -1,0 +1,80 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+// The README's two commands on a fresh clone: `npm ci && npm start` until the server answers /readyz and
+// classifies a committed capture through the API, then `npm test` to completion. The nested run sets
+// VEIL_FRESH_CLONE so that it does not clone itself again.
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const nested = Boolean(process.env.VEIL_FRESH_CLONE);
+const skip = nested ? 'inside the fresh-clone run itself' : spawnSync('git', ['-C', ROOT, 'rev-parse', 'HEAD']).status !== 0 ? 'not a git checkout' : false;
+
+function readmeCommands(): string[] {
+  const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+  const block = /## Quick start[^\n]*\n+```sh\n([\s\S]*?)```/.exec(readme)![1]!;
+  return block.trim().split('\n').map((l) => l.replace(/\s+#.*$/, '').trim());
+}
+
+async function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createServer().once('error', () => resolve(false)).listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+  });
+}
+
+test('the README names exactly two quick-start commands: set up and run, and the tests', () => {
+  const cmds = readmeCommands();
+  assert.deepEqual(cmds, ['npm ci && npm start', 'npm test']);
+  const ci = readFileSync(path.join(ROOT, '.ci/run'), 'utf8');
+  assert.match(ci, /^npm test$/m, '.ci/run calls the README\'s test command');
+});
+
+test('a fresh clone: npm ci && npm start serves and classifies a capture; npm test passes', { skip, timeout: 20 * 60_000 }, async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'veil-fresh-'));
+  const clone = path.join(dir, 'veil');
+  const procs: ChildProcess[] = [];
+  try {
+    assert.equal(spawnSync('git', ['clone', '--quiet', ROOT, clone]).status, 0, 'git clone');
+    const [start, tests] = readmeCommands() as [string, string];
+    // Port 8080 is the default; another server on this machine may hold it, then the same command gets a port.
+    const cmd = (await portFree(8080)) ? start : `${start} -- --port 0`;
+    const server = spawn('sh', ['-c', cmd], { cwd: clone, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CI: 'true' } });
+    procs.push(server);
+    let log = '';
+    server.stdout!.on('data', (d: Buffer) => { log += d.toString(); });
+    server.stderr!.on('data', (d: Buffer) => { log += d.toString(); });
+    const base = await new Promise<string>((resolve, reject) => {
+      const t = setInterval(() => {
+        const m = /listening on (http:\/\/[^\s]+)/.exec(log);
+        if (m) { clearInterval(t); resolve(m[1]!.replace(/\/$/, '')); }
+      }, 250);
+      server.once('exit', (code) => { clearInterval(t); reject(new Error(`npm start exited ${code}:\n${log.slice(-3000)}`)); });
+    });
+    const ready = await fetch(`${base}/readyz`);
+    assert.equal(ready.status, 200);
+    const body = new FormData();
+    body.append('file', new Blob([readFileSync(path.join(clone, 'test/fixtures/flow/scenario.pcap'))]), 'scenario.pcap');
+    const job = (await (await fetch(`${base}/api/v1/jobs`, { method: 'POST', body })).json()) as { id: string };
+    let state = '';
+    for (let i = 0; i < 120 && state !== 'done' && state !== 'failed'; i++) {
+      await new Promise((r) => setTimeout(r, 500));
+      state = ((await (await fetch(`${base}/api/v1/jobs/${job.id}`)).json()) as { state: string }).state;
+    }
+    assert.equal(state, 'done');
+    const results = (await (await fetch(`${base}/api/v1/jobs/${job.id}/results?limit=100`)).json()) as { rows: Record<string, unknown>[] };
+    assert.ok(results.rows.length >= 7, 'the flows of the capture');
+    const text = JSON.stringify(results.rows[0]);
+    assert.match(text, /BROWSING|CHAT|FT|MAIL|P2P|STREAMING|VOIP/, 'named by the shipped category model');
+    process.kill(-server.pid!, 'SIGTERM');
+    const t = spawnSync('sh', ['-c', tests], { cwd: clone, encoding: 'utf8', env: { ...process.env, VEIL_FRESH_CLONE: '1' }, maxBuffer: 256 << 20 });
+    assert.equal(t.status, 0, `npm test in the clone failed:\n${(t.stdout + t.stderr).slice(-4000)}`);
+    assert.match(t.stdout, /^# fail 0$/m);
+  } finally {
+    for (const p of procs) { try { process.kill(-p.pid!, 'SIGKILL'); } catch { /* gone */ } }
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
