@@ -31,7 +31,8 @@ Trains a classifier on a flow table (CSV, JSONL, Parquet or ARFF) and writes a m
   forest:   --trees N (100) --max-depth D (0 = none) --min-samples-leaf N (1) --max-features sqrt|log2|all|F
             --class-weight balanced (default) | none
   boosting: --max-iter N (300) --learning-rate R (0.1) --max-leaf-nodes N (31) --max-depth D (0 = none)
-            --min-samples-leaf N (20) --l2 L (0) --early-stopping auto|on|off --class-weight none|balanced
+            --min-samples-leaf N (20) --l2 L (1) --early-stopping auto|on|off (auto: on from 100k rows)
+            --class-weight none|balanced
       --seed S             random seed (default 0); the same seed gives the same model on any thread count
       --threads N          worker threads (default: all cores)
       --unknown-below P    answer 'unknown' below calibrated confidence P (default 0: never)
@@ -193,7 +194,7 @@ export async function run(argv: string[]): Promise<number> {
       ...(v['max-leaf-nodes'] !== undefined ? { maxLeafNodes: num(v['max-leaf-nodes'], 'max-leaf-nodes', 31, (x) => Number.isInteger(x) && x >= 2) } : {}),
       ...(v['max-depth'] !== undefined ? { maxDepth: num(v['max-depth'], 'max-depth', 0, int) } : {}),
       ...(v['min-samples-leaf'] !== undefined ? { minSamplesLeaf: num(v['min-samples-leaf'], 'min-samples-leaf', 20, (x) => Number.isInteger(x) && x >= 1) } : {}),
-      ...(v.l2 !== undefined ? { l2: num(v.l2, 'l2', 0, nonneg) } : {}),
+      ...(v.l2 !== undefined ? { l2: num(v.l2, 'l2', 1, nonneg) } : {}),
       ...(es ? { earlyStopping: es } : {}),
       ...(cw ? { classWeight: cw } : {}),
     },

@@ -36,14 +36,18 @@ export class ArffParser {
   private blankDataLines = 0;
   private firstBlankLine = 0;
   rows = 0;
+  private taken = 0;
+  readonly ready: Table[] = [];
 
   constructor(private readonly source: string, private readonly opts: ArffReadOptions = {}) {}
 
   push(lines: readonly string[]): void {
     for (const line of lines) {
       this.lineNo++;
-      if (this.inData) this.dataLine(line);
-      else this.headerLine(line);
+      if (this.inData) {
+        this.dataLine(line);
+        if (this.opts.chunkRows && this.rows - this.taken >= this.opts.chunkRows) this.ready.push(this.take());
+      } else this.headerLine(line);
     }
   }
 
@@ -169,6 +173,10 @@ export class ArffParser {
     return fields;
   }
 
+  get pendingRows(): number {
+    return this.rows - this.taken;
+  }
+
   take(): Table {
     const cols: Column[] = this.builders.map((b, i) => {
       const c = b.finish();
@@ -178,6 +186,7 @@ export class ArffParser {
     });
     // Rebuild empty builders (keeping nominal dictionaries) for the next chunk.
     this.startColumns();
+    this.taken = this.rows;
     return makeTable(this.source, cols);
   }
 
@@ -198,16 +207,14 @@ export async function readArff(path: string, opts: ArffReadOptions = {}): Promis
 }
 
 export async function* readArffChunks(path: string, opts: ArffReadOptions = {}): AsyncGenerator<Table> {
-  const p = new ArffParser(path, opts);
-  const chunkRows = opts.chunkRows ?? 65536;
-  let last = 0;
+  const p = new ArffParser(path, { ...opts, chunkRows: opts.chunkRows ?? 65536 });
   let yielded = 0;
   for await (const lines of readLineBatches(path)) {
     p.push(lines);
-    if (p.rows - last >= chunkRows) { last = p.rows; yielded++; yield p.take(); }
+    while (p.ready.length) { yielded++; yield p.ready.shift()!; }
   }
   p.end();
-  if (p.rows > last || yielded === 0) yield p.take();
+  if (p.pendingRows > 0 || yielded === 0) yield p.take();
 }
 
 export function parseArff(text: string, source = '<arff>', opts: ArffReadOptions = {}): { table: Table; header: ArffHeader } {

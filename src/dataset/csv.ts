@@ -31,6 +31,8 @@ export class CsvParser {
   private lineNo = 0;
   private repeatedHeaders = 0;
   rows = 0;
+  /** Full chunks (when `chunkRows` is set), taken by the streaming reader. */
+  readonly ready: Table[] = [];
 
   constructor(private readonly source: string, private readonly opts: CsvReadOptions = {}) {
     this.delimiter = opts.delimiter;
@@ -54,6 +56,7 @@ export class CsvParser {
         continue;
       }
       this.record(line, startLine);
+      if (this.opts.chunkRows && this.rows >= this.opts.chunkRows) { this.ready.push(this.take()); this.rows = 0; }
     }
   }
 
@@ -115,12 +118,11 @@ export class CsvParser {
  * for await (const chunk of readCsvChunks('flows.csv', { chunkRows: 50_000 })) console.log(chunk.rows);
  */
 export async function* readCsvChunks(path: string, opts: CsvReadOptions = {}): AsyncGenerator<Table> {
-  const p = new CsvParser(path, opts);
-  const chunkRows = opts.chunkRows ?? 65536;
+  const p = new CsvParser(path, { ...opts, chunkRows: opts.chunkRows ?? 65536 });
   let yielded = 0;
   for await (const lines of readLineBatches(path)) {
     p.push(lines);
-    if (p.rows >= chunkRows) { p.rows = 0; yielded++; yield p.take(); }
+    while (p.ready.length) { yielded++; yield p.ready.shift()!; }
   }
   p.end();
   if (p.rows > 0 || yielded === 0) yield p.take();

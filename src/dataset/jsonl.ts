@@ -20,8 +20,9 @@ export class JsonlParser {
   private lineNo = 0;
   rows = 0;
   private base = 0;
+  readonly ready: Table[] = [];
 
-  constructor(private readonly source: string) {}
+  constructor(private readonly source: string, private readonly chunkRows = 0) {}
 
   push(lines: readonly string[]): void {
     for (const line of lines) {
@@ -59,7 +60,13 @@ export class JsonlParser {
       }
       this.rows++;
       for (const b of this.builders.values()) if (b.length < this.rows - this.base) b.pushMissing();
+      if (this.chunkRows && this.rows - this.base >= this.chunkRows) this.ready.push(this.take());
     }
+  }
+
+  /** Rows parsed and not yet taken. */
+  get pendingRows(): number {
+    return this.rows - this.base;
   }
 
   take(): Table {
@@ -71,15 +78,13 @@ export class JsonlParser {
 }
 
 export async function* readJsonlChunks(path: string, opts: JsonlReadOptions = {}): AsyncGenerator<Table> {
-  const p = new JsonlParser(path);
-  const chunkRows = opts.chunkRows ?? 65536;
-  let last = 0;
+  const p = new JsonlParser(path, opts.chunkRows ?? 65536);
   let yielded = 0;
   for await (const lines of readLineBatches(path)) {
     p.push(lines);
-    if (p.rows - last >= chunkRows) { last = p.rows; yielded++; yield p.take(); }
+    while (p.ready.length) { yielded++; yield p.ready.shift()!; }
   }
-  if (p.rows > last || yielded === 0) yield p.take();
+  if (p.pendingRows > 0 || yielded === 0) yield p.take();
 }
 
 export async function readJsonl(path: string): Promise<Table> {

@@ -198,7 +198,7 @@ async function fitBoosting(
 ): Promise<Fitted> {
   const F = columns.length;
   // Validation share for early stopping, stratified and seeded.
-  const useVal = p.earlyStopping === 'on' || (p.earlyStopping === 'auto' && all.length >= 10_000);
+  const useVal = p.earlyStopping === 'on' || (p.earlyStopping === 'auto' && all.length >= 100_000);
   let train = all;
   let val = new Int32Array(0);
   if (useVal) {
