@@ -2,7 +2,8 @@ import type { PacketInfo } from '../../wire/types.ts';
 import { col, type CellValue, type ColumnDef } from '../columns.ts';
 import type { Flow } from '../flow.ts';
 import type { FeatureFamily, FeatureOptions } from './family.ts';
-import { Online } from './online.ts';
+import { MAX, MEAN, N, STAT_WIDTH, statAdd, statReset, statStd } from './online.ts';
+import { Slab } from './slab.ts';
 
 /**
  * Behavioural features: how the conversation moves rather than what sizes it has. Silence windows (gaps of at
@@ -14,33 +15,34 @@ const BURST_GAP_US = 100_000; // packets closer than 100 ms belong to one burst
 const WINDOW_US = 1_000_000; // throughput sampled in 1 s windows
 const MAX_EMPTY_WINDOWS = 3600; // bound on zero windows added for one gap
 
-interface State {
-  lastTs: number;
-  silenceCount: number;
-  silenceTotal: number;
-  silenceMax: number;
-  iat: Online;
-  bursts: number;
-  burstPkts: number;
-  burstBytes: number;
-  burstPktStats: Online;
-  burstByteStats: Online;
-  firstBwdTs: number;
-  secondTs: number;
-  firstPayloadTs: number;
-  firstFwdPayload: number;
-  firstBwdPayload: number;
-  first4Bytes: number;
-  seen: number;
-  small: number;
-  payloadPkts: number;
-  large: number;
-  bwdLarge: number;
-  ipBytes: [number, number];
-  window: number;
-  windowBytes: number;
-  windowStats: Online;
-}
+/** State: one slab record per flow (see slab.ts), laid out as below (times in microseconds, -1: not yet). */
+type State = number;
+
+const LAST_TS = 0;
+const SILENCE_COUNT = 1;
+const SILENCE_TOTAL = 2;
+const SILENCE_MAX = 3;
+const BURST_PKTS = 4; // packets and IP bytes of the current burst
+const BURST_BYTES = 5;
+const FIRST_BWD_TS = 6;
+const SECOND_TS = 7;
+const FIRST_PAYLOAD_TS = 8;
+const FIRST_FWD_PAYLOAD = 9;
+const FIRST_BWD_PAYLOAD = 10;
+const FIRST4_BYTES = 11;
+const SEEN = 12;
+const SMALL = 13;
+const PAYLOAD_PKTS = 14;
+const LARGE = 15;
+const BWD_LARGE = 16;
+const IP_BYTES = 17; // 2: fwd, bwd
+const WINDOW = 19; // index of the current 1 s window and its IP bytes
+const WINDOW_BYTES = 20;
+const IAT = 21; // statistics: inter-arrival times, packets and bytes per burst, bytes per window
+const BURST_PKT_STATS = IAT + STAT_WIDTH;
+const BURST_BYTE_STATS = BURST_PKT_STATS + STAT_WIDTH;
+const WINDOW_STATS = BURST_BYTE_STATS + STAT_WIDTH;
+const WIDTH = WINDOW_STATS + STAT_WIDTH;
 
 const COLUMNS: ColumnDef[] = [
   col('silence_count', 'feature', 'int', 'count', 'both', 'Gaps between consecutive packets of at least the silence threshold (default 1 s)'),
@@ -70,91 +72,110 @@ const COLUMNS: ColumnDef[] = [
 
 export function behaviourFamily(opts: FeatureOptions): FeatureFamily<State> {
   const silenceUs = opts.silenceUs;
+  const slab = new Slab(WIDTH);
   return {
     name: 'behaviour',
     description: 'Silences, burstiness, asymmetry, handshake timing and sizes, chat and streaming signatures',
     columns: COLUMNS,
     init(_flow: Flow, pkt: PacketInfo): State {
-      return {
-        lastTs: -1, silenceCount: 0, silenceTotal: 0, silenceMax: 0, iat: new Online(), bursts: 0, burstPkts: 0,
-        burstBytes: 0, burstPktStats: new Online(), burstByteStats: new Online(), firstBwdTs: -1, secondTs: -1,
-        firstPayloadTs: -1, firstFwdPayload: 0, firstBwdPayload: 0, first4Bytes: 0, seen: 0, small: 0, payloadPkts: 0, large: 0,
-        bwdLarge: 0, ipBytes: [0, 0], window: Math.floor(pkt.tsUs / WINDOW_US), windowBytes: 0,
-        windowStats: new Online(),
-      };
+      const o = slab.alloc();
+      const d = slab.data;
+      d.fill(0, o, o + IAT);
+      d[o + LAST_TS] = -1;
+      d[o + FIRST_BWD_TS] = -1;
+      d[o + SECOND_TS] = -1;
+      d[o + FIRST_PAYLOAD_TS] = -1;
+      d[o + WINDOW] = Math.floor(pkt.tsUs / WINDOW_US);
+      statReset(d, o + IAT);
+      statReset(d, o + BURST_PKT_STATS);
+      statReset(d, o + BURST_BYTE_STATS);
+      statReset(d, o + WINDOW_STATS);
+      return o;
     },
-    update(s: State, _flow: Flow, p: PacketInfo, dir: 0 | 1): void {
+    update(o: State, _flow: Flow, p: PacketInfo, dir: 0 | 1): void {
+      const d = slab.data;
       const ts = p.tsUs;
-      if (s.lastTs >= 0) {
-        const gap = ts - s.lastTs;
-        s.iat.add(gap);
-        if (gap >= silenceUs) { s.silenceCount++; s.silenceTotal += gap; }
-        if (gap > s.silenceMax) s.silenceMax = gap;
+      const ipLen = p.ipLen;
+      const last = d[o + LAST_TS]!;
+      if (last >= 0) {
+        const gap = ts - last;
+        statAdd(d, o + IAT, gap);
+        if (gap >= silenceUs) { d[o + SILENCE_COUNT]!++; d[o + SILENCE_TOTAL]! += gap; }
+        if (gap > d[o + SILENCE_MAX]!) d[o + SILENCE_MAX] = gap;
         if (gap >= BURST_GAP_US) {
-          s.burstPktStats.add(s.burstPkts);
-          s.burstByteStats.add(s.burstBytes);
-          s.burstPkts = 0;
-          s.burstBytes = 0;
+          statAdd(d, o + BURST_PKT_STATS, d[o + BURST_PKTS]!);
+          statAdd(d, o + BURST_BYTE_STATS, d[o + BURST_BYTES]!);
+          d[o + BURST_PKTS] = 0;
+          d[o + BURST_BYTES] = 0;
         }
       }
-      s.burstPkts++;
-      s.burstBytes += p.ipLen;
-      s.lastTs = ts;
-      if (s.seen === 1) s.secondTs = ts;
-      if (s.seen < 4) s.first4Bytes += p.ipLen;
-      s.seen++;
-      if (dir === 1 && s.firstBwdTs < 0) s.firstBwdTs = ts;
-      if (p.payloadLen > 0) {
-        if (s.firstPayloadTs < 0) s.firstPayloadTs = ts;
-        if (dir === 0) { if (s.firstFwdPayload === 0) s.firstFwdPayload = p.payloadLen; }
-        else if (s.firstBwdPayload === 0) s.firstBwdPayload = p.payloadLen;
-        s.payloadPkts++;
-        if (p.payloadLen < 200) s.small++;
+      d[o + BURST_PKTS]!++;
+      d[o + BURST_BYTES]! += ipLen;
+      d[o + LAST_TS] = ts;
+      const seen = d[o + SEEN]!;
+      if (seen === 1) d[o + SECOND_TS] = ts;
+      if (seen < 4) d[o + FIRST4_BYTES]! += ipLen;
+      d[o + SEEN] = seen + 1;
+      if (dir === 1 && d[o + FIRST_BWD_TS]! < 0) d[o + FIRST_BWD_TS] = ts;
+      const payloadLen = p.payloadLen;
+      if (payloadLen > 0) {
+        if (d[o + FIRST_PAYLOAD_TS]! < 0) d[o + FIRST_PAYLOAD_TS] = ts;
+        if (dir === 0) { if (d[o + FIRST_FWD_PAYLOAD] === 0) d[o + FIRST_FWD_PAYLOAD] = payloadLen; }
+        else if (d[o + FIRST_BWD_PAYLOAD] === 0) d[o + FIRST_BWD_PAYLOAD] = payloadLen;
+        d[o + PAYLOAD_PKTS]!++;
+        if (payloadLen < 200) d[o + SMALL]!++;
       }
-      if (p.ipLen >= 1200) { s.large++; if (dir === 1) s.bwdLarge++; }
-      s.ipBytes[dir] += p.ipLen;
+      if (ipLen >= 1200) { d[o + LARGE]!++; if (dir === 1) d[o + BWD_LARGE]!++; }
+      d[o + IP_BYTES + dir]! += ipLen;
       const w = Math.floor(ts / WINDOW_US);
-      if (w > s.window) {
-        s.windowStats.add(s.windowBytes);
-        const empty = Math.min(w - s.window - 1, MAX_EMPTY_WINDOWS);
-        for (let k = 0; k < empty; k++) s.windowStats.add(0);
-        s.window = w;
-        s.windowBytes = 0;
+      const window = d[o + WINDOW]!;
+      if (w > window) {
+        statAdd(d, o + WINDOW_STATS, d[o + WINDOW_BYTES]!);
+        const empty = Math.min(w - window - 1, MAX_EMPTY_WINDOWS);
+        for (let k = 0; k < empty; k++) statAdd(d, o + WINDOW_STATS, 0);
+        d[o + WINDOW] = w;
+        d[o + WINDOW_BYTES] = 0;
       }
-      s.windowBytes += p.ipLen;
+      d[o + WINDOW_BYTES]! += ipLen;
     },
-    finish(s: State, flow: Flow, row: CellValue[], at: number): void {
+    finish(o: State, flow: Flow, row: CellValue[], at: number): void {
+      const d = slab.data;
       const dur = flow.lastTs - flow.firstTs;
       const pk = flow.fwdPkts + flow.bwdPkts;
-      const [fb, bb] = s.ipBytes;
-      s.burstPktStats.add(s.burstPkts);
-      s.burstByteStats.add(s.burstBytes);
-      s.windowStats.add(s.windowBytes);
-      const payloadPkts = s.payloadPkts;
+      const fb = d[o + IP_BYTES]!, bb = d[o + IP_BYTES + 1]!;
+      statAdd(d, o + BURST_PKT_STATS, d[o + BURST_PKTS]!);
+      statAdd(d, o + BURST_BYTE_STATS, d[o + BURST_BYTES]!);
+      statAdd(d, o + WINDOW_STATS, d[o + WINDOW_BYTES]!);
+      const payloadPkts = d[o + PAYLOAD_PKTS]!;
+      const iatMean = d[o + IAT + MEAN]!;
+      const windowMean = d[o + WINDOW_STATS + MEAN]!;
+      const silenceTotal = d[o + SILENCE_TOTAL]!;
+      const secondTs = d[o + SECOND_TS]!, firstBwdTs = d[o + FIRST_BWD_TS]!, firstPayloadTs = d[o + FIRST_PAYLOAD_TS]!;
       let i = at;
-      row[i++] = s.silenceCount;
-      row[i++] = s.silenceTotal;
-      row[i++] = dur > 0 ? s.silenceTotal / dur : 0;
-      row[i++] = s.silenceMax;
-      row[i++] = s.iat.n > 0 && s.iat.mean > 0 ? s.iat.std / s.iat.mean : 0;
-      row[i++] = s.burstPktStats.n;
-      row[i++] = s.burstPktStats.mean;
-      row[i++] = s.burstPktStats.max;
-      row[i++] = s.burstByteStats.mean;
+      row[i++] = d[o + SILENCE_COUNT]!;
+      row[i++] = silenceTotal;
+      row[i++] = dur > 0 ? silenceTotal / dur : 0;
+      row[i++] = d[o + SILENCE_MAX]!;
+      row[i++] = d[o + IAT + N]! > 0 && iatMean > 0 ? statStd(d, o + IAT) / iatMean : 0;
+      row[i++] = d[o + BURST_PKT_STATS + N]!;
+      row[i++] = d[o + BURST_PKT_STATS + MEAN]!;
+      row[i++] = d[o + BURST_PKT_STATS + MAX]!;
+      row[i++] = d[o + BURST_BYTE_STATS + MEAN]!;
       row[i++] = pk > 0 ? (flow.fwdPkts - flow.bwdPkts) / pk : 0;
       row[i++] = fb + bb > 0 ? (fb - bb) / (fb + bb) : 0;
       row[i++] = bb / Math.max(1, fb);
-      row[i++] = s.secondTs >= 0 ? s.secondTs - flow.firstTs : -1;
-      row[i++] = s.firstBwdTs >= 0 ? s.firstBwdTs - flow.firstTs : -1;
-      row[i++] = s.firstPayloadTs >= 0 ? s.firstPayloadTs - flow.firstTs : -1;
-      row[i++] = s.firstFwdPayload;
-      row[i++] = s.firstBwdPayload;
-      row[i++] = s.first4Bytes;
-      row[i++] = payloadPkts > 0 ? s.small / payloadPkts : 0;
-      row[i++] = pk > 0 ? s.large / pk : 0;
-      row[i++] = flow.bwdPkts > 0 ? s.bwdLarge / flow.bwdPkts : 0;
-      row[i++] = s.windowStats.mean;
-      row[i++] = s.windowStats.mean > 0 ? s.windowStats.std / s.windowStats.mean : 0;
+      row[i++] = secondTs >= 0 ? secondTs - flow.firstTs : -1;
+      row[i++] = firstBwdTs >= 0 ? firstBwdTs - flow.firstTs : -1;
+      row[i++] = firstPayloadTs >= 0 ? firstPayloadTs - flow.firstTs : -1;
+      row[i++] = d[o + FIRST_FWD_PAYLOAD]!;
+      row[i++] = d[o + FIRST_BWD_PAYLOAD]!;
+      row[i++] = d[o + FIRST4_BYTES]!;
+      row[i++] = payloadPkts > 0 ? d[o + SMALL]! / payloadPkts : 0;
+      row[i++] = pk > 0 ? d[o + LARGE]! / pk : 0;
+      row[i++] = flow.bwdPkts > 0 ? d[o + BWD_LARGE]! / flow.bwdPkts : 0;
+      row[i++] = windowMean;
+      row[i++] = windowMean > 0 ? statStd(d, o + WINDOW_STATS) / windowMean : 0;
+      slab.release(o);
     },
   };
 }

@@ -4,21 +4,26 @@ import type { PacketInfo } from '../../wire/types.ts';
 import { col, type CellValue, type ColumnDef } from '../columns.ts';
 import type { Flow } from '../flow.ts';
 import type { FeatureFamily } from './family.ts';
+import { Slab } from './slab.ts';
 
 /**
  * Handshake metadata: TLS (over TCP), QUIC Initial and DTLS ClientHello facts and fingerprints. A tracker is made
  * only for flows whose first payload bytes look like a handshake (content, never port), fed until it has learnt
  * all it can, and its record written as the tls_* columns. No payload is kept beyond the tracker's bounded buffers.
  */
-interface State {
-  tracker: HandshakeTracker | null;
-  /** Payload-carrying packets sniffed so far without finding a handshake start. */
-  sniffed: number;
-  /** TCP: sequence numbers of the SYNs seen per direction (-1: none), replayed to a tracker made later, so each
-   * stream starts at its ISN and a reordered first segment is not lost. */
-  syn0: number;
-  syn1: number;
-}
+/**
+ * State: one slab record per flow (see slab.ts) with the sniffing progress, and the flow's tracker (if one was
+ * made) in a list indexed by record, so a flow without a handshake (most flows) costs no object at all.
+ */
+type State = number;
+
+/** Payload-carrying packets sniffed so far without finding a handshake start. */
+const SNIFFED = 0;
+/** TCP: sequence numbers of the SYNs seen per direction (-1: none), replayed to a tracker made later, so each
+ * stream starts at its ISN and a reordered first segment is not lost. */
+const SYN0 = 1;
+const SYN1 = 2;
+const WIDTH = 3;
 
 const SNIFF_PACKETS = 3;
 const SYN = 2;
@@ -64,36 +69,52 @@ const FIELDS: [ColumnDef, Getter][] = [
 const ABSENT: CellValue[] = FIELDS.map(([c]) => (c.name === 'tls_status' ? 'absent' : c.type === 'string' ? '' : c.type === 'bool' ? false : 0));
 
 export function handshakeFamily(): FeatureFamily<State> {
+  const slab = new Slab(WIDTH);
+  /** Trackers by record index (offset / WIDTH); null while none was made. */
+  const trackers: (HandshakeTracker | null)[] = [];
   return {
     name: 'handshake',
     description: 'TLS / QUIC / DTLS handshake metadata and fingerprints (JA3, JA3S, JA4), found by content',
     columns: FIELDS.map(([c]) => c),
     init(): State {
-      return { tracker: null, sniffed: 0, syn0: -1, syn1: -1 };
+      const o = slab.alloc();
+      const d = slab.data;
+      d[o + SNIFFED] = 0;
+      d[o + SYN0] = -1;
+      d[o + SYN1] = -1;
+      const k = o / WIDTH;
+      while (trackers.length <= k) trackers.push(null);
+      return o;
     },
-    update(s: State, _flow: Flow, p: PacketInfo, dir: 0 | 1): void {
+    update(o: State, _flow: Flow, p: PacketInfo, dir: 0 | 1): void {
       const len = p.payloadCapLen;
-      let t = s.tracker;
+      let t = trackers[o / WIDTH]!;
       if (t === null) {
-        if (p.proto === 6 && (p.tcpFlags & SYN) !== 0) { if (dir === 0) s.syn0 = p.tcpSeq; else s.syn1 = p.tcpSeq; }
-        if (len === 0 || s.sniffed >= SNIFF_PACKETS || (p.proto !== 6 && p.proto !== 17)) return;
-        s.sniffed++;
+        const d = slab.data;
+        if (p.proto === 6 && (p.tcpFlags & SYN) !== 0) d[o + (dir === 0 ? SYN0 : SYN1)] = p.tcpSeq;
+        if (len === 0 || d[o + SNIFFED]! >= SNIFF_PACKETS || (p.proto !== 6 && p.proto !== 17)) return;
+        d[o + SNIFFED]!++;
         if (!looksLikeHandshakeStart(p.proto as 6 | 17, p.data, p.payloadOffset, len)) return;
-        t = s.tracker = createHandshakeTracker();
-        if (s.syn0 >= 0) t.onTcp(0, s.syn0, true, EMPTY, p.tsUs);
-        if (s.syn1 >= 0) t.onTcp(1, s.syn1, true, EMPTY, p.tsUs);
+        t = trackers[o / WIDTH] = createHandshakeTracker();
+        const syn0 = d[o + SYN0]!, syn1 = d[o + SYN1]!;
+        if (syn0 >= 0) t.onTcp(0, syn0, true, EMPTY, p.tsUs);
+        if (syn1 >= 0) t.onTcp(1, syn1, true, EMPTY, p.tsUs);
       }
       if (t.done || len === 0) return;
       const payload = p.data.subarray(p.payloadOffset, p.payloadOffset + len);
       if (p.proto === 6) t.onTcp(dir, p.tcpSeq, (p.tcpFlags & SYN) !== 0, payload, p.tsUs);
       else t.onUdp(dir, payload, p.tsUs);
     },
-    finish(s: State, _flow: Flow, row: CellValue[], at: number): void {
-      if (s.tracker === null) {
+    finish(o: State, _flow: Flow, row: CellValue[], at: number): void {
+      const k = o / WIDTH;
+      const t = trackers[k]!;
+      trackers[k] = null;
+      slab.release(o);
+      if (t === null) {
         for (let i = 0; i < ABSENT.length; i++) row[at + i] = ABSENT[i]!;
         return;
       }
-      const r = s.tracker.result();
+      const r = t.result();
       for (let i = 0; i < FIELDS.length; i++) row[at + i] = FIELDS[i]![1](r);
     },
   };

@@ -2,7 +2,11 @@ import type { PacketInfo } from '../../wire/types.ts';
 import { col, type CellValue, type ColumnDef } from '../columns.ts';
 import type { Flow } from '../flow.ts';
 import type { FeatureFamily, FeatureOptions } from './family.ts';
-import { ActiveIdle, Online } from './online.ts';
+import {
+  ACTIVE, ACTIVE_IDLE_WIDTH, activeIdleAdd, activeIdleClose, activeIdleReset, IDLE, MAX, MEAN, MIN, N, STAT_WIDTH, statAdd,
+  statReset, statStd, SUM,
+} from './online.ts';
+import { Slab } from './slab.ts';
 
 /**
  * The ISCX VPN-nonVPN / Tor-nonTor "time-based features" (Draper-Gil et al., ICISSP 2016) under their own names
@@ -13,15 +17,18 @@ import { ActiveIdle, Online } from './online.ts';
  * 1052631.6 bytes/s = 80 bytes).
  * Meter with the flow timeout the ARFF file was cut with (15/30/60/120 s) as the active timeout: in the 15 s files
  * over a third of the flows last 14.25-15 s, so that timeout caps duration (--active-timeout 15).
+ *
+ * State: one slab record per flow (see slab.ts), laid out as below.
  */
-interface State {
-  fiat: Online;
-  biat: Online;
-  flowiat: Online;
-  last: [number, number, number];
-  ipBytes: number;
-  ai: ActiveIdle;
-}
+type State = number;
+
+const FIAT = 0; // statistics of forward, backward and any-direction inter-arrival times
+const BIAT = FIAT + STAT_WIDTH;
+const FLOWIAT = BIAT + STAT_WIDTH;
+const LAST = FLOWIAT + STAT_WIDTH; // last packet time per direction and of the flow (-1: none yet)
+const IP_BYTES = LAST + 3;
+const AI = IP_BYTES + 1; // active/idle periods
+const WIDTH = AI + ACTIVE_IDLE_WIDTH;
 
 const us = 'us';
 /** ISCX's activity timeout: a gap over 1 s ends an active period. */
@@ -54,49 +61,65 @@ const COLUMNS: ColumnDef[] = [
   col('std_idle', 'feature', 'float', us, 'both', 'ISCX: standard deviation of idle times (-1 if never)'),
 ];
 
-function iatOrZero(o: Online, pick: 'min' | 'max' | 'mean'): number {
-  return o.n === 0 ? 0 : o[pick];
+function iatOrZero(d: Float64Array, o: number, pick: typeof MIN | typeof MAX | typeof MEAN): number {
+  return d[o + N] === 0 ? 0 : d[o + pick]!;
+}
+
+/** min, mean, max, std of active or idle periods; -1 for all four when there was none. */
+function periods(d: Float64Array, k: number, row: CellValue[], i: number): void {
+  if (d[k + N] === 0) { row[i] = -1; row[i + 1] = -1; row[i + 2] = -1; row[i + 3] = -1; }
+  else { row[i] = d[k + MIN]!; row[i + 1] = d[k + MEAN]!; row[i + 2] = d[k + MAX]!; row[i + 3] = statStd(d, k); }
 }
 
 export function iscxFamily(_opts: FeatureOptions): FeatureFamily<State> {
+  const slab = new Slab(WIDTH);
   return {
     name: 'iscx',
     description: 'The ISCX VPN/Tor 2016 time-based features, with ISCX names and microsecond units',
     columns: COLUMNS,
     init(_flow: Flow, pkt: PacketInfo): State {
-      return { fiat: new Online(), biat: new Online(), flowiat: new Online(), last: [-1, -1, -1], ipBytes: 0,
-        ai: new ActiveIdle(ISCX_ACTIVITY_TIMEOUT_US, pkt.tsUs) };
+      const o = slab.alloc();
+      const d = slab.data;
+      statReset(d, o + FIAT);
+      statReset(d, o + BIAT);
+      statReset(d, o + FLOWIAT);
+      d[o + LAST] = -1; d[o + LAST + 1] = -1; d[o + LAST + 2] = -1;
+      d[o + IP_BYTES] = 0;
+      activeIdleReset(d, o + AI, pkt.tsUs);
+      return o;
     },
-    update(s: State, _flow: Flow, p: PacketInfo, dir: 0 | 1): void {
+    update(o: State, _flow: Flow, p: PacketInfo, dir: 0 | 1): void {
+      const d = slab.data;
       const ts = p.tsUs;
-      const l = s.last[dir];
-      if (l >= 0) (dir === 0 ? s.fiat : s.biat).add(ts - l);
-      s.last[dir] = ts;
-      if (s.last[2] >= 0) s.flowiat.add(ts - s.last[2]);
-      s.last[2] = ts;
-      s.ipBytes += p.ipLen;
-      s.ai.add(ts);
+      const l = d[o + LAST + dir]!;
+      if (l >= 0) statAdd(d, o + (dir === 0 ? FIAT : BIAT), ts - l);
+      d[o + LAST + dir] = ts;
+      const lastAny = d[o + LAST + 2]!;
+      if (lastAny >= 0) statAdd(d, o + FLOWIAT, ts - lastAny);
+      d[o + LAST + 2] = ts;
+      d[o + IP_BYTES]! += p.ipLen;
+      activeIdleAdd(d, o + AI, ts, ISCX_ACTIVITY_TIMEOUT_US);
     },
-    finish(s: State, flow: Flow, row: CellValue[], at: number): void {
-      const d = flow.lastTs - flow.firstTs;
-      const secs = d / 1e6;
+    finish(o: State, flow: Flow, row: CellValue[], at: number): void {
+      const d = slab.data;
+      const f = o + FIAT, b = o + BIAT, fl = o + FLOWIAT;
+      const dur = flow.lastTs - flow.firstTs;
+      const secs = dur / 1e6;
       let i = at;
-      row[i++] = d;
-      row[i++] = s.fiat.sum; row[i++] = s.biat.sum;
-      row[i++] = iatOrZero(s.fiat, 'min'); row[i++] = iatOrZero(s.biat, 'min');
-      row[i++] = iatOrZero(s.fiat, 'max'); row[i++] = iatOrZero(s.biat, 'max');
-      row[i++] = iatOrZero(s.fiat, 'mean'); row[i++] = iatOrZero(s.biat, 'mean');
-      row[i++] = s.fiat.std; row[i++] = s.biat.std;
+      row[i++] = dur;
+      row[i++] = d[f + SUM]!; row[i++] = d[b + SUM]!;
+      row[i++] = iatOrZero(d, f, MIN); row[i++] = iatOrZero(d, b, MIN);
+      row[i++] = iatOrZero(d, f, MAX); row[i++] = iatOrZero(d, b, MAX);
+      row[i++] = iatOrZero(d, f, MEAN); row[i++] = iatOrZero(d, b, MEAN);
+      row[i++] = statStd(d, f); row[i++] = statStd(d, b);
       row[i++] = secs > 0 ? (flow.fwdPkts + flow.bwdPkts) / secs : 0;
-      row[i++] = secs > 0 ? s.ipBytes / secs : 0;
-      row[i++] = iatOrZero(s.flowiat, 'min'); row[i++] = iatOrZero(s.flowiat, 'max');
-      row[i++] = iatOrZero(s.flowiat, 'mean'); row[i++] = s.flowiat.std;
-      s.ai.close();
-      const a = s.ai.active, id = s.ai.idle;
-      if (a.n === 0) { row[i++] = -1; row[i++] = -1; row[i++] = -1; row[i++] = -1; }
-      else { row[i++] = a.min; row[i++] = a.mean; row[i++] = a.max; row[i++] = a.std; }
-      if (id.n === 0) { row[i++] = -1; row[i++] = -1; row[i++] = -1; row[i++] = -1; }
-      else { row[i++] = id.min; row[i++] = id.mean; row[i++] = id.max; row[i++] = id.std; }
+      row[i++] = secs > 0 ? d[o + IP_BYTES]! / secs : 0;
+      row[i++] = iatOrZero(d, fl, MIN); row[i++] = iatOrZero(d, fl, MAX);
+      row[i++] = iatOrZero(d, fl, MEAN); row[i++] = statStd(d, fl);
+      activeIdleClose(d, o + AI);
+      periods(d, o + AI + ACTIVE, row, i);
+      periods(d, o + AI + IDLE, row, i + 4);
+      slab.release(o);
     },
   };
 }

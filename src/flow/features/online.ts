@@ -1,68 +1,78 @@
 /**
- * Online statistics (Welford): min, max, mean and sample standard deviation without keeping the values.
- * One instance per statistic per flow; `add` allocates nothing.
+ * Online statistics (Welford) kept in slab slots (see slab.ts): min, max, mean, sum and sample standard deviation
+ * without keeping the values. A statistic takes {@link STAT_WIDTH} consecutive slots; the helpers allocate nothing.
  */
-export class Online {
-  n = 0;
-  mean = 0;
-  m2 = 0;
-  min = Infinity;
-  max = -Infinity;
-  sum = 0;
 
-  add(x: number): void {
-    this.n++;
-    this.sum += x;
-    const d = x - this.mean;
-    this.mean += d / this.n;
-    this.m2 += d * (x - this.mean);
-    if (x < this.min) this.min = x;
-    if (x > this.max) this.max = x;
-  }
+/** Slot offsets within one statistic. */
+export const N = 0, MEAN = 1, M2 = 2, MIN = 3, MAX = 4, SUM = 5;
+export const STAT_WIDTH = 6;
 
-  /** Sample standard deviation (n - 1), 0 for fewer than two values: the convention of CICFlowMeter/ISCX. */
-  get std(): number {
-    return this.n > 1 ? Math.sqrt(this.m2 / (this.n - 1)) : 0;
-  }
+/** An empty statistic at `o`. */
+export function statReset(d: Float64Array, o: number): void {
+  d[o + N] = 0;
+  d[o + MEAN] = 0;
+  d[o + M2] = 0;
+  d[o + MIN] = Infinity;
+  d[o + MAX] = -Infinity;
+  d[o + SUM] = 0;
+}
 
-  /** Writes min, mean, std, max into `row` at `at`; `empty` stands for all four when no value was added. */
-  write(row: unknown[], at: number, empty: number): void {
-    if (this.n === 0) { row[at] = empty; row[at + 1] = empty; row[at + 2] = empty; row[at + 3] = empty; return; }
-    row[at] = this.min; row[at + 1] = this.mean; row[at + 2] = this.std; row[at + 3] = this.max;
+export function statAdd(d: Float64Array, o: number, x: number): void {
+  const n = d[o + N]! + 1;
+  d[o + N] = n;
+  d[o + SUM]! += x;
+  const mean = d[o + MEAN]!;
+  const delta = x - mean;
+  const next = mean + delta / n;
+  d[o + MEAN] = next;
+  d[o + M2]! += delta * (x - next);
+  if (x < d[o + MIN]!) d[o + MIN] = x;
+  if (x > d[o + MAX]!) d[o + MAX] = x;
+}
+
+/** Sample standard deviation (n - 1), 0 for fewer than two values: the convention of CICFlowMeter/ISCX. */
+export function statStd(d: Float64Array, o: number): number {
+  const n = d[o + N]!;
+  return n > 1 ? Math.sqrt(d[o + M2]! / (n - 1)) : 0;
+}
+
+/** Writes min, mean, std, max into `row` at `at`; `empty` stands for all four when no value was added. */
+export function statWrite(d: Float64Array, o: number, row: unknown[], at: number, empty: number): void {
+  if (d[o + N] === 0) { row[at] = empty; row[at + 1] = empty; row[at + 2] = empty; row[at + 3] = empty; return; }
+  row[at] = d[o + MIN]; row[at + 1] = d[o + MEAN]; row[at + 2] = statStd(d, o); row[at + 3] = d[o + MAX];
+}
+
+/*
+ * Active/idle periods as CICFlowMeter and ISCX's flow meter define them: a gap longer than the activity timeout
+ * ends an active period (its length is recorded when positive) and is itself an idle period. Slots: the active
+ * and idle statistics, then the start and end of the current active period.
+ */
+export const ACTIVE = 0, IDLE = STAT_WIDTH, START_ACTIVE = 2 * STAT_WIDTH, END_ACTIVE = 2 * STAT_WIDTH + 1;
+export const ACTIVE_IDLE_WIDTH = 2 * STAT_WIDTH + 2;
+
+export function activeIdleReset(d: Float64Array, o: number, ts: number): void {
+  statReset(d, o + ACTIVE);
+  statReset(d, o + IDLE);
+  d[o + START_ACTIVE] = ts;
+  d[o + END_ACTIVE] = ts;
+}
+
+export function activeIdleAdd(d: Float64Array, o: number, ts: number, timeoutUs: number): void {
+  const end = d[o + END_ACTIVE]!;
+  if (ts - end > timeoutUs) {
+    const a = end - d[o + START_ACTIVE]!;
+    if (a > 0) statAdd(d, o + ACTIVE, a);
+    statAdd(d, o + IDLE, ts - end);
+    d[o + START_ACTIVE] = ts;
+    d[o + END_ACTIVE] = ts;
+  } else if (ts > end) {
+    d[o + END_ACTIVE] = ts;
   }
 }
 
-/**
- * Active/idle periods as CICFlowMeter and ISCX's flow meter define them: a gap longer than the activity timeout
- * ends an active period (its length is recorded when positive) and is itself an idle period.
- */
-export class ActiveIdle {
-  readonly active = new Online();
-  readonly idle = new Online();
-  private startActive = 0;
-  private endActive = 0;
-
-  constructor(private readonly timeoutUs: number, ts: number) {
-    this.startActive = ts;
-    this.endActive = ts;
-  }
-
-  add(ts: number): void {
-    if (ts - this.endActive > this.timeoutUs) {
-      const a = this.endActive - this.startActive;
-      if (a > 0) this.active.add(a);
-      this.idle.add(ts - this.endActive);
-      this.startActive = ts;
-      this.endActive = ts;
-    } else if (ts > this.endActive) {
-      this.endActive = ts;
-    }
-  }
-
-  /** Closes the last active period; call once at the end of the flow. */
-  close(): void {
-    const a = this.endActive - this.startActive;
-    if (a > 0) this.active.add(a);
-    this.startActive = this.endActive;
-  }
+/** Closes the last active period; call once at the end of the flow. */
+export function activeIdleClose(d: Float64Array, o: number): void {
+  const a = d[o + END_ACTIVE]! - d[o + START_ACTIVE]!;
+  if (a > 0) statAdd(d, o + ACTIVE, a);
+  d[o + START_ACTIVE] = d[o + END_ACTIVE]!;
 }

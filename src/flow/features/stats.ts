@@ -2,23 +2,29 @@ import type { PacketInfo } from '../../wire/types.ts';
 import { col, type CellValue, type ColumnDef } from '../columns.ts';
 import type { Flow } from '../flow.ts';
 import type { FeatureFamily, FeatureOptions } from './family.ts';
-import { ActiveIdle, Online } from './online.ts';
+import {
+  ACTIVE, ACTIVE_IDLE_WIDTH, activeIdleAdd, activeIdleClose, activeIdleReset, IDLE, N, STAT_WIDTH, statAdd, statReset, statWrite,
+} from './online.ts';
+import { Slab } from './slab.ts';
 
 /**
  * Statistical features: counts, sizes and inter-arrival times per direction and for the whole flow, TCP flag
  * counts, initial windows and active/idle periods. Sizes are IP lengths (independent of the link layer);
  * the byte counters are frame lengths on the wire, as nDPI and tcpdump count them.
+ *
+ * State: one slab record per flow (see slab.ts), laid out as below; directions are 0 fwd, 1 bwd, 2 the whole flow.
  */
-interface State {
-  size: [Online, Online, Online]; // fwd, bwd, flow
-  iat: [Online, Online, Online];
-  lastTs: [number, number, number];
-  payload: [number, number];
-  ipBytes: [number, number];
-  flags: Uint32Array; // 8 flags x 2 directions
-  initWin: [number, number];
-  activeIdle: ActiveIdle;
-}
+type State = number;
+
+const SIZE = 0; // 3 statistics of IP lengths: fwd, bwd, flow
+const IAT = SIZE + 3 * STAT_WIDTH; // 3 statistics of inter-arrival times
+const LAST_TS = IAT + 3 * STAT_WIDTH; // 3 last packet times (-1: none yet)
+const PAYLOAD = LAST_TS + 3; // 2 payload byte counts
+const IP_BYTES = PAYLOAD + 2; // 2 IP byte counts
+const FLAGS = IP_BYTES + 2; // 8 flag counts x 2 directions
+const INIT_WIN = FLAGS + 16; // 2 first windows (-1: none)
+const ACTIVE_IDLE = INIT_WIN + 2;
+const WIDTH = ACTIVE_IDLE + ACTIVE_IDLE_WIDTH;
 
 const FLAG_NAMES = ['fin', 'syn', 'rst', 'psh', 'ack', 'urg', 'ece', 'cwr'] as const;
 const DIRS = [['fwd', 'fwd', 'from the initiator'], ['bwd', 'bwd', 'from the responder'], ['flow', 'both', 'in both directions']] as const;
@@ -62,57 +68,65 @@ function buildColumns(): ColumnDef[] {
 
 export function statsFamily(opts: FeatureOptions): FeatureFamily<State> {
   const columns = buildColumns();
+  const timeoutUs = opts.activityTimeoutUs;
+  const slab = new Slab(WIDTH);
   return {
     name: 'stats',
     description: 'Counts, packet sizes, inter-arrival times, TCP flags, initial windows, active/idle periods',
     columns,
     init(_flow: Flow, pkt: PacketInfo): State {
-      return {
-        size: [new Online(), new Online(), new Online()],
-        iat: [new Online(), new Online(), new Online()],
-        lastTs: [-1, -1, -1],
-        payload: [0, 0],
-        ipBytes: [0, 0],
-        flags: new Uint32Array(16),
-        initWin: [-1, -1],
-        activeIdle: new ActiveIdle(opts.activityTimeoutUs, pkt.tsUs),
-      };
-    },
-    update(s: State, _flow: Flow, p: PacketInfo, dir: 0 | 1): void {
-      const ts = p.tsUs;
-      s.size[dir].add(p.ipLen);
-      s.size[2].add(p.ipLen);
-      const last = s.lastTs[dir];
-      if (last >= 0) s.iat[dir].add(ts - last);
-      s.lastTs[dir] = ts;
-      const lastAny = s.lastTs[2];
-      if (lastAny >= 0) s.iat[2].add(ts - lastAny);
-      s.lastTs[2] = ts;
-      s.payload[dir] += p.payloadLen;
-      s.ipBytes[dir] += p.ipLen;
-      if (p.proto === 6) {
-        const fl = p.tcpFlags, base = dir * 8;
-        if (fl !== 0) for (let i = 0; i < 8; i++) if (fl & (1 << i)) s.flags[base + i]!++;
-        if (s.initWin[dir] < 0) s.initWin[dir] = p.tcpWindow;
+      const o = slab.alloc();
+      const d = slab.data;
+      for (let k = 0; k < 3; k++) {
+        statReset(d, o + SIZE + k * STAT_WIDTH);
+        statReset(d, o + IAT + k * STAT_WIDTH);
+        d[o + LAST_TS + k] = -1;
       }
-      s.activeIdle.add(ts);
+      d.fill(0, o + PAYLOAD, o + INIT_WIN);
+      d[o + INIT_WIN] = -1;
+      d[o + INIT_WIN + 1] = -1;
+      activeIdleReset(d, o + ACTIVE_IDLE, pkt.tsUs);
+      return o;
     },
-    finish(s: State, flow: Flow, row: CellValue[], at: number): void {
+    update(o: State, _flow: Flow, p: PacketInfo, dir: 0 | 1): void {
+      const d = slab.data;
+      const ts = p.tsUs;
+      const len = p.ipLen;
+      statAdd(d, o + SIZE + dir * STAT_WIDTH, len);
+      statAdd(d, o + SIZE + 2 * STAT_WIDTH, len);
+      const last = d[o + LAST_TS + dir]!;
+      if (last >= 0) statAdd(d, o + IAT + dir * STAT_WIDTH, ts - last);
+      d[o + LAST_TS + dir] = ts;
+      const lastAny = d[o + LAST_TS + 2]!;
+      if (lastAny >= 0) statAdd(d, o + IAT + 2 * STAT_WIDTH, ts - lastAny);
+      d[o + LAST_TS + 2] = ts;
+      d[o + PAYLOAD + dir]! += p.payloadLen;
+      d[o + IP_BYTES + dir]! += len;
+      if (p.proto === 6) {
+        const fl = p.tcpFlags, base = o + FLAGS + dir * 8;
+        if (fl !== 0) for (let i = 0; i < 8; i++) if (fl & (1 << i)) d[base + i]!++;
+        if (d[o + INIT_WIN + dir]! < 0) d[o + INIT_WIN + dir] = p.tcpWindow;
+      }
+      activeIdleAdd(d, o + ACTIVE_IDLE, ts, timeoutUs);
+    },
+    finish(o: State, flow: Flow, row: CellValue[], at: number): void {
+      const d = slab.data;
       let i = at;
       row[i++] = flow.proto;
       row[i++] = flow.lastTs - flow.firstTs;
       row[i++] = flow.fwdPkts; row[i++] = flow.bwdPkts;
       row[i++] = flow.fwdBytes; row[i++] = flow.bwdBytes;
-      row[i++] = s.ipBytes[0]; row[i++] = s.ipBytes[1];
-      row[i++] = s.payload[0]; row[i++] = s.payload[1];
-      for (const o of s.size) { o.write(row, i, 0); i += 4; }
-      for (const o of s.iat) { o.write(row, i, 0); i += 4; }
-      for (let k = 0; k < 16; k++) row[i++] = s.flags[k]!;
-      row[i++] = s.initWin[0]; row[i++] = s.initWin[1];
-      s.activeIdle.close();
-      s.activeIdle.active.write(row, i, 0); i += 4;
-      s.activeIdle.idle.write(row, i, 0); i += 4;
-      row[i++] = s.activeIdle.active.n;
+      row[i++] = d[o + IP_BYTES]!; row[i++] = d[o + IP_BYTES + 1]!;
+      row[i++] = d[o + PAYLOAD]!; row[i++] = d[o + PAYLOAD + 1]!;
+      for (let k = 0; k < 3; k++) { statWrite(d, o + SIZE + k * STAT_WIDTH, row, i, 0); i += 4; }
+      for (let k = 0; k < 3; k++) { statWrite(d, o + IAT + k * STAT_WIDTH, row, i, 0); i += 4; }
+      for (let k = 0; k < 16; k++) row[i++] = d[o + FLAGS + k]!;
+      row[i++] = d[o + INIT_WIN]!; row[i++] = d[o + INIT_WIN + 1]!;
+      activeIdleClose(d, o + ACTIVE_IDLE);
+      statWrite(d, o + ACTIVE_IDLE + ACTIVE, row, i, 0); i += 4;
+      statWrite(d, o + ACTIVE_IDLE + IDLE, row, i, 0); i += 4;
+      row[i++] = d[o + ACTIVE_IDLE + ACTIVE + N]!;
+      slab.release(o);
     },
   };
 }
