@@ -28,11 +28,41 @@ export function leafCertificate(body: Uint8Array): Uint8Array | null {
   return first.bytes(first.remaining);
 }
 
+/** Certificates remembered by {@link describeCertificate}, and the largest one remembered. */
+const CACHE_ENTRIES = 1024;
+const CACHE_MAX_DER = 8192;
+const cache = new Map<number, { der: Uint8Array; info: CertificateInfo | null }>();
+
+function hashBytes(b: Uint8Array): number {
+  let h = 0x811c9dc5 ^ b.length;
+  for (let i = 0; i < b.length; i++) h = Math.imul(h ^ b[i]!, 0x01000193);
+  return h;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /**
  * Subject, issuer, SAN and validity of a DER certificate; null when it cannot be decoded. A small DER walker
- * reads the usual certificate (fast); node's X509Certificate handles what it does not.
+ * reads the usual certificate (fast); node's X509Certificate handles what it does not. Servers send the same
+ * certificate to every client, so answers are remembered by the certificate's bytes (a bounded cache, compared in
+ * full): the returned object may be shared, do not modify it.
  */
 export function describeCertificate(der: Uint8Array): CertificateInfo | null {
+  if (der.length > CACHE_MAX_DER) return describeUncached(der);
+  const h = hashBytes(der);
+  const hit = cache.get(h);
+  if (hit !== undefined && sameBytes(hit.der, der)) return hit.info;
+  const info = describeUncached(der);
+  if (cache.size >= CACHE_ENTRIES && hit === undefined) cache.delete(cache.keys().next().value!);
+  cache.set(h, { der: new Uint8Array(der), info }); // a copy (slice of a Buffer would be a view)
+  return info;
+}
+
+function describeUncached(der: Uint8Array): CertificateInfo | null {
   const f = readX509(der);
   if (f !== null) return { subject: f.subject, issuer: f.issuer, san: f.san.join(','), notBefore: f.notBefore, notAfter: f.notAfter };
   return describeWithNode(der);

@@ -6,20 +6,25 @@
 
 const EMPTY = new Uint8Array(0);
 
-/** Holds the unconsumed tail between feeds; `feed` runs `consume` over the bytes available. */
+/** A layer parsing the bytes an {@link Accumulator} holds. */
+export interface Consumer {
+  /** Parses what it can of `view` and returns how many leading bytes it used; the rest is kept for later. */
+  consume(view: Uint8Array): number;
+}
+
+/** Holds the unconsumed tail between feeds; `feed` runs the consumer over the bytes available. */
 export class Accumulator {
   private buf: Uint8Array = EMPTY;
   len = 0;
 
-  /** `consume` returns how many leading bytes of the view it used; the rest is kept for the next feed. */
-  feed(data: Uint8Array, consume: (view: Uint8Array) => number): void {
+  feed(data: Uint8Array, consumer: Consumer): void {
     if (this.len === 0) {
-      const used = consume(data);
+      const used = consumer.consume(data);
       if (used < data.length) this.append(data.subarray(used));
       return;
     }
     this.append(data);
-    const used = consume(this.buf.subarray(0, this.len));
+    const used = consumer.consume(this.buf.subarray(0, this.len));
     if (used >= this.len) {
       this.len = 0;
     } else if (used > 0) {
@@ -47,6 +52,11 @@ export class Accumulator {
 
 export type StreamEnd = '' | 'limit' | 'malformed' | 'not-tls' | 'stopped';
 
+/** Receives the handshake messages of both directions (one sink per flow, so no closure per direction). */
+export interface MessageSink {
+  onMessage(dir: 0 | 1, type: number, body: Uint8Array): void;
+}
+
 /*
  * RFC 8446 §4:
  *   struct {
@@ -56,7 +66,7 @@ export type StreamEnd = '' | 'limit' | 'malformed' | 'not-tls' | 'stopped';
  *   } Handshake;
  * Messages may span records and records may hold several messages.
  */
-export class HandshakeAssembler {
+export class HandshakeAssembler implements Consumer {
   end: StreamEnd = '';
   /** Bytes of a message still being collected. */
   get buffered(): number {
@@ -64,11 +74,13 @@ export class HandshakeAssembler {
   }
   private readonly acc = new Accumulator();
   private readonly limit: number;
-  private readonly onMessage: (type: number, body: Uint8Array) => void;
+  private readonly sink: MessageSink;
+  private readonly dir: 0 | 1;
 
-  constructor(limit: number, onMessage: (type: number, body: Uint8Array) => void) {
+  constructor(limit: number, sink: MessageSink, dir: 0 | 1) {
     this.limit = limit;
-    this.onMessage = onMessage;
+    this.sink = sink;
+    this.dir = dir;
   }
 
   stop(why: StreamEnd): void {
@@ -78,11 +90,11 @@ export class HandshakeAssembler {
 
   push(data: Uint8Array): void {
     if (this.end !== '') return;
-    this.acc.feed(data, this.consume);
+    this.acc.feed(data, this);
     if (this.end !== '') this.acc.clear();
   }
 
-  private readonly consume = (v: Uint8Array): number => {
+  consume(v: Uint8Array): number {
     let p = 0;
     while (this.end === '' && v.length - p >= 4) {
       const len = (v[p + 1]! << 16) | (v[p + 2]! << 8) | v[p + 3]!;
@@ -92,11 +104,11 @@ export class HandshakeAssembler {
       }
       if (v.length - p - 4 < len) break;
       const type = v[p]!;
-      this.onMessage(type, v.subarray(p + 4, p + 4 + len));
+      this.sink.onMessage(this.dir, type, v.subarray(p + 4, p + 4 + len));
       p += 4 + len;
     }
     return p;
-  };
+  }
 }
 
 /** Largest TLSCiphertext.length (RFC 5246 §6.2.3: 2^14 + 2048). */
@@ -104,12 +116,13 @@ const MAX_RECORD = 16384 + 2048;
 /** How far into a stream to look for the first record when it does not start with one (SOCKS, CONNECT). */
 const SEEK_WINDOW = 2048;
 
+/** What the record layers of both directions report (one receiver per flow, so no closure per direction). */
 export interface RecordEvents {
   /** A handshake record's payload, unless {@link RecordReader.skipHandshake} is set. */
-  handshake(fragment: Uint8Array): void;
-  changeCipherSpec(): void;
-  alert(): void;
-  applicationData(): void;
+  onHandshakeFragment(dir: 0 | 1, fragment: Uint8Array): void;
+  onChangeCipherSpec(dir: 0 | 1): void;
+  onAlert(dir: 0 | 1): void;
+  onApplicationData(dir: 0 | 1): void;
 }
 
 function plausibleHeader(v: Uint8Array, p: number): boolean {
@@ -126,7 +139,7 @@ function plausibleHeader(v: Uint8Array, p: number): boolean {
  *       opaque fragment[TLSPlaintext.length];
  *   } TLSPlaintext;
  */
-export class RecordReader {
+export class RecordReader implements Consumer {
   end: StreamEnd = '';
   /** Records parsed so far. */
   records = 0;
@@ -140,11 +153,16 @@ export class RecordReader {
   private readonly acc = new Accumulator();
   private readonly expectType: number;
   private readonly events: RecordEvents;
+  private readonly dir: 0 | 1;
 
-  /** @param expectType handshake type that starts this direction (1 client, 2 server), used to find the first record */
-  constructor(expectType: number, events: RecordEvents) {
+  /**
+   * @param expectType handshake type that starts this direction (1 client, 2 server), used to find the first record
+   * @param dir the direction reported to `events`
+   */
+  constructor(expectType: number, events: RecordEvents, dir: 0 | 1) {
     this.expectType = expectType;
     this.events = events;
+    this.dir = dir;
   }
 
   get buffered(): number {
@@ -158,11 +176,11 @@ export class RecordReader {
 
   push(data: Uint8Array): void {
     if (this.end !== '') return;
-    this.acc.feed(data, this.consume);
+    this.acc.feed(data, this);
     if (this.end !== '') this.acc.clear();
   }
 
-  private readonly consume = (v: Uint8Array): number => {
+  consume(v: Uint8Array): number {
     let p = 0;
     if (this.seeking) {
       const at = this.seek(v);
@@ -191,23 +209,23 @@ export class RecordReader {
       this.records++;
       switch (type) {
         case 22:
-          if (!this.skipHandshake) this.events.handshake(frag);
+          if (!this.skipHandshake) this.events.onHandshakeFragment(this.dir, frag);
           break;
         case 20:
-          this.events.changeCipherSpec();
+          this.events.onChangeCipherSpec(this.dir);
           break;
         case 21:
-          this.events.alert();
+          this.events.onAlert(this.dir);
           break;
         case 23:
-          this.events.applicationData();
+          this.events.onApplicationData(this.dir);
           break;
         default:
           break;
       }
     }
     return p;
-  };
+  }
 
   /**
    * Offset of the first record: 0 when the stream starts with a plausible record header, else the first

@@ -2,10 +2,10 @@
  * Semantics: turns the parsed hellos and certificate of one flow into a {@link HandshakeRecord}.
  */
 import type { CertificateInfo } from './certificate.ts';
-import { hex16, is13, isGrease, versionName, versionRank } from './constants.ts';
-import { ja3, ja3s } from './fingerprint/ja3.ts';
-import { ja4, type Ja4Transport } from './fingerprint/ja4.ts';
+import { is13, versionName } from './constants.ts';
+import type { Ja4Transport } from './fingerprint/ja4.ts';
 import type { ClientHello, ServerHello } from './hello.ts';
+import { clientFacts, serverFacts } from './hello-facts.ts';
 import type { HandshakeRecord, HandshakeStatus } from './types.ts';
 
 /** A record with every field empty, status 'absent'. */
@@ -40,22 +40,6 @@ export interface HandshakeFacts {
   malformations: number;
 }
 
-function decimalList(values: readonly number[]): string {
-  let s = '';
-  for (const v of values) {
-    if (isGrease(v)) continue;
-    s += s === '' ? String(v) : ',' + v;
-  }
-  return s;
-}
-
-/** Highest non-GREASE supported_versions entry, 0 when the extension is absent. */
-export function highestOffered(ch: ClientHello): number {
-  let best = 0;
-  for (const v of ch.supportedVersions) if (!isGrease(v) && versionRank(v) > versionRank(best)) best = v;
-  return best;
-}
-
 /** Version the server chose: supported_versions when present, else the legacy field. */
 export function negotiated(sh: ServerHello): number {
   return sh.selectedVersion !== 0 ? sh.selectedVersion : sh.legacyVersion;
@@ -84,34 +68,33 @@ export function buildRecord(f: HandshakeFacts): HandshakeRecord {
   const letter: Ja4Transport = f.protocol === 'quic' ? 'q' : f.protocol === 'dtls' ? 'd' : 't';
   const { ch, sh } = f;
   if (ch !== null) {
-    r.clientVersion = hex16(ch.legacyVersion);
-    r.offeredVersion = versionName(highestOffered(ch));
+    const c = clientFacts(ch, letter);
+    r.clientVersion = c.clientVersion;
+    r.offeredVersion = c.offeredVersion;
     r.sni = ch.serverName;
-    r.alpnOffered = ch.alpn.join(',');
-    r.cipherSuites = decimalList(ch.cipherSuites);
-    r.extensions = decimalList(ch.extensions);
-    r.supportedGroups = decimalList(ch.supportedGroups);
-    r.signatureAlgorithms = decimalList(ch.signatureAlgorithms);
-    const j3 = ja3(ch);
-    r.ja3 = j3.text;
-    r.ja3Hash = j3.hash;
-    const j4 = ja4(ch, letter);
-    r.ja4 = j4.ja4;
-    r.ja4R = j4.ja4R;
-    r.ja4O = j4.ja4O;
-    r.ja4RO = j4.ja4RO;
+    r.alpnOffered = c.alpnOffered;
+    r.cipherSuites = c.cipherSuites;
+    r.extensions = c.extensions;
+    r.supportedGroups = c.supportedGroups;
+    r.signatureAlgorithms = c.signatureAlgorithms;
+    r.ja3 = c.ja3;
+    r.ja3Hash = c.ja3Hash;
+    r.ja4 = c.ja4;
+    r.ja4R = c.ja4R;
+    r.ja4O = c.ja4O;
+    r.ja4RO = c.ja4RO;
     r.clientHelloLen = f.clientHelloLen;
   }
-  if (f.ch2 !== null) r.ja4Retry = ja4(f.ch2, letter).ja4;
+  if (f.ch2 !== null) r.ja4Retry = clientFacts(f.ch2, letter).ja4;
   r.helloRetry = f.hrr !== null || f.ch2 !== null;
   const server = sh ?? f.hrr;
   if (server !== null) r.negotiatedVersion = versionName(negotiated(server));
   if (sh !== null) {
-    r.alpnChosen = sh.alpn;
-    r.cipherChosen = String(sh.cipherSuite);
-    const j3s = ja3s(sh);
-    r.ja3s = j3s.text;
-    r.ja3sHash = j3s.hash;
+    const sf = serverFacts(sh);
+    r.alpnChosen = sf.alpnChosen;
+    r.cipherChosen = sf.cipherChosen;
+    r.ja3s = sf.ja3s;
+    r.ja3sHash = sf.ja3sHash;
     r.serverHelloLen = f.serverHelloLen;
   }
   r.sessionResumption = resumed(f);

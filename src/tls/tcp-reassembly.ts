@@ -1,3 +1,8 @@
+/** Where a reassembled stream goes (the TLS record layer). */
+export interface StreamSink {
+  push(data: Uint8Array): void;
+}
+
 /**
  * One direction of a TCP byte stream rebuilt from segments by sequence number: out-of-order segments are
  * buffered (copied), retransmissions and overlaps trimmed (first copy wins), sequence numbers compared modulo
@@ -17,9 +22,10 @@ export class TcpReassembler {
   private pending: { seq: number; data: Uint8Array }[] = [];
   private pendingBytes = 0;
   private readonly limit: number;
-  private readonly sink: (data: Uint8Array) => void;
+  private readonly sink: StreamSink;
 
-  constructor(limit: number, sink: (data: Uint8Array) => void) {
+  /** @param sink receives the stream's bytes in order (views valid during the call) */
+  constructor(limit: number, sink: StreamSink) {
     this.limit = limit;
     this.sink = sink;
   }
@@ -88,14 +94,14 @@ export class TcpReassembler {
       if (room > 0) {
         this.delivered += room;
         this.next = (this.next + room) >>> 0;
-        this.sink(d.subarray(0, room));
+        this.sink.push(d.subarray(0, room));
       }
       this.giveUp();
       return;
     }
     this.delivered += d.length;
     this.next = (this.next + d.length) >>> 0;
-    this.sink(d);
+    this.sink.push(d);
   }
 
   private drain(): void {

@@ -10,7 +10,7 @@ import { TlsParseError } from './cursor.ts';
 import { DtlsReader } from './dtls.ts';
 import { parseClientHello, parseServerHello, type ClientHello, type ServerHello } from './hello.ts';
 import { isDtlsStart, isQuicInitialStart } from './sniff.ts';
-import { HandshakeAssembler, RecordReader, type StreamEnd } from './stream.ts';
+import { HandshakeAssembler, RecordReader, type MessageSink, type RecordEvents, type StreamEnd } from './stream.ts';
 import { buildRecord, negotiated } from './summary.ts';
 import { TcpReassembler } from './tcp-reassembly.ts';
 import type { HandshakeRecord, HandshakeStatus, HandshakeTracker } from './types.ts';
@@ -33,7 +33,11 @@ const enum Mode {
 /** Why a direction stopped being read: '' while open, 'complete' when it told us all we need. */
 type DirEnd = StreamEnd | 'complete' | 'budget' | 'malformed-hello';
 
-export class TlsHandshakeTracker implements HandshakeTracker {
+/**
+ * The tracker is also the receiver of its byte layers' events (records, messages) for both directions: the
+ * layers call its methods with their direction, so setting up a flow creates no closures.
+ */
+export class TlsHandshakeTracker implements HandshakeTracker, RecordEvents, MessageSink {
   private mode = Mode.NONE;
   private finished = false;
   private cached: HandshakeRecord | null = null;
@@ -135,39 +139,23 @@ export class TlsHandshakeTracker implements HandshakeTracker {
 
   private startTcp(): void {
     this.mode = Mode.TCP;
-    const hs: [HandshakeAssembler, HandshakeAssembler] = [
-      new HandshakeAssembler(this.maxBytes, (t, b) => this.onMessage(0, t, b)),
-      new HandshakeAssembler(this.maxBytes, (t, b) => this.onMessage(1, t, b)),
-    ];
-    this.hs = hs;
-    const events = (dir: 0 | 1) => ({
-      handshake: (frag: Uint8Array) => {
-        this.evidence[dir] = true;
-        hs[dir].push(frag);
-      },
-      changeCipherSpec: () => this.onChangeCipherSpec(dir),
-      alert: () => this.onAlert(dir),
-      applicationData: () => this.onApplicationData(dir),
-    });
+    this.hs = [new HandshakeAssembler(this.maxBytes, this, 0), new HandshakeAssembler(this.maxBytes, this, 1)];
     const records: [RecordReader, RecordReader] = [
-      new RecordReader(HandshakeType.CLIENT_HELLO, events(0)),
-      new RecordReader(HandshakeType.SERVER_HELLO, events(1)),
+      new RecordReader(HandshakeType.CLIENT_HELLO, this, 0),
+      new RecordReader(HandshakeType.SERVER_HELLO, this, 1),
     ];
     this.records = records;
-    this.tcp = [
-      new TcpReassembler(this.maxBytes, (d) => records[0].push(d)),
-      new TcpReassembler(this.maxBytes, (d) => records[1].push(d)),
-    ];
+    this.tcp = [new TcpReassembler(this.maxBytes, records[0]), new TcpReassembler(this.maxBytes, records[1])];
   }
 
   private startUdp(d: Uint8Array): void {
     if (isQuicInitialStart(d, 0, d.length)) {
       this.mode = Mode.QUIC;
-      this.hs = [
-        new HandshakeAssembler(this.maxBytes, (t, b) => this.onMessage(0, t, b)),
-        new HandshakeAssembler(this.maxBytes, (t, b) => this.onMessage(1, t, b)),
+      const hs: [HandshakeAssembler, HandshakeAssembler] = [
+        new HandshakeAssembler(this.maxBytes, this, 0),
+        new HandshakeAssembler(this.maxBytes, this, 1),
       ];
-      const hs = this.hs;
+      this.hs = hs;
       this.quic = new QuicInitialReader(this.maxBytes, (dir, data) => hs[dir].push(data));
     } else if (isDtlsStart(d, 0, d.length)) {
       this.mode = Mode.DTLS;
@@ -188,14 +176,24 @@ export class TlsHandshakeTracker implements HandshakeTracker {
     }
   }
 
-  // ---- events from the byte layers ----------------------------------------------------------------------------
+  // ---- events from the byte layers (called by them; not for other callers) -------------------------------------
 
-  private onMessage(dir: 0 | 1, type: number, body: Uint8Array): void {
+  onHandshakeFragment(dir: 0 | 1, fragment: Uint8Array): void {
+    this.evidence[dir] = true;
+    this.hs![dir].push(fragment);
+  }
+
+  onMessage(dir: 0 | 1, type: number, body: Uint8Array): void {
     if (dir === 0) {
       if (type !== HandshakeType.CLIENT_HELLO) return;
       if (this.ch === null) {
-        const ch = this.parse(0, () => parseClientHello(body, this.mode === Mode.DTLS));
-        if (ch === null) return;
+        let ch: ClientHello;
+        try {
+          ch = parseClientHello(body, this.mode === Mode.DTLS);
+        } catch (e) {
+          this.malformedHello(0, e);
+          return;
+        }
         this.ch = ch;
         this.chTs = this.now;
         this.chLen = body.length;
@@ -213,8 +211,13 @@ export class TlsHandshakeTracker implements HandshakeTracker {
     switch (type) {
       case HandshakeType.SERVER_HELLO: {
         if (this.sh !== null) return;
-        const sh = this.parse(1, () => parseServerHello(body));
-        if (sh === null) return;
+        let sh: ServerHello;
+        try {
+          sh = parseServerHello(body);
+        } catch (e) {
+          this.malformedHello(1, e);
+          return;
+        }
         if (this.shTs < 0) this.shTs = this.now;
         if (sh.helloRetryRequest) {
           if (this.hrr === null) this.hrr = sh;
@@ -243,19 +246,15 @@ export class TlsHandshakeTracker implements HandshakeTracker {
     }
   }
 
-  private parse<T>(dir: 0 | 1, fn: () => T): T | null {
-    try {
-      return fn();
-    } catch (e) {
-      if (!(e instanceof TlsParseError)) throw e;
-      this.malformations++;
-      this.helloMalformed[dir] = true;
-      this.endDir(dir, 'malformed-hello');
-      return null;
-    }
+  /** A hello that failed to parse ends its direction (anything but a parse error is rethrown). */
+  private malformedHello(dir: 0 | 1, e: unknown): void {
+    if (!(e instanceof TlsParseError)) throw e;
+    this.malformations++;
+    this.helloMalformed[dir] = true;
+    this.endDir(dir, 'malformed-hello');
   }
 
-  private onChangeCipherSpec(dir: 0 | 1): void {
+  onChangeCipherSpec(dir: 0 | 1): void {
     // TLS 1.3 sends a middlebox-compatibility CCS and its handshake records stay readable (a second ClientHello
     // after a HelloRetryRequest); in TLS <= 1.2 the records after CCS are encrypted.
     if (this.sh !== null ? is13(negotiated(this.sh)) : this.hrr !== null || (dir === 0 && this.offers13())) return;
@@ -267,12 +266,12 @@ export class TlsHandshakeTracker implements HandshakeTracker {
     return this.ch !== null && this.ch.supportedVersions.some((v) => is13(v));
   }
 
-  private onAlert(dir: 0 | 1): void {
+  onAlert(dir: 0 | 1): void {
     // A fatal alert before the hellos ends the handshake; after them it changes nothing we record.
     if (dir === 1 && this.sh === null) this.endDir(1, 'stopped');
   }
 
-  private onApplicationData(dir: 0 | 1): void {
+  onApplicationData(dir: 0 | 1): void {
     this.endDir(dir, 'complete');
   }
 
