@@ -78,12 +78,17 @@ export function csvCell(v: CellValue): string {
   return /[",\n\r]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
 }
 
+const CHUNK = 1 << 20;
+/** Room kept free for one number cell (the longest integer or six-decimal value is under 32 bytes). */
+const NUMBER_ROOM = 32;
+
 /**
- * CSV is written into a reused byte buffer: numbers are formatted digit by digit (non-integers with at most six
- * decimals), so a row costs no string allocation except for text cells.
+ * CSV is written into a byte buffer: numbers are formatted digit by digit (non-integers with at most six
+ * decimals), so a row costs no string allocation except for text cells. A full buffer is handed to the stream as
+ * it is and a fresh one started (no copy).
  */
 class CsvWriter implements RowWriter {
-  private buf = Buffer.allocUnsafe(1 << 20);
+  private buf = Buffer.allocUnsafeSlow(CHUNK);
   private pos = 0;
   flushEach = false;
   constructor(private readonly out: NodeJS.WritableStream, columns: readonly ColumnDef[], header = true) {
@@ -92,13 +97,16 @@ class CsvWriter implements RowWriter {
 
   write(row: readonly CellValue[]): void {
     for (let i = 0; i < row.length; i++) {
-      if (i) this.byte(44);
+      if (this.pos > this.buf.length - NUMBER_ROOM) this.flush();
+      if (i) this.buf[this.pos++] = 44;
       const v = row[i];
       if (typeof v === 'number') {
-        if (Number.isInteger(v) && v >= -9007199254740991 && v <= 9007199254740991) this.int(v);
+        if ((v | 0) === v) this.pos = writeInt32(this.buf, this.pos, v);
+        else if (Number.isInteger(v) && v >= -9007199254740991 && v <= 9007199254740991) this.int(v);
         else if (v > -1e9 && v < 1e9) this.fixed(v);
-        else if (Number.isFinite(v)) this.text(String(v));
+        else if (Number.isFinite(v)) this.ascii(String(v));
       } else if (typeof v === 'string') this.str(v);
+      else if (typeof v === 'boolean') this.buf[this.pos++] = v ? 49 : 48;
       else if (v !== null && v !== undefined) this.text(csvCell(v));
     }
     this.byte(10);
@@ -112,15 +120,16 @@ class CsvWriter implements RowWriter {
 
   flush(): void {
     if (this.pos === 0) return;
-    // The stream keeps the chunk until written, so hand it a copy and keep reusing our buffer.
-    this.out.write(Buffer.from(this.buf.subarray(0, this.pos)));
+    // The stream keeps the chunk until written: hand it this buffer and continue in a new one.
+    this.out.write(this.buf.subarray(0, this.pos));
+    this.buf = Buffer.allocUnsafeSlow(CHUNK);
     this.pos = 0;
   }
 
   private ensure(n: number): void {
     if (this.pos + n <= this.buf.length) return;
     this.flush();
-    if (n > this.buf.length) this.buf = Buffer.allocUnsafe(n * 2);
+    if (n > this.buf.length) this.buf = Buffer.allocUnsafeSlow(n * 2);
   }
 
   private byte(b: number): void {
@@ -128,11 +137,11 @@ class CsvWriter implements RowWriter {
     this.buf[this.pos++] = b;
   }
 
+  /** An integer beyond 32 bits (up to 2^53). */
   private int(v: number): void {
     this.ensure(24);
     const buf = this.buf;
     if (v < 0) { buf[this.pos++] = 45; v = -v; }
-    if (v < 10) { buf[this.pos++] = 48 + v; return; }
     let digits = 0;
     for (let t = v; t >= 1; t = Math.floor(t / 10)) digits++;
     let p = this.pos + digits;
@@ -146,32 +155,57 @@ class CsvWriter implements RowWriter {
     if (neg) v = -v;
     const scaled = Math.round(v * 1e6);
     if (scaled === 0) neg = false;
-    const ip = Math.floor(scaled / 1e6);
+    const ip = Math.floor(scaled / 1e6); // below 1e9 + 1: fits 32 bits
     let frac = scaled - ip * 1e6;
-    if (neg) this.byte(45);
-    this.int(ip);
-    if (frac === 0) return;
-    let digits = 6;
-    while (frac % 10 === 0) { frac /= 10; digits--; }
-    this.ensure(8);
     const buf = this.buf;
-    buf[this.pos++] = 46;
-    let p = this.pos + digits;
+    let p = this.pos;
+    if (neg) buf[p++] = 45;
+    p = writeInt32(buf, p, ip);
+    if (frac !== 0) {
+      let digits = 6;
+      while (frac % 10 === 0) { frac /= 10; digits--; }
+      buf[p++] = 46;
+      p += digits;
+      for (let k = p - 1; k >= p - digits; k--) { const q = (frac / 10) | 0; buf[k] = 48 + (frac - q * 10); frac = q; }
+    }
     this.pos = p;
-    for (let k = 0; k < digits; k++) { const q = Math.floor(frac / 10); buf[--p] = 48 + (frac - q * 10); frac = q; }
   }
 
-  /** A text cell: plain ASCII is copied char by char; quoting or non-ASCII takes the general path. */
+  /**
+   * A text cell. Printable ASCII is copied byte by byte, and quoted when it holds a comma or a line break; a
+   * quote, another control character or non-ASCII takes the general path.
+   */
   private str(s: string): void {
+    const n = s.length;
+    this.ensure(n + 2);
+    const buf = this.buf;
+    const start = this.pos;
+    let p = start;
+    let quote = false;
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c < 32 || c > 126 || c === 34 || c === 44) {
+        if (c === 44 || c === 10 || c === 13) quote = true;
+        else { this.text(csvCell(s)); return; }
+      }
+      buf[p++] = c;
+    }
+    if (quote) {
+      buf.copyWithin(start + 1, start, p);
+      buf[start] = 34;
+      buf[p + 1] = 34;
+      p += 2;
+    }
+    this.pos = p;
+  }
+
+  /** A string known to be ASCII without CSV specials (a number's text). */
+  private ascii(s: string): void {
     const n = s.length;
     this.ensure(n);
     const buf = this.buf;
     let p = this.pos;
-    for (let i = 0; i < n; i++) {
-      const c = s.charCodeAt(i);
-      if (c > 126 || c === 44 || c === 34 || c < 32) { this.text(csvCell(s)); return; }
-      buf[p++] = c;
-    }
+    for (let i = 0; i < n; i++) buf[p++] = s.charCodeAt(i);
     this.pos = p;
   }
 
@@ -189,6 +223,22 @@ class CsvWriter implements RowWriter {
       (this.out as WriteStream).end(() => resolve());
     });
   }
+}
+
+/** Writes a 32-bit integer's decimal digits at `p`; returns the position after them. */
+function writeInt32(buf: Buffer, p: number, v: number): number {
+  if (v < 0) {
+    buf[p++] = 45;
+    v = -v; // -2^31 becomes 2^31: still exact below
+  }
+  if (v < 10) { buf[p++] = 48 + v; return p; }
+  const digits = v < 100 ? 2 : v < 1000 ? 3 : v < 10000 ? 4 : v < 100000 ? 5 : v < 1000000 ? 6 : v < 10000000 ? 7
+    : v < 100000000 ? 8 : v < 1000000000 ? 9 : 10;
+  let k = p + digits;
+  const end = k;
+  while (v >= 10) { const q = (v / 10) | 0; buf[--k] = 48 + (v - q * 10); v = q; }
+  buf[--k] = 48 + v;
+  return end;
 }
 
 class JsonlWriter extends TextWriter {
