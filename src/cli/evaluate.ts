@@ -5,6 +5,7 @@ import {
   closeWorkers, crossValidate, cvEvaluation, evaluateModel, formatEvaluation, loadModel, makeSplit, prepareTraining,
   type EvaluationResult, type TrainConfig, type ForestParams, type BoostingParams,
 } from '../model/index.ts';
+import { isNnArchitecture, type NnParams } from '../model/nn/index.ts';
 import { VeilError } from '../wire/errors.ts';
 import { CountProgress, SHARED_OPTIONS, columnOrderFrom, loadForCli, num, splitFromArgs } from './train.ts';
 
@@ -59,7 +60,7 @@ export async function run(argv: string[]): Promise<number> {
         model: m.modelType,
         roles: { features: [...new Set(m.features.map((f) => f.source))], ...(split.kind === 'group' ? { groupBy: split.column } : {}) },
         textEncoding: m.preprocessing.textEncoding,
-        ...(m.modelType === 'forest' ? { forest: m.params as ForestParams } : { boosting: m.params as BoostingParams }),
+        ...(isNnArchitecture(m.modelType) ? { nn: m.params as NnParams } : m.modelType === 'forest' ? { forest: m.params as ForestParams } : { boosting: m.params as BoostingParams }),
         seed: num(v.seed, 'seed', (m.params as { seed: number }).seed ?? 0),
         threads: num(v.threads, 'threads', availableParallelism(), (x) => Number.isInteger(x) && x >= 1),
         unknownBelow: unknownBelow ?? m.unknownBelow,

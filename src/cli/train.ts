@@ -6,6 +6,7 @@ import {
   closeWorkers, crossValidate, cvEvaluation, formatEvaluation, makeSplit, prepareTraining, saveModel, trainModel,
   type EvaluationResult, type SplitSpec, type TrainConfig,
 } from '../model/index.ts';
+import { describeLayers, isNnArchitecture, type NnParams } from '../model/nn/index.ts';
 import { VeilError } from '../wire/errors.ts';
 
 const HELP = `usage: veil train DATA --label COL -o MODEL [options]
@@ -14,7 +15,7 @@ Trains a classifier on a flow table (CSV, JSONL, Parquet or ARFF) and writes a m
 
   -l, --label COL          label column (required)
   -o, --output MODEL       model file to write (required)
-      --model M            forest (default) | boosting
+      --model M            forest (default) | boosting | mlp | cnn | lstm | cnn-lstm (neural networks)
   split (cross-validation before the final fit on all rows; scores are printed and stored in the model):
       --folds K            stratified shuffled K-fold
       --group-by COL       group K-fold (default 5, or --folds): no value of COL in both train and test
@@ -33,6 +34,9 @@ Trains a classifier on a flow table (CSV, JSONL, Parquet or ARFF) and writes a m
   boosting: --max-iter N (300) --learning-rate R (0.1) --max-leaf-nodes N (31) --max-depth D (0 = none)
             --min-samples-leaf N (20) --l2 L (1) --early-stopping auto|on|off (auto: on from 100k rows)
             --class-weight none|balanced
+  neural:   --input sequence|features (default: the early-packet sequence seq_len_i, seq_dir_i, seq_gap_i_us when
+            the table has it, except for mlp) --epochs N (20) --batch-size N (64) --learning-rate R (0.001, Adam)
+            --patience N (5) --validation-share P (0.1; early stopping and calibration) --class-weight balanced|none
       --seed S             random seed (default 0); the same seed gives the same model on any thread count
       --threads N          worker threads (default: all cores)
       --unknown-below P    answer 'unknown' below calibrated confidence P (default 0: never)
@@ -144,6 +148,11 @@ export async function run(argv: string[]): Promise<number> {
       l2: { type: 'string' },
       'early-stopping': { type: 'string' },
       'novelty-quantile': { type: 'string' },
+      epochs: { type: 'string' },
+      'batch-size': { type: 'string' },
+      input: { type: 'string' },
+      patience: { type: 'string' },
+      'validation-share': { type: 'string' },
       'no-novelty': { type: 'boolean' },
       'no-calibrate': { type: 'boolean' },
       name: { type: 'string' },
@@ -154,7 +163,7 @@ export async function run(argv: string[]): Promise<number> {
   if (!v.label) throw usage('--label is required');
   if (!v.output) throw usage('-o MODEL is required');
   const model = v.model ?? 'forest';
-  if (model !== 'forest' && model !== 'boosting') throw usage(`--model: forest or boosting (got '${model}')`);
+  if (model !== 'forest' && model !== 'boosting' && !isNnArchitecture(model)) throw usage(`--model: forest, boosting, mlp, cnn, lstm or cnn-lstm (got '${model}')`);
   const quiet = Boolean(v.quiet);
   const split = splitFromArgs(v);
   const pos = (x: number): boolean => x > 0;
@@ -205,7 +214,23 @@ export async function run(argv: string[]): Promise<number> {
     novelty: v['no-novelty'] ? false : nq,
     name: v.name,
   };
-  if (model === 'forest') delete cfg.boosting; else delete cfg.forest;
+  if (isNnArchitecture(model)) {
+    const inp = v.input;
+    if (inp !== undefined && inp !== 'sequence' && inp !== 'features') throw usage(`--input: sequence or features (got '${inp}')`);
+    const posInt = (x: number): boolean => Number.isInteger(x) && x >= 1;
+    const nn: Partial<NnParams> = {
+      ...(inp ? { input: inp } : {}),
+      ...(v.epochs !== undefined ? { epochs: num(v.epochs, 'epochs', 20, posInt) } : {}),
+      ...(v['batch-size'] !== undefined ? { batchSize: num(v['batch-size'], 'batch-size', 64, posInt) } : {}),
+      ...(v['learning-rate'] !== undefined ? { learningRate: num(v['learning-rate'], 'learning-rate', 1e-3, pos) } : {}),
+      ...(v.patience !== undefined ? { patience: num(v.patience, 'patience', 5, posInt) } : {}),
+      ...(v['validation-share'] !== undefined ? { validationShare: num(v['validation-share'], 'validation-share', 0.1, (x) => x >= 0 && x < 1) } : {}),
+      ...(cw ? { classWeight: cw } : {}),
+    };
+    cfg.nn = nn;
+    delete cfg.forest;
+    delete cfg.boosting;
+  } else if (model === 'forest') delete cfg.boosting; else delete cfg.forest;
 
   const progress = new CountProgress('train', !quiet && Boolean(process.stderr.isTTY));
   const out = (s: string): void => { if (!quiet) process.stdout.write(s); };
@@ -235,6 +260,17 @@ export async function run(argv: string[]): Promise<number> {
     }
     await saveModel(m, v.output);
     const cal = m.manifest.calibration;
+    const net = m.manifest.network;
+    if (net) {
+      out(
+        `\nmodel: ${v.output} (${model} on the ${net.input.kind === 'sequence' ? `early-packet sequence, ${net.input.steps} packets x ${net.input.channelNames.join(', ')}` : `feature vector (${net.input.steps} features)`}; ` +
+          `${describeLayers(net.layers)}; ${net.parameters} weights)\n` +
+          `training: ${net.training.epochsRun} epochs (weights of epoch ${net.training.bestEpoch}${net.training.validationRows ? `, best validation loss on ${net.training.validationRows} rows` : ''}), ` +
+          `${net.training.epochSeconds.toFixed(2)} s per epoch on tfjs-${net.training.backend}; fit ${m.manifest.training.fitSeconds.toFixed(1)} s\n` +
+          `calibration: ${cal.method === 'temperature' ? `temperature ${cal.temperature.toFixed(3)} on ${cal.fittedOn}` : 'none'}\n`,
+      );
+      return 0;
+    }
     out(
       `\nmodel: ${v.output} (${model}, ${m.manifest.training.trees} trees, ${m.manifest.training.nodes} nodes` +
         `${m.manifest.training.rounds !== undefined ? `, ${m.manifest.training.rounds} rounds` : ''}; fit ${m.manifest.training.fitSeconds.toFixed(1)} s on ${cfg.threads} thread(s))\n` +

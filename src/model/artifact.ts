@@ -7,6 +7,9 @@ import type { BoostingParams } from './trees/boosting.ts';
 import type { OutputKind } from './learners.ts';
 import type { Calibration } from './calibration.ts';
 import type { NoveltyModel } from './novelty.ts';
+import type { NnArchitecture, NnParams, NeuralNetwork } from './nn/spec.ts';
+import { isNnArchitecture } from './nn/spec.ts';
+import { networkBlobs, networkFromBlobs, type NetworkManifest } from './nn/artifact.ts';
 import { ModelError, ModelErrorCode } from './errors.ts';
 
 /**
@@ -23,7 +26,7 @@ import { ModelError, ModelErrorCode } from './errors.ts';
 export const MODEL_MAGIC = 'VEILMDL1';
 export const MODEL_FORMAT_VERSION = 1;
 
-export type DType = 'int32' | 'float64' | 'uint8';
+export type DType = 'int32' | 'float64' | 'uint8' | 'float32';
 
 export interface BlobRef {
   name: string;
@@ -38,7 +41,7 @@ export interface BlobRef {
 export interface ModelManifest {
   kind: 'veil-model';
   formatVersion: typeof MODEL_FORMAT_VERSION;
-  modelType: 'forest' | 'boosting';
+  modelType: 'forest' | 'boosting' | NnArchitecture;
   name: string;
   createdAt: string;
   veilVersion: string;
@@ -55,7 +58,7 @@ export interface ModelManifest {
     columnOrder: { status: 'ok' | 'fixed' | 'permuted'; message?: string };
     maxBins: number;
   };
-  params: ForestParams | BoostingParams;
+  params: ForestParams | BoostingParams | NnParams;
   output: OutputKind;
   calibration: Calibration;
   /** Answer 'unknown' when the calibrated top probability is below this (0: never). */
@@ -76,23 +79,27 @@ export interface ModelManifest {
   featureImportance: { feature: string; impurity: number }[];
   /** Open-set check (isolation forest over the inputs), when trained with one. */
   novelty?: { trees: number; sampleSize: number; threshold: number; quantile: number };
+  /** Neural models: layers, input plan, training curves (weights are the `nn.*` blobs). */
+  network?: NetworkManifest;
   storage?: { blobs: BlobRef[]; sha256: string };
 }
 
+/** A loaded model: tree models carry `ensemble`, neural models (modelType mlp, cnn, lstm, cnn-lstm) `network`. */
 export interface VeilModel {
   manifest: ModelManifest;
-  ensemble: TreeEnsemble;
+  ensemble?: TreeEnsemble;
+  network?: NeuralNetwork;
   novelty?: NoveltyModel;
 }
 
-type Arr = Int32Array | Float64Array | Uint8Array;
+type Arr = Int32Array | Float64Array | Uint8Array | Float32Array;
 
 function blobsOf(m: VeilModel): [string, Arr][] {
   const e = m.ensemble;
-  const out: [string, Arr][] = [
+  const out: [string, Arr][] = m.network ? networkBlobs(m.network) : e ? [
     ['roots', e.roots], ['feature', e.feature], ['threshold', e.threshold], ['left', e.left],
     ['missingLeft', e.missingLeft], ['leafClass', e.leafClass], ['leafValue', e.leafValue],
-  ];
+  ] : [];
   if (m.novelty) {
     const v = m.novelty.forest;
     out.push(
@@ -105,7 +112,7 @@ function blobsOf(m: VeilModel): [string, Arr][] {
 }
 
 function dtypeOf(a: Arr): DType {
-  return a instanceof Int32Array ? 'int32' : a instanceof Float64Array ? 'float64' : 'uint8';
+  return a instanceof Int32Array ? 'int32' : a instanceof Float64Array ? 'float64' : a instanceof Float32Array ? 'float32' : 'uint8';
 }
 
 const align8 = (n: number): number => (n + 7) & ~7;
@@ -177,14 +184,14 @@ export function deserializeModel(bytes: Uint8Array, file = '<model>'): VeilModel
   if (sha !== storage.sha256) fail(ModelErrorCode.CORRUPT, file, 'checksum mismatch: the model arrays are damaged (truncated or modified file)');
   const arrays = new Map<string, Arr>();
   for (const b of storage.blobs) {
-    const size = b.dtype === 'uint8' ? 1 : b.dtype === 'int32' ? 4 : b.dtype === 'float64' ? 8 : 0;
+    const size = b.dtype === 'uint8' ? 1 : b.dtype === 'int32' || b.dtype === 'float32' ? 4 : b.dtype === 'float64' ? 8 : 0;
     if (!size || !Number.isInteger(b.offset) || !Number.isInteger(b.length) || b.offset < 0 || b.length < 0 || b.offset + b.length * size > area.length) {
       fail(ModelErrorCode.CORRUPT, file, `array '${b.name}' lies outside the file`);
     }
     // Copy into a fresh, aligned buffer (the file's bytes may sit anywhere in Node's buffer pool; Buffer#slice
     // would not copy).
     const copy = new Uint8Array(area.subarray(b.offset, b.offset + b.length * size));
-    arrays.set(b.name, b.dtype === 'uint8' ? copy : b.dtype === 'int32' ? new Int32Array(copy.buffer) : new Float64Array(copy.buffer));
+    arrays.set(b.name, b.dtype === 'uint8' ? copy : b.dtype === 'int32' ? new Int32Array(copy.buffer) : b.dtype === 'float32' ? new Float32Array(copy.buffer) : new Float64Array(copy.buffer));
   }
   const get = <T extends Arr>(name: string, C: new (...a: never[]) => T): T => {
     const a = arrays.get(name);
@@ -193,14 +200,22 @@ export function deserializeModel(bytes: Uint8Array, file = '<model>'): VeilModel
   };
   const nClasses = manifest.classes?.length ?? 0;
   const nFeatures = manifest.features?.length ?? 0;
-  const ensemble: TreeEnsemble = {
-    nFeatures, nClasses,
-    roots: get('roots', Int32Array), feature: get('feature', Int32Array), threshold: get('threshold', Float64Array),
-    left: get('left', Int32Array), missingLeft: get('missingLeft', Uint8Array),
-    leafClass: get('leafClass', Int32Array), leafValue: get('leafValue', Float64Array),
-  };
-  checkEnsemble(ensemble, file);
-  const model: VeilModel = { manifest, ensemble };
+  let model: VeilModel;
+  if (isNnArchitecture(String(manifest.modelType))) {
+    model = { manifest, network: networkFromBlobs(manifest.network, nFeatures, nClasses, file, get) };
+  } else {
+    if (manifest.modelType !== 'forest' && manifest.modelType !== 'boosting') {
+      fail(ModelErrorCode.WRONG_VERSION, file, `model type ${JSON.stringify(manifest.modelType)} is not supported by this build (it reads forest, boosting, mlp, cnn, lstm, cnn-lstm)`);
+    }
+    const ensemble: TreeEnsemble = {
+      nFeatures, nClasses,
+      roots: get('roots', Int32Array), feature: get('feature', Int32Array), threshold: get('threshold', Float64Array),
+      left: get('left', Int32Array), missingLeft: get('missingLeft', Uint8Array),
+      leafClass: get('leafClass', Int32Array), leafValue: get('leafValue', Float64Array),
+    };
+    checkEnsemble(ensemble, file);
+    model = { manifest, ensemble };
+  }
   if (manifest.novelty) {
     const forest: TreeEnsemble = {
       nFeatures, nClasses: 1,

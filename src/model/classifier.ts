@@ -14,6 +14,10 @@ import type { EvaluationResult } from './evaluation.ts';
 import type { ModelManifest, VeilModel } from './artifact.ts';
 import { MODEL_FORMAT_VERSION } from './artifact.ts';
 import { ModelError, ModelErrorCode } from './errors.ts';
+import {
+  fitNetwork, networkProba, nnParams, isNnArchitecture, sequenceColumns, parameterCount,
+  type FittedNetwork, type NnArchitecture, type NnParams, type NnProgress,
+} from './nn/index.ts';
 
 /**
  * The classifier as users see it: a flow table and a label column in, a model out; a model and a table in,
@@ -29,7 +33,9 @@ export const VEIL_VERSION: string = (() => {
 
 export interface TrainConfig {
   label: string;
-  model: 'forest' | 'boosting';
+  model: 'forest' | 'boosting' | NnArchitecture;
+  /** Neural models: training parameters over the architecture's defaults (nnParams). */
+  nn?: Partial<NnParams>;
   roles?: Omit<RoleOptions, 'label'>;
   textEncoding?: 'onehot' | 'ordinal';
   forest?: Partial<ForestParams>;
@@ -64,8 +70,8 @@ export interface PreparedData {
  * const prep = prepareTraining(table, { label: 'app', model: 'forest' });
  * prep.roles.features; // the columns the model will learn from
  */
-export function prepareTraining(table: Table, cfg: Pick<TrainConfig, 'label' | 'roles' | 'textEncoding'>): PreparedData {
-  const roles = assignRoles(table, { ...cfg.roles, label: cfg.label });
+export function prepareTraining(table: Table, cfg: Pick<TrainConfig, 'label' | 'roles' | 'textEncoding'> & Partial<Pick<TrainConfig, 'model' | 'nn'>>): PreparedData {
+  const roles = assignRoles(table, { ...nnRoles(table, cfg), label: cfg.label });
   const specs = planFeatures(table, roles.features, { textEncoding: cfg.textEncoding });
   const columns = encodeFeatures(table, specs);
   const { classes, y } = encodeLabels(requireColumn(table, cfg.label, 'label column'));
@@ -73,6 +79,57 @@ export function prepareTraining(table: Table, cfg: Pick<TrainConfig, 'label' | '
     throw new ModelError(ModelErrorCode.BAD_TRAINING, `${table.source}: label '${cfg.label}' has ${classes.length} class(es); need at least 2`);
   }
   return { table, roles, specs, columns, classes, y };
+}
+
+/**
+ * A sequence model (cnn, lstm, cnn-lstm; input 'sequence', or 'auto' on a table that has one) learns from the
+ * early-packet sequence columns only, unless the features are named explicitly.
+ */
+function nnRoles(table: Table, cfg: Partial<Pick<TrainConfig, 'model' | 'nn' | 'roles'>>): TrainConfig['roles'] {
+  if (!cfg.model || !isNnArchitecture(cfg.model) || cfg.roles?.features) return cfg.roles;
+  const input = cfg.nn?.input ?? 'auto';
+  if (input === 'features' || (input === 'auto' && cfg.model === 'mlp')) return cfg.roles;
+  const exclude = new Set(cfg.roles?.exclude ?? []);
+  const seq = sequenceColumns(table.columns.map((c) => c.name)).filter((n) => !exclude.has(n));
+  if (!seq.length) {
+    if (input === 'auto') return cfg.roles;
+    throw new ModelError(ModelErrorCode.BAD_TRAINING, `${table.source}: --input sequence needs the early-packet sequence columns (seq_len_i, seq_dir_i, seq_gap_i_us; \`veil extract --features sequence\` writes them)`);
+  }
+  return { ...cfg.roles, features: seq };
+}
+
+function isNn(cfg: Pick<TrainConfig, 'model'>): cfg is Pick<TrainConfig, 'model'> & { model: NnArchitecture } {
+  return isNnArchitecture(cfg.model);
+}
+
+function netParams(cfg: TrainConfig): NnParams {
+  return nnParams(cfg.model as NnArchitecture, { seed: cfg.seed ?? 0, ...cfg.nn });
+}
+
+function fmtSeconds(s: number): string {
+  if (!Number.isFinite(s)) return '?';
+  if (s < 60) return `${Math.ceil(s)} s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.round((s % 3600) / 60)).padStart(2, '0')}m`;
+}
+
+/** Fits a network on `rows`, reporting epoch, loss, accuracy and time left through cfg.onProgress. */
+async function fitNet(prep: PreparedData, cfg: TrainConfig, rows: Int32Array, stage: string, heldOut: boolean): Promise<FittedNetwork> {
+  return fitNetwork(prep.columns, prep.y, prep.classes.length, prep.specs.map((s) => s.name), netParams(cfg), {
+    heldOut,
+    onProgress: (p: NnProgress) => cfg.onProgress?.(
+      `${stage}: epoch ${p.epoch}/${p.epochs} batch ${p.batch}/${p.batches}, loss ${p.loss.toFixed(4)}, accuracy ${(100 * p.accuracy).toFixed(1)} %` +
+        `${p.curve?.valLoss !== undefined ? `, validation loss ${p.curve.valLoss.toFixed(4)}` : ''}, ${fmtSeconds(p.secondsLeft)} left`,
+      p.epoch - (p.batch < p.batches ? 1 : 0), p.epochs,
+    ),
+  }, rows);
+}
+
+/** Class probabilities of a model (tree ensemble or network) for the given rows of its inputs (default all). */
+export function modelProba(model: VeilModel, columns: readonly Float64Array[], rows?: Int32Array): Float64Array {
+  if (model.network) return networkProba(model.network, columns, rows);
+  if (!model.ensemble) throw new ModelError(ModelErrorCode.CORRUPT, `${model.manifest.name}: the model has neither trees nor a network`);
+  return predictProba(model.ensemble, model.manifest.output, columns, rows);
 }
 
 export type SplitSpec =
@@ -94,6 +151,7 @@ export function makeSplit(prep: PreparedData, spec: SplitSpec, seed = 0): Split 
 }
 
 function learnerSpec(cfg: TrainConfig): LearnerSpec {
+  if (isNn(cfg)) throw new Error(`learnerSpec: ${cfg.model} is not a tree learner`);
   const seed = cfg.seed ?? 0;
   return cfg.model === 'forest'
     ? { type: 'forest', params: forestParams({ seed, ...cfg.forest }) }
@@ -116,19 +174,27 @@ export async function crossValidate(prep: PreparedData, cfg: TrainConfig, split:
   const n = prep.y.length;
   const proba = new Float64Array(n * K);
   const tested = new Uint8Array(n);
-  const spec = learnerSpec(cfg);
+  const spec = isNn(cfg) ? null : learnerSpec(cfg);
   let fitSeconds = 0;
   let predictSeconds = 0;
   for (let k = 0; k < split.folds.length; k++) {
     const fold = split.folds[k]!;
     cfg.onProgress?.(`fold ${k + 1}/${split.folds.length}`, k, split.folds.length);
     const t0 = performance.now();
-    const fitted = await fitEnsemble(prep.columns, prep.y, K, spec, {
-      threads: cfg.threads, maxBins: cfg.maxBins,
-      onProgress: (d, t) => cfg.onProgress?.(`fold ${k + 1}/${split.folds.length}`, d, t),
-    }, fold.train);
-    const t1 = performance.now();
-    const p = predictProba(fitted.ensemble, fitted.output, prep.columns, fold.test);
+    let p: Float64Array;
+    let t1: number;
+    if (spec) {
+      const fitted = await fitEnsemble(prep.columns, prep.y, K, spec, {
+        threads: cfg.threads, maxBins: cfg.maxBins,
+        onProgress: (d, t) => cfg.onProgress?.(`fold ${k + 1}/${split.folds.length}`, d, t),
+      }, fold.train);
+      t1 = performance.now();
+      p = predictProba(fitted.ensemble, fitted.output, prep.columns, fold.test);
+    } else {
+      const fitted = await fitNet(prep, cfg, fold.train, `fold ${k + 1}/${split.folds.length}`, false);
+      t1 = performance.now();
+      p = networkProba(fitted.network, prep.columns, fold.test);
+    }
     predictSeconds += (performance.now() - t1) / 1000;
     fitSeconds += (t1 - t0) / 1000;
     for (let i = 0; i < fold.test.length; i++) {
@@ -183,14 +249,18 @@ export async function trainModel(
   extras: { cv?: CrossValidation; columnOrder?: ModelManifest['preprocessing']['columnOrder'] } = {},
 ): Promise<VeilModel> {
   const K = prep.classes.length;
-  const spec = learnerSpec(cfg);
   const rows = labelledRows(prep.y);
   const t0 = performance.now();
-  const fitted = await fitEnsemble(prep.columns, prep.y, K, spec, {
-    threads: cfg.threads, maxBins: cfg.maxBins, heldOut: cfg.calibrate !== false && !extras.cv,
+  const wantHeldOut = cfg.calibrate !== false && !extras.cv;
+  // Networks calibrate on their early-stopping validation share.
+  const net = isNn(cfg) ? await fitNet(prep, cfg, rows, 'final model', wantHeldOut) : null;
+  const spec = net ? null : learnerSpec(cfg);
+  const fitted = spec ? await fitEnsemble(prep.columns, prep.y, K, spec, {
+    threads: cfg.threads, maxBins: cfg.maxBins, heldOut: wantHeldOut,
     onProgress: (d, t) => cfg.onProgress?.('final model', d, t),
-  }, rows);
+  }, rows) : null;
   const fitSeconds = (performance.now() - t0) / 1000;
+  const heldOut = net ? net.heldOut : fitted!.heldOut;
 
   let calibration: Calibration = { method: 'none' };
   if (cfg.calibrate !== false) {
@@ -199,8 +269,8 @@ export async function trainModel(
       const p = new Float64Array(tr.length * K);
       tr.forEach((r, i) => p.set(extras.cv!.proba.subarray(r * K, r * K + K), i * K));
       calibration = fitTemperature(p, K, Int32Array.from(tr, (r) => prep.y[r]!), `out-of-fold rows of the ${shortSplit(extras.cv.split)} (${tr.length} rows)`);
-    } else if (fitted.heldOut) {
-      calibration = fitTemperature(fitted.heldOut.proba, K, Int32Array.from(fitted.heldOut.rows, (r) => prep.y[r]!), fitted.heldOut.what);
+    } else if (heldOut) {
+      calibration = fitTemperature(heldOut.proba, K, Int32Array.from(heldOut.rows, (r) => prep.y[r]!), heldOut.what);
     }
   }
   const novelty = cfg.novelty === false ? undefined : fitNovelty(prep.columns, rows, { seed: cfg.seed ?? 0, quantile: cfg.novelty ?? 0.995 });
@@ -225,14 +295,14 @@ export async function trainModel(
       columnOrder: extras.columnOrder ?? { status: 'ok' },
       maxBins: cfg.maxBins ?? 255,
     },
-    params: spec.params,
-    output: fitted.output,
+    params: spec ? spec.params : { ...netParams(cfg), input: net!.network.spec.input.kind },
+    output: fitted ? fitted.output : 'softmax',
     calibration,
     unknownBelow: cfg.unknownBelow ?? 0,
     training: {
       source: prep.table.source, rows: rows.length, classCounts, seed: cfg.seed ?? 0, threads: cfg.threads ?? 1,
-      fitSeconds, trees: fitted.ensemble.roots.length, nodes: fitted.ensemble.feature.length,
-      ...(fitted.rounds !== undefined ? { rounds: fitted.rounds } : {}),
+      fitSeconds, trees: fitted ? fitted.ensemble.roots.length : 0, nodes: fitted ? fitted.ensemble.feature.length : 0,
+      ...(fitted?.rounds !== undefined ? { rounds: fitted.rounds } : {}),
     },
     ...(cv ? {
       metrics: {
@@ -240,10 +310,17 @@ export async function trainModel(
         macroF1: cv.scores.macro.f1, weightedF1: cv.scores.weighted.f1,
       },
     } : {}),
-    featureImportance: prep.specs.map((s, f) => ({ feature: s.name, impurity: fitted.importance[f]! })),
+    featureImportance: prep.specs.map((s, f) => ({ feature: s.name, impurity: fitted ? fitted.importance[f]! : 0 })),
     ...(novelty ? { novelty: { trees: novelty.trees, sampleSize: novelty.sampleSize, threshold: novelty.threshold, quantile: novelty.quantile } } : {}),
+    ...(net ? {
+      network: {
+        ...net.network.spec, parameters: parameterCount(net.network),
+        training: { backend: net.backend, epochsRun: net.epochsRun, bestEpoch: net.bestEpoch, epochSeconds: net.epochSeconds, validationRows: net.validationRows },
+        curves: net.curves,
+      },
+    } : {}),
   };
-  return { manifest, ensemble: fitted.ensemble, ...(novelty ? { novelty } : {}) };
+  return { manifest, ...(fitted ? { ensemble: fitted.ensemble } : { network: net!.network }), ...(novelty ? { novelty } : {}) };
 }
 
 export interface Predictions {
@@ -272,7 +349,7 @@ export function predictColumns(model: VeilModel, columns: Float64Array[], opts: 
   const t0 = performance.now();
   const m = model.manifest;
   const K = m.classes.length;
-  const proba = predictProba(model.ensemble, m.output, columns);
+  const proba = modelProba(model, columns);
   applyCalibration(proba, K, m.calibration);
   const n = proba.length / K;
   const label = argmaxRows(proba, K);
@@ -366,6 +443,7 @@ export function evaluateModel(model: VeilModel, table: Table, opts: EvaluateOpti
     classCounts: s.classCounts,
     timings: { predictSeconds: pred.seconds, rowsPerSecond: pred.seconds > 0 ? table.rows / pred.seconds : 0 },
     createdAt: new Date().toISOString(),
+    ...(m.network ? { curves: m.network.curves } : {}),
   };
   const unseen = classes.slice(K).filter((c) => (s.classCounts[c] ?? 0) > 0);
   if (unseen.length) {
@@ -409,6 +487,7 @@ export function cvEvaluation(
     classCounts: s.classCounts,
     timings: { fitSeconds: cv.fitSeconds, predictSeconds: cv.predictSeconds, rowsPerSecond: cv.predictSeconds > 0 ? s.rows / cv.predictSeconds : 0 },
     createdAt: new Date().toISOString(),
+    ...(model?.manifest.network ? { curves: model.manifest.network.curves } : {}),
   };
 }
 
@@ -431,12 +510,12 @@ export function permutationImportance(
   const sub = columns.map((c) => Float64Array.from(rows, (r) => c[r]!));
   let nc = K;
   for (const t of yr) if (t >= nc) nc = t + 1;
-  const base = macroF1(yr, argmaxRows(predictProba(model.ensemble, m.output, sub), K), nc);
+  const base = macroF1(yr, argmaxRows(modelProba(model, sub), K), nc);
   const out = new Float64Array(columns.length);
   for (let f = 0; f < sub.length; f++) {
     const orig = sub[f]!;
     sub[f] = rng.shuffle(orig.slice());
-    const score = macroF1(yr, argmaxRows(predictProba(model.ensemble, m.output, sub), K), nc);
+    const score = macroF1(yr, argmaxRows(modelProba(model, sub), K), nc);
     out[f] = base - score;
     sub[f] = orig;
   }

@@ -1,10 +1,11 @@
 /**
- * Learning: tree ensembles (random forest, histogram gradient boosting) over typed arrays, the model file,
+ * Learning: tree ensembles (random forest, histogram gradient boosting) over typed arrays, neural networks (MLP,
+ * 1D-CNN, LSTM, CNN-LSTM; trained in tfjs, applied over typed arrays), the model file,
  * calibration and open-set 'unknown' answers, metrics and evaluation results.
  */
 export {
   prepareTraining, makeSplit, crossValidate, trainModel, predictColumns, predictTable, predictionTable, modelInputs,
-  evaluateModel, cvEvaluation, permutationImportance, identityColumnsOf, VEIL_VERSION,
+  evaluateModel, cvEvaluation, permutationImportance, identityColumnsOf, modelProba, VEIL_VERSION,
   type TrainConfig, type PreparedData, type SplitSpec, type CrossValidation, type Predictions, type EvaluateOptions,
 } from './classifier.ts';
 export {
@@ -26,3 +27,7 @@ export { scores, macroF1, type Scores, type ScoreInput } from './metrics.ts';
 export type { EvaluationResult, PerClassScore, FeatureImportance, SplitDescription } from './evaluation.ts';
 export { ModelError, ModelErrorCode } from './errors.ts';
 export { formatEvaluation } from './summary.ts';
+export {
+  NN_ARCHITECTURES, nnParams, isNnArchitecture, networkProba, fitNetwork, describeLayers,
+  type NnArchitecture, type NnParams, type NeuralNetwork,
+} from './nn/index.ts';

@@ -25,10 +25,10 @@ export function sequenceColumns(names: readonly string[]): string[] {
   return names.filter((n) => seqPart(n) !== null);
 }
 
-/** The input kind an architecture uses on these columns when asked for 'auto'. */
+/** The input kind an architecture uses on these columns when asked for 'auto': the sequence when they are one. */
 export function resolveInputKind(arch: NnArchitecture, asked: NnParams['input'], names: readonly string[]): NnInputKind {
   if (asked !== 'auto') return asked;
-  return arch !== 'mlp' && sequenceColumns(names).length > 0 ? 'sequence' : 'features';
+  return arch !== 'mlp' && names.length > 0 && sequenceColumns(names).length === names.length ? 'sequence' : 'features';
 }
 
 /** Where each model input goes in the grid. Throws when a sequence input is asked of columns that are not one. */
