@@ -15,7 +15,7 @@ DATA=${VEIL_SHARED_DATA:-$ROOT/../shared/data}/iscx-vpn2016
 VEIL="node $ROOT/bin/veil.js"
 OUT=$ROOT/models
 # Forest settings keep the files small enough to commit (a few MB) at no cost in accuracy on these sets.
-COMMON=(--model forest --trees 100 --min-samples-leaf 3 --seed 0 --threads 2 -q)
+COMMON=(--model forest --trees 100 --min-samples-leaf 3 --seed 0 --threads 2 -q --meter-active-timeout 15 --meter-idle-timeout 15)
 train() { # name data
   local name=$1 data=$2
   $VEIL train "$data" --label class1 "${COMMON[@]}" --folds 5 --json "$OUT/$name.shuffled.json" -o "$OUT/.$name.tmp"

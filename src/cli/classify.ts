@@ -7,6 +7,7 @@ import { col, type CellValue, type ColumnDef } from '../flow/columns.ts';
 import { formatFor, openWriter, type RowWriter } from '../flow/output.ts';
 import { flowRowsToTable } from '../dataset/flows.ts';
 import { loadModel, modelInputs, predictColumns, type VeilModel } from '../model/index.ts';
+import { meterTimeoutsFor } from '../model/meter.ts';
 import { VeilError } from '../wire/errors.ts';
 import { captureTotalBytes } from '../wire/reader.ts';
 import { METER_ARG_OPTIONS, meterOptionsFrom, formatSkipped } from './extract.ts';
@@ -28,7 +29,8 @@ handshake facts (SNI, ALPN, JA4). A table on a terminal, CSV/JSONL/Parquet with 
       --format F             csv | jsonl | parquet
   -i, --interface IFACE      classify live traffic as flows end (tcpdump or dumpcap); --filter BPF
       --quiet                no table, progress or summary
-Meter options as for 'veil extract'; by default the timeouts the shipped models were trained with (15 s).
+Meter options as for 'veil extract'; by default the flow timeouts the models' training flows were cut with (their
+manifests record them: 15 s for the shipped models).
 `;
 
 interface Applied {
@@ -37,21 +39,20 @@ interface Applied {
 }
 
 interface DefaultsFile {
-  meter?: { activeTimeoutS?: number; idleTimeoutS?: number };
   models: { column: string; file: string }[];
 }
 
-/** The shipped models (models/defaults.json) that exist, and the meter settings they were trained with. */
-export async function loadDefaults(dir: string): Promise<{ applied: Applied[]; meter: DefaultsFile['meter'] }> {
+/** The shipped models (models/defaults.json) that exist. */
+export async function loadDefaults(dir: string): Promise<{ applied: Applied[] }> {
   const file = path.join(dir, 'defaults.json');
-  if (!existsSync(file)) return { applied: [], meter: undefined };
+  if (!existsSync(file)) return { applied: [] };
   const d = JSON.parse(readFileSync(file, 'utf8')) as DefaultsFile;
   const applied: Applied[] = [];
   for (const m of d.models) {
     const p = path.join(dir, m.file);
     if (existsSync(p)) applied.push({ column: m.column, model: await loadModel(p) });
   }
-  return { applied, meter: d.meter };
+  return { applied };
 }
 
 /** Output columns: who talked, how much, the handshake facts, then each model's answer and confidence. */
@@ -73,7 +74,7 @@ export async function run(argv: string[]): Promise<number> {
   const unknownBelow = v['unknown-below'] !== undefined ? Number(v['unknown-below']) : undefined;
   if (unknownBelow !== undefined && !(unknownBelow >= 0 && unknownBelow < 1)) throw new VeilError('BAD_ARGUMENT', `--unknown-below must be in [0, 1), got '${v['unknown-below']}'`);
 
-  const defaults = v['no-defaults'] ? { applied: [], meter: undefined } : await loadDefaults(v['models-dir'] ?? DEFAULT_DIR);
+  const defaults = v['no-defaults'] ? { applied: [] } : await loadDefaults(v['models-dir'] ?? DEFAULT_DIR);
   const applied: Applied[] = [...defaults.applied];
   for (const spec of v.model ?? []) {
     const [file, column] = spec.split('=') as [string, string | undefined];
@@ -82,10 +83,12 @@ export async function run(argv: string[]): Promise<number> {
   if (!applied.length) {
     process.stderr.write(`veil: no model to apply: the shipped models are missing from ${v['models-dir'] ?? DEFAULT_DIR} (npm run models:build) and no --model was given; writing flows with their handshake facts only\n`);
   }
-  // The shipped models learnt from flows cut at their timeouts: meter the same way unless told otherwise.
+  // Models learnt from flows cut at some timeouts (their manifests say which): meter the same way unless told.
+  const timeouts = meterTimeoutsFor(applied.map((a) => a.model.manifest.meter));
+  if (timeouts.conflict && !quietFlag(v)) process.stderr.write('veil: the models were trained on flows cut with different timeouts; metering with the first model\'s\n');
   const meter: MeterOptions = meterOptionsFrom({
-    ...(defaults.meter?.activeTimeoutS ? { 'active-timeout': String(defaults.meter.activeTimeoutS) } : {}),
-    ...(defaults.meter?.idleTimeoutS ? { 'idle-timeout': String(defaults.meter.idleTimeoutS) } : {}),
+    ...(timeouts.from?.activeTimeoutS ? { 'active-timeout': String(timeouts.from.activeTimeoutS) } : {}),
+    ...(timeouts.from?.idleTimeoutS ? { 'idle-timeout': String(timeouts.from.idleTimeoutS) } : {}),
     ...(v as Record<string, string | boolean | undefined>),
   });
 
@@ -184,6 +187,10 @@ export async function run(argv: string[]): Promise<number> {
   if (writer) await (writer as RowWriter).close();
   if (!quiet) (table ? process.stdout : process.stderr).write(summary.format());
   return failures ? 1 : 0;
+}
+
+function quietFlag(v: { quiet?: boolean }): boolean {
+  return Boolean(v.quiet);
 }
 
 function tableHeader(models: string[]): string {

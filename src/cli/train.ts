@@ -40,6 +40,9 @@ Trains a classifier on a flow table (CSV, JSONL, Parquet or ARFF) and writes a m
       --seed S             random seed (default 0); the same seed gives the same model on any thread count
       --threads N          worker threads (default: all cores)
       --unknown-below P    answer 'unknown' below calibrated confidence P (default 0: never)
+      --meter-active-timeout S, --meter-idle-timeout S
+                           record the flow timeouts the training flows were cut with (e.g. 15 for the ISCX 15 s
+                           files): classify, predict and serve then meter captures the same way for this model
       --novelty-quantile Q with --unknown-below, also answer 'unknown' for rows stranger than the Q quantile
                            of training rows (default 0.995)
       --no-novelty         no open-set check
@@ -57,6 +60,8 @@ export const SHARED_OPTIONS = {
   threads: { type: 'string' },
   'column-order': { type: 'string' },
   'unknown-below': { type: 'string' },
+  'meter-active-timeout': { type: 'string' },
+  'meter-idle-timeout': { type: 'string' },
   json: { type: 'string' },
   quiet: { type: 'boolean', short: 'q' },
   help: { type: 'boolean', short: 'h' },
@@ -258,6 +263,12 @@ export async function run(argv: string[]): Promise<number> {
     } else if (v.json) {
       throw usage('--json needs a split (--folds, --group-by, --blocked or --holdout)');
     }
+    const meterTimeouts: { idleTimeoutS?: number; activeTimeoutS?: number } = {};
+    for (const [opt, key] of [['meter-active-timeout', 'activeTimeoutS'], ['meter-idle-timeout', 'idleTimeoutS']] as const) {
+      const raw = (v as Record<string, unknown>)[opt];
+      if (raw !== undefined) meterTimeouts[key] = num(raw as string, opt, 0, (x) => x > 0);
+    }
+    if (Object.keys(meterTimeouts).length) m.manifest.meter = meterTimeouts;
     await saveModel(m, v.output);
     const cal = m.manifest.calibration;
     const net = m.manifest.network;

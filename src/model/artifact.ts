@@ -79,6 +79,12 @@ export interface ModelManifest {
   featureImportance: { feature: string; impurity: number }[];
   /** Open-set check (isolation forest over the inputs), when trained with one. */
   novelty?: { trees: number; sampleSize: number; threshold: number; quantile: number };
+  /**
+   * How the training flows were metered, when the trainer said so (`veil train --meter-active-timeout`): `veil
+   * classify`, `veil predict` and the service meter captures the same way before applying the model, since
+   * time features depend on where flows are cut.
+   */
+  meter?: { idleTimeoutS?: number; activeTimeoutS?: number };
   /** Neural models: layers, input plan, training curves (weights are the `nn.*` blobs). */
   network?: NetworkManifest;
   storage?: { blobs: BlobRef[]; sha256: string };

@@ -1,6 +1,7 @@
 import { existsSync, rmSync, statSync, openSync, readSync, closeSync } from 'node:fs';
 import path from 'node:path';
 import { extractFlows } from '../../flow/meter.ts';
+import { meterTimeoutsFor } from '../../model/meter.ts';
 import type { CellValue, ColumnDef } from '../../flow/columns.ts';
 import { streamTable } from '../../dataset/load.ts';
 import { identityReason } from '../../dataset/roles.ts';
@@ -73,7 +74,10 @@ export async function processJob(job: JobPayload, ctx: ProcessContext): Promise<
         batch = [];
       };
       const total = statSync(file).size || 1;
-      const res = await extractFlows({ path: file }, { captureName: job.inputName }, (row, cols) => {
+      // Meter as the models' training flows were metered (e.g. the shipped ISCX models: 15 s timeouts).
+      const timeouts = meterTimeoutsFor(models.map((m) => m.meter));
+      if (timeouts.conflict) summary.warnings.push('the models were trained on flows cut with different timeouts; metered with the first model\'s');
+      const res = await extractFlows({ path: file }, { captureName: job.inputName, table: timeouts.table }, (row, cols) => {
         columns = cols;
         batch.push(row);
         if (batch.length >= BATCH_ROWS) flush();

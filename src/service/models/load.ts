@@ -95,6 +95,7 @@ function adapt(model: VeilModel, name: string, sha256: string, evaluation: Evalu
     threshold: m.unknownBelow,
     columns,
     features: m.features.map((f) => f.name),
+    ...(m.meter ? { meter: m.meter } : {}),
     predict(t: Table): Prediction {
       const p = predictTable(model, t);
       const n = p.label.length;

@@ -20,6 +20,8 @@ export interface ServiceModel {
   columns: string[];
   /** Feature inputs after encoding (one-hot columns appear as `name=value`). */
   features: string[];
+  /** Flow timeouts the model's training flows were cut with (captures are metered the same way). */
+  meter?: { idleTimeoutS?: number; activeTimeoutS?: number };
   predict(t: Table): Prediction;
   info(): ModelInfo;
 }
