@@ -81,6 +81,10 @@ export function csvCell(v: CellValue): string {
 const CHUNK = 1 << 20;
 /** Room kept free for one number cell (the longest integer or six-decimal value is under 32 bytes). */
 const NUMBER_ROOM = 32;
+/** Text cells of this many characters and more are remembered (up to CACHED_CELLS of them, then forgotten). */
+const CACHED_CELL_MIN = 16;
+const CACHED_CELL_MAX = 4096;
+const CACHED_CELLS = 16384;
 
 /**
  * CSV is written into a byte buffer: numbers are formatted digit by digit (non-integers with at most six
@@ -90,27 +94,72 @@ const NUMBER_ROOM = 32;
 class CsvWriter implements RowWriter {
   private buf = Buffer.allocUnsafeSlow(CHUNK);
   private pos = 0;
+  /** Bytes of recent long ASCII text cells, quotes included. */
+  private readonly cells = new Map<string, Uint8Array>();
   flushEach = false;
   constructor(private readonly out: NodeJS.WritableStream, columns: readonly ColumnDef[], header = true) {
     if (header) this.text(csvHeader(columns));
   }
 
   write(row: readonly CellValue[]): void {
+    let buf = this.buf;
+    let pos = this.pos;
+    let limit = buf.length - NUMBER_ROOM;
     for (let i = 0; i < row.length; i++) {
-      if (this.pos > this.buf.length - NUMBER_ROOM) this.flush();
-      if (i) this.buf[this.pos++] = 44;
+      if (pos > limit) {
+        this.pos = pos;
+        this.flush();
+        buf = this.buf; pos = 0; limit = buf.length - NUMBER_ROOM;
+      }
+      if (i) buf[pos++] = 44;
       const v = row[i];
       if (typeof v === 'number') {
-        if ((v | 0) === v) this.pos = writeInt32(this.buf, this.pos, v);
-        else if (Number.isInteger(v) && v >= -9007199254740991 && v <= 9007199254740991) this.int(v);
-        else if (v > -1e9 && v < 1e9) this.fixed(v);
-        else if (Number.isFinite(v)) this.ascii(String(v));
-      } else if (typeof v === 'string') this.str(v);
-      else if (typeof v === 'boolean') this.buf[this.pos++] = v ? 49 : 48;
-      else if (v !== null && v !== undefined) this.text(csvCell(v));
+        if ((v | 0) === v) {
+          if (v >= 0 && v < 10) buf[pos++] = 48 + v;
+          else pos = writeInt32(buf, pos, v);
+        } else if (v > -1e9 && v < 1e9) pos = writeFixed(buf, pos, v);
+        else {
+          this.pos = pos;
+          this.bigNumber(v);
+          buf = this.buf; pos = this.pos; limit = buf.length - NUMBER_ROOM;
+        }
+      } else if (typeof v === 'string') {
+        if (v.length === 0) continue;
+        this.pos = pos;
+        this.str(v);
+        buf = this.buf; pos = this.pos; limit = buf.length - NUMBER_ROOM;
+      } else if (typeof v === 'boolean') buf[pos++] = v ? 49 : 48;
+      else if (v !== null && v !== undefined) {
+        this.pos = pos;
+        this.text(csvCell(v));
+        buf = this.buf; pos = this.pos; limit = buf.length - NUMBER_ROOM;
+      }
     }
+    this.pos = pos;
     this.byte(10);
     if (this.flushEach || this.pos > this.buf.length - 65536) this.flush();
+  }
+
+  /**
+   * A number beyond the six-decimal range: an integer up to 2^53 digit by digit; a non-integer as String(v), which
+   * for a value with at most six decimals (timestamps in seconds) is those decimals, written without a string.
+   */
+  private bigNumber(v: number): void {
+    if (Number.isInteger(v) && v >= -9007199254740991 && v <= 9007199254740991) { this.int(v); return; }
+    if (!Number.isFinite(v)) return;
+    const a = v < 0 ? -v : v;
+    if (a < 4e9) {
+      // String(v) is the shortest decimal that reads back as v. Decimals with at most six places are 1e-6 apart,
+      // over twice the spacing of doubles below 4e9, so at most one of them reads back as v: if the rounded
+      // six-place value does (n / 1e6 is exactly how such a decimal parses), it is String(v).
+      const n = Math.round(a * 1e6);
+      if (n / 1e6 === a) {
+        this.ensure(24);
+        this.pos = writeFixed(this.buf, this.pos, v);
+        return;
+      }
+    }
+    this.ascii(String(v));
   }
 
   writeRaw(chunk: Buffer): void {
@@ -149,34 +198,22 @@ class CsvWriter implements RowWriter {
     while (v >= 1) { const q = Math.floor(v / 10); buf[--p] = 48 + (v - q * 10); v = q; }
   }
 
-  /** A non-integer with at most six decimals (a millionth of a microsecond is below any clock's resolution). */
-  private fixed(v: number): void {
-    let neg = v < 0;
-    if (neg) v = -v;
-    const scaled = Math.round(v * 1e6);
-    if (scaled === 0) neg = false;
-    const ip = Math.floor(scaled / 1e6); // below 1e9 + 1: fits 32 bits
-    let frac = scaled - ip * 1e6;
-    const buf = this.buf;
-    let p = this.pos;
-    if (neg) buf[p++] = 45;
-    p = writeInt32(buf, p, ip);
-    if (frac !== 0) {
-      let digits = 6;
-      while (frac % 10 === 0) { frac /= 10; digits--; }
-      buf[p++] = 46;
-      p += digits;
-      for (let k = p - 1; k >= p - digits; k--) { const q = (frac / 10) | 0; buf[k] = 48 + (frac - q * 10); frac = q; }
-    }
-    this.pos = p;
-  }
-
   /**
    * A text cell. Printable ASCII is copied byte by byte, and quoted when it holds a comma or a line break; a
-   * quote, another control character or non-ASCII takes the general path.
+   * quote, another control character or non-ASCII takes the general path. Longer cells (fingerprints, cipher
+   * lists, certificate names) repeat from flow to flow: their bytes are remembered and copied in one go.
    */
   private str(s: string): void {
     const n = s.length;
+    if (n >= CACHED_CELL_MIN) {
+      const known = this.cells.get(s);
+      if (known !== undefined) {
+        this.ensure(known.length);
+        this.buf.set(known, this.pos);
+        this.pos += known.length;
+        return;
+      }
+    }
     this.ensure(n + 2);
     const buf = this.buf;
     const start = this.pos;
@@ -197,6 +234,10 @@ class CsvWriter implements RowWriter {
       p += 2;
     }
     this.pos = p;
+    if (n >= CACHED_CELL_MIN && n <= CACHED_CELL_MAX) {
+      if (this.cells.size >= CACHED_CELLS) this.cells.clear();
+      this.cells.set(s, new Uint8Array(buf.subarray(start, p))); // a copy
+    }
   }
 
   /** A string known to be ASCII without CSV specials (a number's text). */
@@ -223,6 +264,38 @@ class CsvWriter implements RowWriter {
       (this.out as WriteStream).end(() => resolve());
     });
   }
+}
+
+/**
+ * Writes a non-integer below 1e9 in magnitude with at most six decimals (a millionth of a microsecond is below any
+ * clock's resolution) at `p`; returns the position after it. Needs at most 18 bytes.
+ */
+function writeFixed(buf: Buffer, p: number, v: number): number {
+  let neg = v < 0;
+  if (neg) v = -v;
+  const scaled = Math.round(v * 1e6);
+  if (scaled === 0) neg = false;
+  const ip = Math.floor(scaled / 1e6); // exact: scaled is below 4e15
+  let frac = scaled - ip * 1e6;
+  if (neg) buf[p++] = 45;
+  p = ip < 2147483648 ? writeInt32(buf, p, ip) : writeUint(buf, p, ip);
+  if (frac !== 0) {
+    let digits = 6;
+    while (frac % 10 === 0) { frac /= 10; digits--; }
+    buf[p++] = 46;
+    p += digits;
+    for (let k = p - 1; k >= p - digits; k--) { const q = (frac / 10) | 0; buf[k] = 48 + (frac - q * 10); frac = q; }
+  }
+  return p;
+}
+
+/** Digits of a non-negative integer below 2^53 at `p`; returns the position after them. */
+function writeUint(buf: Buffer, p: number, v: number): number {
+  let digits = 1;
+  for (let t = v; t >= 10; t = Math.floor(t / 10)) digits++;
+  const end = p + digits;
+  for (let k = end - 1; k >= p; k--) { const q = Math.floor(v / 10); buf[k] = 48 + (v - q * 10); v = q; }
+  return end;
 }
 
 /** Writes a 32-bit integer's decimal digits at `p`; returns the position after them. */
