@@ -60,7 +60,8 @@ const KERNELS: Record<string, (a: Args) => Info | Info[]> = {
         for (let k = 0; k < K; k++) {
           const s = t + k - pl;
           if (s < 0 || s >= T) continue;
-          dst.set(src.subarray((b * T + s) * C, (b * T + s + 1) * C), o + k * C);
+          const from = (b * T + s) * C, to = o + k * C;
+          for (let c = 0; c < C; c++) dst[to + c] = src[from + c]!;
         }
       }
     }
@@ -85,6 +86,43 @@ const KERNELS: Record<string, (a: Args) => Info | Info[]> = {
       }
     }
     return out;
+  },
+  /** Column sums of a 2-D tensor [n, m] (bias gradients; wasm's Sum over axis 0 transposes first). */
+  VeilColSum({ inputs: { x }, backend }) {
+    const m = memOf(backend);
+    const [n, w] = x!.shape as [number, number];
+    const out = m.alloc([w]);
+    const src = m.view(x!), dst = m.view(out);
+    dst.fill(0);
+    for (let i = 0; i < n; i++) for (let j = 0; j < w; j++) dst[j]! += src[i * w + j]!;
+    return out;
+  },
+  /**
+   * Class-weighted softmax cross-entropy of logits [B, K] against target [B, K] (each row's class weight at its
+   * class): the loss sum(-w log p) / total as [1], and its gradient with respect to the logits [B, K].
+   */
+  VeilSoftmaxCE({ inputs: { logits, target }, attrs, backend }) {
+    const m = memOf(backend);
+    const [B, K] = logits!.shape as [number, number];
+    const total = attrs.total as number;
+    const lossI = m.alloc([]), gradI = m.alloc([B, K]);
+    const L = m.view(logits!), Tg = m.view(target!), out = m.view(lossI), G = m.view(gradI);
+    let loss = 0;
+    for (let i = 0; i < B; i++) {
+      const o = i * K;
+      let mx = -Infinity, w = 0;
+      for (let c = 0; c < K; c++) { if (L[o + c]! > mx) mx = L[o + c]!; w += Tg[o + c]!; }
+      let z = 0;
+      for (let c = 0; c < K; c++) z += Math.exp(L[o + c]! - mx);
+      const lz = Math.log(z);
+      for (let c = 0; c < K; c++) {
+        const ls = L[o + c]! - mx - lz;
+        loss -= Tg[o + c]! * ls;
+        G[o + c] = (Math.exp(ls) * w - Tg[o + c]!) / total;
+      }
+    }
+    out[0] = loss / total;
+    return [lossI, gradI];
   },
   /** Maximum over time of [B, T, C]: values [B, C] and the step each came from (as float32) [B, C]. */
   VeilMaxTime({ inputs: { x }, backend }) {

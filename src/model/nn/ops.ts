@@ -30,6 +30,8 @@ function custom(
   }) as unknown as Parameters<Tf['customGrad']>[0]);
 }
 
+const colSum = (tf: Tf, g: T): T => runKernel(tf, 'VeilColSum', { x: g }) as T;
+
 /** act(x W + b) for x [n, inputs]; `needDx` false when x is the data (no gradient wanted). */
 export function dense(tf: Tf, x: T2, W: T2, b: T1, relu: boolean, needDx: boolean): T2 {
   const fn = custom(tf, (args) => {
@@ -41,7 +43,7 @@ export function dense(tf: Tf, x: T2, W: T2, b: T1, relu: boolean, needDx: boolea
       save: [xin, w, y],
       grad: (dy, [xin, w, y]) => {
         const g = relu ? (tf.mul(dy, tf.step(y!)) as T2) : (dy as T2);
-        const grads: T[] = [tf.matMul(tf.transpose(xin!), g), tf.sum(g, 0)];
+        const grads: T[] = [tf.matMul(tf.transpose(xin!), g), colSum(tf, g)];
         if (needDx) grads.push(tf.matMul(g, tf.transpose(w!)));
         return grads;
       },
@@ -65,7 +67,7 @@ export function conv1d(tf: Tf, x: T3, W: T2, b: T1, kernel: number, needDx: bool
       save: [cols, w, y],
       grad: (dy, [cols, w, y]) => {
         const g = tf.mul(tf.reshape(dy, [B * T, F]), tf.step(y!)) as T2;
-        const grads: T[] = [tf.matMul(tf.transpose(cols!), g), tf.sum(g, 0)];
+        const grads: T[] = [tf.matMul(tf.transpose(cols!), g), colSum(tf, g)];
         if (needDx) grads.push(runKernel(tf, 'VeilCol2im', { x: tf.matMul(g, tf.transpose(w!)) }, { dims: [B, T, C, kernel, pl] }) as T);
         return grads;
       },
@@ -156,12 +158,8 @@ export function lstm(tf: Tf, x: T3, Wx: T2, Wh: T2, b: T1, needDx: boolean): T2 
  */
 export function weightedCrossEntropy(tf: Tf, logits: T2, target: T2, total: number): TF.Scalar {
   return custom(tf, ([lg]) => {
-    const ls = tf.logSoftmax(lg!);
-    return {
-      value: tf.div(tf.neg(tf.sum(tf.mul(target, ls))), total),
-      save: [ls],
-      grad: (dy, [ls]) => [tf.mul(tf.sub(tf.mul(tf.exp(ls!), tf.sum(target, 1, true)), target), tf.div(dy, total))],
-    };
+    const [loss, grad] = runKernel(tf, 'VeilSoftmaxCE', { logits: lg!, target }, { total }) as [T, T];
+    return { value: loss, save: [grad], grad: (dy, [grad]) => [tf.mul(grad!, dy)] };
   })(logits) as TF.Scalar;
 }
 

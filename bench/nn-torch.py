@@ -1,0 +1,138 @@
+#!/usr/bin/python3
+"""PyTorch side of bench/nn-bench.ts: the same architectures, inputs, folds and training protocol as Veil's networks.
+
+Reads DIR/meta.json (rows, steps, channels, classes, folds, archs, epochs, batch_size, lr, seed, hidden, filters,
+kernel, units, class_weight, threads), DIR/X.f32 (folds x rows x steps*channels float32: each fold's input grid,
+standardised with that fold's training rows exactly as Veil did), DIR/y.i32 (class per row) and DIR/folds.i32 (test
+fold of each row, -1 = none), and prints one JSON line per (arch, fold) on stdout:
+{"model", "fold", "rows", "accuracy", "macro_f1", "epochs", "epoch_s", "epoch_cpu_s", "fit_s"}.
+
+Architectures (as src/model/nn/spec.ts buildLayers): mlp = flatten, dense+relu per hidden, dense; cnn = conv1d+relu
+per filter ('same' padding), max over time, dense+relu per hidden, dense; lstm = LSTM (last hidden state), dense+relu
+per hidden, dense; cnn-lstm = conv1d+relu per filter, LSTM, dense. Glorot-uniform weights, zero biases, LSTM forget
+bias 1, class-weighted cross-entropy (weighted mean), Adam, shuffled mini-batches, fixed epochs. One thread
+(tfjs-wasm runs on one), CPU seconds from time.process_time(). Run with Debian's /usr/bin/python3 (python3-torch).
+"""
+import json
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+
+class Net(nn.Module):
+    def __init__(self, arch, steps, channels, classes, hidden, filters, kernel, units):
+        super().__init__()
+        self.arch = arch
+        self.convs = nn.ModuleList()
+        width = channels
+        if arch in ('cnn', 'cnn-lstm'):
+            for f in filters:
+                self.convs.append(nn.Conv1d(width, f, kernel, padding=(kernel - 1) // 2))
+                width = f
+        self.lstm = None
+        if arch in ('lstm', 'cnn-lstm'):
+            self.lstm = nn.LSTM(width, units, batch_first=True)
+            width = units
+        if arch == 'mlp':
+            width = steps * channels
+        dense = []
+        for h in hidden:
+            dense += [nn.Linear(width, h), nn.ReLU()]
+            width = h
+        dense.append(nn.Linear(width, classes))
+        self.dense = nn.Sequential(*dense)
+        for m in self.modules():
+            if isinstance(m, (nn.Linear, nn.Conv1d)):
+                nn.init.xavier_uniform_(m.weight)
+                nn.init.zeros_(m.bias)
+        if self.lstm is not None:
+            h = units
+            nn.init.xavier_uniform_(self.lstm.weight_ih_l0)
+            nn.init.xavier_uniform_(self.lstm.weight_hh_l0)
+            nn.init.zeros_(self.lstm.bias_ih_l0)
+            nn.init.zeros_(self.lstm.bias_hh_l0)
+            with torch.no_grad():
+                self.lstm.bias_ih_l0[h:2 * h] = 1.0  # PyTorch gate order i, f, g, o
+
+    def forward(self, x):  # x: [B, steps, channels]
+        if self.arch == 'mlp':
+            return self.dense(x.flatten(1))
+        if self.convs:
+            z = x.transpose(1, 2)
+            for c in self.convs:
+                z = torch.relu(c(z))
+            x = z.transpose(1, 2)
+        if self.lstm is not None:
+            _, (h, _) = self.lstm(x)
+            return self.dense(h[-1])
+        return self.dense(x.amax(1))
+
+
+def macro_f1(y, p):
+    present = np.union1d(np.unique(y), np.unique(p))
+    f1s = []
+    for c in present:
+        tp = np.sum((p == c) & (y == c))
+        fp = np.sum((p == c) & (y != c))
+        fn = np.sum((p != c) & (y == c))
+        d = 2 * tp + fp + fn
+        f1s.append(2 * tp / d if d else 0.0)
+    return float(np.mean(f1s)) if f1s else 0.0
+
+
+def main():
+    d = sys.argv[1]
+    meta = json.load(open(os.path.join(d, 'meta.json')))
+    n, T, C, K, F = meta['rows'], meta['steps'], meta['channels'], meta['classes'], meta['folds']
+    torch.set_num_threads(meta.get('threads', 1))
+    X = np.fromfile(os.path.join(d, 'X.f32'), dtype='<f4').reshape(F, n, T, C)
+    y = np.fromfile(os.path.join(d, 'y.i32'), dtype='<i4')
+    folds = np.fromfile(os.path.join(d, 'folds.i32'), dtype='<i4')
+    for arch in meta['archs']:
+        p = meta['params'][arch]
+        for fold in range(F):
+            test = folds == fold
+            train = (folds != fold) & (y >= 0)
+            Xtr = torch.from_numpy(X[fold][train].copy())
+            ytr = torch.from_numpy(y[train].astype(np.int64))
+            counts = np.bincount(y[train], minlength=K).astype(np.float64)
+            present = (counts > 0).sum()
+            cw = np.where(counts > 0, len(ytr) / (present * np.maximum(counts, 1)), 1.0) if p['class_weight'] == 'balanced' else np.ones(K)
+            torch.manual_seed(meta['seed'] + fold)
+            gen = torch.Generator().manual_seed(meta['seed'] + 1000 + fold)
+            model = Net(arch, T, C, K, p['hidden'], p['filters'], p['kernel'], p['units'])
+            opt = torch.optim.Adam(model.parameters(), lr=p['lr'])
+            loss_fn = nn.CrossEntropyLoss(weight=torch.tensor(cw, dtype=torch.float32))
+            B = p['batch_size']
+            wall, cpu = 0.0, 0.0
+            t0 = time.perf_counter()
+            for _ in range(p['epochs']):
+                e0, c0 = time.perf_counter(), time.process_time()
+                model.train()
+                order = torch.randperm(len(ytr), generator=gen)
+                for i in range(0, len(ytr), B):
+                    idx = order[i:i + B]
+                    opt.zero_grad()
+                    loss = loss_fn(model(Xtr[idx]), ytr[idx])
+                    loss.backward()
+                    opt.step()
+                wall += time.perf_counter() - e0
+                cpu += time.process_time() - c0
+            fit_s = time.perf_counter() - t0
+            model.eval()
+            with torch.no_grad():
+                pred = model(torch.from_numpy(X[fold][test].copy())).argmax(1).numpy()
+            yt = y[test]
+            print(json.dumps({
+                'model': arch, 'fold': fold, 'rows': int(test.sum()), 'accuracy': float(np.mean(pred == yt)),
+                'macro_f1': macro_f1(yt, pred), 'epochs': p['epochs'], 'epoch_s': wall / p['epochs'],
+                'epoch_cpu_s': cpu / p['epochs'], 'fit_s': fit_s,
+            }), flush=True)
+
+
+if __name__ == '__main__':
+    main()
