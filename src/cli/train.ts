@@ -31,8 +31,8 @@ Trains a classifier on a flow table (CSV, JSONL, Parquet or ARFF) and writes a m
       --column-order P     fix (default) | refuse | keep, when min/mean/max columns look permuted
   forest:   --trees N (100) --max-depth D (0 = none) --min-samples-leaf N (1) --max-features sqrt|log2|all|F
             --class-weight balanced (default) | none
-  boosting: --max-iter N (300) --learning-rate R (0.1) --max-leaf-nodes N (31) --max-depth D (0 = none)
-            --min-samples-leaf N (20) --l2 L (1) --early-stopping auto|on|off (auto: on from 100k rows)
+  boosting: --max-iter N (300) --learning-rate R (0.2) --max-leaf-nodes N (64) --max-depth D (6; 0 = none)
+            --min-samples-leaf N (5) --l2 L (1) --early-stopping auto|on|off (auto: on from 100k rows)
             --class-weight none|balanced
   neural:   --input sequence|features (default: the early-packet sequence seq_len_i, seq_dir_i, seq_gap_i_us when
             the table has it, except for mlp) --epochs N (20) --batch-size N (64) --learning-rate R (0.001, Adam)
@@ -204,10 +204,10 @@ export async function run(argv: string[]): Promise<number> {
     },
     boosting: {
       ...(v['max-iter'] !== undefined ? { maxIter: num(v['max-iter'], 'max-iter', 300, (x) => Number.isInteger(x) && x >= 1) } : {}),
-      ...(v['learning-rate'] !== undefined ? { learningRate: num(v['learning-rate'], 'learning-rate', 0.1, pos) } : {}),
-      ...(v['max-leaf-nodes'] !== undefined ? { maxLeafNodes: num(v['max-leaf-nodes'], 'max-leaf-nodes', 31, (x) => Number.isInteger(x) && x >= 2) } : {}),
+      ...(v['learning-rate'] !== undefined ? { learningRate: num(v['learning-rate'], 'learning-rate', 0.2, pos) } : {}),
+      ...(v['max-leaf-nodes'] !== undefined ? { maxLeafNodes: num(v['max-leaf-nodes'], 'max-leaf-nodes', 64, (x) => Number.isInteger(x) && x >= 2) } : {}),
       ...(v['max-depth'] !== undefined ? { maxDepth: num(v['max-depth'], 'max-depth', 0, int) } : {}),
-      ...(v['min-samples-leaf'] !== undefined ? { minSamplesLeaf: num(v['min-samples-leaf'], 'min-samples-leaf', 20, (x) => Number.isInteger(x) && x >= 1) } : {}),
+      ...(v['min-samples-leaf'] !== undefined ? { minSamplesLeaf: num(v['min-samples-leaf'], 'min-samples-leaf', 5, (x) => Number.isInteger(x) && x >= 1) } : {}),
       ...(v.l2 !== undefined ? { l2: num(v.l2, 'l2', 1, nonneg) } : {}),
       ...(es ? { earlyStopping: es } : {}),
       ...(cw ? { classWeight: cw } : {}),

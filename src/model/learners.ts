@@ -248,7 +248,9 @@ async function fitBoosting(
     X, n: m, F, ...flatEdges(edges),
     rows: shared(localTrain), valRows: shared(localVal),
     grad: sharedZeros(Float64Array, 8, K * m), hess: sharedZeros(Float64Array, 8, K * m), raw: sharedZeros(Float64Array, 8, K * m),
+    use: sharedZeros(Uint8Array, 1, K * m),
   };
+  const share = Math.min(1, Math.max(0, p.lowGradientShare));
   for (let c = 0; c < K; c++) data.raw.fill(base[c]!, c * m, (c + 1) * m);
 
   const threads = Math.max(1, opts.threads ?? 1);
@@ -259,14 +261,24 @@ async function fitBoosting(
   let bestRound = -1;
   let rounds = 0;
   for (let it = 0; it < p.maxIter; it++) {
-    const { grad, hess, raw } = data;
+    const { grad, hess, raw, use } = data;
+    const rng = new Rng(deriveSeed(p.seed, it, 3));
     for (let i = 0; i < mt; i++) {
       softmaxAt(raw, m, i, K, prob);
       const wi = w[i]!;
       for (const c of treeClasses) {
         const pc = prob[c]!;
-        grad[c * m + i] = wi * (pc - (yl[i] === c ? 1 : 0));
-        hess[c * m + i] = Math.max(wi * pc * (1 - pc), 1e-16);
+        const r = pc - (yl[i] === c ? 1 : 0);
+        let scale = wi;
+        let u = 1;
+        if (share < 1 && Math.abs(r) < 1e-3) {
+          // A row already fitted for this class: kept with probability `share`, reweighted by 1 / share.
+          if (rng.float() < share) scale = wi / share;
+          else u = 0;
+        }
+        use[c * m + i] = u;
+        grad[c * m + i] = scale * r;
+        hess[c * m + i] = Math.max(scale * pc * (1 - pc), 1e-16);
       }
     }
     const tasks: TreeTask[] = treeClasses.map((k) => ({ kind: 'boost', data, params: p, k }));
