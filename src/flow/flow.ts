@@ -8,8 +8,8 @@ export type EndReason = 'fin' | 'rst' | 'idle' | 'active' | 'eof';
 export class Flow {
   readonly hash: number;
   readonly ipVersion: number;
-  readonly srcAddr = new Uint32Array(4);
-  readonly dstAddr = new Uint32Array(4);
+  /** Source address words 0-3, then destination words 0-3 (one small array: fewer objects per flow to collect). */
+  readonly addr = new Uint32Array(8);
   readonly sport: number;
   readonly dport: number;
   readonly proto: number;
@@ -41,13 +41,24 @@ export class Flow {
     proto: number, ts: number) {
     this.hash = hash;
     this.ipVersion = ipVersion;
-    this.srcAddr.set(src);
-    this.dstAddr.set(dst);
+    const a = this.addr;
+    a[0] = src[0]!; a[1] = src[1]!; a[2] = src[2]!; a[3] = src[3]!;
+    a[4] = dst[0]!; a[5] = dst[1]!; a[6] = dst[2]!; a[7] = dst[3]!;
     this.sport = sport;
     this.dport = dport;
     this.proto = proto;
     this.firstTs = ts;
     this.lastTs = ts;
+  }
+
+  /** Address of the initiator as four big-endian 32-bit words (IPv4: word 0); a view of `addr`. */
+  get srcAddr(): Uint32Array {
+    return this.addr.subarray(0, 4);
+  }
+
+  /** Address of the responder; a view of `addr`. */
+  get dstAddr(): Uint32Array {
+    return this.addr.subarray(4, 8);
   }
 }
 

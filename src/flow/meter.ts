@@ -30,6 +30,9 @@ export interface MeterStats {
   skipped: Record<string, number>;
 }
 
+/** States of an ended flow (the families have released theirs). */
+const NO_STATES: unknown[] = [];
+
 const STATUS_NAMES: Record<number, string> = Object.fromEntries(
   Object.entries(DecodeStatus).map(([k, v]) => [v, k.toLowerCase()]),
 );
@@ -64,7 +67,11 @@ export class Meter {
     const fams = this.families;
     this.table = new FlowTable(
       opts.table ?? {},
-      (flow, p) => { flow.states = fams.map((f) => f.init(flow, p)); },
+      (flow, p) => {
+        const states = new Array<unknown>(fams.length);
+        for (let i = 0; i < fams.length; i++) states[i] = fams[i]!.init(flow, p);
+        flow.states = states;
+      },
       (flow) => this.emit(flow),
     );
   }
@@ -127,7 +134,7 @@ export class Meter {
       fams[i]!.finish(flow.states[i], flow, row, at);
       at += fams[i]!.columns.length;
     }
-    flow.states = [];
+    flow.states = NO_STATES;
     this.onRow(row, flow);
   }
 }

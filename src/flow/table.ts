@@ -18,6 +18,7 @@ export const DEFAULT_TABLE_OPTIONS: FlowTableOptions = {
 };
 
 const TCP = 6;
+const INITIAL_BUCKETS = 1 << 14;
 const FIN = 1, SYN = 2, RST = 4, ACK = 16;
 
 /** Symmetric hash of the endpoints: the same for both directions, small-integer (Map keys stay SMIs). */
@@ -42,16 +43,19 @@ function portOf(p: PacketInfo, src: boolean): number {
   return src ? p.sport : p.dport;
 }
 
-function sameAddr(a: Uint32Array, b: Uint32Array): boolean {
-  return a[0] === b[0] && a[1] === b[1] && a[2] === b[2] && a[3] === b[3];
+/** Whether the four address words of `a` from `at` equal `b`. */
+function sameAddr(a: Uint32Array, at: number, b: Uint32Array): boolean {
+  return a[at] === b[0] && a[at + 1] === b[1] && a[at + 2] === b[2] && a[at + 3] === b[3];
 }
 
 /**
- * The bidirectional flow table: integer-hash buckets with chained flows, and two expiry lists ordered by last
- * packet time (open flows: idle timeout; closed TCP flows: grace period), so expiry checks only the oldest.
+ * The bidirectional flow table: a power-of-two array of buckets indexed by the endpoint hash, flows chained in
+ * each, and two expiry lists ordered by last packet time (open flows: idle timeout; closed TCP flows: grace
+ * period), so expiry checks only the oldest. At most one flow per endpoint pair is in the table at a time.
  */
 export class FlowTable {
-  private readonly buckets = new Map<number, Flow>();
+  private buckets: (Flow | null)[] = new Array<Flow | null>(INITIAL_BUCKETS).fill(null);
+  private mask = INITIAL_BUCKETS - 1;
   private readonly opts: FlowTableOptions;
   private readonly heads: (Flow | null)[] = [null, null];
   private readonly tails: (Flow | null)[] = [null, null];
@@ -79,13 +83,13 @@ export class FlowTable {
     const ts = p.tsUs;
     this.advance(ts);
     const h = endpointHash(p);
-    let f = this.buckets.get(h) ?? null;
+    let f = this.buckets[h & this.mask] as Flow | null;
     const sp = portOf(p, true), dp = portOf(p, false);
     let dir: 0 | 1 = 0;
     for (; f !== null; f = f.chain) {
-      if (f.proto !== p.proto || f.ipVersion !== p.ipVersion) continue;
-      if (f.sport === sp && f.dport === dp && sameAddr(f.srcAddr, p.src) && sameAddr(f.dstAddr, p.dst)) { dir = 0; break; }
-      if (f.sport === dp && f.dport === sp && sameAddr(f.srcAddr, p.dst) && sameAddr(f.dstAddr, p.src)) { dir = 1; break; }
+      if (f.hash !== h || f.proto !== p.proto || f.ipVersion !== p.ipVersion) continue;
+      if (f.sport === sp && f.dport === dp && sameAddr(f.addr, 0, p.src) && sameAddr(f.addr, 4, p.dst)) { dir = 0; break; }
+      if (f.sport === dp && f.dport === sp && sameAddr(f.addr, 0, p.dst) && sameAddr(f.addr, 4, p.src)) { dir = 1; break; }
     }
     this.created = false;
     if (f !== null) {
@@ -149,10 +153,11 @@ export class FlowTable {
     const f = forward
       ? new Flow(h, p.ipVersion, p.src, p.dst, sp, dp, p.proto, p.tsUs)
       : new Flow(h, p.ipVersion, p.dst, p.src, dp, sp, p.proto, p.tsUs);
-    f.chain = this.buckets.get(h) ?? null;
-    this.buckets.set(h, f);
+    const i = h & this.mask;
+    f.chain = this.buckets[i] as Flow | null;
+    this.buckets[i] = f;
     this.link(f, 0);
-    this.live++;
+    if (++this.live > this.buckets.length) this.grow();
     this.created = true;
     this.onStart(f, p);
     return f;
@@ -169,9 +174,10 @@ export class FlowTable {
     f.endReason = reason;
     this.unlink(f);
     // Remove from its bucket chain.
-    const first = this.buckets.get(f.hash)!;
+    const i = f.hash & this.mask;
+    const first = this.buckets[i]!;
     if (first === f) {
-      if (f.chain) this.buckets.set(f.hash, f.chain); else this.buckets.delete(f.hash);
+      this.buckets[i] = f.chain;
     } else {
       let g = first;
       while (g.chain !== f) g = g.chain!;
@@ -180,6 +186,26 @@ export class FlowTable {
     f.chain = null;
     this.live--;
     this.onEnd(f);
+  }
+
+  /** Doubles the bucket array (keeping chains short) and rehashes every flow in the table. */
+  private grow(): void {
+    const old = this.buckets;
+    const n = old.length * 2;
+    const next = new Array<Flow | null>(n).fill(null);
+    const mask = n - 1;
+    for (let i = 0; i < old.length; i++) {
+      let f = old[i] as Flow | null;
+      while (f !== null) {
+        const after = f.chain;
+        const j = f.hash & mask;
+        f.chain = next[j] as Flow | null;
+        next[j] = f;
+        f = after;
+      }
+    }
+    this.buckets = next;
+    this.mask = mask;
   }
 
   private touch(f: Flow): void {
