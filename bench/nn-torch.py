@@ -10,7 +10,7 @@ fold of each row, -1 = none), and prints one JSON line per (arch, fold) on stdou
 Architectures (as src/model/nn/spec.ts buildLayers): mlp = flatten, dense+relu per hidden, dense; cnn = conv1d+relu
 per filter ('same' padding), max over time, dense+relu per hidden, dense; lstm = LSTM (last hidden state), dense+relu
 per hidden, dense; cnn-lstm = conv1d+relu per filter, LSTM, dense. Glorot-uniform weights, zero biases, LSTM forget
-bias 1, class-weighted cross-entropy (weighted mean), Adam, shuffled mini-batches, fixed epochs. One thread
+bias 1 (one LSTM bias vector, as Veil's: bias_hh stays 0), class-weighted cross-entropy (weighted mean), Adam, shuffled mini-batches, fixed epochs. One thread
 (tfjs-wasm runs on one), CPU seconds from time.process_time(). Run with Debian's /usr/bin/python3 (python3-torch).
 """
 import json
@@ -57,6 +57,8 @@ class Net(nn.Module):
             nn.init.zeros_(self.lstm.bias_hh_l0)
             with torch.no_grad():
                 self.lstm.bias_ih_l0[h:2 * h] = 1.0  # PyTorch gate order i, f, g, o
+            # Veil's LSTM has one bias vector; PyTorch's second (bias_hh) would double the bias's Adam step.
+            self.lstm.bias_hh_l0.requires_grad_(False)
 
     def forward(self, x):  # x: [B, steps, channels]
         if self.arch == 'mlp':
@@ -105,7 +107,7 @@ def main():
             torch.manual_seed(meta['seed'] + fold)
             gen = torch.Generator().manual_seed(meta['seed'] + 1000 + fold)
             model = Net(arch, T, C, K, p['hidden'], p['filters'], p['kernel'], p['units'])
-            opt = torch.optim.Adam(model.parameters(), lr=p['lr'])
+            opt = torch.optim.Adam([q for q in model.parameters() if q.requires_grad], lr=p['lr'])
             loss_fn = nn.CrossEntropyLoss(weight=torch.tensor(cw, dtype=torch.float32))
             B = p['batch_size']
             wall, cpu = 0.0, 0.0
