@@ -1,5 +1,5 @@
-import { createWriteStream, type WriteStream } from 'node:fs';
-import { ByteWriter, fileWriter, ParquetWriter, schemaFromColumnData } from 'hyparquet-writer';
+import { createWriteStream, writeFileSync, type WriteStream } from 'node:fs';
+import type { ByteWriter, ParquetWriter } from 'hyparquet-writer';
 import type { CellValue, ColumnDef } from './columns.ts';
 
 export type OutputFormat = 'csv' | 'jsonl' | 'parquet';
@@ -332,37 +332,71 @@ class JsonlWriter extends TextWriter {
 
 const ROW_GROUP = 65536;
 
-/** Parquet: rows are gathered column-wise and written a row group at a time, so memory stays bounded. */
+type ParquetModule = typeof import('hyparquet-writer');
+let parquetModule: ParquetModule | null = null;
+let parquetLoad: Promise<ParquetModule> | null = null;
+
+/** hyparquet-writer (some 50 modules) is loaded when a Parquet file is opened, not at every start. */
+function loadParquet(): Promise<ParquetModule> {
+  parquetLoad ??= import('hyparquet-writer').then((m) => (parquetModule = m));
+  return parquetLoad;
+}
+
+/**
+ * Parquet: rows are gathered column-wise and written a row group at a time, so memory stays bounded. Row groups
+ * start being written once hyparquet-writer is loaded (asynchronously, from the constructor); until then rows
+ * wait, and they are cut into the same groups of ROW_GROUP rows.
+ */
 class ParquetRowWriter implements RowWriter {
   private cols: CellValue[][];
   private writer: ParquetWriter | null = null;
-  private readonly sink: ReturnType<typeof fileWriter> | ByteWriter;
+  private sink: ReturnType<ParquetModule['fileWriter']> | ByteWriter | null = null;
+  private readonly ready: Promise<ParquetModule>;
   constructor(private readonly path: string, private readonly columns: readonly ColumnDef[]) {
     this.cols = columns.map(() => []);
-    this.sink = path === '-' ? new ByteWriter() : fileWriter(path);
+    // Create the file now, as hyparquet-writer's fileWriter does, so that a bad path fails here.
+    if (path !== '-') writeFileSync(path, '', { flag: 'w' });
+    this.ready = loadParquet();
+    this.ready.catch(() => {}); // reported by close()
   }
   write(row: readonly CellValue[]): void {
     for (let i = 0; i < row.length; i++) this.cols[i]!.push(row[i] ?? null);
-    if (this.cols[0]!.length >= ROW_GROUP) this.flushGroup();
+    if (this.cols[0]!.length >= ROW_GROUP && parquetModule !== null) this.flushFullGroups(parquetModule);
   }
-  private columnData() {
+  private columnData(cols: CellValue[][]) {
     return this.columns.map((c, i) => ({
       name: c.name,
-      data: c.type === 'string' ? this.cols[i]!.map((v) => (v === null ? null : String(v)))
-        : c.type === 'bool' ? this.cols[i]!.map((v) => (v === null ? null : Boolean(v)))
-        : this.cols[i]!.map((v) => (typeof v === 'number' && Number.isFinite(v) ? v : null)),
+      data: c.type === 'string' ? cols[i]!.map((v) => (v === null ? null : String(v)))
+        : c.type === 'bool' ? cols[i]!.map((v) => (v === null ? null : Boolean(v)))
+        : cols[i]!.map((v) => (typeof v === 'number' && Number.isFinite(v) ? v : null)),
       type: (c.type === 'string' ? 'STRING' : c.type === 'bool' ? 'BOOLEAN' : 'DOUBLE') as 'STRING' | 'BOOLEAN' | 'DOUBLE',
       nullable: true,
     }));
   }
-  private flushGroup(): void {
-    const columnData = this.columnData();
-    if (!this.writer) this.writer = new ParquetWriter({ writer: this.sink, schema: schemaFromColumnData({ columnData }), createdBy: 'veil' });
+  private flushFullGroups(pq: ParquetModule): void {
+    while (this.cols[0]!.length >= ROW_GROUP) {
+      if (this.cols[0]!.length === ROW_GROUP) {
+        this.flushGroup(pq, this.cols);
+        this.cols = this.columns.map(() => []);
+      } else {
+        this.flushGroup(pq, this.cols.map((c) => c.slice(0, ROW_GROUP)));
+        this.cols = this.cols.map((c) => c.slice(ROW_GROUP));
+      }
+    }
+  }
+  private flushGroup(pq: ParquetModule, cols: CellValue[][]): void {
+    const columnData = this.columnData(cols);
+    this.sink ??= this.path === '-' ? new pq.ByteWriter() : pq.fileWriter(this.path);
+    this.writer ??= new pq.ParquetWriter({ writer: this.sink, schema: pq.schemaFromColumnData({ columnData }), createdBy: 'veil' });
     void this.writer.write({ columnData, rowGroupSize: ROW_GROUP });
-    this.cols = this.columns.map(() => []);
   }
   async close(): Promise<void> {
-    if (this.cols[0]!.length > 0 || !this.writer) this.flushGroup();
+    const pq = await this.ready;
+    this.flushFullGroups(pq);
+    if (this.cols[0]!.length > 0 || !this.writer) {
+      this.flushGroup(pq, this.cols);
+      this.cols = this.columns.map(() => []);
+    }
     this.writer!.finish();
     if (this.path === '-') {
       const bw = this.sink as ByteWriter;
