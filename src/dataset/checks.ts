@@ -134,21 +134,23 @@ export function verifyColumnOrder(t: Table, policy: ColumnOrderPolicy = 'fix'): 
   const names = t.columns.map((c) => c.name);
   const start = names.indexOf(ISCX_DECLARED_ORDER[0]);
   const isIscx = start >= 0 && ISCX_DECLARED_ORDER.every((n, i) => names[start + i] === n);
-  if (isIscx && policy === 'fix') {
+  if (isIscx) {
     const map = new Map<string, string>(ISCX_DECLARED_ORDER.map((n, i) => [n, ISCX_TRUE_ORDER[i]!]));
     const after = checkColumnOrder(t, map);
     if (!after.permuted) {
-      const fixed = renameColumns(t, map);
       const was = describeOrderReport(report);
+      const known =
+        `${t.source}: the declared column order is wrong (${was}). This is the known ISCX 2016 header error: ` +
+        `the data follow the 60 s files' order (duration,min_fiat,min_biat,max_fiat,...,std_fiat,std_biat,...).`;
+      if (policy !== 'fix') {
+        return { table: t, report, status: 'permuted', message: `${known} --column-order fix renames the columns to that order.` };
+      }
       const now = after.triples.map((x) => `${x.stem} ${(100 * x.share).toFixed(0)} %`).join(', ');
       return {
-        table: fixed,
+        table: renameColumns(t, map),
         report: after,
         status: 'fixed',
-        message:
-          `${t.source}: the declared column order is wrong (${was}). This is the known ISCX 2016 header error: ` +
-          `the data follow the 60 s files' order (duration,min_fiat,min_biat,max_fiat,...,std_fiat,std_biat,...). ` +
-          `Columns renamed to that order (min <= mean <= max now holds: ${now}). Use --column-order refuse to stop instead.`,
+        message: `${known} Columns renamed to that order (min <= mean <= max now holds: ${now}). Use --column-order refuse to stop instead.`,
       };
     }
   }
