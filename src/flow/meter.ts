@@ -156,7 +156,7 @@ export async function extractFlows(
   hooks?: { onProgress?: (bytesRead: number, meter: Meter) => void; signal?: AbortSignal; onMeter?: (m: Meter) => void },
 ): Promise<ExtractSummary> {
   const name = 'path' in source ? (source.path === '-' ? 'stdin' : source.path) : source.name;
-  const meter: Meter = new Meter({ captureName: basename(name), ...opts }, (row) => onRow(row, meter.columns));
+  const meter: Meter = new Meter({ captureName: captureFileName(name), ...opts }, (row) => onRow(row, meter.columns));
   hooks?.onMeter?.(meter);
   let capture: CaptureSummary;
   try {
@@ -173,7 +173,8 @@ export async function extractFlows(
   return { ...stats, capture, columns: meter.columns };
 }
 
-function basename(p: string): string {
+/** The file name in a capture path (what id_capture holds). */
+export function captureFileName(p: string): string {
   const i = Math.max(p.lastIndexOf('/'), p.lastIndexOf('\\'));
   return i >= 0 ? p.slice(i + 1) : p;
 }

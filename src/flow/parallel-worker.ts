@@ -1,34 +1,39 @@
+// A flow worker: meters one shard of a capture whose bytes the main thread shares through a chunk ring.
 import { parentPort, workerData } from 'node:worker_threads';
+import { CaptureFeed } from '../wire/reader.ts';
+import { ChunkConsumer } from './chunk-ring.ts';
 import type { CellValue } from './columns.ts';
-import { extractFlows, type MeterOptions } from './meter.ts';
+import { captureFileName, Meter } from './meter.ts';
 import { openChunkWriter, type RowWriter } from './output.ts';
+import { shardFlowId, type WorkerMessage, type WorkerSetup } from './parallel.ts';
 
-const { path, meter, shard, format } = workerData as {
-  path: string; meter: MeterOptions; shard: { index: number; count: number }; format: 'csv' | 'jsonl' | null;
-};
+const { path, meter, shard, format, ring } = workerData as WorkerSetup;
 const port = parentPort!;
+const post = (m: WorkerMessage, transfer?: ArrayBuffer[]): void => port.postMessage(m, transfer);
 let rows: CellValue[][] = [];
 let writer: RowWriter | null = null;
 let sentColumns = false;
-const summary = await extractFlows({ path }, { ...meter, shard }, (row, columns) => {
+const m = new Meter({ captureName: captureFileName(path), ...meter, shard }, (row) => {
   if (!sentColumns) {
-    port.postMessage({ kind: 'columns', columns });
+    post({ kind: 'columns', columns: m.columns });
     sentColumns = true;
-    if (format) writer = openChunkWriter(format, columns, (chunk) => {
+    if (format) writer = openChunkWriter(format, m.columns, (chunk) => {
       const copy = new Uint8Array(chunk);
-      port.postMessage({ kind: 'bytes', chunk: copy }, [copy.buffer]);
+      post({ kind: 'bytes', chunk: copy }, [copy.buffer]);
     });
   }
-  // Shard-interleaved numbering keeps id_flow unique across workers.
-  row[0] = ((row[0] as number) - 1) * shard.count + shard.index + 1;
+  row[0] = shardFlowId(row[0] as number, shard);
   if (writer) writer.write(row);
   else {
     rows.push(row);
-    if (rows.length >= 512) { port.postMessage({ kind: 'rows', rows }); rows = []; }
+    if (rows.length >= 512) { post({ kind: 'rows', rows }); rows = []; }
   }
 });
-if (!sentColumns) port.postMessage({ kind: 'columns', columns: summary.columns });
+const feed = new CaptureFeed(path, (f) => m.frame(f));
+const chunks = new ChunkConsumer(ring);
+while (chunks.take((buf, len) => { feed.feed(buf, len); }));
+const stats = m.end();
+if (!sentColumns) post({ kind: 'columns', columns: m.columns });
 if (writer) await (writer as RowWriter).close();
-if (rows.length) port.postMessage({ kind: 'rows', rows });
-const err = summary.capture.error;
-port.postMessage({ kind: 'done', summary: { ...summary, capture: { ...summary.capture, error: err ? { message: err.message, code: err.code, file: err.file, offset: err.offset } : null } } });
+if (rows.length) post({ kind: 'rows', rows });
+post({ kind: 'done', flows: stats.flows, metered: stats.metered });

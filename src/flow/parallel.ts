@@ -1,44 +1,131 @@
 import { Worker } from 'node:worker_threads';
-import { stat } from 'node:fs/promises';
+import { CaptureFeed, readCaptureChunks } from '../wire/reader.ts';
+import { ChunkProducer, createChunkRing } from './chunk-ring.ts';
 import type { CellValue, ColumnDef } from './columns.ts';
-import type { ExtractSummary, MeterOptions } from './meter.ts';
+import { captureFileName, Meter, type ExtractSummary, type MeterOptions } from './meter.ts';
+import { openChunkWriter, type RowWriter } from './output.ts';
 
 /** What the main thread does with a worker's output: text bytes (CSV/JSONL, already formatted) or rows. */
 export type ParallelSink =
   | { kind: 'bytes'; format: 'csv' | 'jsonl'; write: (chunk: Buffer, columns: ColumnDef[]) => void }
   | { kind: 'rows'; write: (row: CellValue[], columns: ColumnDef[]) => void };
 
+/** Chunks of the capture in flight between the reading thread and the workers. */
+const RING_SLOTS = 16;
+const RING_SLOT_BYTES = 1 << 20;
+
+/** Messages from a flow worker. */
+export type WorkerMessage =
+  | { kind: 'columns'; columns: ColumnDef[] }
+  | { kind: 'rows'; rows: CellValue[][] }
+  | { kind: 'bytes'; chunk: Uint8Array }
+  | { kind: 'done'; flows: number; metered: number };
+
+/** What a flow worker gets in workerData. */
+export interface WorkerSetup {
+  path: string;
+  meter: MeterOptions;
+  shard: { index: number; count: number };
+  format: 'csv' | 'jsonl' | null;
+  ring: ReturnType<typeof createChunkRing>;
+}
+
+/** id_flow of a shard's n-th flow (1-based): shard-interleaved numbering keeps it unique across shards. */
+export function shardFlowId(n: number, shard: { index: number; count: number }): number {
+  return (n - 1) * shard.count + shard.index + 1;
+}
+
 /**
- * `--workers N`: every worker thread reads the whole file (reading and decoding are cheap) and meters only the
- * flows whose symmetric endpoint hash falls in its shard, so no packet crosses threads. Each worker still
- * advances its clock with every packet, so flows end exactly where a single thread would end them. CSV and JSONL
- * are formatted in the workers and arrive as bytes; Parquet rows arrive as rows. The row order differs from a
- * single thread's; id_flow is unique (shard-interleaved numbering), the rows are otherwise the same.
+ * `--workers N`: the flows are split in N shards by their symmetric endpoint hash, so no packet crosses threads.
+ * The main thread reads the file once into a ring of shared buffers and meters shard 0 itself; N - 1 worker
+ * threads parse the same bytes and meter the other shards. Every thread decodes every packet (cheap) and
+ * advances its clock with it, so flows end exactly where a single thread would end them. CSV and JSONL are
+ * formatted in each thread and arrive as bytes; Parquet rows arrive as rows. The row order differs from a single
+ * thread's; id_flow is unique (shard-interleaved numbering), the rows are otherwise the same.
  */
 export async function extractParallel(path: string, meter: MeterOptions, workers: number, sink: ParallelSink): Promise<ExtractSummary> {
-  await stat(path);
-  const results = await Promise.all(Array.from({ length: workers }, (_, index) => new Promise<ExtractSummary>((resolve, reject) => {
-    const w = new Worker(new URL('./parallel-boot.mjs', import.meta.url), {
-      workerData: { path, meter, shard: { index, count: workers }, format: sink.kind === 'bytes' ? sink.format : null },
-      // Flow state outlives many scavenges: a larger young generation halves GC time (as bin/veil.js does).
-      resourceLimits: { maxYoungGenerationSizeMb: 192 },
+  const count = workers;
+  const ring = createChunkRing(RING_SLOTS, RING_SLOT_BYTES);
+  const producer = new ChunkProducer(ring, count - 1);
+  const format = sink.kind === 'bytes' ? sink.format : null;
+  const threads: Worker[] = [];
+  const finished: Promise<WorkerResult>[] = [];
+  // The main thread's own shard.
+  const shard = { index: 0, count };
+  let writer: RowWriter | null = null;
+  const m = new Meter({ captureName: captureFileName(path), ...meter, shard }, (row) => {
+    row[0] = shardFlowId(row[0] as number, shard);
+    if (sink.kind === 'rows') sink.write(row, m.columns);
+    else {
+      writer ??= openChunkWriter(sink.format, m.columns, (chunk) => sink.write(chunk, m.columns));
+      writer.write(row);
+    }
+  });
+  const feed = new CaptureFeed(path, (f) => m.frame(f));
+  try {
+    const read = await readCaptureChunks(path, () => producer.acquire(), (buf, len) => {
+      producer.publish(buf, len);
+      return feed.feed(buf, len);
+    }, ({ gzip }) => {
+      if (gzip) feed.decompressed();
+      // Workers start once the file is open: a missing file is reported as with one thread.
+      for (let index = 1; index < count; index++) {
+        const setup: WorkerSetup = { path, meter, shard: { index, count }, format, ring };
+        const { worker, result } = startWorker(setup, sink, (err) => producer.fail(err));
+        threads.push(worker);
+        finished.push(result);
+      }
     });
+    producer.end();
+    if (read.gzipError) feed.gzipDamaged(read.gzipError);
+    const stats = m.end();
+    if (writer) await (writer as RowWriter).close();
+    const capture = feed.end(read.totalBytes);
+    const others = await Promise.all(finished);
+    const total: ExtractSummary = { ...stats, capture, columns: m.columns };
+    for (const o of others) {
+      total.flows += o.flows;
+      total.metered += o.metered;
+    }
+    // Every thread decodes every packet, so packet and skip counts are the same in each: the main thread's stand.
+    return total;
+  } finally {
+    producer.end();
+    for (const w of threads) void w.terminate();
+  }
+}
+
+interface WorkerResult {
+  flows: number;
+  metered: number;
+}
+
+/** Starts one flow worker; its output goes to `sink`, `onFail` hears of its death before `result` rejects. */
+function startWorker(setup: WorkerSetup, sink: ParallelSink, onFail: (err: Error) => void): { worker: Worker; result: Promise<WorkerResult> } {
+  const worker = new Worker(new URL('./parallel-boot.mjs', import.meta.url), {
+    workerData: setup,
+    // Flow state outlives many scavenges: a larger young generation halves GC time (as bin/veil.js does).
+    resourceLimits: { maxYoungGenerationSizeMb: 192 },
+  });
+  const result = new Promise<WorkerResult>((resolve, reject) => {
     let columns: ColumnDef[] = [];
-    w.on('message', (m: { kind: 'columns'; columns: ColumnDef[] } | { kind: 'rows'; rows: CellValue[][] } | { kind: 'bytes'; chunk: Uint8Array } | { kind: 'done'; summary: ExtractSummary }) => {
+    let done: WorkerResult | null = null;
+    worker.on('message', (m: WorkerMessage) => {
       if (m.kind === 'columns') columns = m.columns;
       else if (m.kind === 'bytes') { if (sink.kind === 'bytes') sink.write(Buffer.from(m.chunk.buffer, m.chunk.byteOffset, m.chunk.byteLength), columns); }
       else if (m.kind === 'rows') { if (sink.kind === 'rows') for (const r of m.rows) sink.write(r, columns); }
-      else resolve(m.summary);
+      else done = { flows: m.flows, metered: m.metered };
     });
-    w.on('error', reject);
-    w.on('exit', (code) => { if (code !== 0) reject(new Error(`flow worker ${index} exited with code ${code}`)); });
-  })));
-  const first = results[0]!;
-  const total: ExtractSummary = { ...first, flows: 0, metered: 0 };
-  for (const r of results) {
-    total.flows += r.flows;
-    total.metered += r.metered;
-  }
-  // Every worker decodes every packet, so packet and skip counts are the same in each: the first's stand.
-  return total;
+    const fail = (err: Error): void => {
+      onFail(err);
+      reject(err);
+    };
+    worker.on('error', fail);
+    worker.on('exit', (code) => {
+      if (code === 0 && done) resolve(done);
+      else fail(new Error(`flow worker ${setup.shard.index} exited with code ${code}`));
+    });
+  });
+  result.catch(() => {}); // awaited by the caller, unless the main thread fails first
+  return { worker, result };
 }

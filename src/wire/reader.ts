@@ -678,3 +678,136 @@ export async function readCapture(
     aborted,
   };
 }
+
+/**
+ * A capture parsed from chunks the caller hands in, in order: threads that share one read of a file (the flow
+ * workers) each feed the same bytes to their own CaptureFeed, and so see the same frames and the same damage as
+ * {@link readCapture} would report. `onFrame` is called as in readCapture; its exceptions propagate.
+ */
+export class CaptureFeed {
+  private readonly parser: CaptureParser;
+  private fed = 0;
+
+  constructor(name: string, onFrame: (f: RawFrame) => void) {
+    this.parser = new CaptureParser(name, onFrame);
+  }
+
+  /** The bytes fed are decompressed from a .gz file: error offsets say so. Call before the first feed. */
+  decompressed(): void {
+    this.parser.offsetNote = ' (offset in the decompressed data)';
+  }
+
+  /** The gzip stream broke: stop as readCapture does (truncated or corrupt at the bytes fed so far). */
+  gzipDamaged(err: NodeJS.ErrnoException): void {
+    if (this.parser.error) return;
+    this.parser.fail(err.code === 'Z_BUF_ERROR' ? 'TRUNCATED' : 'CORRUPT_RECORD', this.parser.consumed, `gzip stream damaged (${err.message})`);
+  }
+
+  /** Parses the next `len` bytes of `chunk` (needed only during the call). False once damage stopped the parse. */
+  feed(chunk: Buffer, len: number): boolean {
+    if (this.parser.error) return false;
+    this.fed += len;
+    this.parser.feed(chunk, len);
+    return this.parser.error === null;
+  }
+
+  /** End of the capture: what was read (`bytesRead` counts the bytes fed). */
+  end(totalBytes: number | null): CaptureSummary {
+    const p = this.parser;
+    p.finish();
+    return { format: p.format, frames: p.frames, bytesRead: this.fed, totalBytes, linkTypes: p.linkTypes, error: p.error, aborted: false };
+  }
+}
+
+/**
+ * Reads the bytes of a capture file (decompressing a .gz file; a FIFO or device as a stream) into buffers the
+ * caller provides, in order: `acquire` gives the buffer for the next chunk (its whole length may be filled),
+ * `onChunk` receives it with the number of bytes read and returns false to stop. A regular file is read straight
+ * into the buffers, one read ahead. `onOpen` learns first whether the bytes are decompressed. Returns the file's
+ * size (null when not a regular file), the bytes read (decompressed) and a broken gzip stream's error (the bytes
+ * before it were delivered). I/O failures throw as CaptureError code 'IO'.
+ */
+export async function readCaptureChunks(
+  path: string,
+  acquire: () => Promise<Buffer>,
+  onChunk: (buf: Buffer, len: number) => boolean,
+  onOpen?: (info: { gzip: boolean }) => void,
+): Promise<{ totalBytes: number | null; bytesRead: number; gzipError: NodeJS.ErrnoException | null }> {
+  let st: Awaited<ReturnType<typeof fsp.stat>>;
+  let gzip = false;
+  try {
+    st = await fsp.stat(path);
+    gzip = st.isFile() && isGzipFile(path);
+  } catch (err) {
+    throw ioError(path, err);
+  }
+  const totalBytes = st.isFile() ? st.size : null;
+  let bytesRead = 0;
+  onOpen?.({ gzip });
+  // Errors thrown by `acquire` or `onChunk` propagate unchanged; only the reading itself becomes an IO error.
+  let io = false;
+  if (st.isFile() && !gzip) {
+    let fh: Awaited<ReturnType<typeof fsp.open>>;
+    try {
+      fh = await fsp.open(path, 'r');
+    } catch (err) {
+      throw ioError(path, err);
+    }
+    try {
+      let buf = await acquire();
+      let pending = fh.read(buf, 0, buf.length, 0);
+      for (;;) {
+        io = true;
+        const n = (await pending).bytesRead;
+        io = false;
+        if (n === 0) break;
+        bytesRead += n;
+        const cur = buf;
+        buf = await acquire();
+        pending = fh.read(buf, 0, buf.length, bytesRead);
+        if (!onChunk(cur, n)) break;
+      }
+      await pending.catch(() => undefined);
+    } catch (err) {
+      throw io ? ioError(path, err) : err;
+    } finally {
+      await fh.close();
+    }
+    return { totalBytes, bytesRead, gzipError: null };
+  }
+  const file = createReadStream(path, { highWaterMark: 1 << 20 });
+  let stream: NodeJS.ReadableStream = file;
+  if (gzip) {
+    const gunzip = createGunzip({ chunkSize: 256 * 1024 });
+    file.on('error', (err) => gunzip.destroy(err));
+    file.pipe(gunzip);
+    stream = gunzip;
+  }
+  const chunks = (stream as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+  try {
+    reading: for (;;) {
+      io = true;
+      const next = await chunks.next();
+      io = false;
+      if (next.done) break;
+      const chunk = next.value;
+      for (let off = 0; off < chunk.length;) {
+        const buf = await acquire();
+        const n = Math.min(buf.length, chunk.length - off);
+        chunk.copy(buf, 0, off, off + n);
+        off += n;
+        bytesRead += n;
+        if (!onChunk(buf, n)) break reading;
+      }
+    }
+  } catch (err) {
+    if (!io) throw err;
+    const code = (err as NodeJS.ErrnoException)?.code;
+    if (gzip && (code === 'Z_BUF_ERROR' || code === 'Z_DATA_ERROR')) return { totalBytes, bytesRead, gzipError: err as NodeJS.ErrnoException };
+    throw ioError(path, err);
+  } finally {
+    file.destroy();
+    if (stream !== file) (stream as NodeJS.ReadableStream & { destroy(): void }).destroy();
+  }
+  return { totalBytes, bytesRead, gzipError: null };
+}
