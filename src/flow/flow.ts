@@ -64,12 +64,17 @@ export class Flow {
 
 /** Dotted quad or RFC 5952 text of an address held as four big-endian 32-bit words. */
 export function formatAddr(ipVersion: number, a: Uint32Array): string {
+  return formatAddrAt(ipVersion, a, 0);
+}
+
+/** {@link formatAddr} of the four words of `a` from `at` (a flow's `addr`: 0 source, 4 destination). */
+export function formatAddrAt(ipVersion: number, a: Uint32Array, at: number): string {
   if (ipVersion === 4) {
-    const v = a[0]!;
+    const v = a[at]!;
     return `${v >>> 24}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
   }
   const groups: number[] = [];
-  for (let i = 0; i < 4; i++) { groups.push(a[i]! >>> 16, a[i]! & 0xffff); }
+  for (let i = at; i < at + 4; i++) { groups.push(a[i]! >>> 16, a[i]! & 0xffff); }
   // Longest run of two or more zero groups becomes '::' (RFC 5952 section 4.2).
   let bestStart = -1, bestLen = 1;
   for (let i = 0; i < 8;) {

@@ -4,7 +4,7 @@ import { DecodeStatus, newPacketInfo, type PacketInfo, type RawFrame } from '../
 import { Anonymizer } from './anonymize.ts';
 import { IDENTITY_COLUMNS, type CellValue, type ColumnDef } from './columns.ts';
 import { buildFamilies, DEFAULT_FEATURE_OPTIONS, familyNames, type FeatureFamily, type FeatureOptions } from './features/index.ts';
-import { formatAddr, type Flow } from './flow.ts';
+import { formatAddrAt, type Flow } from './flow.ts';
 import { endpointHash, FlowTable, type FlowTableOptions } from './table.ts';
 
 export interface MeterOptions {
@@ -119,7 +119,7 @@ export class Meter {
 
   private emit(flow: Flow): void {
     const row: CellValue[] = new Array(this.columns.length);
-    let src = formatAddr(flow.ipVersion, flow.srcAddr), dst = formatAddr(flow.ipVersion, flow.dstAddr);
+    let src = formatAddrAt(flow.ipVersion, flow.addr, 0), dst = formatAddrAt(flow.ipVersion, flow.addr, 4);
     if (this.anon) { src = this.anon.address(src); dst = this.anon.address(dst); }
     row[0] = ++this.stats.flows;
     row[1] = src; row[2] = dst;

@@ -276,15 +276,16 @@ function writeFixed(buf: Buffer, p: number, v: number): number {
   const scaled = Math.round(v * 1e6);
   if (scaled === 0) neg = false;
   const ip = Math.floor(scaled / 1e6); // exact: scaled is below 4e15
-  let frac = scaled - ip * 1e6;
+  const frac = scaled - ip * 1e6;
   if (neg) buf[p++] = 45;
   p = ip < 2147483648 ? writeInt32(buf, p, ip) : writeUint(buf, p, ip);
   if (frac !== 0) {
-    let digits = 6;
-    while (frac % 10 === 0) { frac /= 10; digits--; }
-    buf[p++] = 46;
-    p += digits;
-    for (let k = p - 1; k >= p - digits; k--) { const q = (frac / 10) | 0; buf[k] = 48 + (frac - q * 10); frac = q; }
+    // Six decimals, then the trailing zeros dropped (the last digit written is not one).
+    buf[p] = 46;
+    let f = frac | 0;
+    for (let k = p + 6; k > p; k--) { const q = (f / 10) | 0; buf[k] = 48 + (f - q * 10); f = q; }
+    p += 7;
+    while (buf[p - 1] === 48) p--;
   }
   return p;
 }

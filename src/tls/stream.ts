@@ -16,6 +16,8 @@ export interface Consumer {
 export class Accumulator {
   private buf: Uint8Array = EMPTY;
   len = 0;
+  /** Set by the consumer when it stops short: bytes the unit it waits for needs in all (the buffer is sized so). */
+  want = 0;
 
   feed(data: Uint8Array, consumer: Consumer): void {
     if (this.len === 0) {
@@ -41,7 +43,7 @@ export class Accumulator {
   private append(d: Uint8Array): void {
     const need = this.len + d.length;
     if (need > this.buf.length) {
-      const nb = new Uint8Array(Math.max(need, this.buf.length * 2, 256));
+      const nb = new Uint8Array(Math.max(need, this.want, this.buf.length * 2, 256));
       nb.set(this.buf.subarray(0, this.len));
       this.buf = nb;
     }
@@ -102,7 +104,10 @@ export class HandshakeAssembler implements Consumer {
         this.stop('limit');
         return v.length;
       }
-      if (v.length - p - 4 < len) break;
+      if (v.length - p - 4 < len) {
+        this.acc.want = 4 + len;
+        break;
+      }
       const type = v[p]!;
       this.sink.onMessage(this.dir, type, v.subarray(p + 4, p + 4 + len));
       p += 4 + len;
@@ -202,7 +207,10 @@ export class RecordReader implements Consumer {
         return v.length;
       }
       const len = (v[p + 3]! << 8) | v[p + 4]!;
-      if (v.length - p - 5 < len) break;
+      if (v.length - p - 5 < len) {
+        this.acc.want = 5 + len;
+        break;
+      }
       const type = v[p]!;
       const frag = v.subarray(p + 5, p + 5 + len);
       p += 5 + len;

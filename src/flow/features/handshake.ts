@@ -23,7 +23,9 @@ const SNIFFED = 0;
  * stream starts at its ISN and a reordered first segment is not lost. */
 const SYN0 = 1;
 const SYN1 = 2;
-const WIDTH = 3;
+/** Slots per record: a power of two, so a record's index is its offset shifted. */
+const WIDTH = 4;
+const INDEX_SHIFT = 2;
 
 const SNIFF_PACKETS = 3;
 const SYN = 2;
@@ -70,7 +72,7 @@ const ABSENT: CellValue[] = FIELDS.map(([c]) => (c.name === 'tls_status' ? 'abse
 
 export function handshakeFamily(): FeatureFamily<State> {
   const slab = new Slab(WIDTH);
-  /** Trackers by record index (offset / WIDTH); null while none was made. */
+  /** Trackers by record index (offset >> INDEX_SHIFT); null while none was made. */
   const trackers: (HandshakeTracker | null)[] = [];
   return {
     name: 'handshake',
@@ -82,20 +84,20 @@ export function handshakeFamily(): FeatureFamily<State> {
       d[o + SNIFFED] = 0;
       d[o + SYN0] = -1;
       d[o + SYN1] = -1;
-      const k = o / WIDTH;
+      const k = o >> INDEX_SHIFT;
       while (trackers.length <= k) trackers.push(null);
       return o;
     },
     update(o: State, _flow: Flow, p: PacketInfo, dir: 0 | 1): void {
       const len = p.payloadCapLen;
-      let t = trackers[o / WIDTH]!;
+      let t = trackers[o >> INDEX_SHIFT]!;
       if (t === null) {
         const d = slab.data;
         if (p.proto === 6 && (p.tcpFlags & SYN) !== 0) d[o + (dir === 0 ? SYN0 : SYN1)] = p.tcpSeq;
         if (len === 0 || d[o + SNIFFED]! >= SNIFF_PACKETS || (p.proto !== 6 && p.proto !== 17)) return;
         d[o + SNIFFED]!++;
         if (!looksLikeHandshakeStart(p.proto as 6 | 17, p.data, p.payloadOffset, len)) return;
-        t = trackers[o / WIDTH] = createHandshakeTracker();
+        t = trackers[o >> INDEX_SHIFT] = createHandshakeTracker();
         const syn0 = d[o + SYN0]!, syn1 = d[o + SYN1]!;
         if (syn0 >= 0) t.onTcp(0, syn0, true, EMPTY, p.tsUs);
         if (syn1 >= 0) t.onTcp(1, syn1, true, EMPTY, p.tsUs);
@@ -106,7 +108,7 @@ export function handshakeFamily(): FeatureFamily<State> {
       else t.onUdp(dir, payload, p.tsUs);
     },
     finish(o: State, _flow: Flow, row: CellValue[], at: number): void {
-      const k = o / WIDTH;
+      const k = o >> INDEX_SHIFT;
       const t = trackers[k]!;
       trackers[k] = null;
       slab.release(o);
