@@ -211,7 +211,7 @@ export async function fitNetwork(
   const xb = new Float32Array(B * width);
   const tb = new Float32Array(B * K);
   const order = Int32Array.from({ length: n }, (_, i) => i);
-  const curves: { epoch: number; loss: number; accuracy: number; valLoss?: number; valAccuracy?: number }[] = [];
+  const curves: EpochCurve[] = [];
   let best = Infinity, bestEpoch = 0, bestWeights = weights.map((w) => w.slice());
   let wall = 0, cpu = 0;
   let epochsRun = 0;
