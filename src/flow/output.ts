@@ -113,12 +113,17 @@ class CsvWriter implements RowWriter {
       }
       if (i) buf[pos++] = 44;
       const v = row[i];
+      // Helpers get integers only (v | 0, ... | 0): a double argument would be boxed in a new HeapNumber per call.
       if (typeof v === 'number') {
         if ((v | 0) === v) {
           if (v >= 0 && v < 10) buf[pos++] = 48 + v;
-          else pos = writeInt32(buf, pos, v);
-        } else if (v > -1e9 && v < 1e9) pos = writeFixed(buf, pos, v);
-        else {
+          else pos = writeInt32(buf, pos, v | 0);
+        } else if (v > -1e9 && v < 1e9) {
+          const neg = v < 0;
+          const scaled = Math.round((neg ? -v : v) * 1e6);
+          const ip = Math.floor(scaled / 1e6);
+          pos = writeDecimal(buf, pos, neg && scaled !== 0, ip | 0, (scaled - ip * 1e6) | 0);
+        } else {
           this.pos = pos;
           this.bigNumber(v);
           buf = this.buf; pos = this.pos; limit = buf.length - NUMBER_ROOM;
@@ -267,26 +272,32 @@ class CsvWriter implements RowWriter {
 }
 
 /**
- * Writes a non-integer below 1e9 in magnitude with at most six decimals (a millionth of a microsecond is below any
+ * Writes a non-integer below 4e9 in magnitude with at most six decimals (a millionth of a microsecond is below any
  * clock's resolution) at `p`; returns the position after it. Needs at most 18 bytes.
  */
 function writeFixed(buf: Buffer, p: number, v: number): number {
-  let neg = v < 0;
-  if (neg) v = -v;
-  const scaled = Math.round(v * 1e6);
-  if (scaled === 0) neg = false;
+  const neg = v < 0;
+  const scaled = Math.round((neg ? -v : v) * 1e6);
   const ip = Math.floor(scaled / 1e6); // exact: scaled is below 4e15
   const frac = scaled - ip * 1e6;
-  if (neg) buf[p++] = 45;
+  if (neg && scaled !== 0) buf[p++] = 45;
   p = ip < 2147483648 ? writeInt32(buf, p, ip) : writeUint(buf, p, ip);
-  if (frac !== 0) {
-    // Six decimals, then the trailing zeros dropped (the last digit written is not one).
-    buf[p] = 46;
-    let f = frac | 0;
-    for (let k = p + 6; k > p; k--) { const q = (f / 10) | 0; buf[k] = 48 + (f - q * 10); f = q; }
-    p += 7;
-    while (buf[p - 1] === 48) p--;
-  }
+  return writeFraction(buf, p, frac | 0);
+}
+
+/** `-`, the integer part and the six-decimal fraction (0 ... 999999) of a value below 2^31. */
+function writeDecimal(buf: Buffer, p: number, neg: boolean, ip: number, frac: number): number {
+  if (neg) buf[p++] = 45;
+  return writeFraction(buf, writeInt32(buf, p, ip), frac);
+}
+
+/** `.` and six decimals of `frac` (0 ... 999999) with trailing zeros dropped; nothing for 0. */
+function writeFraction(buf: Buffer, p: number, frac: number): number {
+  if (frac === 0) return p;
+  buf[p] = 46;
+  for (let k = p + 6; k > p; k--) { const q = (frac / 10) | 0; buf[k] = 48 + (frac - q * 10); frac = q; }
+  p += 7;
+  while (buf[p - 1] === 48) p--; // the last digit written is not a zero
   return p;
 }
 
