@@ -143,7 +143,11 @@ export async function run(argv: string[]): Promise<number> {
           col(a.column, 'metadata', 'string', '', 'none', `Answer of the ${a.model.manifest.name} model (${a.model.manifest.classes.join(', ')}), or 'unknown'`),
           col(`${a.column}_confidence`, 'metadata', 'float', 'ratio', 'none', `Calibrated probability of the ${a.column} answer`),
         ])];
-      if (out) writer = openWriter(out, format, outCols);
+      if (out) {
+        writer = openWriter(out, format, outCols);
+        // Live: every answer reaches the file as soon as it is made.
+        if (v.interface && 'flushEach' in writer) (writer as { flushEach: boolean }).flushEach = true;
+      }
     }
     buf.push(row);
     if (buf.length >= 512) flush();
