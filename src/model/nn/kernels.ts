@@ -130,12 +130,13 @@ const KERNELS: Record<string, (a: Args) => Info | Info[]> = {
     const [B, T, C] = x!.shape as [number, number, number];
     const vI = m.alloc([B, C]), iI = m.alloc([B, C]);
     const src = m.view(x!), V = m.view(vI), I = m.view(iI);
+    // Steps outer, channels inner: reads the input in memory order.
     for (let b = 0; b < B; b++) {
-      for (let c = 0; c < C; c++) {
-        let best = -Infinity, at = 0;
-        for (let t = 0; t < T; t++) { const v = src[(b * T + t) * C + c]!; if (v > best) { best = v; at = t; } }
-        V[b * C + c] = best;
-        I[b * C + c] = at;
+      const o = b * C;
+      for (let c = 0; c < C; c++) { V[o + c] = src[b * T * C + c]!; I[o + c] = 0; }
+      for (let t = 1; t < T; t++) {
+        const q = (b * T + t) * C;
+        for (let c = 0; c < C; c++) { const v = src[q + c]!; if (v > V[o + c]!) { V[o + c] = v; I[o + c] = t; } }
       }
     }
     return [vI, iI];

@@ -67,7 +67,9 @@ export function conv1d(tf: Tf, x: T3, W: T2, b: T1, kernel: number, needDx: bool
       save: [cols, w, y],
       grad: (dy, [cols, w, y]) => {
         const g = tf.mul(tf.reshape(dy, [B * T, F]), tf.step(y!)) as T2;
-        const grads: T[] = [tf.matMul(tf.transpose(cols!), g), colSum(tf, g)];
+        // dW = cols^T g; transposing g instead (dW^T = g^T cols) moves less data when g is the narrower.
+        const dW = F < kernel * C ? tf.transpose(tf.matMul(tf.transpose(g), cols!)) : tf.matMul(tf.transpose(cols!), g);
+        const grads: T[] = [dW, colSum(tf, g)];
         if (needDx) grads.push(runKernel(tf, 'VeilCol2im', { x: tf.matMul(g, tf.transpose(w!)) }, { dims: [B, T, C, kernel, pl] }) as T);
         return grads;
       },
