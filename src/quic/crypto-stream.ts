@@ -41,7 +41,7 @@ export class CryptoReassembler {
       this.pending = [];
       return;
     }
-    const copy = data.slice();
+    const copy = new Uint8Array(data); // a copy (Buffer#slice would be a view)
     let i = this.pending.length;
     while (i > 0 && this.pending[i - 1]!.offset > offset) i--;
     this.pending.splice(i, 0, { offset, data: copy });

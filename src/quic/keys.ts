@@ -146,7 +146,7 @@ export function deriveInitialKeys(version: number, dcid: Uint8Array, saltIndex =
   return {
     version,
     saltIndex,
-    dcid: dcid.slice(),
+    dcid: new Uint8Array(dcid), // a copy: the datagram lives in the reader's reused buffer
     initialSecret,
     client: new PacketKeys(hkdfExpandLabel(initialSecret, 'client in', 32), params),
     get server(): PacketKeys {

@@ -73,7 +73,7 @@ export function parseClientHello(body: Uint8Array, dtls = false): ClientHello {
   c.skip(32, 'random');
   const sid = c.vec8('session_id');
   if (sid.remaining > 32) throw new TlsParseError(`session_id length ${sid.remaining} > 32`);
-  const sessionId = sid.bytes(sid.remaining).slice();
+  const sessionId = new Uint8Array(sid.bytes(sid.remaining)); // a copy (Buffer#slice would be a view)
   let cookieLen = 0;
   if (dtls) cookieLen = c.vec8('cookie').remaining;
   const cs = c.vec16('cipher_suites');
@@ -179,7 +179,7 @@ export function parseServerHello(body: Uint8Array): ServerHello {
   const random = c.bytes(32, 'random');
   const sid = c.vec8('session_id');
   if (sid.remaining > 32) throw new TlsParseError(`session_id length ${sid.remaining} > 32`);
-  const sessionId = sid.bytes(sid.remaining).slice();
+  const sessionId = new Uint8Array(sid.bytes(sid.remaining)); // a copy (Buffer#slice would be a view)
   const cipherSuite = c.u16('cipher_suite');
   const compressionMethod = c.u8('compression_method');
   const sh: ServerHello = {

@@ -75,7 +75,7 @@ export class TcpReassembler {
       this.giveUp();
       return;
     }
-    const copy = data.slice();
+    const copy = new Uint8Array(data); // a copy: the payload view lives in the reader's reused buffer
     let i = this.pending.length;
     while (i > 0 && ((this.pending[i - 1]!.seq - this.next) | 0) > d) i--;
     this.pending.splice(i, 0, { seq: s, data: copy });
