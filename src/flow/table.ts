@@ -57,6 +57,8 @@ export class FlowTable {
   private buckets: (Flow | null)[] = new Array<Flow | null>(INITIAL_BUCKETS).fill(null);
   private mask = INITIAL_BUCKETS - 1;
   private readonly opts: FlowTableOptions;
+  private readonly idleUs: number;
+  private readonly graceUs: number;
   private readonly heads: (Flow | null)[] = [null, null];
   private readonly tails: (Flow | null)[] = [null, null];
   private now = 0;
@@ -73,6 +75,8 @@ export class FlowTable {
     private readonly onEnd: (flow: Flow) => void,
   ) {
     this.opts = { ...DEFAULT_TABLE_OPTIONS, ...opts };
+    this.idleUs = this.opts.idleTimeoutUs;
+    this.graceUs = this.opts.closeGraceUs;
   }
 
   /**
@@ -81,7 +85,11 @@ export class FlowTable {
    */
   packet(p: PacketInfo): Flow {
     const ts = p.tsUs;
-    this.advance(ts);
+    // advance(ts), inlined: nearly every packet moves the clock, and only the oldest flow of each list can expire.
+    if (ts > this.now) {
+      this.now = ts;
+      if (this.due(ts)) this.expire(ts);
+    }
     const h = endpointHash(p);
     let f = this.buckets[h & this.mask] as Flow | null;
     const sp = portOf(p, true), dp = portOf(p, false);
@@ -128,13 +136,19 @@ export class FlowTable {
   advance(ts: number): void {
     if (ts > this.now) {
       this.now = ts;
-      this.expire(ts);
+      if (this.due(ts)) this.expire(ts);
     }
+  }
+
+  /** Whether the oldest flow of either expiry list is past its timeout at `nowUs` (as `expire` judges it). */
+  private due(nowUs: number): boolean {
+    const open = this.heads[0]!, closed = this.heads[1]!;
+    return (open !== null && nowUs - open.lastTs > this.idleUs) || (closed !== null && nowUs - closed.lastTs > this.graceUs);
   }
 
   /** Ends every flow whose timeout passed by `nowUs` (also called by live capture on a timer). */
   expire(nowUs: number): void {
-    const idle = this.opts.idleTimeoutUs, grace = this.opts.closeGraceUs;
+    const idle = this.idleUs, grace = this.graceUs;
     let f = this.heads[0]!;
     while (f !== null && nowUs - f.lastTs > idle) { this.end(f, 'idle'); f = this.heads[0]!; }
     f = this.heads[1]!;
