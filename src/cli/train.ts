@@ -32,7 +32,7 @@ Trains a classifier on a flow table (CSV, JSONL, Parquet or ARFF) and writes a m
   forest:   --trees N (100) --max-depth D (0 = none) --min-samples-leaf N (1) --max-features sqrt|log2|all|F
             --class-weight balanced (default) | none
   boosting: --max-iter N (300) --learning-rate R (0.2) --max-leaf-nodes N (64) --max-depth D (6; 0 = none)
-            --min-samples-leaf N (5) --l2 L (1) --early-stopping auto|on|off (auto: on from 100k rows)
+            --min-samples-leaf N (5) --l2 L (1) --min-child-weight W (auto: 1 above 20 classes, else 0.001) --early-stopping auto|on|off (auto: on from 100k rows)
             --class-weight none|balanced
   neural:   --input sequence|features (default: the early-packet sequence seq_len_i, seq_dir_i, seq_gap_i_us when
             the table has it, except for mlp) --epochs N (20) --batch-size N (64) --learning-rate R (0.001, Adam)
@@ -151,6 +151,7 @@ export async function run(argv: string[]): Promise<number> {
       'learning-rate': { type: 'string' },
       'max-leaf-nodes': { type: 'string' },
       l2: { type: 'string' },
+      'min-child-weight': { type: 'string' },
       'early-stopping': { type: 'string' },
       'novelty-quantile': { type: 'string' },
       epochs: { type: 'string' },
@@ -209,6 +210,7 @@ export async function run(argv: string[]): Promise<number> {
       ...(v['max-depth'] !== undefined ? { maxDepth: num(v['max-depth'], 'max-depth', 0, int) } : {}),
       ...(v['min-samples-leaf'] !== undefined ? { minSamplesLeaf: num(v['min-samples-leaf'], 'min-samples-leaf', 5, (x) => Number.isInteger(x) && x >= 1) } : {}),
       ...(v.l2 !== undefined ? { l2: num(v.l2, 'l2', 1, nonneg) } : {}),
+      ...(v['min-child-weight'] !== undefined && v['min-child-weight'] !== 'auto' ? { minChildWeight: num(v['min-child-weight'], 'min-child-weight', 1e-3, nonneg) } : {}),
       ...(es ? { earlyStopping: es } : {}),
       ...(cw ? { classWeight: cw } : {}),
     },

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFile, writeFile, rename } from 'node:fs/promises';
 import type { FeatureSpec, ExcludedColumn, SplitInfo } from '../dataset/index.ts';
-import type { TreeEnsemble } from './trees/ensemble.ts';
+import { prepareInference, type TreeEnsemble } from './trees/ensemble.ts';
 import type { ForestParams } from './trees/forest.ts';
 import type { BoostingParams } from './trees/boosting.ts';
 import type { OutputKind } from './learners.ts';

@@ -14,7 +14,7 @@ export {
 } from './learners.ts';
 export { FOREST_DEFAULTS, type ForestParams } from './trees/forest.ts';
 export { BOOSTING_DEFAULTS, type BoostingParams } from './trees/boosting.ts';
-export { accumulate, joinTrees, type TreeEnsemble, type FlatTree } from './trees/ensemble.ts';
+export { accumulate, joinTrees, prepareInference, type TreeEnsemble, type FlatTree } from './trees/ensemble.ts';
 export { closeWorkers } from './trees/pool.ts';
 export { fitBinEdges, binColumns, binRowMajor, binOf, MISSING_BIN, MAX_BINS } from './binning.ts';
 export {

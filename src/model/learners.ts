@@ -1,6 +1,6 @@
 import { Rng, deriveSeed } from '../dataset/rng.ts';
 import { binColumns, binRowMajor, fitBinEdges, MAX_BINS } from './binning.ts';
-import { accumulate, joinTrees, toRowMajor, type FlatTree, type TreeEnsemble } from './trees/ensemble.ts';
+import { accumulate, joinTrees, prepareInference, toRowMajor, type FlatTree, type TreeEnsemble } from './trees/ensemble.ts';
 import { bootstrapCounts, FOREST_DEFAULTS, type ForestData, type ForestParams, type GrownForestTree } from './trees/forest.ts';
 import { BOOSTING_DEFAULTS, type BoostData, type BoostingParams } from './trees/boosting.ts';
 import { runTasks, shared, sharedZeros } from './trees/pool.ts';
@@ -29,7 +29,7 @@ export interface FitOptions {
 export interface Fitted {
   ensemble: TreeEnsemble;
   output: OutputKind;
-  /** Impurity-based importance per feature (sums to 1; boosting: total gain share). */
+  /** Impurity-based importance per feature, sums to 1 (forest: Gini decrease; boosting: loss reduction, 'total gain'). */
   importance: Float64Array;
   /** Probabilities of rows the model did not train on: `rows` (input indices) x classes. */
   heldOut?: { rows: Int32Array; proba: Float64Array; what: string };
@@ -90,9 +90,11 @@ export async function fitEnsemble(
 ): Promise<Fitted> {
   const train = rows ?? labelledRows(y);
   checkInput(columns, y, nClasses, train);
-  return spec.type === 'forest'
-    ? fitForest(columns, y, nClasses, spec.params, opts, train)
-    : fitBoosting(columns, y, nClasses, spec.params, opts, train);
+  const fitted = spec.type === 'forest'
+    ? await fitForest(columns, y, nClasses, spec.params, opts, train)
+    : await fitBoosting(columns, y, nClasses, spec.params, opts, train);
+  prepareInference(fitted.ensemble);
+  return fitted;
 }
 
 async function fitForest(
@@ -249,6 +251,7 @@ async function fitBoosting(
     rows: shared(localTrain), valRows: shared(localVal),
     grad: sharedZeros(Float64Array, 8, K * m), hess: sharedZeros(Float64Array, 8, K * m), raw: sharedZeros(Float64Array, 8, K * m),
     use: sharedZeros(Uint8Array, 1, K * m),
+    classes: K,
   };
   const share = Math.min(1, Math.max(0, p.lowGradientShare));
   for (let c = 0; c < K; c++) data.raw.fill(base[c]!, c * m, (c + 1) * m);
@@ -285,7 +288,6 @@ async function fitBoosting(
     const grown = await runTasks<FlatTree>(tasks, Math.min(threads, tasks.length));
     trees.push(...grown);
     rounds = it + 1;
-    for (const t of grown) addSplitCounts(t, gainImportance);
     opts.onProgress?.(rounds, p.maxIter);
     if (mv > 0) {
       let loss = 0;
@@ -303,7 +305,11 @@ async function fitBoosting(
     feature: Int32Array.of(-K), threshold: new Float64Array(1), left: new Int32Array(1), missingLeft: new Uint8Array(1),
     leafClass: Int32Array.from({ length: K }, (_, c) => c), leafValue: Float64Array.from(base),
   };
-  const ensemble = joinTrees([bias, ...trees.slice(0, keep * treeClasses.length)], F, K);
+  const kept = trees.slice(0, keep * treeClasses.length);
+  const ensemble = joinTrees([bias, ...kept], F, K);
+  // Importance from the kept rounds only.
+  gainImportance.fill(0);
+  for (const t of kept) if (t.featureGain) for (let f = 0; f < F; f++) gainImportance[f]! += t.featureGain[f]!;
   normalise(gainImportance);
   const fitted: Fitted = { ensemble, output: 'softmax', importance: gainImportance, rounds: keep };
   if (opts.heldOut && mv > 0) {
@@ -312,10 +318,6 @@ async function fitBoosting(
   return fitted;
 }
 
-/** Split counts per feature: the importance of boosted trees (their leaves carry no impurity). */
-function addSplitCounts(t: FlatTree, imp: Float64Array): void {
-  for (let i = 0; i < t.feature.length; i++) { const f = t.feature[i]!; if (f >= 0) imp[f]!++; }
-}
 
 function softmaxAt(raw: Float64Array, m: number, i: number, K: number, out: Float64Array): void {
   let mx = -Infinity;

@@ -28,6 +28,8 @@ export interface FlatTree {
   missingLeft: Uint8Array;
   leafClass: Int32Array;
   leafValue: Float64Array;
+  /** Loss reduction of this tree's splits summed per feature (training only; not persisted). */
+  featureGain?: Float64Array;
 }
 
 /** Growable node arrays for one tree. */
@@ -187,6 +189,14 @@ function pack(e: TreeEnsemble): Packed {
   p = { ints, thr, anyMissingLeft };
   packedCache.set(e, p);
   return p;
+}
+
+/**
+ * Builds the inference form of an ensemble now (it is otherwise built on first use): training and model loading
+ * call it so the first prediction does not pay for it.
+ */
+export function prepareInference(e: TreeEnsemble): void {
+  if (!completeForm(e)) pack(e);
 }
 
 /**
