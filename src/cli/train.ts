@@ -99,7 +99,6 @@ export function num(v: string | undefined, name: string, dflt: number, check: (x
 
 /** The split asked for on the command line, or null. */
 export function splitFromArgs(v: Record<string, unknown>): SplitSpec | null {
-  const given = ['folds', 'blocked', 'holdout'].filter((k) => v[k] !== undefined);
   const group = v['group-by'] as string | undefined;
   if (v.blocked !== undefined && (v.folds !== undefined || v.holdout !== undefined || group)) throw usage('choose one of --folds, --group-by, --blocked, --holdout');
   if (v.holdout !== undefined && (v.folds !== undefined || group)) throw usage('choose one of --folds, --group-by, --blocked, --holdout');
@@ -108,7 +107,6 @@ export function splitFromArgs(v: Record<string, unknown>): SplitSpec | null {
   if (v.folds !== undefined) return { kind: 'kfold', folds: num(v.folds as string, 'folds', 5, int2) };
   if (v.blocked !== undefined) return { kind: 'blocked', folds: num(v.blocked as string, 'blocked', 5, int2) };
   if (v.holdout !== undefined) return { kind: 'holdout', testShare: num(v.holdout as string, 'holdout', 0.2, (x) => x > 0 && x < 1) };
-  void given;
   return null;
 }
 

@@ -428,7 +428,9 @@ export function evaluateModel(model: VeilModel, table: Table, opts: EvaluateOpti
     data: { source: table.source, rows: s.rows, label: opts.label },
     split: opts.split ?? {
       kind: 'none', shuffled: false, seed: 0,
-      description: `model trained elsewhere (${m.training.source}), applied to every row of ${table.source}`,
+      description: m.training.source === table.source && m.training.rows === table.rows
+        ? `model applied to its own training data (${table.source}): optimistic, not a test`
+        : `model trained on ${m.training.source}, applied to every row of ${table.source}`,
     },
     classes,
     accuracy: s.accuracy,
