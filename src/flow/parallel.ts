@@ -11,8 +11,8 @@ export type ParallelSink =
   | { kind: 'rows'; write: (row: CellValue[], columns: ColumnDef[]) => void };
 
 /** Chunks of the capture in flight between the reading thread and the workers. */
-const RING_SLOTS = 16;
-const RING_SLOT_BYTES = 1 << 20;
+const RING_SLOTS = 8;
+const RING_SLOT_BYTES = 4 << 20;
 
 /** Messages from a flow worker. */
 export type WorkerMessage =
