@@ -48,7 +48,9 @@ const STATUS_NAMES: Record<number, string> = Object.fromEntries(
  */
 export class Meter {
   readonly columns: ColumnDef[];
-  readonly stats: MeterStats = { packets: 0, bytes: 0, metered: 0, flows: 0, skipped: {} };
+  // bytes starts as a double (then 0) so that passing 2^30 bytes does not change the field's representation and
+  // deoptimize frame() mid-capture.
+  readonly stats: MeterStats = { packets: 0, bytes: 2 ** 31, metered: 0, flows: 0, skipped: {} };
   private readonly families: FeatureFamily<any>[];
   private readonly table: FlowTable;
   private readonly pkt: PacketInfo = newPacketInfo();
@@ -58,6 +60,7 @@ export class Meter {
   private readonly shard: { index: number; count: number } | null;
 
   constructor(opts: MeterOptions, private readonly onRow: (row: CellValue[], flow: Flow) => void) {
+    this.stats.bytes = 0;
     const fopts = { ...DEFAULT_FEATURE_OPTIONS, ...opts.features };
     this.families = buildFamilies(opts.families ?? familyNames(), fopts);
     this.columns = [...IDENTITY_COLUMNS, ...this.families.flatMap((f) => f.columns)];

@@ -43,6 +43,13 @@ export const MAX_SANE_CAPLEN = 262144;
 /** pcapng blocks longer than this are treated as damage; it bounds the carry buffer. */
 export const MAX_BLOCK_LEN = 16 * 1024 * 1024;
 
+/**
+ * Byte offsets start as this (then are set to 0) so that V8 keeps them as double fields from the start: a field
+ * holding small integers changes representation when offsets pass 2^30 in a big capture, which deoptimizes the
+ * parsing and metering code mid-file.
+ */
+const LARGE = 2 ** 31;
+
 /** Bytes per read of a regular file: a read is a round trip through libuv's thread pool (tens of microseconds). */
 const FILE_READ_SIZE = 4 << 20;
 
@@ -166,13 +173,13 @@ class CaptureParser {
   ifaces: Iface[] = [];
   /** Timestamp of the last frame, used for Simple Packet Blocks (which carry none). */
   lastTsUs = 0;
-  readonly frame: RawFrame = { tsUs: 0, capLen: 0, wireLen: 0, linkType: 0, ifIndex: 0, data: Buffer.alloc(0), offset: 0, fileOffset: 0 };
+  readonly frame: RawFrame = { tsUs: 0, capLen: 0, wireLen: 0, linkType: 0, ifIndex: 0, data: Buffer.alloc(0), offset: 0, fileOffset: LARGE };
 
   carry: Buffer = Buffer.allocUnsafeSlow(65536);
   carryLen = 0;
-  carryBase = 0;
+  carryBase = LARGE;
   /** Bytes fed so far (file offset of the next chunk). */
-  consumed = 0;
+  consumed = LARGE;
   /** Appended to error details when offsets refer to a decompressed stream. */
   offsetNote = '';
   /** True while a chunk is being parsed: an exception then comes from `onFrame` and must propagate unchanged. */
@@ -181,7 +188,11 @@ class CaptureParser {
   constructor(
     readonly file: string,
     readonly onFrame: (f: RawFrame) => void,
-  ) {}
+  ) {
+    this.frame.fileOffset = 0;
+    this.carryBase = 0;
+    this.consumed = 0;
+  }
 
   fail(code: CaptureError['code'], offset: number, detail: string): void {
     this.error = new CaptureError(code, this.file, offset, detail + this.offsetNote);

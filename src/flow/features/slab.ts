@@ -15,8 +15,13 @@ export class Slab {
   /** First slot never handed out yet. */
   private top = 0;
 
-  /** @param width slots per record */
-  constructor(readonly width: number, initialRecords = 1024) {
+  /**
+   * @param width slots per record
+   * @param initialRecords starts small on purpose: the slab (and its free list) then grows within the first flows,
+   *   while the families' code still runs unoptimized and records that path. Growing first after the code was
+   *   optimized would deoptimize every family's init and finish, and recompiling them costs more than copying.
+   */
+  constructor(readonly width: number, initialRecords = 16) {
     this.data = new Float64Array(width * initialRecords);
     this.free = new Int32Array(initialRecords);
   }
