@@ -8,7 +8,8 @@
  *
  * Per set and split it prints accuracy and macro-F1 (mean over folds), fit seconds (wall and CPU, on --threads
  * threads), predict rows per second on one thread (test rows / CPU seconds), and Veil's ratios against the
- * anchors. Boosting runs the same number of rounds on both sides (300; --synthetic-rounds on the synthetic set,
+ * anchors. Veil's code runs once untimed on a slice of each set first (JIT warm-up; the anchors are native code).
+ * Boosting runs the same number of rounds on both sides (300; --synthetic-rounds on the synthetic set,
  * where 120 classes make every round 120 trees). Fits default to one thread: on a shared two-core machine
  * OpenMP (scikit-learn, XGBoost) spins and slows down many-fold when its threads compete for cores. Folds are written to a file the Python side (bench/learn-anchors.py, Debian's /usr/bin/python3) reads.
  * ISCX sets need ../shared/data; the synthetic set is generated (bench/learn-synthetic.ts).
@@ -80,9 +81,25 @@ function cpuSeconds(): number {
   return (u.user + u.system) / 1e6;
 }
 
+/**
+ * Runs Veil's learners once on a slice of the set, untimed, so the timed folds measure compiled code as the
+ * native anchors do (a JavaScript engine optimises a function only after it has run a while).
+ */
+async function warmUp(ds: DataSet, threads: number): Promise<void> {
+  const rows = Int32Array.from({ length: Math.min(3000, ds.y.length) }, (_, i) => Math.floor((i * ds.y.length) / Math.min(3000, ds.y.length)));
+  for (const spec of [
+    { type: 'forest', params: forestParams({ trees: 10 }) },
+    { type: 'boosting', params: boostingParams({ maxIter: 10 }) },
+  ] as LearnerSpec[]) {
+    const f = await fitEnsemble(ds.columns, ds.y, ds.classes.length, spec, { threads }, rows);
+    predictProba(f.ensemble, f.output, ds.columns, rows);
+  }
+}
+
 async function runVeil(ds: DataSet, split: Split, models: string[], threads: number, rounds: number): Promise<FoldResult[]> {
   const out: FoldResult[] = [];
   const K = ds.classes.length;
+  await warmUp(ds, threads);
   for (const model of models.filter((m) => m.startsWith('veil-'))) {
     const spec: LearnerSpec = model === 'veil-forest'
       ? { type: 'forest', params: forestParams({ trees: 100, seed: 0 }) }

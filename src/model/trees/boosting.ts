@@ -79,7 +79,8 @@ interface Leaf {
   start: number;
   end: number;
   depth: number;
-  hist: Float64Array;
+  /** Null for a node that can never split (its children need no histogram). */
+  hist: Float64Array | null;
   G: number;
   H: number;
   split: Split | null;
@@ -256,12 +257,26 @@ export function growBoostTree(d: BoostData, p: BoostingParams, k: number): FlatT
     const l = tb.split(leaf.node, s.f, s.bin, s.bin < ne ? d.edges[fs + s.bin]! : Infinity, s.missingLeft);
     const nLeft = i - leaf.start;
     const nRight = leaf.end - i;
+    const depth = leaf.depth + 1;
+    const leftSmaller = nLeft <= nRight;
+    if (depth >= maxDepth || (nLeft < 2 * minLeaf && nRight < 2 * minLeaf)) {
+      // Neither child can split: no histograms, only the smaller child's gradient sums.
+      let Gs = 0, Hs = 0;
+      const a = leftSmaller ? leaf.start : i, b = leftSmaller ? i : leaf.end;
+      for (let q = a; q < b; q++) { const r = idx[q]!; Gs += g[go + r]!; Hs += h[go + r]!; }
+      const GL = leftSmaller ? Gs : leaf.G - Gs;
+      const HL = leftSmaller ? Hs : leaf.H - Hs;
+      pool.push(leaf.hist!);
+      leaves.splice(bi, 1,
+        { node: l, start: leaf.start, end: i, depth, hist: null, G: GL, H: HL, split: null },
+        { node: l + 1, start: i, end: leaf.end, depth, hist: null, G: leaf.G - GL, H: leaf.H - HL, split: null });
+      continue;
+    }
     // Histogram the smaller child; the larger is the parent's histogram minus it (computed in place).
     const small = takeHist(size);
-    const leftSmaller = nLeft <= nRight;
     if (leftSmaller) buildHistogram(small, X, F, idx, leaf.start, i, g, h, go);
     else buildHistogram(small, X, F, idx, i, leaf.end, g, h, go);
-    const big = leaf.hist;
+    const big = leaf.hist!;
     const hl = leftSmaller ? small : big;
     const hr = leftSmaller ? big : small;
     const [Gs, Hs] = totals(small);
@@ -269,8 +284,8 @@ export function growBoostTree(d: BoostData, p: BoostingParams, k: number): FlatT
     const HL = leftSmaller ? Hs : leaf.H - Hs;
     const GR = leaf.G - GL;
     const HR = leaf.H - HL;
-    const L: Leaf = { node: l, start: leaf.start, end: i, depth: leaf.depth + 1, hist: hl, G: GL, H: HL, split: null };
-    const R: Leaf = { node: l + 1, start: i, end: leaf.end, depth: leaf.depth + 1, hist: hr, G: GR, H: HR, split: null };
+    const L: Leaf = { node: l, start: leaf.start, end: i, depth, hist: hl, G: GL, H: HL, split: null };
+    const R: Leaf = { node: l + 1, start: i, end: leaf.end, depth, hist: hr, G: GR, H: HR, split: null };
     // The larger child's histogram is computed (parent minus smaller) feature by feature inside its split search.
     L.split = findSplit(hl, GL, HL, nLeft, L.depth, F, nBins, lambda, minLeaf, maxDepth, leftSmaller ? null : small, minHess);
     R.split = findSplit(hr, GR, HR, nRight, R.depth, F, nBins, lambda, minLeaf, maxDepth, leftSmaller ? small : null, minHess);
@@ -285,7 +300,7 @@ export function growBoostTree(d: BoostData, p: BoostingParams, k: number): FlatT
     val[0] = Number.isFinite(v) ? v : 0;
     tb.leaf(leaf.node, cls, val);
     for (let i = leaf.start; i < leaf.end; i++) raw[go + idx[i]!]! += val[0];
-    pool.push(leaf.hist);
+    if (leaf.hist) pool.push(leaf.hist);
   }
   // Validation rows and training rows left out of growing: walk the tree on their bins.
   for (const list of [d.valRows, rest]) for (let i = 0; i < list.length; i++) {
