@@ -6,7 +6,8 @@ row-major float64, NaN = missing), DIR/y.i32 (class per row) and DIR/folds.i32 (
 fold, -1 = in no test fold), and prints one JSON line per (model, fold) on stdout:
 {"model", "fold", "accuracy", "macro_f1", "fit_s", "fit_cpu_s", "predict_s", "predict_cpu_s", "rows"}.
 
-Fits use `threads` threads; predictions run on one thread (threadpoolctl limits OpenMP, n_jobs=1, nthread=1).
+Fits use `threads` threads; predictions run on one thread (threadpoolctl limits OpenMP, n_jobs=1, nthread=1),
+best of three runs.
 Run with Debian's interpreter (/usr/bin/python3): python3-sklearn 1.2 and python3-xgboost 1.7.
 """
 import json
@@ -70,16 +71,21 @@ def main():
                 m.get_booster().set_param({'nthread': 1})
             elif hasattr(m, 'n_jobs'):
                 m.n_jobs = 1
+            # Best of three prediction runs, as on the Veil side.
+            predict_s = predict_cpu_s = float('inf')
+            Xt = X[test]
             with threadpool_limits(1):
-                t2, c2 = time.perf_counter(), time.process_time()
-                proba = m.predict_proba(X[test])
-                t3, c3 = time.perf_counter(), time.process_time()
+                for _ in range(3):
+                    t2, c2 = time.perf_counter(), time.process_time()
+                    proba = m.predict_proba(Xt)
+                    t3, c3 = time.perf_counter(), time.process_time()
+                    predict_s, predict_cpu_s = min(predict_s, t3 - t2), min(predict_cpu_s, c3 - c2)
             pred = present[np.argmax(proba, axis=1)]
             yt = y[test]
             print(json.dumps({
                 'model': name, 'fold': fold, 'rows': int(test.sum()),
                 'accuracy': float(np.mean(pred == yt)), 'macro_f1': macro_f1(yt, pred, k),
-                'fit_s': t1 - t0, 'fit_cpu_s': c1 - c0, 'predict_s': t3 - t2, 'predict_cpu_s': c3 - c2,
+                'fit_s': t1 - t0, 'fit_cpu_s': c1 - c0, 'predict_s': predict_s, 'predict_cpu_s': predict_cpu_s,
             }), flush=True)
 
 

@@ -316,8 +316,9 @@ interface Complete {
   leafClass: Int32Array;
   /** Constant added to every row, per class. */
   base: Float64Array;
-  /** Per feature, the sorted distinct thresholds. */
-  cuts: Float64Array[];
+  /** The sorted distinct thresholds of all features, concatenated; feature f's at cuts[cutStart[f] .. cutStart[f + 1]). */
+  cuts: Float64Array;
+  cutStart: Int32Array;
 }
 const completeCache = new WeakMap<TreeEnsemble, Complete | null>();
 
@@ -357,8 +358,12 @@ function buildComplete(e: TreeEnsemble): Complete | null {
   const sets: Set<number>[] = Array.from({ length: e.nFeatures }, () => new Set());
   for (let i = 0; i < e.feature.length; i++) if (e.feature[i]! >= 0) sets[e.feature[i]!]!.add(e.threshold[i]!);
   if (sets.some((x) => x.size > 255)) return null;
-  const cuts = sets.map((x) => Float64Array.from(x).sort());
-  const rank = cuts.map((c) => new Map(Array.from(c, (v, j) => [v, j])));
+  const perFeature = sets.map((x) => Float64Array.from(x).sort());
+  const rank = perFeature.map((c) => new Map(Array.from(c, (v, j) => [v, j])));
+  const cutStart = new Int32Array(e.nFeatures + 1);
+  perFeature.forEach((c, f) => { cutStart[f + 1] = cutStart[f]! + c.length; });
+  const cuts = new Float64Array(cutStart[e.nFeatures]!);
+  perFeature.forEach((c, f) => cuts.set(c, cutStart[f]!));
   const inner = (1 << D) - 1;
   const width = 1 << D;
   const nodes = new Int32Array(Math.max(1, walked.length * inner));
@@ -391,16 +396,20 @@ function buildComplete(e: TreeEnsemble): Complete | null {
   });
   // Each tree must speak for one class (boosting); a forest's leaves name many.
   if (!oneClass) return null;
-  return { depth: D, trees: walked.length, nodes, leafValue, leafClass, base, cuts };
+  return { depth: D, trees: walked.length, nodes, leafValue, leafClass, base, cuts, cutStart };
 }
 
 function accumulateComplete(e: TreeEnsemble, c: Complete, x: Float64Array, rows: number, out: Float64Array): void {
-  const F = e.nFeatures;
-  const K = e.nClasses;
-  const D = c.depth;
+  walkComplete(c.nodes, c.leafValue, c.leafClass, c.base, c.cuts, c.cutStart, c.trees, c.depth, e.nFeatures, e.nClasses, x, rows, out);
+}
+
+/** The complete-tree walk over typed arrays and numbers only (no object properties: one shape, no deopts). */
+function walkComplete(
+  nodes: Int32Array, leafValue: Float64Array, leafClass: Int32Array, base: Float64Array, cuts: Float64Array,
+  cutStart: Int32Array, trees: number, D: number, F: number, K: number, x: Float64Array, rows: number, out: Float64Array,
+): void {
   const inner = (1 << D) - 1;
   const width = 1 << D;
-  const { nodes, leafValue, leafClass, base, cuts } = c;
   const xb = new Uint8Array(Math.min(rows, BLOCK) * F);
   for (let r0 = 0; r0 < rows; r0 += BLOCK) {
     const r1 = Math.min(rows, r0 + BLOCK);
@@ -411,18 +420,18 @@ function accumulateComplete(e: TreeEnsemble, c: Complete, x: Float64Array, rows:
       for (let f = 0; f < F; f++) {
         const v = x[o + f]!;
         if (v !== v) { xb[ob + f] = 255; continue; }
-        const cf = cuts[f]!;
-        let lo = 0, hi = cf.length;
+        const c0 = cutStart[f]!;
+        let lo = c0, hi = cutStart[f + 1]!;
         while (lo < hi) {
           const mid = (lo + hi) >> 1;
-          if (cf[mid]! < v) lo = mid + 1;
+          if (cuts[mid]! < v) lo = mid + 1;
           else hi = mid;
         }
-        xb[ob + f] = lo;
+        xb[ob + f] = lo - c0;
       }
       for (let k = 0; k < K; k++) out[r * K + k]! += base[k]!;
     }
-    for (let t = 0; t < c.trees; t++) {
+    for (let t = 0; t < trees; t++) {
       const nb = t * inner;
       const lb = t * width - inner;
       const cls = leafClass[t]!;
