@@ -2,7 +2,7 @@ import { Rng, deriveSeed } from '../dataset/rng.ts';
 import { binColumns, binRowMajor, fitBinEdges, MAX_BINS } from './binning.ts';
 import { accumulate, joinTrees, prepareInference, toRowMajor, type FlatTree, type TreeEnsemble } from './trees/ensemble.ts';
 import { bootstrapCounts, FOREST_DEFAULTS, type ForestData, type ForestParams, type GrownForestTree } from './trees/forest.ts';
-import { BOOSTING_DEFAULTS, type BoostData, type BoostingParams } from './trees/boosting.ts';
+import { BOOSTING_DEFAULTS, histogramSlots, type BoostData, type BoostingParams } from './trees/boosting.ts';
 import { runTasks, shared, sharedZeros } from './trees/pool.ts';
 import type { TreeTask } from './trees/tasks.ts';
 import { ModelError, ModelErrorCode } from './errors.ts';
@@ -224,8 +224,13 @@ async function fitBoosting(
   const need = new Int32Array(m);
   need.set(train);
   need.set(val, mt);
-  const edges = fitBinEdges(columns, train, opts.maxBins ?? MAX_BINS);
+  // The compact histogram addresses slots in 16 bits: with very many features, fewer bins per feature.
+  const maxBins = Math.min(opts.maxBins ?? MAX_BINS, Math.max(2, Math.floor(0xffff / F) - 1));
+  const edges = fitBinEdges(columns, train, maxBins);
   const X = binRowMajor(columns, edges, need);
+  const fe = flatEdges(edges);
+  const hs = histogramSlots(X, m, F, fe.edgeStart);
+  if (!hs) throw new Error('histogram slots overflow');
   const yl = new Int32Array(m);
   for (let i = 0; i < m; i++) yl[i] = y[need[i]!]!;
   const localTrain = new Int32Array(mt);
@@ -247,7 +252,7 @@ async function fitBoosting(
   const treeClasses = K === 2 ? [1] : [...Array(K).keys()];
 
   const data: BoostData = {
-    X, n: m, F, ...flatEdges(edges),
+    X, n: m, F, ...fe, ...hs,
     rows: shared(localTrain), valRows: shared(localVal),
     grad: sharedZeros(Float64Array, 8, K * m), hess: sharedZeros(Float64Array, 8, K * m), raw: sharedZeros(Float64Array, 8, K * m),
     use: sharedZeros(Uint8Array, 1, K * m),
@@ -266,24 +271,7 @@ async function fitBoosting(
   for (let it = 0; it < p.maxIter; it++) {
     const { grad, hess, raw, use } = data;
     const rng = new Rng(deriveSeed(p.seed, it, 3));
-    for (let i = 0; i < mt; i++) {
-      softmaxAt(raw, m, i, K, prob);
-      const wi = w[i]!;
-      for (const c of treeClasses) {
-        const pc = prob[c]!;
-        const r = pc - (yl[i] === c ? 1 : 0);
-        let scale = wi;
-        let u = 1;
-        if (share < 1 && Math.abs(r) < 1e-3) {
-          // A row already fitted for this class: kept with probability `share`, reweighted by 1 / share.
-          if (rng.float() < share) scale = wi / share;
-          else u = 0;
-        }
-        use[c * m + i] = u;
-        grad[c * m + i] = scale * r;
-        hess[c * m + i] = Math.max(scale * pc * (1 - pc), 1e-16);
-      }
-    }
+    gradients(raw, m, mt, K, yl, w, share, rng, use, grad, hess, prob);
     const tasks: TreeTask[] = treeClasses.map((k) => ({ kind: 'boost', data, params: p, k }));
     const grown = await runTasks<FlatTree>(tasks, Math.min(threads, tasks.length));
     trees.push(...grown);
@@ -318,6 +306,40 @@ async function fitBoosting(
   return fitted;
 }
 
+
+/**
+ * Gradients and hessians of the multinomial log-loss for every training row (rows 0..mt-1) and every class that
+ * grows a tree (binary: class 1 only, its probability a logistic of the score difference), with the low-gradient
+ * sampling of {@link BoostingParams.lowGradientShare}.
+ */
+function gradients(
+  raw: Float64Array, m: number, mt: number, K: number, yl: Int32Array, w: Float64Array, share: number, rng: Rng,
+  use: Uint8Array, grad: Float64Array, hess: Float64Array, prob: Float64Array,
+): void {
+  const c0 = K === 2 ? 1 : 0;
+  for (let i = 0; i < mt; i++) {
+    if (K === 2) prob[1] = 1 / (1 + Math.exp(raw[i]! - raw[m + i]!));
+    else softmaxAt(raw, m, i, K, prob);
+    const wi = w[i]!;
+    const yi = yl[i]!;
+    for (let c = c0; c < K; c++) {
+      const pc = prob[c]!;
+      const r = yi === c ? pc - 1 : pc;
+      let scale = wi;
+      let u = 1;
+      if (share < 1 && r < 1e-3 && r > -1e-3) {
+        // A row already fitted for this class: kept with probability `share`, reweighted by 1 / share.
+        if (rng.float() < share) scale = wi / share;
+        else u = 0;
+      }
+      const o = c * m + i;
+      use[o] = u;
+      grad[o] = scale * r;
+      const hv = scale * pc * (1 - pc);
+      hess[o] = hv > 1e-16 ? hv : 1e-16;
+    }
+  }
+}
 
 function softmaxAt(raw: Float64Array, m: number, i: number, K: number, out: Float64Array): void {
   let mx = -Infinity;

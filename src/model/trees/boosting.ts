@@ -49,6 +49,10 @@ export const BOOSTING_DEFAULTS: BoostingParams = {
 export interface BoostData {
   /** n x F bins, row-major (cell (i, f) at i * F + f). */
   X: Uint8Array;
+  /** n x F histogram slots, row-major: the slot of cell (i, f) in the compact histogram (see {@link histogramSlots}). */
+  slots: Uint16Array;
+  /** First slot of each feature (F + 1 entries): feature f has bins at slotStart[f] + bin, its missing bin last. */
+  slotStart: Int32Array;
   n: number;
   F: number;
   edges: Float64Array;
@@ -64,8 +68,27 @@ export interface BoostData {
   raw: Float64Array;
 }
 
-/** Histogram entries per feature: (gradient, hessian) for 256 bins; feature f starts at f << 9. */
-const STRIDE = 512;
+/**
+ * Compact histogram layout: feature f's bins 0..nb_f - 1 (nb_f = its edges + 1) at slots slotStart[f] + bin and
+ * its missing bin at slotStart[f] + nb_f, so a histogram holds only bins that can occur (zeroing, subtracting and
+ * scanning it touch no dead entries). Also returns each cell's slot, so building a histogram is one load per cell.
+ * Null when the slots do not fit 16 bits (more than 65 535 bins in all; the caller then caps the bins).
+ */
+export function histogramSlots(X: Uint8Array, n: number, F: number, edgeStart: Int32Array): { slots: Uint16Array; slotStart: Int32Array } | null {
+  const slotStart = new Int32Array(new SharedArrayBuffer(4 * (F + 1)));
+  for (let f = 0; f < F; f++) slotStart[f + 1] = slotStart[f]! + (edgeStart[f + 1]! - edgeStart[f]! + 1) + 1;
+  if (slotStart[F]! > 0xffff) return null;
+  const missing = new Int32Array(F);
+  for (let f = 0; f < F; f++) missing[f] = slotStart[f + 1]! - 1;
+  const slots = new Uint16Array(new SharedArrayBuffer(Math.max(2, 2 * n * F)), 0, n * F);
+  for (let i = 0, o = 0; i < n; i++) {
+    for (let f = 0; f < F; f++, o++) {
+      const b = X[o]!;
+      slots[o] = b === MISSING_BIN ? missing[f]! : slotStart[f]! + b;
+    }
+  }
+  return { slots, slotStart };
+}
 
 interface Split {
   gain: number;
@@ -86,32 +109,57 @@ interface Leaf {
   split: Split | null;
 }
 
-/** Histogram buffers reused across trees of one thread. */
+/** Histogram buffers (gradient, hessian per slot) reused across trees of one thread; always handed out zeroed. */
 const pool: Float64Array[] = [];
 let poolSize = 0;
 function takeHist(size: number): Float64Array {
   if (poolSize !== size) { pool.length = 0; poolSize = size; }
-  const h = pool.pop();
-  if (h) { h.fill(0); return h; }
-  return new Float64Array(size);
+  return pool.pop() ?? new Float64Array(size);
+}
+function giveHist(h: Float64Array): void {
+  if (h.length !== poolSize) return;
+  h.fill(0);
+  pool.push(h);
 }
 
+/** Row index buffers reused across trees of one thread. */
+let bufIdx = new Int32Array(0);
+let bufRest = new Int32Array(0);
+let bufScratch = new Int32Array(0);
 
 /**
- * Adds rows idx[start, end) into a gradient/hessian histogram of all features. Row by row over the row-major bins
- * (as XGBoost does): one gradient load per row and F contiguous bin reads, faster here than feature by feature.
+ * Adds rows idx[start, end) into a gradient/hessian histogram of all features. Row by row over the row-major slots
+ * (as XGBoost does): one gradient load per row and F contiguous slot reads, faster here than feature by feature.
+ * Four rows at a time: their updates are independent, so the processor overlaps them (1.6x faster than one).
  */
 function buildHistogram(
-  hist: Float64Array, X: Uint8Array, F: number, idx: Int32Array, start: number, end: number,
+  hist: Float64Array, S: Uint16Array, F: number, idx: Int32Array, start: number, end: number,
   g: Float64Array, h: Float64Array, go: number,
 ): void {
-  for (let i = start; i < end; i++) {
+  let i = start;
+  for (; i + 3 < end; i += 4) {
+    const r0 = idx[i]!, r1 = idx[i + 1]!, r2 = idx[i + 2]!, r3 = idx[i + 3]!;
+    const g0 = g[go + r0]!, h0 = h[go + r0]!, g1 = g[go + r1]!, h1 = h[go + r1]!;
+    const g2 = g[go + r2]!, h2 = h[go + r2]!, g3 = g[go + r3]!, h3 = h[go + r3]!;
+    const o0 = r0 * F, o1 = r1 * F, o2 = r2 * F, o3 = r3 * F;
+    for (let f = 0; f < F; f++) {
+      const q0 = S[o0 + f]! << 1;
+      hist[q0] = hist[q0]! + g0; hist[q0 + 1] = hist[q0 + 1]! + h0;
+      const q1 = S[o1 + f]! << 1;
+      hist[q1] = hist[q1]! + g1; hist[q1 + 1] = hist[q1 + 1]! + h1;
+      const q2 = S[o2 + f]! << 1;
+      hist[q2] = hist[q2]! + g2; hist[q2 + 1] = hist[q2 + 1]! + h2;
+      const q3 = S[o3 + f]! << 1;
+      hist[q3] = hist[q3]! + g3; hist[q3 + 1] = hist[q3 + 1]! + h3;
+    }
+  }
+  for (; i < end; i++) {
     const r = idx[i]!;
     const gi = g[go + r]!;
     const hi = h[go + r]!;
     const o = r * F;
     for (let f = 0; f < F; f++) {
-      const q = (f << 9) + (X[o + f]! << 1);
+      const q = S[o + f]! << 1;
       hist[q] = hist[q]! + gi;
       hist[q + 1] = hist[q + 1]! + hi;
     }
@@ -123,32 +171,21 @@ function buildHistogram(
  * the hessian (count = hessian x rows / total hessian, as LightGBM does), which keeps histograms at two channels.
  */
 function findSplit(
-  hist: Float64Array, G: number, H: number, cnt: number, depth: number, F: number, nBins: Int32Array,
-  lambda: number, minLeaf: number, maxDepth: number, subtract: Float64Array | null, minHess: number,
+  hist: Float64Array, G: number, H: number, cnt: number, depth: number, F: number, slotStart: Int32Array,
+  lambda: number, minLeaf: number, maxDepth: number, minHess: number,
 ): Split | null {
   if (depth >= maxDepth || cnt < 2 * minLeaf) return null;
-  if (subtract) {
-    // hist holds the parent's histogram: turn it into this child's (parent minus sibling), bins in use only.
-    for (let f = 0; f < F; f++) {
-      const base = f * STRIDE;
-      const end = base + 2 * nBins[f]!;
-      for (let q = base; q < end; q++) hist[q] = hist[q]! - subtract[q]!;
-      const mq = base + MISSING_BIN * 2;
-      hist[mq] = hist[mq]! - subtract[mq]!;
-      hist[mq + 1] = hist[mq + 1]! - subtract[mq + 1]!;
-    }
-  }
   const parent = (G * G) / (H + lambda);
   const perHess = cnt / H;
   // Split when the estimated left count reaches minLeaf (with a little slack for the estimate).
   const minH = Math.max(minHess, (minLeaf - 0.5) / perHess);
   const maxHL = H - minH;
-  let best: Split | null = null;
   let bestGain = 1e-10;
+  let bf = -1, bb = 0, bml = false;
   for (let f = 0; f < F; f++) {
-    const base = f * STRIDE;
-    const nb = nBins[f]!;
-    const mq = base + MISSING_BIN * 2;
+    const base = slotStart[f]! << 1;
+    const mq = (slotStart[f + 1]! - 1) << 1;
+    const nb = (mq - base) >> 1;
     const gm = hist[mq]!, hm = hist[mq + 1]!;
     // Pass 1: missing values go right (also when training had none: keeps inference on its fast path).
     let GL = 0, HL = 0;
@@ -162,7 +199,7 @@ function findSplit(
       if (HL > maxHL) break;
       const GR = G - GL;
       const gain = (GL * GL) / (HL + lambda) + (GR * GR) / (H - HL + lambda) - parent;
-      if (gain > bestGain) { bestGain = gain; best = { gain, f, bin: b, missingLeft: false }; }
+      if (gain > bestGain) { bestGain = gain; bf = f; bb = b; bml = false; }
     }
     if (hm === 0) continue;
     // Pass 2: missing values go left.
@@ -176,10 +213,10 @@ function findSplit(
       if (HL > maxHL) break;
       const GR = G - GL;
       const gain = (GL * GL) / (HL + lambda) + (GR * GR) / (H - HL + lambda) - parent;
-      if (gain > bestGain) { bestGain = gain; best = { gain, f, bin: b, missingLeft: true }; }
+      if (gain > bestGain) { bestGain = gain; bf = f; bb = b; bml = true; }
     }
   }
-  return best;
+  return bf < 0 ? null : { gain: bestGain, f: bf, bin: bb, missingLeft: bml };
 }
 
 /**
@@ -188,7 +225,8 @@ function findSplit(
  */
 export function growBoostTree(d: BoostData, p: BoostingParams, k: number): FlatTree {
   const minHess = p.minChildWeight === 'auto' ? (d.classes > 20 ? 1 : 1e-3) : p.minChildWeight;
-  const { X, n, F } = d;
+  const { X, n, F, slotStart } = d;
+  const S = d.slots;
   const go = k * n;
   const g = d.grad;
   const h = d.hess;
@@ -196,33 +234,37 @@ export function growBoostTree(d: BoostData, p: BoostingParams, k: number): FlatT
   const minLeaf = Math.max(1, p.minSamplesLeaf);
   const maxDepth = p.maxDepth > 0 ? p.maxDepth : Infinity;
   // Rows that grow the tree; the others (low-gradient rows left out) are only routed to a leaf at the end.
-  let m = 0;
-  for (let i = 0; i < d.rows.length; i++) if (d.use[go + d.rows[i]!]) m++;
-  const idx = new Int32Array(m);
-  const rest = new Int32Array(d.rows.length - m);
-  for (let i = 0, a = 0, b = 0; i < d.rows.length; i++) {
-    const r = d.rows[i]!;
-    if (d.use[go + r]) idx[a++] = r;
-    else rest[b++] = r;
+  const all = d.rows;
+  const use = d.use;
+  if (bufIdx.length < all.length) {
+    bufIdx = new Int32Array(all.length);
+    bufRest = new Int32Array(all.length);
+    bufScratch = new Int32Array(all.length);
   }
-  const scratch = new Int32Array(m);
-  const size = F * STRIDE;
-  const nBins = new Int32Array(F);
-  for (let f = 0; f < F; f++) nBins[f] = d.edgeStart[f + 1]! - d.edgeStart[f]! + 1;
+  const idx = bufIdx;
+  const restBuf = bufRest;
+  const scratch = bufScratch;
+  let m = 0, nRest = 0;
+  for (let i = 0; i < all.length; i++) {
+    const r = all[i]!;
+    if (use[go + r]) idx[m++] = r;
+    else restBuf[nRest++] = r;
+  }
+  const size = slotStart[F]! * 2;
 
+  // Gradient sums of a histogram: every row falls in exactly one slot of feature 0.
   const totals = (hist: Float64Array): [number, number] => {
-    // Every row falls in exactly one bin of feature 0.
     let G = 0, H = 0;
-    for (let b = 0; b < 256; b++) { G += hist[b << 1]!; H += hist[(b << 1) + 1]!; }
+    for (let q = 0, e = slotStart[1]! * 2; q < e; q += 2) { G += hist[q]!; H += hist[q + 1]!; }
     return [G, H];
   };
 
   const tb = new TreeBuilder();
   const rootHist = takeHist(size);
-  buildHistogram(rootHist, X, F, idx, 0, m, g, h, go);
+  buildHistogram(rootHist, S, F, idx, 0, m, g, h, go);
   const [G0, H0] = totals(rootHist);
   const root: Leaf = { node: tb.add(), start: 0, end: m, depth: 0, hist: rootHist, G: G0, H: H0, split: null };
-  root.split = findSplit(rootHist, G0, H0, m, 0, F, nBins, lambda, minLeaf, maxDepth, null, minHess);
+  root.split = findSplit(rootHist, G0, H0, m, 0, F, slotStart, lambda, minLeaf, maxDepth, minHess);
   const leaves: Leaf[] = [root];
   const maxLeaves = Math.max(2, p.maxLeafNodes);
   const featureGain = new Float64Array(F);
@@ -250,7 +292,7 @@ export function growBoostTree(d: BoostData, p: BoostingParams, k: number): FlatT
       lp += goLeft;
       rp -= goLeft ^ 1;
     }
-    idx.set(scratch.subarray(leaf.start, leaf.end), leaf.start);
+    for (let q = leaf.start; q < leaf.end; q++) idx[q] = scratch[q]!;
     const i = lp;
     const fs = d.edgeStart[s.f]!;
     const ne = d.edgeStart[s.f + 1]! - fs;
@@ -266,17 +308,18 @@ export function growBoostTree(d: BoostData, p: BoostingParams, k: number): FlatT
       for (let q = a; q < b; q++) { const r = idx[q]!; Gs += g[go + r]!; Hs += h[go + r]!; }
       const GL = leftSmaller ? Gs : leaf.G - Gs;
       const HL = leftSmaller ? Hs : leaf.H - Hs;
-      pool.push(leaf.hist!);
+      giveHist(leaf.hist!);
       leaves.splice(bi, 1,
         { node: l, start: leaf.start, end: i, depth, hist: null, G: GL, H: HL, split: null },
         { node: l + 1, start: i, end: leaf.end, depth, hist: null, G: leaf.G - GL, H: leaf.H - HL, split: null });
       continue;
     }
-    // Histogram the smaller child; the larger is the parent's histogram minus it (computed in place).
+    // Histogram the smaller child; the larger is the parent's histogram minus it (in place).
     const small = takeHist(size);
-    if (leftSmaller) buildHistogram(small, X, F, idx, leaf.start, i, g, h, go);
-    else buildHistogram(small, X, F, idx, i, leaf.end, g, h, go);
+    if (leftSmaller) buildHistogram(small, S, F, idx, leaf.start, i, g, h, go);
+    else buildHistogram(small, S, F, idx, i, leaf.end, g, h, go);
     const big = leaf.hist!;
+    for (let q = 0; q < size; q++) big[q] = big[q]! - small[q]!;
     const hl = leftSmaller ? small : big;
     const hr = leftSmaller ? big : small;
     const [Gs, Hs] = totals(small);
@@ -286,9 +329,8 @@ export function growBoostTree(d: BoostData, p: BoostingParams, k: number): FlatT
     const HR = leaf.H - HL;
     const L: Leaf = { node: l, start: leaf.start, end: i, depth, hist: hl, G: GL, H: HL, split: null };
     const R: Leaf = { node: l + 1, start: i, end: leaf.end, depth, hist: hr, G: GR, H: HR, split: null };
-    // The larger child's histogram is computed (parent minus smaller) feature by feature inside its split search.
-    L.split = findSplit(hl, GL, HL, nLeft, L.depth, F, nBins, lambda, minLeaf, maxDepth, leftSmaller ? null : small, minHess);
-    R.split = findSplit(hr, GR, HR, nRight, R.depth, F, nBins, lambda, minLeaf, maxDepth, leftSmaller ? small : null, minHess);
+    L.split = findSplit(hl, GL, HL, nLeft, depth, F, slotStart, lambda, minLeaf, maxDepth, minHess);
+    R.split = findSplit(hr, GR, HR, nRight, depth, F, slotStart, lambda, minLeaf, maxDepth, minHess);
     leaves.splice(bi, 1, L, R);
   }
 
@@ -300,11 +342,12 @@ export function growBoostTree(d: BoostData, p: BoostingParams, k: number): FlatT
     val[0] = Number.isFinite(v) ? v : 0;
     tb.leaf(leaf.node, cls, val);
     for (let i = leaf.start; i < leaf.end; i++) raw[go + idx[i]!]! += val[0];
-    if (leaf.hist) pool.push(leaf.hist);
+    if (leaf.hist) giveHist(leaf.hist);
   }
   // Validation rows and training rows left out of growing: walk the tree on their bins.
-  for (const list of [d.valRows, rest]) for (let i = 0; i < list.length; i++) {
-    const r = list[i]!;
+  const vr = d.valRows;
+  for (let i = 0, e = vr.length + nRest; i < e; i++) {
+    const r = i < vr.length ? vr[i]! : restBuf[i - vr.length]!;
     let node = 0;
     let f = tb.feature[node]!;
     while (f >= 0) {
