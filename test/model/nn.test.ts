@@ -7,6 +7,7 @@ import {
   fitScaling, inputGrid, type NetworkSpec, type NeuralNetwork,
 } from '../../src/model/nn/index.ts';
 import { conv1d, dense, logits, lstm, maxOverTime, weightedCrossEntropy } from '../../src/model/nn/ops.ts';
+import { trainStep } from '../../src/model/nn/step.ts';
 import { columnsOf, sequenceTable } from './nn-helpers.ts';
 
 type T = TF.Tensor;
@@ -88,6 +89,33 @@ test('typed-array inference equals the tfjs forward pass of every architecture',
     let worst = 0;
     for (let i = 0; i < ours.length; i++) worst = Math.max(worst, Math.abs(ours[i]! - theirs[i]!));
     assert.ok(worst < 1e-5, `${arch}: probabilities differ by up to ${worst}`);
+  }
+});
+
+test('the training step (no tape) gives the loss, logits and gradients of tfjs automatic differentiation', async () => {
+  const { tf } = await loadTf();
+  for (const arch of NN_ARCHITECTURES) {
+    // Two conv1d layers for the CNN (the second's input gradient passes through the first's ReLU), one elsewhere.
+    const net = randomNetwork(arch, 5);
+    const cols = arch === 'mlp' ? seqCols.slice(0, 8) : seqCols;
+    const rows = 13, K = 3, { steps, channels } = net.spec.input;
+    const grid = inputGrid(net.spec.input, net.mean, net.scale, cols).subarray(0, rows * steps * channels);
+    const target = new Float32Array(rows * K);
+    let total = 0;
+    for (let i = 0; i < rows; i++) { const w = 0.5 + (i % 3); target[i * K + y[i]!] = w; total += w; }
+    const ours = trainStep(tf, net.spec, net.weights, grid, rows, target, total);
+    const shapes = parameterShapes(net.spec);
+    const ref = tf.valueAndGrads((...ws: T[]) => weightedCrossEntropy(tf, logits(tf, net.spec, ws, tf.tensor3d(grid, [rows, steps, channels])), tf.tensor2d(target, [rows, K]), total))(net.weights.map((w, k) => tf.tensor(w, shapes[k]!.shape)));
+    assert.ok(Math.abs(ours.loss - ref.value.dataSync()[0]!) < 1e-5, `${arch}: loss`);
+    const lg = tf.tidy(() => logits(tf, net.spec, net.weights.map((w, k) => tf.tensor(w, shapes[k]!.shape)), tf.tensor3d(grid, [rows, steps, channels])).dataSync());
+    ours.logits.forEach((v, i) => assert.ok(Math.abs(v - lg[i]!) < 1e-4, `${arch}: logit ${i}`));
+    ref.grads.forEach((g, i) => {
+      const want = g.dataSync();
+      let diff = 0, size = 0;
+      for (let j = 0; j < want.length; j++) { diff = Math.max(diff, Math.abs(ours.grads[i]![j]! - want[j]!)); size = Math.max(size, Math.abs(want[j]!)); }
+      assert.equal(ours.grads[i]!.length, want.length, `${arch}: gradient ${i} size`);
+      assert.ok(diff <= 1e-3 * Math.max(size, 1e-3), `${arch}: gradient ${shapes[i]!.name} differs by ${diff} (largest ${size})`);
+    });
   }
 });
 

@@ -13,6 +13,17 @@ interface Mem {
   /** A float32 view of a tensor's data (wasm: into the heap; take views after allocating, the heap may move). */
   view(t: Info): Float32Array;
   alloc(shape: number[]): Info;
+  /** copy(from, to, at): src[from, to) to dst[at...], as one memmove when both views share a buffer. */
+  copier(src: Float32Array, dst: Float32Array): (from: number, to: number, at: number) => void;
+}
+
+function copier(src: Float32Array, dst: Float32Array): (from: number, to: number, at: number) => void {
+  if (src.buffer === dst.buffer) {
+    const all = new Float32Array(src.buffer);
+    const so = src.byteOffset >> 2, d0 = dst.byteOffset >> 2;
+    return (from, to, at) => { if (to > from) all.copyWithin(d0 + at, so + from, so + to); };
+  }
+  return (from, to, at) => { if (to > from) dst.set(src.subarray(from, to), at); };
 }
 
 function memOf(backend: unknown): Mem {
@@ -23,11 +34,12 @@ function memOf(backend: unknown): Mem {
     makeTensorInfo?: (shape: number[], dtype: string, values: Float32Array) => Info;
   };
   if (b.typedArrayFromHeap && b.makeOutput) {
-    return { view: (t) => b.typedArrayFromHeap!(t), alloc: (shape) => b.makeOutput!(shape, 'float32') };
+    return { view: (t) => b.typedArrayFromHeap!(t), alloc: (shape) => b.makeOutput!(shape, 'float32'), copier };
   }
   return {
     view: (t) => b.data!.get(t.dataId).values,
     alloc: (shape) => b.makeTensorInfo!(shape, 'float32', new Float32Array(shape.reduce((x, y) => x * y, 1))),
+    copier,
   };
 }
 
@@ -67,23 +79,126 @@ const KERNELS: Record<string, (a: Args) => Info | Info[]> = {
     }
     return out;
   },
-  /** The adjoint of VeilIm2col: patch gradients [B * T, K * C] summed back into [B, T, C]. */
-  VeilCol2im({ inputs: { x }, attrs, backend }) {
+  /**
+   * [B, T, C] to the patches with a last column of ones (for a bias row in the weights) [B * T, K * C + 1], and the
+   * same transposed [K * C + 1, B * T] (for the weight gradient, without a transpose kernel).
+   */
+  VeilIm2colT({ inputs: { x }, attrs, backend }) {
     const m = memOf(backend);
-    const [B, T, C, K, pl] = attrs.dims as number[];
-    const out = m.alloc([B!, T!, C!]);
-    const src = m.view(x!), dst = m.view(out);
-    dst.fill(0);
-    for (let b = 0; b < B!; b++) {
-      for (let t = 0; t < T!; t++) {
-        const o = (b * T! + t) * K! * C!;
-        for (let k = 0; k < K!; k++) {
-          const s = t + k - pl!;
-          if (s < 0 || s >= T!) continue;
-          const d = (b * T! + s) * C!, q = o + k * C!;
-          for (let c = 0; c < C!; c++) dst[d + c]! += src[q + c]!;
+    const [B, T, C] = x!.shape as [number, number, number];
+    const K = attrs.kernel as number, pl = attrs.pl as number;
+    const N = B * T, W = K * C + 1;
+    const both = attrs.transposed !== false;
+    const outI = m.alloc([N, W]), outT = both ? m.alloc([W, N]) : null;
+    const src = m.view(x!), dst = m.view(outI);
+    // Wide patches: one memmove per row (the patch of step t is the input's steps t - pl .. t - pl + K - 1, one
+    // contiguous run); narrow ones: element by element (a call per row costs more than the copy).
+    const copy = K * C >= 32 ? m.copier(src, dst) : (from: number, to: number, at: number): void => { for (let i = from; i < to; i++) dst[at++] = src[i]!; };
+    for (let b = 0; b < B; b++) {
+      for (let t = 0; t < T; t++) {
+        const r = b * T + t, o = r * W;
+        const s0 = Math.max(0, t - pl), s1 = Math.min(T, t - pl + K);
+        if (s0 > t - pl) dst.fill(0, o, o + (s0 - t + pl) * C);
+        copy((b * T + s0) * C, (b * T + s1) * C, o + (s0 - t + pl) * C);
+        if (s1 < t - pl + K) dst.fill(0, o + (s1 - t + pl) * C, o + K * C);
+        dst[o + W - 1] = 1;
+      }
+    }
+    if (!outT) return [outI];
+    const dT = m.view(outT);
+    // Transposed: rows pl * C + c hold channel c of every step (the input transposed); row k * C + c is that row
+    // shifted by k - pl steps (one memmove), with zeros where the shift crosses a flow's ends.
+    const r0 = pl * C * N;
+    for (let c = 0; c < C; c++) { const q = r0 + c * N; for (let r = 0; r < N; r++) dT[q + r] = src[r * C + c]!; }
+    for (let k = 0; k < K; k++) {
+      const sh = k - pl;
+      if (sh === 0) continue;
+      for (let c = 0; c < C; c++) {
+        const q = (k * C + c) * N, from = r0 + c * N;
+        if (sh > 0) {
+          dT.copyWithin(q, from + sh, from + N);
+          for (let b = 0; b < B; b++) dT.fill(0, q + b * T + Math.max(0, T - sh), q + (b + 1) * T);
+        } else {
+          dT.copyWithin(q - sh, from, from + N + sh);
+          for (let b = 0; b < B; b++) dT.fill(0, q + b * T, q + b * T + Math.min(T, -sh));
         }
       }
+    }
+    dT.fill(1, (W - 1) * N, W * N);
+    return [outI, outT];
+  },
+  /** ReLU's gradient from its output: dy where y > 0, else 0. */
+  VeilReluBack({ inputs: { dy, y }, backend }) {
+    const m = memOf(backend);
+    const out = m.alloc(y!.shape);
+    const D = m.view(dy!), Y = m.view(y!), G = m.view(out);
+    // A multiplication by +(y > 0) compiles without a branch (ReLU outputs are 0 about half the time, at random).
+    for (let i = 0; i < G.length; i++) G[i] = D[i]! * +(Y[i]! > 0);
+    return out;
+  },
+  /**
+   * LSTM step pre-activations, transposed layout (units x batch): hz [4H, B] + xp[:, step * B .. + B] + b[row],
+   * xp [4H, T * B] holding every step's input part.
+   */
+  VeilLstmZ({ inputs: { hz, xp, b }, attrs, backend }) {
+    const m = memOf(backend);
+    const [G, B] = hz!.shape as [number, number];
+    const TB = xp!.shape[1]!, t0 = (attrs.step as number) * B;
+    const out = m.alloc([G, B]);
+    const HZ = m.view(hz!), XP = m.view(xp!), BI = m.view(b!), Z = m.view(out);
+    for (let j = 0; j < G; j++) {
+      const bj = BI[j]!, q = j * B, xq = j * TB + t0;
+      for (let i = 0; i < B; i++) Z[q + i] = HZ[q + i]! + XP[xq + i]! + bj;
+    }
+    return out;
+  },
+  /** LSTM cell update from the gate sigmoids s [4H, B] (blocks i, f, o, q; g = 2 q - 1) and the cell c [H, B]: f c + i g. */
+  VeilLstmC({ inputs: { s, c }, backend }) {
+    const m = memOf(backend);
+    const [H, B] = c!.shape as [number, number];
+    const n = H * B;
+    const out = m.alloc([H, B]);
+    const S = m.view(s!), CP = m.view(c!), CN = m.view(out);
+    for (let k = 0; k < n; k++) CN[k] = S[n + k]! * CP[k]! + S[k]! * (2 * S[3 * n + k]! - 1);
+    return out;
+  },
+  /** LSTM hidden state o tanh(c) from the gate sigmoids s [4H, B] and tc = tanh(c) [H, B]. */
+  VeilLstmH({ inputs: { s, tc }, backend }) {
+    const m = memOf(backend);
+    const [H, B] = tc!.shape as [number, number];
+    const n = H * B;
+    const out = m.alloc([H, B]);
+    const S = m.view(s!), TC = m.view(tc!), HN = m.view(out);
+    for (let k = 0; k < n; k++) HN[k] = S[2 * n + k]! * TC[k]!;
+    return out;
+  },
+  /** The adjoint of VeilIm2col: patch gradients [B * T, K * C] summed back into [B, T, C]. */
+  VeilCol2im({ inputs: { x, y }, attrs, backend }) {
+    const m = memOf(backend);
+    const [B, T, C, K, pl] = attrs.dims as [number, number, number, number, number];
+    const out = m.alloc([B, T, C]);
+    const src = m.view(x!), dst = m.view(out);
+    const KC = K * C;
+    // Step s of flow b gathers patch row t = s - k + pl, block k, for each k (each output written once).
+    for (let b = 0; b < B; b++) {
+      for (let s = 0; s < T; s++) {
+        const d = (b * T + s) * C;
+        const k0 = Math.max(0, s + pl - T + 1), k1 = Math.min(K - 1, s + pl);
+        if (k0 > k1) { dst.fill(0, d, d + C); continue; }
+        const q0 = (b * T + s - k0 + pl) * KC + k0 * C;
+        if (k1 - k0 === 2) {
+          const q1 = q0 - KC + C, q2 = q1 - KC + C;
+          for (let c = 0; c < C; c++) dst[d + c] = src[q0 + c]! + src[q1 + c]! + src[q2 + c]!;
+        } else {
+          for (let c = 0; c < C; c++) dst[d + c] = src[q0 + c]!;
+          for (let k = k0 + 1, q = q0 - KC + C; k <= k1; k++, q += C - KC) for (let c = 0; c < C; c++) dst[d + c]! += src[q + c]!;
+        }
+      }
+    }
+    // With y (the input's ReLU output): the gradient before that ReLU.
+    if (y) {
+      const Y = m.view(y);
+      for (let i = 0; i < dst.length; i++) dst[i]! *= +(Y[i]! > 0);
     }
     return out;
   },

@@ -1,9 +1,9 @@
-import type * as TF from '@tensorflow/tfjs';
 import { Rng, deriveSeed } from '../../dataset/rng.ts';
 import { ModelError, ModelErrorCode } from '../errors.ts';
 import { fitScaling, inputGrid, planInput, resolveInputKind } from './inputs.ts';
 import { networkProba } from './forward.ts';
-import { logits, weightedCrossEntropy } from './ops.ts';
+import { logits } from './ops.ts';
+import { trainStep } from './step.ts';
 import { loadTf, type NnBackend, type Tf } from './tf.ts';
 import { buildLayers, parameterShapes, sizeOf, type NetworkSpec, type NeuralNetwork, type NnParams } from './spec.ts';
 
@@ -185,7 +185,6 @@ export async function fitNetwork(
   const t0 = performance.now();
   const plan = planInput(names, resolveInputKind(p.architecture, p.input, names), p.scaling);
   const spec: NetworkSpec = { architecture: p.architecture, input: plan, layers: buildLayers(p, plan, K), classes: K };
-  const shapes = parameterShapes(spec);
   const { fit, val } = validationSplit(y, train, K, p.validationShare, p.seed);
   const { mean, scale } = fitScaling(plan, columns, fit);
   const width = plan.steps * plan.channels;
@@ -231,26 +230,13 @@ export async function fitNetwork(
         tb[i * K + t] = cw[t]!;
         total += cw[t]!;
       }
-      let lg: Float32Array | undefined;
-      let grads: Float32Array[] = [];
-      // Nothing is returned from tidy: it would walk a returned typed array element by element.
-      tf.tidy(() => {
-        const x = tf.tensor3d(xb.subarray(0, nb * width), [nb, plan.steps, plan.channels]);
-        const target = tf.tensor2d(tb.subarray(0, nb * K), [nb, K]);
-        const ws = weights.map((w, k) => tf.tensor(w, shapes[k]!.shape));
-        const { value, grads: g } = tf.valueAndGrads((...wt: TF.Tensor[]) => {
-          const out = logits(tf, spec, wt, x);
-          lg = out.dataSync() as Float32Array;
-          return weightedCrossEntropy(tf, out, target, total);
-        })(ws);
-        lossSum += value.dataSync()[0]! * total;
-        wSum += total;
-        grads = g.map((t) => t.dataSync() as Float32Array);
-      });
+      const { loss, logits: lg, grads } = trainStep(tf, spec, weights, xb, nb, tb, total);
+      lossSum += loss * total;
+      wSum += total;
       adam.step(weights, grads);
       for (let i = 0; i < nb; i++) {
         let b = 0;
-        for (let c = 1; c < K; c++) if (lg![i * K + c]! > lg![i * K + b]!) b = c;
+        for (let c = 1; c < K; c++) if (lg[i * K + c]! > lg[i * K + b]!) b = c;
         if (b === yfit[order[r0 + i]!]) correct++;
       }
       if (opts.onProgress) {
