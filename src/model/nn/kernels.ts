@@ -136,41 +136,89 @@ const KERNELS: Record<string, (a: Args) => Info | Info[]> = {
     for (let i = 0; i < G.length; i++) G[i] = D[i]! * +(Y[i]! > 0);
     return out;
   },
+  /** An uninitialised [shape] tensor for kernels that fill it in place (VeilLstmBackB's gradient rows). */
+  VeilEmpty({ attrs, backend }) {
+    return memOf(backend).alloc(attrs.shape as number[]);
+  },
   /**
-   * LSTM step pre-activations, transposed layout (units x batch): hz [4H, B] + xp[:, step * B .. + B] + b[row],
-   * xp [4H, T * B] holding every step's input part.
+   * LSTM step pre-activations, rows = flows: hz [B, 4H] (h Wh) plus rows step * B .. + B of xp [T * B, 4H] (every
+   * step's x Wx + b, step-major).
    */
-  VeilLstmZ({ inputs: { hz, xp, b }, attrs, backend }) {
+  VeilLstmZB({ inputs: { hz, xp }, attrs, backend }) {
     const m = memOf(backend);
-    const [G, B] = hz!.shape as [number, number];
-    const TB = xp!.shape[1]!, t0 = (attrs.step as number) * B;
-    const out = m.alloc([G, B]);
-    const HZ = m.view(hz!), XP = m.view(xp!), BI = m.view(b!), Z = m.view(out);
-    for (let j = 0; j < G; j++) {
-      const bj = BI[j]!, q = j * B, xq = j * TB + t0;
-      for (let i = 0; i < B; i++) Z[q + i] = HZ[q + i]! + XP[xq + i]! + bj;
+    const n = hz!.shape[0]! * hz!.shape[1]!;
+    const out = m.alloc(hz!.shape);
+    const HZ = m.view(hz!), XP = m.view(xp!), Z = m.view(out);
+    const o = (attrs.step as number) * n;
+    for (let i = 0; i < n; i++) Z[i] = HZ[i]! + XP[o + i]!;
+    return out;
+  },
+  /**
+   * LSTM cell update, rows = flows: from the gate sigmoids s [B, 4H] (column blocks i, f, o, q with g = 2 q - 1)
+   * and the cell c [B, H], the new cell f c + i g and twice it (whose sigmoid gives tanh c = 2 sigmoid(2 c) - 1).
+   */
+  VeilLstmCB({ inputs: { s, c }, backend }) {
+    const m = memOf(backend);
+    const [B, H] = c!.shape as [number, number];
+    const G = 4 * H;
+    const cI = m.alloc([B, H]), c2I = m.alloc([B, H]);
+    const S = m.view(s!), CP = m.view(c!), CN = m.view(cI), C2 = m.view(c2I);
+    for (let b = 0; b < B; b++) {
+      const q = b * G, r = b * H;
+      for (let j = 0; j < H; j++) {
+        const cn = S[q + H + j]! * CP[r + j]! + S[q + j]! * (2 * S[q + 3 * H + j]! - 1);
+        CN[r + j] = cn; C2[r + j] = 2 * cn;
+      }
     }
-    return out;
+    return [cI, c2I];
   },
-  /** LSTM cell update from the gate sigmoids s [4H, B] (blocks i, f, o, q; g = 2 q - 1) and the cell c [H, B]: f c + i g. */
-  VeilLstmC({ inputs: { s, c }, backend }) {
+  /**
+   * LSTM hidden state, rows = flows: tc = tanh c = 2 q2 - 1 (q2 = sigmoid(2 c)) and h = o tc, from the gate
+   * sigmoids s [B, 4H]; returns [h, tc] and also writes h into rows (step + 1) * B .. of hs [T * B, H] (the hidden
+   * state each step starts from, for the weight gradient).
+   */
+  VeilLstmHB({ inputs: { s, q2, hs }, attrs, backend }) {
     const m = memOf(backend);
-    const [H, B] = c!.shape as [number, number];
-    const n = H * B;
-    const out = m.alloc([H, B]);
-    const S = m.view(s!), CP = m.view(c!), CN = m.view(out);
-    for (let k = 0; k < n; k++) CN[k] = S[n + k]! * CP[k]! + S[k]! * (2 * S[3 * n + k]! - 1);
-    return out;
+    const [B, H] = q2!.shape as [number, number];
+    const G = 4 * H;
+    const hI = m.alloc([B, H]), tI = m.alloc([B, H]);
+    const S = m.view(s!), Q = m.view(q2!), HN = m.view(hI), TC = m.view(tI), HS = m.view(hs!);
+    for (let b = 0; b < B; b++) {
+      const q = b * G + 2 * H, r = b * H;
+      for (let j = 0; j < H; j++) { const tc = 2 * Q[r + j]! - 1; TC[r + j] = tc; HN[r + j] = S[q + j]! * tc; }
+    }
+    const at = ((attrs.step as number) + 1) * B * H;
+    if (at < HS.length) HS.set(HN, at);
+    return [hI, tI];
   },
-  /** LSTM hidden state o tanh(c) from the gate sigmoids s [4H, B] and tc = tanh(c) [H, B]. */
-  VeilLstmH({ inputs: { s, tc }, backend }) {
+  /**
+   * One step back through an LSTM cell, rows = flows: s [B, 4H] (as VeilLstmCB), cPrev, tc, dh, dc [B, H]. Returns
+   * the pre-activation gradients dz [B, 4H] and dc for the previous step, and writes dz transposed into columns
+   * step * B .. + B of dzt [4H, T * B] and, when given, into rows step * B .. of dzr [T * B, 4H].
+   */
+  VeilLstmBackB({ inputs: { s, cPrev, tc, dh, dc, dzt, dzr }, attrs, backend }) {
     const m = memOf(backend);
-    const [H, B] = tc!.shape as [number, number];
-    const n = H * B;
-    const out = m.alloc([H, B]);
-    const S = m.view(s!), TC = m.view(tc!), HN = m.view(out);
-    for (let k = 0; k < n; k++) HN[k] = S[2 * n + k]! * TC[k]!;
-    return out;
+    const [B, G] = s!.shape as [number, number];
+    const H = G / 4;
+    const dzI = m.alloc([B, G]), dcI = m.alloc([B, H]);
+    const S = m.view(s!), CP = m.view(cPrev!), TC = m.view(tc!), DH = m.view(dh!), DC = m.view(dc!);
+    const DZ = m.view(dzI), DCP = m.view(dcI), DZT = m.view(dzt!);
+    const TB = dzt!.shape[1]!, t0 = (attrs.step as number) * B;
+    for (let b = 0; b < B; b++) {
+      const q = b * G, r = b * H;
+      for (let j = 0; j < H; j++) {
+        const i = S[q + j]!, f = S[q + H + j]!, o = S[q + 2 * H + j]!, g = 2 * S[q + 3 * H + j]! - 1;
+        const t = TC[r + j]!, h = DH[r + j]!;
+        const d = DC[r + j]! + h * o * (1 - t * t);
+        const zi = d * g * i * (1 - i), zf = d * CP[r + j]! * f * (1 - f), zo = h * t * o * (1 - o), zg = d * i * (1 - g * g);
+        DZ[q + j] = zi; DZ[q + H + j] = zf; DZ[q + 2 * H + j] = zo; DZ[q + 3 * H + j] = zg;
+        const c = t0 + b;
+        DZT[j * TB + c] = zi; DZT[(H + j) * TB + c] = zf; DZT[(2 * H + j) * TB + c] = zo; DZT[(3 * H + j) * TB + c] = zg;
+        DCP[r + j] = d * f;
+      }
+    }
+    if (dzr) m.view(dzr).set(DZ, t0 * G);
+    return [dzI, dcI];
   },
   /** The adjoint of VeilIm2col: patch gradients [B * T, K * C] summed back into [B, T, C]. */
   VeilCol2im({ inputs: { x, y }, attrs, backend }) {

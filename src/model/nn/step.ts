@@ -13,8 +13,10 @@ import { parameterShapes, type NetworkSpec } from './spec.ts';
  *   patches beside the patches so the weight gradient needs no transpose (and the backend packs the narrower
  *   operand);
  * - transposed weights are written from the JavaScript arrays instead of transposed by the backend;
- * - the LSTM step is a matMul, one sigmoid over all four gates (the g rows doubled), one tanh and three small
- *   element-wise kernels.
+ * - the LSTM runs with flows as rows so each step's matMul takes the (constant) weights as its second operand,
+ *   which the backend packs once per batch; a step is that matMul, one sigmoid over all four gates (the g
+ *   columns doubled), a sigmoid for tanh (2 sigmoid(2 c) - 1) and small element-wise kernels that also write
+ *   the rows the weight gradients need into whole-batch tensors (no concatenation afterwards).
  */
 type Tf = typeof TF;
 type T = TF.Tensor;
@@ -129,45 +131,47 @@ export function trainStep(
           const kw = k, needDx = !fromData;
           const [B, Ts, C] = cur.shape as [number, number, number];
           const H = l.units, G = 4 * H;
-          // Transposed layout (units x batch): column t * B + b of xcb is step t of flow b.
-          const xcb = tf.reshape(tf.transpose(cur, [2, 1, 0]), [C, Ts * B]) as T2;
-          // The g rows of the weights and bias are doubled: one sigmoid gives sigmoid(2 z) there, g = 2 s - 1 = tanh z.
-          const twice = (w: Float32Array): Float32Array => { for (let i = 3 * H * w.length / G; i < w.length; i++) w[i]! *= 2; return w; };
-          const xp = tf.matMul(tf.tensor2d(twice(transposed(weights[kw]!, C, G)), [G, C]), xcb);
-          const whT = tf.tensor2d(twice(transposed(weights[kw + 1]!, H, G)), [G, H]);
-          const bias = tf.tensor1d(twice(weights[kw + 2]!.slice()));
-          let h = tf.zeros([H, B]) as T2;
-          let c = tf.zeros([H, B]) as T2;
-          const S: T[] = [], CP: T[] = [], TC: T[] = [], HP: T[] = [];
+          // Rows = flows, step-major: row t * B + b of xtb is step t of flow b. The per-step matMuls take the
+          // weights as their second operand (packed by the backend once per batch, not once per step).
+          const xtb = tf.reshape(tf.transpose(cur, [1, 0, 2]), [Ts * B, C]) as T2;
+          // The g columns of the weights and bias are doubled: one sigmoid gives sigmoid(2 z) there, g = 2 s - 1 = tanh z.
+          const twice = (w: Float32Array): Float32Array => {
+            const out = w.slice();
+            for (let r = 0; r < out.length; r += G) for (let j = 3 * H; j < G; j++) out[r + j]! *= 2;
+            return out;
+          };
+          const xp = tf.fused.matMul({ a: xtb, b: tf.tensor2d(twice(weights[kw]!), [C, G]), bias: tf.tensor1d(twice(weights[kw + 2]!)) });
+          const whs = tf.tensor2d(twice(weights[kw + 1]!), [H, G]);
+          const hs = tf.zeros([Ts * B, H]) as T2;
+          let h = tf.zeros([B, H]) as T2;
+          let c = tf.zeros([B, H]) as T2;
+          const S: T[] = [], CP: T[] = [], TC: T[] = [];
           for (let t = 0; t < Ts; t++) {
-            const s = tf.sigmoid(runKernel(tf, 'VeilLstmZ', { hz: tf.matMul(whT, h), xp, b: bias }, { step: t }) as T2);
-            const cn = runKernel(tf, 'VeilLstmC', { s, c }) as T2;
-            const tc = tf.tanh(cn);
-            S.push(s); CP.push(c); TC.push(tc); HP.push(h);
-            h = runKernel(tf, 'VeilLstmH', { s, tc }) as T2;
-            c = cn;
+            const s = tf.sigmoid(runKernel(tf, 'VeilLstmZB', { hz: tf.matMul(h, whs), xp }, { step: t }) as T2);
+            const [cn, cn2] = runKernel(tf, 'VeilLstmCB', { s, c }) as [T2, T2];
+            const [hn, tc] = runKernel(tf, 'VeilLstmHB', { s, q2: tf.sigmoid(cn2), hs }, { step: t }) as [T2, T2];
+            S.push(s); CP.push(c); TC.push(tc);
+            h = hn; c = cn;
           }
           back.push((dy) => {
-            const wh = tf.tensor2d(weights[kw + 1]!, [H, G]);
-            let dh = tf.transpose(dy) as T2;
-            let dc = tf.zeros([H, B]) as T2;
-            const DZ: T2[] = new Array(Ts);
+            const whT = tf.tensor2d(transposed(weights[kw + 1]!, H, G), [G, H]);
+            const dzt = runKernel(tf, 'VeilEmpty', {}, { shape: [G, Ts * B] }) as T2;
+            const dzr = needDx ? (runKernel(tf, 'VeilEmpty', {}, { shape: [Ts * B, G] }) as T2) : null;
+            let dh = dy as T2;
+            let dc = tf.zeros([B, H]) as T2;
             for (let t = Ts - 1; t >= 0; t--) {
-              const [dz, dcp] = runKernel(tf, 'VeilLstmBack', { s: S[t]!, cPrev: CP[t]!, tc: TC[t]!, dh, dc }) as [T2, T2];
-              DZ[t] = dz;
+              const [dz, dcp] = runKernel(tf, 'VeilLstmBackB', { s: S[t]!, cPrev: CP[t]!, tc: TC[t]!, dh, dc, dzt, ...(dzr ? { dzr } : {}) }, { step: t }) as [T2, T2];
               dc = dcp;
-              if (t > 0) dh = tf.matMul(wh, dz);
+              if (t > 0) dh = tf.matMul(dz, whT);
             }
-            const dz = tf.concat(DZ, 1) as T2;
-            const hp = tf.concat(HP, 1) as T2;
-            pending.push({ t: tf.transpose(tf.matMul(dz, tf.transpose(xcb))), store: (v) => (grads[kw] = v) });
-            pending.push({ t: tf.transpose(tf.matMul(dz, tf.transpose(hp))), store: (v) => (grads[kw + 1] = v) });
-            pending.push({ t: tf.sum(dz, 1), store: (v) => (grads[kw + 2] = v) });
-            if (!needDx) return null;
-            const wx = tf.tensor2d(weights[kw]!, [C, G]);
-            return tf.transpose(tf.reshape(tf.matMul(wx, dz), [C, Ts, B]), [2, 1, 0]);
+            pending.push({ t: tf.transpose(tf.matMul(dzt, xtb)), store: (v) => (grads[kw] = v) });
+            pending.push({ t: tf.transpose(tf.matMul(dzt, hs)), store: (v) => (grads[kw + 1] = v) });
+            pending.push({ t: tf.sum(dzt, 1), store: (v) => (grads[kw + 2] = v) });
+            if (!dzr) return null;
+            const dx = tf.matMul(dzr, tf.tensor2d(transposed(weights[kw]!, C, G), [G, C]));
+            return tf.transpose(tf.reshape(dx, [Ts, B, C]), [1, 0, 2]);
           });
-          cur = tf.transpose(h); k += 3; fromData = false;
+          cur = h; k += 3; fromData = false;
           break;
         }
       }
