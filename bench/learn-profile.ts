@@ -43,10 +43,12 @@ const spec: LearnerSpec = v.model === 'forest'
       ...(v.share ? { lowGradientShare: Number(v.share) } : {}) }) };
 for (let rep = 0; rep < Number(v.reps); rep++) {
   const t0 = performance.now();
+  const cf = process.cpuUsage();
   const f = await fitEnsemble(columns, y, K, spec, { threads: 1 }, fold.train);
   const t1 = performance.now();
+  const cfu = process.cpuUsage(cf);
   let best = Infinity;
-  let p = new Float64Array(0);
+  let p: Float64Array = new Float64Array(0);
   for (let i = 0; i < 3; i++) {
     const c0 = process.cpuUsage();
     p = predictProba(f.ensemble, f.output, columns, fold.test);
@@ -56,6 +58,6 @@ for (let rep = 0; rep < Number(v.reps); rep++) {
   const yt = Int32Array.from(fold.test, (r) => y[r]!);
   const yp = new Int32Array(yt.length);
   for (let i = 0; i < yp.length; i++) { let b = 0; for (let c = 1; c < K; c++) if (p[i * K + c]! > p[i * K + b]!) b = c; yp[i] = b; }
-  process.stdout.write(`${v.set} ${v.model}: fit ${((t1 - t0) / 1000).toFixed(2)} s, rounds ${f.rounds ?? '-'}, predict ${Math.round(yt.length / best)} rows/s, macro-F1 ${macroF1(yt, yp, K).toFixed(4)}\n`);
+  process.stdout.write(`${v.set} ${v.model}: fit ${((t1 - t0) / 1000).toFixed(2)} s (CPU ${((cfu.user + cfu.system) / 1e6).toFixed(2)} s), rounds ${f.rounds ?? '-'}, predict ${Math.round(yt.length / best)} rows/s, macro-F1 ${macroF1(yt, yp, K).toFixed(4)}\n`);
 }
 await closeWorkers();

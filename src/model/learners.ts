@@ -252,7 +252,7 @@ async function fitBoosting(
   const treeClasses = K === 2 ? [1] : [...Array(K).keys()];
 
   const data: BoostData = {
-    X, n: m, F, ...fe, ...hs,
+    X, Xc: binColumns(columns, edges, need), n: m, F, ...fe, ...hs,
     rows: shared(localTrain), valRows: shared(localVal),
     grad: sharedZeros(Float64Array, 8, K * m), hess: sharedZeros(Float64Array, 8, K * m), raw: sharedZeros(Float64Array, 8, K * m),
     use: sharedZeros(Uint8Array, 1, K * m),
@@ -265,13 +265,14 @@ async function fitBoosting(
   const trees: FlatTree[] = [];
   const gainImportance = new Float64Array(F);
   const prob = new Float64Array(K);
+  const gradScratch = new Float64Array(gradientScratch(K));
   let best = Infinity;
   let bestRound = -1;
   let rounds = 0;
   for (let it = 0; it < p.maxIter; it++) {
     const { grad, hess, raw, use } = data;
     const rng = new Rng(deriveSeed(p.seed, it, 3));
-    gradients(raw, m, mt, K, yl, w, share, rng, use, grad, hess, prob);
+    gradients(raw, m, mt, K, yl, w, share, rng, use, grad, hess, gradScratch);
     const tasks: TreeTask[] = treeClasses.map((k) => ({ kind: 'boost', data, params: p, k }));
     const grown = await runTasks<FlatTree>(tasks, Math.min(threads, tasks.length));
     trees.push(...grown);
@@ -314,31 +315,80 @@ async function fitBoosting(
  */
 function gradients(
   raw: Float64Array, m: number, mt: number, K: number, yl: Int32Array, w: Float64Array, share: number, rng: Rng,
-  use: Uint8Array, grad: Float64Array, hess: Float64Array, prob: Float64Array,
+  use: Uint8Array, grad: Float64Array, hess: Float64Array, scratch: Float64Array,
 ): void {
-  const c0 = K === 2 ? 1 : 0;
-  for (let i = 0; i < mt; i++) {
-    if (K === 2) prob[1] = 1 / (1 + Math.exp(raw[i]! - raw[m + i]!));
-    else softmaxAt(raw, m, i, K, prob);
-    const wi = w[i]!;
-    const yi = yl[i]!;
-    for (let c = c0; c < K; c++) {
-      const pc = prob[c]!;
-      const r = yi === c ? pc - 1 : pc;
-      let scale = wi;
+  // A cell (row, class) with |p - y| < 1e-3 is already fitted: kept with probability `share`, reweighted by
+  // 1 / share. The draws come from a xorshift32 stream in a local, seeded by the round's generator: much cheaper
+  // per draw than the generator object, and with many classes most cells draw.
+  let state = rng.u32() | 1;
+  const sampled = share < 1;
+  const keep = Math.floor(share * 4294967296);
+  const inv = 1 / share;
+  if (K === 2) {
+    for (let i = 0; i < mt; i++) {
+      const pc = 1 / (1 + Math.exp(raw[i]! - raw[m + i]!));
+      const r = yl[i] === 1 ? pc - 1 : pc;
+      let scale = w[i]!;
       let u = 1;
-      if (share < 1 && r < 1e-3 && r > -1e-3) {
-        // A row already fitted for this class: kept with probability `share`, reweighted by 1 / share.
-        if (rng.float() < share) scale = wi / share;
+      if (sampled && r < 1e-3 && r > -1e-3) {
+        state ^= state << 13; state ^= state >>> 17; state ^= state << 5;
+        if (state >>> 0 < keep) scale *= inv;
         else u = 0;
       }
-      const o = c * m + i;
+      const o = m + i;
       use[o] = u;
       grad[o] = scale * r;
       const hv = scale * pc * (1 - pc);
       hess[o] = hv > 1e-16 ? hv : 1e-16;
     }
+    return;
   }
+  // Multi-class: rows in blocks, each class's scores read in memory order (raw is class-major).
+  const B = GRADIENT_BLOCK;
+  const mx = scratch.subarray(0, B);
+  const sum = scratch.subarray(B, 2 * B);
+  const e = scratch.subarray(2 * B);
+  for (let i0 = 0; i0 < mt; i0 += B) {
+    const nb = Math.min(B, mt - i0);
+    mx.fill(-Infinity);
+    sum.fill(0);
+    for (let c = 0; c < K; c++) {
+      const o = c * m + i0;
+      for (let j = 0; j < nb; j++) { const v = raw[o + j]!; if (v > mx[j]!) mx[j] = v; }
+    }
+    for (let c = 0; c < K; c++) {
+      const o = c * m + i0;
+      const eo = c * B;
+      for (let j = 0; j < nb; j++) { const v = Math.exp(raw[o + j]! - mx[j]!); e[eo + j] = v; sum[j]! += v; }
+    }
+    for (let j = 0; j < nb; j++) sum[j] = 1 / sum[j]!;
+    for (let c = 0; c < K; c++) {
+      const o = c * m + i0;
+      const eo = c * B;
+      for (let j = 0; j < nb; j++) {
+        const pc = e[eo + j]! * sum[j]!;
+        const r = yl[i0 + j] === c ? pc - 1 : pc;
+        let scale = w[i0 + j]!;
+        let u = 1;
+        if (sampled && r < 1e-3 && r > -1e-3) {
+          state ^= state << 13; state ^= state >>> 17; state ^= state << 5;
+          if (state >>> 0 < keep) scale *= inv;
+          else u = 0;
+        }
+        use[o + j] = u;
+        grad[o + j] = scale * r;
+        const hv = scale * pc * (1 - pc);
+        hess[o + j] = hv > 1e-16 ? hv : 1e-16;
+      }
+    }
+  }
+}
+
+const GRADIENT_BLOCK = 256;
+
+/** Scratch length {@link gradients} needs for K classes. */
+function gradientScratch(K: number): number {
+  return GRADIENT_BLOCK * (K + 2);
 }
 
 function softmaxAt(raw: Float64Array, m: number, i: number, K: number, out: Float64Array): void {

@@ -49,6 +49,8 @@ export const BOOSTING_DEFAULTS: BoostingParams = {
 export interface BoostData {
   /** n x F bins, row-major (cell (i, f) at i * F + f). */
   X: Uint8Array;
+  /** The same bins column-major (cell (i, f) at f * n + i): partitioning a node reads one feature's column. */
+  Xc: Uint8Array;
   /** n x F histogram slots, row-major: the slot of cell (i, f) in the compact histogram (see {@link histogramSlots}). */
   slots: Uint16Array;
   /** First slot of each feature (F + 1 entries): feature f has bins at slotStart[f] + bin, its missing bin last. */
@@ -172,51 +174,58 @@ function buildHistogram(
  */
 function findSplit(
   hist: Float64Array, G: number, H: number, cnt: number, depth: number, F: number, slotStart: Int32Array,
-  lambda: number, minLeaf: number, maxDepth: number, minHess: number,
+  lambda: number, minLeaf: number, maxDepth: number, minHess: number, subtract: Float64Array | null,
 ): Split | null {
-  if (depth >= maxDepth || cnt < 2 * minLeaf) return null;
+  // With `subtract`, hist holds the parent's histogram: it becomes this child's (parent minus sibling), feature by
+  // feature just before the feature is scanned (the feature's bins are then in cache for the scan).
+  if (depth >= maxDepth || cnt < 2 * minLeaf) {
+    if (subtract) for (let q = 0, e = slotStart[F]! << 1; q < e; q++) hist[q] = hist[q]! - subtract[q]!;
+    return null;
+  }
   const parent = (G * G) / (H + lambda);
   const perHess = cnt / H;
   // Split when the estimated left count reaches minLeaf (with a little slack for the estimate).
   const minH = Math.max(minHess, (minLeaf - 0.5) / perHess);
   const maxHL = H - minH;
-  let bestGain = 1e-10;
+  // Best score GL²/(HL + λ) + GR²/(HR + λ) so far as a fraction bestNum / bestDen, compared without dividing
+  // (exact for equal candidates, so an empty bin never displaces the bin before it); a split must beat the
+  // parent's score by 1e-10.
+  let bestNum = parent + 1e-10, bestDen = 1;
   let bf = -1, bb = 0, bml = false;
   for (let f = 0; f < F; f++) {
     const base = slotStart[f]! << 1;
     const mq = (slotStart[f + 1]! - 1) << 1;
     const nb = (mq - base) >> 1;
+    if (subtract) for (let q = base; q < mq + 2; q++) hist[q] = hist[q]! - subtract[q]!;
     const gm = hist[mq]!, hm = hist[mq + 1]!;
     // Pass 1: missing values go right (also when training had none: keeps inference on its fast path).
     let GL = 0, HL = 0;
     const last = hm > 0 ? nb - 1 : nb - 2;
     for (let b = 0; b <= last; b++) {
       const q = base + (b << 1);
-      const hb = hist[q + 1]!;
-      if (hb === 0 && b < last) continue;
-      GL += hist[q]!; HL += hb;
+      // Empty bins are not skipped: they repeat the previous candidate, which never beats itself, and a branch
+      // on emptiness mispredicts often.
+      GL += hist[q]!; HL += hist[q + 1]!;
       if (HL < minH) continue;
       if (HL > maxHL) break;
-      const GR = G - GL;
-      const gain = (GL * GL) / (HL + lambda) + (GR * GR) / (H - HL + lambda) - parent;
-      if (gain > bestGain) { bestGain = gain; bf = f; bb = b; bml = false; }
+      const GR = G - GL, a = HL + lambda, c = H - HL + lambda;
+      const num = GL * GL * c + GR * GR * a, den = a * c;
+      if (num * bestDen > bestNum * den) { bestNum = num; bestDen = den; bf = f; bb = b; bml = false; }
     }
     if (hm === 0) continue;
     // Pass 2: missing values go left.
     GL = gm; HL = hm;
     for (let b = 0; b <= nb - 2; b++) {
       const q = base + (b << 1);
-      const hb = hist[q + 1]!;
-      if (hb === 0) continue;
-      GL += hist[q]!; HL += hb;
+      GL += hist[q]!; HL += hist[q + 1]!;
       if (HL < minH) continue;
       if (HL > maxHL) break;
-      const GR = G - GL;
-      const gain = (GL * GL) / (HL + lambda) + (GR * GR) / (H - HL + lambda) - parent;
-      if (gain > bestGain) { bestGain = gain; bf = f; bb = b; bml = true; }
+      const GR = G - GL, a = HL + lambda, c = H - HL + lambda;
+      const num = GL * GL * c + GR * GR * a, den = a * c;
+      if (num * bestDen > bestNum * den) { bestNum = num; bestDen = den; bf = f; bb = b; bml = true; }
     }
   }
-  return bf < 0 ? null : { gain: bestGain, f: bf, bin: bb, missingLeft: bml };
+  return bf < 0 ? null : { gain: bestNum / bestDen - parent, f: bf, bin: bb, missingLeft: bml };
 }
 
 /**
@@ -225,7 +234,7 @@ function findSplit(
  */
 export function growBoostTree(d: BoostData, p: BoostingParams, k: number): FlatTree {
   const minHess = p.minChildWeight === 'auto' ? (d.classes > 20 ? 1 : 1e-3) : p.minChildWeight;
-  const { X, n, F, slotStart } = d;
+  const { X, Xc, n, F, slotStart } = d;
   const S = d.slots;
   const go = k * n;
   const g = d.grad;
@@ -246,9 +255,13 @@ export function growBoostTree(d: BoostData, p: BoostingParams, k: number): FlatT
   const scratch = bufScratch;
   let m = 0, nRest = 0;
   for (let i = 0; i < all.length; i++) {
+    // Branch-free: the row is written to both lists and only its own list's cursor moves.
     const r = all[i]!;
-    if (use[go + r]) idx[m++] = r;
-    else restBuf[nRest++] = r;
+    const u = use[go + r]!;
+    idx[m] = r;
+    restBuf[nRest] = r;
+    m += u;
+    nRest += 1 - u;
   }
   const size = slotStart[F]! * 2;
 
@@ -264,7 +277,7 @@ export function growBoostTree(d: BoostData, p: BoostingParams, k: number): FlatT
   buildHistogram(rootHist, S, F, idx, 0, m, g, h, go);
   const [G0, H0] = totals(rootHist);
   const root: Leaf = { node: tb.add(), start: 0, end: m, depth: 0, hist: rootHist, G: G0, H: H0, split: null };
-  root.split = findSplit(rootHist, G0, H0, m, 0, F, slotStart, lambda, minLeaf, maxDepth, minHess);
+  root.split = findSplit(rootHist, G0, H0, m, 0, F, slotStart, lambda, minLeaf, maxDepth, minHess, null);
   const leaves: Leaf[] = [root];
   const maxLeaves = Math.max(2, p.maxLeafNodes);
   const featureGain = new Float64Array(F);
@@ -282,9 +295,10 @@ export function growBoostTree(d: BoostData, p: BoostingParams, k: number): FlatT
     // written to both ends and only the cursor of its side moves (the other write is overwritten later).
     const sf = s.f, sb = s.bin, ml = s.missingLeft ? 1 : 0;
     let lp = leaf.start, rp = leaf.end - 1;
+    const co = sf * n;
     for (let q = leaf.start; q < leaf.end; q++) {
       const r = idx[q]!;
-      const bin = X[r * F + sf]!;
+      const bin = Xc[co + r]!;
       // bin <= sb, or missing (255) going left; split bins are never 255.
       const goLeft = (((sb - bin) >>> 31) ^ 1) | (ml & ((bin + 1) >> 8));
       scratch[lp] = r;
@@ -292,7 +306,7 @@ export function growBoostTree(d: BoostData, p: BoostingParams, k: number): FlatT
       lp += goLeft;
       rp -= goLeft ^ 1;
     }
-    for (let q = leaf.start; q < leaf.end; q++) idx[q] = scratch[q]!;
+    idx.set(scratch.subarray(leaf.start, leaf.end), leaf.start);
     const i = lp;
     const fs = d.edgeStart[s.f]!;
     const ne = d.edgeStart[s.f + 1]! - fs;
@@ -319,7 +333,6 @@ export function growBoostTree(d: BoostData, p: BoostingParams, k: number): FlatT
     if (leftSmaller) buildHistogram(small, S, F, idx, leaf.start, i, g, h, go);
     else buildHistogram(small, S, F, idx, i, leaf.end, g, h, go);
     const big = leaf.hist!;
-    for (let q = 0; q < size; q++) big[q] = big[q]! - small[q]!;
     const hl = leftSmaller ? small : big;
     const hr = leftSmaller ? big : small;
     const [Gs, Hs] = totals(small);
@@ -329,34 +342,115 @@ export function growBoostTree(d: BoostData, p: BoostingParams, k: number): FlatT
     const HR = leaf.H - HL;
     const L: Leaf = { node: l, start: leaf.start, end: i, depth, hist: hl, G: GL, H: HL, split: null };
     const R: Leaf = { node: l + 1, start: i, end: leaf.end, depth, hist: hr, G: GR, H: HR, split: null };
-    L.split = findSplit(hl, GL, HL, nLeft, depth, F, slotStart, lambda, minLeaf, maxDepth, minHess);
-    R.split = findSplit(hr, GR, HR, nRight, depth, F, slotStart, lambda, minLeaf, maxDepth, minHess);
+    // The larger child's histogram is made (parent minus smaller) inside its split search.
+    L.split = findSplit(hl, GL, HL, nLeft, depth, F, slotStart, lambda, minLeaf, maxDepth, minHess, leftSmaller ? null : small);
+    R.split = findSplit(hr, GR, HR, nRight, depth, F, slotStart, lambda, minLeaf, maxDepth, minHess, leftSmaller ? small : null);
     leaves.splice(bi, 1, L, R);
   }
 
   const cls = [k];
   const val = [0];
   const raw = d.raw;
+  let depth = 0;
   for (const leaf of leaves) {
     const v = (-p.learningRate * leaf.G) / (leaf.H + lambda);
     val[0] = Number.isFinite(v) ? v : 0;
     tb.leaf(leaf.node, cls, val);
     for (let i = leaf.start; i < leaf.end; i++) raw[go + idx[i]!]! += val[0];
     if (leaf.hist) giveHist(leaf.hist);
+    if (leaf.depth > depth) depth = leaf.depth;
   }
   // Validation rows and training rows left out of growing: walk the tree on their bins.
-  const vr = d.valRows;
-  for (let i = 0, e = vr.length + nRest; i < e; i++) {
-    const r = i < vr.length ? vr[i]! : restBuf[i - vr.length]!;
-    let node = 0;
-    let f = tb.feature[node]!;
-    while (f >= 0) {
-      const bin = X[r * F + f]!;
-      const left = bin === MISSING_BIN ? tb.missingLeft[node] === 1 : bin <= tb.splitBin[node]!;
-      node = tb.left[node]! + (left ? 0 : 1);
-      f = tb.feature[node]!;
+  if (depth <= 12) {
+    const walk = completeWalk(tb, depth);
+    routeRows(walk, depth, X, F, d.valRows, d.valRows.length, raw, go);
+    routeRows(walk, depth, X, F, restBuf, nRest, raw, go);
+  } else {
+    // Deep trees (no depth limit): node by node.
+    const vr = d.valRows;
+    for (let i = 0, e = vr.length + nRest; i < e; i++) {
+      const r = i < vr.length ? vr[i]! : restBuf[i - vr.length]!;
+      let node = 0;
+      let f = tb.feature[node]!;
+      while (f >= 0) {
+        const bin = X[r * F + f]!;
+        const left = bin === MISSING_BIN ? tb.missingLeft[node] === 1 : bin <= tb.splitBin[node]!;
+        node = tb.left[node]! + (left ? 0 : 1);
+        f = tb.feature[node]!;
+      }
+      raw[go + r]! += tb.leafValue[tb.left[node]!]!;
     }
-    raw[go + r]! += tb.leafValue[tb.left[node]!]!;
   }
   return { ...tb.finish(), featureGain };
+}
+
+/**
+ * A grown tree padded to a complete binary tree of `depth` levels (children of i at 2i + 1, 2i + 2), each split
+ * one Int32 `feature << 10 | missingLeft << 9 | limit` with limit = split bin + missingLeft: a row goes right when
+ * ((bin + missingLeft) & 255) > limit, so a missing bin (255) with missingLeft wraps to 0 and goes left. A leaf
+ * above the last level becomes splits that always go left (limit 256). Leaf values follow at [inner, inner + 2^depth).
+ */
+interface CompleteWalk {
+  nodes: Int32Array;
+  values: Float64Array;
+}
+
+function completeWalk(tb: TreeBuilder, depth: number): CompleteWalk {
+  const inner = (1 << depth) - 1;
+  const nodes = new Int32Array(Math.max(1, inner));
+  const values = new Float64Array(1 << depth);
+  const fill = (node: number, i: number, d: number): void => {
+    const f = tb.feature[node]!;
+    if (d === depth) { values[i - inner] = tb.leafValue[tb.left[node]!]!; return; }
+    if (f < 0) {
+      nodes[i] = 256;
+      fill(node, 2 * i + 1, d + 1);
+      return;
+    }
+    const ml = tb.missingLeft[node]!;
+    nodes[i] = (f << 10) | (ml << 9) | (tb.splitBin[node]! + ml);
+    fill(tb.left[node]!, 2 * i + 1, d + 1);
+    fill(tb.left[node]! + 1, 2 * i + 2, d + 1);
+  };
+  fill(0, 0, 0);
+  return { nodes, values };
+}
+
+/**
+ * Adds the tree's leaf value to raw[go + r] for rows list[0, count), walking their bins (row-major X) down the
+ * complete tree: exactly `depth` steps of integer arithmetic per row, no branch to mispredict.
+ */
+function routeRows(
+  w: CompleteWalk, depth: number, X: Uint8Array, F: number, list: Int32Array, count: number, raw: Float64Array, go: number,
+): void {
+  const { nodes, values } = w;
+  const inner = (1 << depth) - 1;
+  let i = 0;
+  // Four rows at a time: independent chains of loads the processor overlaps.
+  for (; i + 3 < count; i += 4) {
+    const r0 = list[i]!, r1 = list[i + 1]!, r2 = list[i + 2]!, r3 = list[i + 3]!;
+    const o0 = r0 * F, o1 = r1 * F, o2 = r2 * F, o3 = r3 * F;
+    let n0 = 0, n1 = 0, n2 = 0, n3 = 0;
+    for (let d = 0; d < depth; d++) {
+      const w0 = nodes[n0]!, w1 = nodes[n1]!, w2 = nodes[n2]!, w3 = nodes[n3]!;
+      n0 = 2 * n0 + 1 + (((w0 & 511) - ((X[o0 + (w0 >>> 10)]! + ((w0 >> 9) & 1)) & 255)) >>> 31);
+      n1 = 2 * n1 + 1 + (((w1 & 511) - ((X[o1 + (w1 >>> 10)]! + ((w1 >> 9) & 1)) & 255)) >>> 31);
+      n2 = 2 * n2 + 1 + (((w2 & 511) - ((X[o2 + (w2 >>> 10)]! + ((w2 >> 9) & 1)) & 255)) >>> 31);
+      n3 = 2 * n3 + 1 + (((w3 & 511) - ((X[o3 + (w3 >>> 10)]! + ((w3 >> 9) & 1)) & 255)) >>> 31);
+    }
+    raw[go + r0]! += values[n0 - inner]!;
+    raw[go + r1]! += values[n1 - inner]!;
+    raw[go + r2]! += values[n2 - inner]!;
+    raw[go + r3]! += values[n3 - inner]!;
+  }
+  for (; i < count; i++) {
+    const r0 = list[i]!;
+    const o0 = r0 * F;
+    let n0 = 0;
+    for (let d = 0; d < depth; d++) {
+      const w0 = nodes[n0]!;
+      n0 = 2 * n0 + 1 + (((w0 & 511) - ((X[o0 + (w0 >>> 10)]! + ((w0 >> 9) & 1)) & 255)) >>> 31);
+    }
+    raw[go + r0]! += values[n0 - inner]!;
+  }
 }
