@@ -293,14 +293,16 @@ const KERNELS: Record<string, (a: Args) => Info | Info[]> = {
     const [B, T, C] = x!.shape as [number, number, number];
     const vI = m.alloc([B, C]), iI = m.alloc([B, C]);
     const src = m.view(x!), V = m.view(vI), I = m.view(iI);
-    // Steps outer, channels inner: reads the input in memory order.
+    // Steps outer, channels inner: reads the input in memory order; running maxima in float64 scratch.
+    const mx = new Float64Array(C), at = new Float64Array(C);
     for (let b = 0; b < B; b++) {
-      const o = b * C;
-      for (let c = 0; c < C; c++) { V[o + c] = src[b * T * C + c]!; I[o + c] = 0; }
+      const o = b * C, q0 = b * T * C;
+      for (let c = 0; c < C; c++) { mx[c] = src[q0 + c]!; at[c] = 0; }
       for (let t = 1; t < T; t++) {
-        const q = (b * T + t) * C;
-        for (let c = 0; c < C; c++) { const v = src[q + c]!; if (v > V[o + c]!) { V[o + c] = v; I[o + c] = t; } }
+        const q = q0 + t * C;
+        for (let c = 0; c < C; c++) { const v = src[q + c]!; if (v > mx[c]!) { mx[c] = v; at[c] = t; } }
       }
+      for (let c = 0; c < C; c++) { V[o + c] = mx[c]!; I[o + c] = at[c]!; }
     }
     return [vI, iI];
   },
