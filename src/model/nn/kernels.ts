@@ -275,13 +275,14 @@ const KERNELS: Record<string, (a: Args) => Info | Info[]> = {
       const o = i * K;
       let mx = -Infinity, w = 0;
       for (let c = 0; c < K; c++) { if (L[o + c]! > mx) mx = L[o + c]!; w += Tg[o + c]!; }
+      // One exp per logit: e = exp(l - max) is kept in G until the sum z is known.
       let z = 0;
-      for (let c = 0; c < K; c++) z += Math.exp(L[o + c]! - mx);
-      const lz = Math.log(z);
+      for (let c = 0; c < K; c++) { const e = Math.exp(L[o + c]! - mx); G[o + c] = e; z += e; }
+      const lz = Math.log(z), wz = w / z;
       for (let c = 0; c < K; c++) {
-        const ls = L[o + c]! - mx - lz;
-        loss -= Tg[o + c]! * ls;
-        G[o + c] = (Math.exp(ls) * w - Tg[o + c]!) / total;
+        const t = Tg[o + c]!;
+        if (t !== 0) loss -= t * (L[o + c]! - mx - lz);
+        G[o + c] = (G[o + c]! * wz - t) / total;
       }
     }
     out[0] = loss / total;
