@@ -9,9 +9,8 @@ import { parameterShapes, type NetworkSpec } from './spec.ts';
  * the clones it keeps of saved tensors and the per-op gradient closures, which cost as much as the arithmetic on
  * small networks. Also:
  * - the convolution's bias is a last row of its weight matrix and im2col appends a column of ones, so the bias
- *   gradient comes out of the weight gradient's matMul (no column sums), and im2col writes the transposed
- *   patches beside the patches so the weight gradient needs no transpose (and the backend packs the narrower
- *   operand);
+ *   gradient comes out of the weight gradient's matMul (no column sums); the weight gradient is patches^T g
+ *   (the backend packs g, the narrower operand), the patches transposed in blocks (transposeRows);
  * - transposed weights are written from the JavaScript arrays instead of transposed by the backend;
  * - the LSTM runs with flows as rows so each step's matMul takes the (constant) weights as its second operand,
  *   which the backend packs once per batch; a step is that matMul, one sigmoid over all four gates (the g
@@ -36,6 +35,18 @@ function transposed(w: Float32Array, r: number, c: number): Float32Array {
   const out = new Float32Array(r * c);
   for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) out[j * r + i] = w[i * c + j]!;
   return out;
+}
+
+/**
+ * x [n, w] to [w, n] as the 3-D transpose [a, n / a, w] to [w, a, n / a] with blocks of about 128 rows: the wasm
+ * backend's 2-D transpose of a tall matrix is 3-4 times slower (it strides through the whole output per row).
+ */
+function transposeRows(tf: Tf, x: T2): T2 {
+  const [n, w] = x.shape;
+  let a = Math.max(1, Math.round(n / 128));
+  while (n % a) a--;
+  if (a === 1) return tf.transpose(x);
+  return tf.reshape(tf.transpose(tf.reshape(x, [a, n / a, w]), [2, 0, 1]), [w, n]) as T2;
 }
 
 /**
@@ -89,7 +100,8 @@ export function trainStep(
           const wb = new Float32Array((KC + 1) * F);
           wb.set(weights[kw]!); wb.set(weights[kw + 1]!, KC * F);
           const wbT = tf.tensor2d(wb, [KC + 1, F]);
-          const [cols, colsT] = runKernel(tf, 'VeilIm2colT', { x: cur }, { kernel: l.kernel, pl }) as [T2, T2];
+          const [cols] = runKernel(tf, 'VeilIm2colT', { x: cur }, { kernel: l.kernel, pl, transposed: false }) as [T2];
+          const colsT = transposeRows(tf, cols);
           // After a conv1d with a ReLU, the input gradient comes out of VeilCol2im with that ReLU's gradient applied.
           const below = relued;
           if (below && needDx) below.done = true;
