@@ -79,24 +79,20 @@ const KERNELS: Record<string, (a: Args) => Info | Info[]> = {
     }
     return out;
   },
-  /**
-   * [B, T, C] to the patches with a last column of ones (for a bias row in the weights) [B * T, K * C + 1], and the
-   * same transposed [K * C + 1, B * T] (for the weight gradient, without a transpose kernel).
-   */
-  VeilIm2colT({ inputs: { x }, attrs, backend }) {
+  /** [B, T, C] to the patches with a last column of ones (for a bias row in the weights) [B * T, K * C + 1]. */
+  VeilIm2colOnes({ inputs: { x }, attrs, backend }) {
     const m = memOf(backend);
     const [B, T, C] = x!.shape as [number, number, number];
     const K = attrs.kernel as number, pl = attrs.pl as number;
     const N = B * T, W = K * C + 1;
-    const both = attrs.transposed !== false;
-    const outI = m.alloc([N, W]), outT = both ? m.alloc([W, N]) : null;
+    const outI = m.alloc([N, W]);
     const src = m.view(x!), dst = m.view(outI);
     // Wide patches: one memmove per row (the patch of step t is the input's steps t - pl .. t - pl + K - 1, one
     // contiguous run); narrow ones: element by element (a call per row costs more than the copy).
     const copy = K * C >= 32 ? m.copier(src, dst) : (from: number, to: number, at: number): void => { for (let i = from; i < to; i++) dst[at++] = src[i]!; };
     for (let b = 0; b < B; b++) {
       for (let t = 0; t < T; t++) {
-        const r = b * T + t, o = r * W;
+        const o = (b * T + t) * W;
         const s0 = Math.max(0, t - pl), s1 = Math.min(T, t - pl + K);
         if (s0 > t - pl) dst.fill(0, o, o + (s0 - t + pl) * C);
         copy((b * T + s0) * C, (b * T + s1) * C, o + (s0 - t + pl) * C);
@@ -104,28 +100,7 @@ const KERNELS: Record<string, (a: Args) => Info | Info[]> = {
         dst[o + W - 1] = 1;
       }
     }
-    if (!outT) return [outI];
-    const dT = m.view(outT);
-    // Transposed: rows pl * C + c hold channel c of every step (the input transposed); row k * C + c is that row
-    // shifted by k - pl steps (one memmove), with zeros where the shift crosses a flow's ends.
-    const r0 = pl * C * N;
-    for (let c = 0; c < C; c++) { const q = r0 + c * N; for (let r = 0; r < N; r++) dT[q + r] = src[r * C + c]!; }
-    for (let k = 0; k < K; k++) {
-      const sh = k - pl;
-      if (sh === 0) continue;
-      for (let c = 0; c < C; c++) {
-        const q = (k * C + c) * N, from = r0 + c * N;
-        if (sh > 0) {
-          dT.copyWithin(q, from + sh, from + N);
-          for (let b = 0; b < B; b++) dT.fill(0, q + b * T + Math.max(0, T - sh), q + (b + 1) * T);
-        } else {
-          dT.copyWithin(q - sh, from, from + N + sh);
-          for (let b = 0; b < B; b++) dT.fill(0, q + b * T, q + b * T + Math.min(T, -sh));
-        }
-      }
-    }
-    dT.fill(1, (W - 1) * N, W * N);
-    return [outI, outT];
+    return outI;
   },
   /** ReLU's gradient from its output: dy where y > 0, else 0. */
   VeilReluBack({ inputs: { dy, y }, backend }) {

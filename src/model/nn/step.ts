@@ -100,7 +100,7 @@ export function trainStep(
           const wb = new Float32Array((KC + 1) * F);
           wb.set(weights[kw]!); wb.set(weights[kw + 1]!, KC * F);
           const wbT = tf.tensor2d(wb, [KC + 1, F]);
-          const [cols] = runKernel(tf, 'VeilIm2colT', { x: cur }, { kernel: l.kernel, pl, transposed: false }) as [T2];
+          const cols = runKernel(tf, 'VeilIm2colOnes', { x: cur }, { kernel: l.kernel, pl }) as T2;
           const colsT = transposeRows(tf, cols);
           // After a conv1d with a ReLU, the input gradient comes out of VeilCol2im with that ReLU's gradient applied.
           const below = relued;
