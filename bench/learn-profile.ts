@@ -7,7 +7,7 @@
 import { parseArgs } from 'node:util';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadTable, assignRoles, planFeatures, encodeFeatures, encodeLabels, requireColumn, stratifiedKFold } from '../src/dataset/index.ts';
+import { loadTable, assignRoles, planFeatures, encodeFeatures, encodeLabels, requireColumn, stratifiedKFold, blockedKFold } from '../src/dataset/index.ts';
 import { fitEnsemble, predictProba, forestParams, boostingParams, macroF1, closeWorkers, type LearnerSpec } from '../src/model/index.ts';
 import { makeSynthetic } from './learn-synthetic.ts';
 
@@ -23,7 +23,8 @@ const { values: v } = parseArgs({ options: {
   set: { type: 'string', default: 'a1' }, model: { type: 'string', default: 'boosting' },
   rounds: { type: 'string', default: '300' }, reps: { type: 'string', default: '1' },
   'synthetic-rows': { type: 'string', default: '200000' }, 'synthetic-classes': { type: 'string', default: '120' },
-  'early-stopping': { type: 'string', default: 'auto' }, share: { type: 'string' },
+  'early-stopping': { type: 'string', default: 'auto' }, share: { type: 'string' }, mcw: { type: 'string' },
+  lr: { type: 'string' }, folds: { type: 'string', default: '1' }, split: { type: 'string', default: 'kfold' },
 } });
 let columns: Float64Array[], y: Int32Array, K: number;
 if (v.set === 'synth') {
@@ -36,12 +37,15 @@ if (v.set === 'synth') {
   const l = encodeLabels(requireColumn(table, 'class1'));
   y = l.y; K = l.classes.length;
 }
-const fold = stratifiedKFold(y, 5, 0).folds[0]!;
+const split = v.split === 'blocked' ? blockedKFold(y, 5) : stratifiedKFold(y, 5, 0);
 const spec: LearnerSpec = v.model === 'forest'
   ? { type: 'forest', params: forestParams({ trees: 100, seed: 0 }) }
   : { type: 'boosting', params: boostingParams({ seed: 0, maxIter: Number(v.rounds), earlyStopping: v['early-stopping'] as 'auto',
-      ...(v.share ? { lowGradientShare: Number(v.share) } : {}) }) };
-for (let rep = 0; rep < Number(v.reps); rep++) {
+      ...(v.share ? { lowGradientShare: Number(v.share) } : {}), ...(v.mcw ? { minChildWeight: Number(v.mcw) } : {}),
+      ...(v.lr ? { learningRate: Number(v.lr) } : {}) }) };
+const f1s: number[] = [];
+for (let rep = 0; rep < Number(v.reps); rep++) for (let k = 0; k < Number(v.folds); k++) {
+  const fold = split.folds[k]!;
   const t0 = performance.now();
   const cf = process.cpuUsage();
   const f = await fitEnsemble(columns, y, K, spec, { threads: 1 }, fold.train);
@@ -49,7 +53,7 @@ for (let rep = 0; rep < Number(v.reps); rep++) {
   const cfu = process.cpuUsage(cf);
   let best = Infinity;
   let p: Float64Array = new Float64Array(0);
-  for (let i = 0; i < 3; i++) {
+  for (let i = 0; i < Number(process.env.PREDICT_REPS ?? 10); i++) {
     const c0 = process.cpuUsage();
     p = predictProba(f.ensemble, f.output, columns, fold.test);
     const c = process.cpuUsage(c0);
@@ -58,6 +62,8 @@ for (let rep = 0; rep < Number(v.reps); rep++) {
   const yt = Int32Array.from(fold.test, (r) => y[r]!);
   const yp = new Int32Array(yt.length);
   for (let i = 0; i < yp.length; i++) { let b = 0; for (let c = 1; c < K; c++) if (p[i * K + c]! > p[i * K + b]!) b = c; yp[i] = b; }
-  process.stdout.write(`${v.set} ${v.model}: fit ${((t1 - t0) / 1000).toFixed(2)} s (CPU ${((cfu.user + cfu.system) / 1e6).toFixed(2)} s), rounds ${f.rounds ?? '-'}, predict ${Math.round(yt.length / best)} rows/s, macro-F1 ${macroF1(yt, yp, K).toFixed(4)}\n`);
+  f1s.push(macroF1(yt, yp, K));
+  process.stdout.write(`${v.set} ${v.model} fold ${k}: fit ${((t1 - t0) / 1000).toFixed(2)} s (CPU ${((cfu.user + cfu.system) / 1e6).toFixed(2)} s), rounds ${f.rounds ?? '-'}, predict ${Math.round(yt.length / best)} rows/s, macro-F1 ${macroF1(yt, yp, K).toFixed(4)}\n`);
 }
+if (f1s.length > 1) process.stdout.write(`mean macro-F1 ${(f1s.reduce((a, b) => a + b, 0) / f1s.length).toFixed(4)}\n`);
 await closeWorkers();

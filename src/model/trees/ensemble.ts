@@ -414,38 +414,70 @@ function walkComplete(
   for (let r0 = 0; r0 < rows; r0 += BLOCK) {
     const r1 = Math.min(rows, r0 + BLOCK);
     // Bin the block: count of the feature's thresholds strictly below the value; NaN is 255 (goes right).
-    for (let r = r0; r < r1; r++) {
-      const o = r * F;
-      const ob = (r - r0) * F;
-      for (let f = 0; f < F; f++) {
-        const v = x[o + f]!;
-        if (v !== v) { xb[ob + f] = 255; continue; }
-        const c0 = cutStart[f]!;
-        let lo = c0, hi = cutStart[f + 1]!;
-        while (lo < hi) {
-          const mid = (lo + hi) >> 1;
-          if (cuts[mid]! < v) lo = mid + 1;
-          else hi = mid;
-        }
-        xb[ob + f] = lo - c0;
+    // Feature by feature, so every row's search takes the same number of steps (the loop is predicted), and each
+    // step moves the base by arithmetic, not by a branch on the comparison.
+    const nr = r1 - r0;
+    for (let f = 0; f < F; f++) {
+      const c0 = cutStart[f]!;
+      const nc = cutStart[f + 1]! - c0;
+      if (nc === 0) {
+        for (let j = 0; j < nr; j++) { const v = x[(r0 + j) * F + f]!; xb[j * F + f] = v === v ? 0 : 255; }
+        continue;
       }
-      for (let k = 0; k < K; k++) out[r * K + k]! += base[k]!;
+      for (let j = 0; j < nr; j++) {
+        const v = x[(r0 + j) * F + f]!;
+        // Lower bound over cuts[c0, c0 + nc): the first cut >= v (NaN compares false everywhere: fixed below).
+        let b = c0;
+        let n = nc;
+        while (n > 1) {
+          const half = n >> 1;
+          b += half & -(+(cuts[b + half]! < v));
+          n -= half;
+        }
+        const bin = b - c0 + +(cuts[b]! < v);
+        xb[j * F + f] = v === v ? bin : 255;
+      }
     }
+    for (let r = r0; r < r1; r++) for (let k = 0; k < K; k++) out[r * K + k]! += base[k]!;
     for (let t = 0; t < trees; t++) {
       const nb = t * inner;
       const lb = t * width - inner;
       const cls = leafClass[t]!;
       let r = r0;
-      // Four independent walks per step let the processor overlap their memory loads.
+      // Eight independent walks per step let the processor overlap their memory loads.
+      for (; r + 7 < r1; r += 8) {
+        const b0 = (r - r0) * F, b1 = b0 + F, b2 = b1 + F, b3 = b2 + F, b4 = b3 + F, b5 = b4 + F, b6 = b5 + F, b7 = b6 + F;
+        let i0 = 0, i1 = 0, i2 = 0, i3 = 0, i4 = 0, i5 = 0, i6 = 0, i7 = 0;
+        for (let d = 0; d < D; d++) {
+          const w0 = nodes[nb + i0]!, w1 = nodes[nb + i1]!, w2 = nodes[nb + i2]!, w3 = nodes[nb + i3]!;
+          const w4 = nodes[nb + i4]!, w5 = nodes[nb + i5]!, w6 = nodes[nb + i6]!, w7 = nodes[nb + i7]!;
+          i0 = ((i0 << 1) + 1 + (((w0 >>> 16) - xb[(b0 + (w0 & 0xffff)) | 0]!) >>> 31)) | 0;
+          i1 = ((i1 << 1) + 1 + (((w1 >>> 16) - xb[(b1 + (w1 & 0xffff)) | 0]!) >>> 31)) | 0;
+          i2 = ((i2 << 1) + 1 + (((w2 >>> 16) - xb[(b2 + (w2 & 0xffff)) | 0]!) >>> 31)) | 0;
+          i3 = ((i3 << 1) + 1 + (((w3 >>> 16) - xb[(b3 + (w3 & 0xffff)) | 0]!) >>> 31)) | 0;
+          i4 = ((i4 << 1) + 1 + (((w4 >>> 16) - xb[(b4 + (w4 & 0xffff)) | 0]!) >>> 31)) | 0;
+          i5 = ((i5 << 1) + 1 + (((w5 >>> 16) - xb[(b5 + (w5 & 0xffff)) | 0]!) >>> 31)) | 0;
+          i6 = ((i6 << 1) + 1 + (((w6 >>> 16) - xb[(b6 + (w6 & 0xffff)) | 0]!) >>> 31)) | 0;
+          i7 = ((i7 << 1) + 1 + (((w7 >>> 16) - xb[(b7 + (w7 & 0xffff)) | 0]!) >>> 31)) | 0;
+        }
+        out[r * K + cls]! += leafValue[lb + i0]!;
+        out[(r + 1) * K + cls]! += leafValue[lb + i1]!;
+        out[(r + 2) * K + cls]! += leafValue[lb + i2]!;
+        out[(r + 3) * K + cls]! += leafValue[lb + i3]!;
+        out[(r + 4) * K + cls]! += leafValue[lb + i4]!;
+        out[(r + 5) * K + cls]! += leafValue[lb + i5]!;
+        out[(r + 6) * K + cls]! += leafValue[lb + i6]!;
+        out[(r + 7) * K + cls]! += leafValue[lb + i7]!;
+      }
       for (; r + 3 < r1; r += 4) {
         const b0 = (r - r0) * F, b1 = b0 + F, b2 = b1 + F, b3 = b2 + F;
         let i0 = 0, i1 = 0, i2 = 0, i3 = 0;
         for (let d = 0; d < D; d++) {
           const w0 = nodes[nb + i0]!, w1 = nodes[nb + i1]!, w2 = nodes[nb + i2]!, w3 = nodes[nb + i3]!;
-          i0 = 2 * i0 + 1 + (((w0 >>> 16) - xb[b0 + (w0 & 0xffff)]!) >>> 31);
-          i1 = 2 * i1 + 1 + (((w1 >>> 16) - xb[b1 + (w1 & 0xffff)]!) >>> 31);
-          i2 = 2 * i2 + 1 + (((w2 >>> 16) - xb[b2 + (w2 & 0xffff)]!) >>> 31);
-          i3 = 2 * i3 + 1 + (((w3 >>> 16) - xb[b3 + (w3 & 0xffff)]!) >>> 31);
+          i0 = ((i0 << 1) + 1 + (((w0 >>> 16) - xb[(b0 + (w0 & 0xffff)) | 0]!) >>> 31)) | 0;
+          i1 = ((i1 << 1) + 1 + (((w1 >>> 16) - xb[(b1 + (w1 & 0xffff)) | 0]!) >>> 31)) | 0;
+          i2 = ((i2 << 1) + 1 + (((w2 >>> 16) - xb[(b2 + (w2 & 0xffff)) | 0]!) >>> 31)) | 0;
+          i3 = ((i3 << 1) + 1 + (((w3 >>> 16) - xb[(b3 + (w3 & 0xffff)) | 0]!) >>> 31)) | 0;
         }
         out[r * K + cls]! += leafValue[lb + i0]!;
         out[(r + 1) * K + cls]! += leafValue[lb + i1]!;
@@ -457,7 +489,7 @@ function walkComplete(
         let i0 = 0;
         for (let d = 0; d < D; d++) {
           const w0 = nodes[nb + i0]!;
-          i0 = 2 * i0 + 1 + (((w0 >>> 16) - xb[b0 + (w0 & 0xffff)]!) >>> 31);
+          i0 = ((i0 << 1) + 1 + (((w0 >>> 16) - xb[(b0 + (w0 & 0xffff)) | 0]!) >>> 31)) | 0;
         }
         out[r * K + cls]! += leafValue[lb + i0]!;
       }
