@@ -66,7 +66,11 @@ export function trainStep(
     const back: ((dy: T) => T | null)[] = [];
     // Gradients are read after the backward pass (one sync each), then split where parameters were joined.
     const pending: { t: T; store: (g: Float32Array) => void }[] = [];
-    let cur: T = tf.tensor3d(x.subarray(0, rows * steps * channels), [rows, steps, channels]);
+    // A network that starts by flattening gets its input as [rows, steps * channels] (no reshape kernel).
+    const flat = spec.layers[0]?.kind === 'flatten';
+    let cur: T = flat
+      ? tf.tensor2d(x.subarray(0, rows * steps * channels), [rows, steps * channels])
+      : tf.tensor3d(x.subarray(0, rows * steps * channels), [rows, steps, channels]);
     let fromData = true;
     let k = 0;
     let skip = -1;
@@ -77,7 +81,7 @@ export function trainStep(
       let next: typeof relued = null;
       switch (l.kind) {
         case 'flatten':
-          cur = tf.reshape(cur, [rows, steps * channels]);
+          if (!flat || li > 0) cur = tf.reshape(cur, [rows, steps * channels]);
           break;
         case 'dense': {
           const kw = k, relu = l.activation === 'relu', needDx = !fromData;

@@ -99,14 +99,17 @@ export function initialWeights(spec: NetworkSpec, seed: number): Float32Array[] 
   return out;
 }
 
-/** Adam (Kingma and Ba), PyTorch's arithmetic: step lr / (1 - b1^t) along m / (sqrt(v / (1 - b2^t)) + eps). */
+/**
+ * Adam (Kingma and Ba), PyTorch's arithmetic: step lr / (1 - b1^t) along m / (sqrt(v / (1 - b2^t)) + eps). The moments
+ * are kept in float64 (no float32 rounding on every store, which costs time here; PyTorch keeps them in float32).
+ */
 class Adam {
   private t = 0;
-  private readonly m: Float32Array[];
-  private readonly v: Float32Array[];
+  private readonly m: Float64Array[];
+  private readonly v: Float64Array[];
   constructor(private readonly lr: number, params: readonly Float32Array[], private readonly b1 = 0.9, private readonly b2 = 0.999, private readonly eps = 1e-8) {
-    this.m = params.map((p) => new Float32Array(p.length));
-    this.v = params.map((p) => new Float32Array(p.length));
+    this.m = params.map((p) => new Float64Array(p.length));
+    this.v = params.map((p) => new Float64Array(p.length));
   }
   step(params: Float32Array[], grads: readonly Float32Array[]): void {
     this.t++;
