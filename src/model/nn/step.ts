@@ -37,6 +37,12 @@ function transposed(w: Float32Array, r: number, c: number): Float32Array {
   return out;
 }
 
+/** A copy of a tensor's values: straight from the wasm heap when the backend has one (no engine read path). */
+function read(tf: Tf, t: T): Float32Array {
+  const b = tf.backend() as unknown as { typedArrayFromHeap?: (t: T) => Float32Array };
+  return b.typedArrayFromHeap ? b.typedArrayFromHeap(t).slice() : (t.dataSync() as Float32Array);
+}
+
 /**
  * x [n, w] to [w, n] as the 3-D transpose [a, n / a, w] to [w, a, n / a] with blocks of about 128 rows: the wasm
  * backend's 2-D transpose of a tall matrix is 3-4 times slower (it strides through the whole output per row).
@@ -194,11 +200,11 @@ export function trainStep(
       relued = next;
     });
     const [lossT, dlogits] = runKernel(tf, 'VeilSoftmaxCE', { logits: cur, target: tf.tensor2d(target.subarray(0, rows * K), [rows, K]) }, { total }) as [T, T];
-    lg = cur.dataSync() as Float32Array;
-    loss = lossT.dataSync()[0]!;
+    lg = read(tf, cur);
+    loss = read(tf, lossT)[0]!;
     let dy: T | null = dlogits;
     for (let i = back.length - 1; i >= 0 && dy; i--) dy = back[i]!(dy);
-    for (const p of pending) p.store(p.t.dataSync() as Float32Array);
+    for (const p of pending) p.store(read(tf, p.t));
   });
   shapes.forEach((s, i) => {
     if (!grads[i] || grads[i]!.length !== weights[i]!.length) throw new Error(`no gradient for parameter ${s.name}`);
