@@ -4,6 +4,7 @@ import { ChunkProducer, createChunkRing } from './chunk-ring.ts';
 import type { CellValue, ColumnDef } from './columns.ts';
 import { captureFileName, Meter, type ExtractSummary, type MeterOptions } from './meter.ts';
 import { openChunkWriter, type RowWriter } from './output.ts';
+import { flowWorkerScript } from './worker-script.ts';
 
 /** What the main thread does with a worker's output: text bytes (CSV/JSONL, already formatted) or rows. */
 export type ParallelSink =
@@ -45,11 +46,13 @@ export function shardFlowId(n: number, shard: { index: number; count: number }):
  */
 export async function extractParallel(path: string, meter: MeterOptions, workers: number, sink: ParallelSink): Promise<ExtractSummary> {
   const count = workers;
+  const script = flowWorkerScript(); // bundled while the file opens
   const ring = createChunkRing(RING_SLOTS, RING_SLOT_BYTES);
   const producer = new ChunkProducer(ring, count - 1);
   const format = sink.kind === 'bytes' ? sink.format : null;
   const threads: Worker[] = [];
   const finished: Promise<WorkerResult>[] = [];
+  let started: Promise<void> = Promise.resolve();
   // The main thread's own shard.
   const shard = { index: 0, count };
   let writer: RowWriter | null = null;
@@ -68,19 +71,23 @@ export async function extractParallel(path: string, meter: MeterOptions, workers
       return feed.feed(buf, len);
     }, ({ gzip }) => {
       if (gzip) feed.decompressed();
-      // Workers start once the file is open: a missing file is reported as with one thread.
-      for (let index = 1; index < count; index++) {
-        const setup: WorkerSetup = { path, meter, shard: { index, count }, format, ring };
-        const { worker, result } = startWorker(setup, sink, (err) => producer.fail(err));
-        threads.push(worker);
-        finished.push(result);
-      }
+      // Workers start once the file is open (a missing file is reported as with one thread) and their script is
+      // bundled; meanwhile this thread reads and meters its shard, and the ring holds the chunks for them.
+      started = script.then((url) => {
+        for (let index = 1; index < count; index++) {
+          const setup: WorkerSetup = { path, meter, shard: { index, count }, format, ring };
+          const { worker, result } = startWorker(url, setup, sink, (err) => producer.fail(err));
+          threads.push(worker);
+          finished.push(result);
+        }
+      });
     });
     producer.end();
     if (read.gzipError) feed.gzipDamaged(read.gzipError);
     const stats = m.end();
     if (writer) await (writer as RowWriter).close();
     const capture = feed.end(read.totalBytes);
+    await started;
     const others = await Promise.all(finished);
     const total: ExtractSummary = { ...stats, capture, columns: m.columns };
     for (const o of others) {
@@ -91,7 +98,8 @@ export async function extractParallel(path: string, meter: MeterOptions, workers
     return total;
   } finally {
     producer.end();
-    for (const w of threads) void w.terminate();
+    // Workers still starting when reading failed are stopped as soon as they exist.
+    void started.then(() => { for (const w of threads) void w.terminate(); }, () => {});
   }
 }
 
@@ -101,9 +109,11 @@ interface WorkerResult {
 }
 
 /** Starts one flow worker; its output goes to `sink`, `onFail` hears of its death before `result` rejects. */
-function startWorker(setup: WorkerSetup, sink: ParallelSink, onFail: (err: Error) => void): { worker: Worker; result: Promise<WorkerResult> } {
-  const worker = new Worker(new URL('./parallel-boot.mjs', import.meta.url), {
+function startWorker(script: URL | null, setup: WorkerSetup, sink: ParallelSink, onFail: (err: Error) => void): { worker: Worker; result: Promise<WorkerResult> } {
+  // The bundled script needs no loader (execArgv without tsx's --import); parallel-boot.mjs loads the sources through tsx.
+  const worker = new Worker(script ?? new URL('./parallel-boot.mjs', import.meta.url), {
     workerData: setup,
+    ...(script ? { execArgv: [] } : {}),
     // Flow state outlives many scavenges: a larger young generation halves GC time (as bin/veil.js does).
     resourceLimits: { maxYoungGenerationSizeMb: 192 },
   });
