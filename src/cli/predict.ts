@@ -1,8 +1,6 @@
 import { parseArgs } from 'node:util';
-import {
-  makeTable, openTableWriter, streamTable, stringColumn, numberColumn,
-  type Column, type Table,
-} from '../dataset/index.ts';
+import { openTableWriter, streamTable, type Table } from '../dataset/index.ts';
+import { flowRowsToTable } from '../dataset/flows.ts';
 import { loadModel, predictTable, predictionTable } from '../model/index.ts';
 import { VeilError } from '../wire/errors.ts';
 import { CountProgress, columnOrderFrom, num } from './train.ts';
@@ -109,8 +107,7 @@ async function predictCapture(
     throw e;
   }
   const meter = extract.meterOptionsFrom(v as Record<string, string | boolean | undefined>);
-  let names: string[] = [];
-  let types: string[] = [];
+  let cols: readonly import('../flow/index.ts').ColumnDef[] = [];
   let buf: Cell[][] = [];
   let total = 0;
   let pending: Promise<void> = Promise.resolve();
@@ -118,16 +115,13 @@ async function predictCapture(
     if (!buf.length) return;
     const rows = buf;
     buf = [];
-    const table = rowsToTable(path, names, types, rows);
+    const table = flowRowsToTable(path, cols, rows);
     total += rows.length;
     onRows(total);
     pending = pending.then(() => handle(table));
   };
   await flow.extractFlows({ path }, meter, (row, columns) => {
-    if (!names.length) {
-      names = columns.map((c) => c.name);
-      types = columns.map((c) => c.type);
-    }
+    if (!cols.length) cols = columns;
     buf.push(row.slice() as Cell[]);
     if (buf.length >= chunkRows) flush();
   });
@@ -135,13 +129,6 @@ async function predictCapture(
   await pending;
 }
 
-function rowsToTable(source: string, names: string[], types: string[], rows: Cell[][]): Table {
-  const cols: Column[] = names.map((name, j) => {
-    if (types[j] === 'string') return stringColumn(name, rows.map((r) => { const c = r[j]; return c === null || c === undefined ? null : String(c); }));
-    return numberColumn(name, rows.map((r) => { const c = r[j]; return c === null || c === undefined ? NaN : typeof c === 'boolean' ? (c ? 1 : 0) : Number(c); }));
-  });
-  return makeTable(source, cols);
-}
 
 
 
