@@ -1,5 +1,5 @@
 import { Rng, deriveSeed } from '../dataset/rng.ts';
-import { binColumns, binRowMajor, fitBinEdges, MAX_BINS } from './binning.ts';
+import { binColumns, fitBinEdges, toRowMajorBins, MAX_BINS } from './binning.ts';
 import { accumulate, joinTrees, prepareInference, toRowMajor, type FlatTree, type TreeEnsemble } from './trees/ensemble.ts';
 import { bootstrapCounts, FOREST_DEFAULTS, type ForestData, type ForestParams, type GrownForestTree } from './trees/forest.ts';
 import { BOOSTING_DEFAULTS, histogramSlots, type BoostData, type BoostingParams } from './trees/boosting.ts';
@@ -227,7 +227,10 @@ async function fitBoosting(
   // The compact histogram addresses slots in 16 bits: with very many features, fewer bins per feature.
   const maxBins = Math.min(opts.maxBins ?? MAX_BINS, Math.max(2, Math.floor(0xffff / F) - 1));
   const edges = fitBinEdges(columns, train, maxBins);
-  const X = binRowMajor(columns, edges, need);
+  // Bins once, column-major (partitioning reads one feature's column), and a row-major copy (histograms and
+  // routing read a row's cells together).
+  const Xc = binColumns(columns, edges, need);
+  const X = toRowMajorBins(Xc, m, F);
   const fe = flatEdges(edges);
   const hs = histogramSlots(X, m, F, fe.edgeStart);
   if (!hs) throw new Error('histogram slots overflow');
@@ -252,7 +255,7 @@ async function fitBoosting(
   const treeClasses = K === 2 ? [1] : [...Array(K).keys()];
 
   const data: BoostData = {
-    X, Xc: binColumns(columns, edges, need), n: m, F, ...fe, ...hs,
+    X, Xc, n: m, F, ...fe, ...hs,
     rows: shared(localTrain), valRows: shared(localVal),
     grad: sharedZeros(Float64Array, 8, K * m), hess: sharedZeros(Float64Array, 8, K * m), raw: sharedZeros(Float64Array, 8, K * m),
     use: sharedZeros(Uint8Array, 1, K * m),

@@ -176,8 +176,8 @@ function findSplit(
   hist: Float64Array, G: number, H: number, cnt: number, depth: number, F: number, slotStart: Int32Array,
   lambda: number, minLeaf: number, maxDepth: number, minHess: number, subtract: Float64Array | null,
 ): Split | null {
-  // With `subtract`, hist holds the parent's histogram: it becomes this child's (parent minus sibling), feature by
-  // feature just before the feature is scanned (the feature's bins are then in cache for the scan).
+  // With `subtract`, hist holds the parent's histogram: it becomes this child's (parent minus sibling) bin by bin
+  // during the scan, so the subtraction costs no pass of its own.
   if (depth >= maxDepth || cnt < 2 * minLeaf) {
     if (subtract) for (let q = 0, e = slotStart[F]! << 1; q < e; q++) hist[q] = hist[q]! - subtract[q]!;
     return null;
@@ -196,21 +196,38 @@ function findSplit(
     const base = slotStart[f]! << 1;
     const mq = (slotStart[f + 1]! - 1) << 1;
     const nb = (mq - base) >> 1;
-    if (subtract) for (let q = base; q < mq + 2; q++) hist[q] = hist[q]! - subtract[q]!;
+    if (subtract) { hist[mq] = hist[mq]! - subtract[mq]!; hist[mq + 1] = hist[mq + 1]! - subtract[mq + 1]!; }
     const gm = hist[mq]!, hm = hist[mq + 1]!;
     // Pass 1: missing values go right (also when training had none: keeps inference on its fast path).
     let GL = 0, HL = 0;
     const last = hm > 0 ? nb - 1 : nb - 2;
-    for (let b = 0; b <= last; b++) {
-      const q = base + (b << 1);
-      // Empty bins are not skipped: they repeat the previous candidate, which never beats itself, and a branch
-      // on emptiness mispredicts often.
-      GL += hist[q]!; HL += hist[q + 1]!;
-      if (HL < minH) continue;
-      if (HL > maxHL) break;
-      const GR = G - GL, a = HL + lambda, c = H - HL + lambda;
-      const num = GL * GL * c + GR * GR * a, den = a * c;
-      if (num * bestDen > bestNum * den) { bestNum = num; bestDen = den; bf = f; bb = b; bml = false; }
+    if (subtract) {
+      // The same scan, subtracting each bin as it goes; bins after an early stop are subtracted after it.
+      let b = 0;
+      for (; b <= last; b++) {
+        const q = base + (b << 1);
+        const gb = hist[q]! - subtract[q]!, hb = hist[q + 1]! - subtract[q + 1]!;
+        hist[q] = gb; hist[q + 1] = hb;
+        GL += gb; HL += hb;
+        if (HL < minH) continue;
+        if (HL > maxHL) { b++; break; }
+        const GR = G - GL, a = HL + lambda, c = H - HL + lambda;
+        const num = GL * GL * c + GR * GR * a, den = a * c;
+        if (num * bestDen > bestNum * den) { bestNum = num; bestDen = den; bf = f; bb = b; bml = false; }
+      }
+      for (let q = base + (b << 1); q < mq; q++) hist[q] = hist[q]! - subtract[q]!;
+    } else {
+      for (let b = 0; b <= last; b++) {
+        const q = base + (b << 1);
+        // Empty bins are not skipped: they repeat the previous candidate, which never beats itself, and a branch
+        // on emptiness mispredicts often.
+        GL += hist[q]!; HL += hist[q + 1]!;
+        if (HL < minH) continue;
+        if (HL > maxHL) break;
+        const GR = G - GL, a = HL + lambda, c = H - HL + lambda;
+        const num = GL * GL * c + GR * GR * a, den = a * c;
+        if (num * bestDen > bestNum * den) { bestNum = num; bestDen = den; bf = f; bb = b; bml = false; }
+      }
     }
     if (hm === 0) continue;
     // Pass 2: missing values go left.
