@@ -10,7 +10,8 @@
  * threads), predict rows per second on one thread (test rows / CPU seconds, best of three runs), and Veil's ratios against the
  * anchors. Veil's code runs once untimed on a slice of each set first (JIT warm-up; the anchors are native code).
  * Boosting runs the same number of rounds on both sides (300; --synthetic-rounds on the synthetic set,
- * where 120 classes make every round 120 trees). Fits default to one thread: on a shared two-core machine
+ * where 120 classes make every round 120 trees), without early stopping on either side, depth 6 (XGBoost's
+ * max_depth 6; Veil: depth 6, at most 64 leaves) and 256 bins (XGBoost's max_bin; Veil: 255 + a missing bin). Fits default to one thread: on a shared two-core machine
  * OpenMP (scikit-learn, XGBoost) spins and slows down many-fold when its threads compete for cores. Folds are written to a file the Python side (bench/learn-anchors.py, Debian's /usr/bin/python3) reads.
  * ISCX sets need ../shared/data; the synthetic set is generated (bench/learn-synthetic.ts).
  */
@@ -111,7 +112,8 @@ async function runVeil(ds: DataSet, split: Split, models: string[], threads: num
   for (const model of models.filter((m) => m.startsWith('veil-'))) {
     const spec: LearnerSpec = model === 'veil-forest'
       ? { type: 'forest', params: forestParams({ trees: 100, seed: 0 }) }
-      : { type: 'boosting', params: boostingParams({ seed: 0, maxIter: rounds }) };
+      // No early stopping: XGBoost runs every round too (Veil's default turns it on from 100 000 rows).
+      : { type: 'boosting', params: boostingParams({ seed: 0, maxIter: rounds, earlyStopping: 'off' }) };
     for (let k = 0; k < split.folds.length; k++) {
       const fold = split.folds[k]!;
       const t0 = performance.now(), c0 = cpuSeconds();
