@@ -262,6 +262,7 @@ async function fitBoosting(
     classes: K,
   };
   const share = Math.min(1, Math.max(0, p.lowGradientShare));
+  const threshold = p.lowGradientThreshold === 'auto' ? (K === 2 ? 0.01 : 1e-3) : p.lowGradientThreshold;
   for (let c = 0; c < K; c++) data.raw.fill(base[c]!, c * m, (c + 1) * m);
 
   const threads = Math.max(1, opts.threads ?? 1);
@@ -275,7 +276,7 @@ async function fitBoosting(
   for (let it = 0; it < p.maxIter; it++) {
     const { grad, hess, raw, use } = data;
     const rng = new Rng(deriveSeed(p.seed, it, 3));
-    gradients(raw, m, mt, K, yl, w, share, rng, use, grad, hess, gradScratch);
+    gradients(raw, m, mt, K, yl, w, share, threshold, rng, use, grad, hess, gradScratch);
     const tasks: TreeTask[] = treeClasses.map((k) => ({ kind: 'boost', data, params: p, k }));
     const grown = await runTasks<FlatTree>(tasks, Math.min(threads, tasks.length));
     trees.push(...grown);
@@ -317,10 +318,10 @@ async function fitBoosting(
  * sampling of {@link BoostingParams.lowGradientShare}.
  */
 function gradients(
-  raw: Float64Array, m: number, mt: number, K: number, yl: Int32Array, w: Float64Array, share: number, rng: Rng,
-  use: Uint8Array, grad: Float64Array, hess: Float64Array, scratch: Float64Array,
+  raw: Float64Array, m: number, mt: number, K: number, yl: Int32Array, w: Float64Array, share: number, th: number,
+  rng: Rng, use: Uint8Array, grad: Float64Array, hess: Float64Array, scratch: Float64Array,
 ): void {
-  // A cell (row, class) with |p - y| < 1e-3 is already fitted: kept with probability `share`, reweighted by
+  // A cell (row, class) with |p - y| < th is already fitted: kept with probability `share`, reweighted by
   // 1 / share. The draws come from a xorshift32 stream in a local, seeded by the round's generator: much cheaper
   // per draw than the generator object, and with many classes most cells draw.
   let state = rng.u32() | 1;
@@ -333,7 +334,7 @@ function gradients(
       const r = yl[i] === 1 ? pc - 1 : pc;
       let scale = w[i]!;
       let u = 1;
-      if (sampled && r < 1e-3 && r > -1e-3) {
+      if (sampled && r < th && r > -th) {
         state ^= state << 13; state ^= state >>> 17; state ^= state << 5;
         if (state >>> 0 < keep) scale *= inv;
         else u = 0;
@@ -373,7 +374,7 @@ function gradients(
         const r = yl[i0 + j] === c ? pc - 1 : pc;
         let scale = w[i0 + j]!;
         let u = 1;
-        if (sampled && r < 1e-3 && r > -1e-3) {
+        if (sampled && r < th && r > -th) {
           state ^= state << 13; state ^= state >>> 17; state ^= state << 5;
           if (state >>> 0 < keep) scale *= inv;
           else u = 0;
