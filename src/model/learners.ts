@@ -257,7 +257,7 @@ async function fitBoosting(
   const data: BoostData = {
     X, Xc, n: m, F, ...fe, ...hs,
     rows: shared(localTrain), valRows: shared(localVal),
-    grad: sharedZeros(Float64Array, 8, K * m), hess: sharedZeros(Float64Array, 8, K * m), raw: sharedZeros(Float64Array, 8, K * m),
+    grad: sharedZeros(Float32Array, 4, K * m), hess: sharedZeros(Float32Array, 4, K * m), raw: sharedZeros(Float64Array, 8, K * m),
     use: sharedZeros(Uint8Array, 1, K * m),
     classes: K,
   };
@@ -319,7 +319,7 @@ async function fitBoosting(
  */
 function gradients(
   raw: Float64Array, m: number, mt: number, K: number, yl: Int32Array, w: Float64Array, share: number, th: number,
-  rng: Rng, use: Uint8Array, grad: Float64Array, hess: Float64Array, scratch: Float64Array,
+  rng: Rng, use: Uint8Array, grad: Float32Array, hess: Float32Array, scratch: Float64Array,
 ): void {
   // A cell (row, class) with |p - y| < th is already fitted: kept with probability `share`, reweighted by
   // 1 / share. The draws come from a xorshift32 stream in a local, seeded by the round's generator: much cheaper

@@ -38,7 +38,7 @@ export async function closeWorkers(): Promise<void> {
 }
 
 /** A copy of a typed array on shared memory, so tasks pass it to workers without copying. */
-export function shared<T extends Int32Array | Float64Array | Uint8Array>(a: T): T {
+export function shared<T extends Int32Array | Float64Array | Float32Array | Uint8Array | Uint16Array>(a: T): T {
   if (a.buffer instanceof SharedArrayBuffer) return a;
   const C = a.constructor as new (b: SharedArrayBuffer, o: number, n: number) => T;
   const out = new C(new SharedArrayBuffer(Math.max(1, a.byteLength)), 0, a.length);
@@ -47,7 +47,7 @@ export function shared<T extends Int32Array | Float64Array | Uint8Array>(a: T): 
 }
 
 /** A zeroed typed array on shared memory. */
-export function sharedZeros<T extends Int32Array | Float64Array | Uint8Array>(
+export function sharedZeros<T extends Int32Array | Float64Array | Float32Array | Uint8Array | Uint16Array>(
   C: new (b: SharedArrayBuffer, o: number, n: number) => T, bytesPer: number, n: number,
 ): T {
   return new C(new SharedArrayBuffer(Math.max(1, n * bytesPer)), 0, n);
