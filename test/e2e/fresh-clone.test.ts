@@ -10,6 +10,9 @@ import { fileURLToPath } from 'node:url';
 // The README's two commands on a fresh clone: `npm ci && npm start` until the server answers /readyz and
 // classifies a committed capture through the API, then `npm test` to completion. The nested run sets
 // VEIL_FRESH_CLONE so that it does not clone itself again.
+// The nested `npm test` doubles the suite's time, and CI already runs `npm test` on a clean clone (.ci/run in a
+// fresh clone of main), so it runs here only with VEIL_FRESH_CLONE_TESTS=1 (before a release, or when changing
+// the set-up); the start command always runs.
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const nested = Boolean(process.env.VEIL_FRESH_CLONE);
 const skip = nested ? 'inside the fresh-clone run itself' : spawnSync('git', ['-C', ROOT, 'rev-parse', 'HEAD']).status !== 0 ? 'not a git checkout' : false;
@@ -33,7 +36,12 @@ test('the README names exactly two quick-start commands: set up and run, and the
   assert.match(ci, /^npm test$/m, '.ci/run calls the README\'s test command');
 });
 
-test('a fresh clone: npm ci && npm start serves and classifies a capture; npm test passes', { skip, timeout: 20 * 60_000 }, async () => {
+const nestedTests = process.env.VEIL_FRESH_CLONE_TESTS === '1';
+const title = nestedTests
+  ? 'a fresh clone: npm ci && npm start serves and classifies a capture; npm test passes'
+  : 'a fresh clone: npm ci && npm start serves and classifies a capture (npm test in it: VEIL_FRESH_CLONE_TESTS=1)';
+
+test(title, { skip, timeout: 20 * 60_000 }, async (t) => {
   const dir = mkdtempSync(path.join(tmpdir(), 'veil-fresh-'));
   const clone = path.join(dir, 'veil');
   const procs: ChildProcess[] = [];
@@ -70,11 +78,15 @@ test('a fresh clone: npm ci && npm start serves and classifies a capture; npm te
     const text = JSON.stringify(results.rows[0]);
     assert.match(text, /BROWSING|CHAT|FT|MAIL|P2P|STREAMING|VOIP/, 'named by the shipped category model');
     process.kill(-server.pid!, 'SIGTERM');
+    if (!nestedTests) {
+      t.diagnostic('nested `npm test` not run (set VEIL_FRESH_CLONE_TESTS=1); CI runs it on a clean clone');
+      return;
+    }
     // NODE_TEST_CONTEXT would make the nested runner report to us in its binary protocol instead of TAP.
     const { NODE_TEST_CONTEXT: _ctx, ...env } = process.env;
-    const t = spawnSync('sh', ['-c', tests], { cwd: clone, encoding: 'utf8', env: { ...env, VEIL_FRESH_CLONE: '1' }, maxBuffer: 256 << 20 });
-    assert.equal(t.status, 0, `npm test in the clone failed:\n${(t.stdout + t.stderr).slice(-4000)}`);
-    assert.match(t.stdout, /^# fail 0$/m);
+    const run = spawnSync('sh', ['-c', tests], { cwd: clone, encoding: 'utf8', env: { ...env, VEIL_FRESH_CLONE: '1' }, maxBuffer: 256 << 20 });
+    assert.equal(run.status, 0, `npm test in the clone failed:\n${(run.stdout + run.stderr).slice(-4000)}`);
+    assert.match(run.stdout, /^# fail 0$/m);
   } finally {
     for (const p of procs) { try { process.kill(-p.pid!, 'SIGKILL'); } catch { /* gone */ } }
     rmSync(dir, { recursive: true, force: true });
