@@ -333,14 +333,13 @@ function gradients(
       const pc = 1 / (1 + Math.exp(raw[i]! - raw[m + i]!));
       const r = yl[i] === 1 ? pc - 1 : pc;
       let scale = w[i]!;
-      let u = 1;
+      const o = m + i;
       if (sampled && r < th && r > -th) {
         state ^= state << 13; state ^= state >>> 17; state ^= state << 5;
-        if (state >>> 0 < keep) scale *= inv;
-        else u = 0;
+        if (state >>> 0 >= keep) { use[o] = 0; continue; }
+        scale *= inv;
       }
-      const o = m + i;
-      use[o] = u;
+      use[o] = 1;
       grad[o] = scale * r;
       const hv = scale * pc * (1 - pc);
       hess[o] = hv > 1e-16 ? hv : 1e-16;
@@ -373,13 +372,13 @@ function gradients(
         const pc = e[eo + j]! * sum[j]!;
         const r = yl[i0 + j] === c ? pc - 1 : pc;
         let scale = w[i0 + j]!;
-        let u = 1;
         if (sampled && r < th && r > -th) {
           state ^= state << 13; state ^= state >>> 17; state ^= state << 5;
-          if (state >>> 0 < keep) scale *= inv;
-          else u = 0;
+          // Left out: its gradient is never read (the grower takes only rows in use), so it is not written.
+          if (state >>> 0 >= keep) { use[o + j] = 0; continue; }
+          scale *= inv;
         }
-        use[o + j] = u;
+        use[o + j] = 1;
         grad[o + j] = scale * r;
         const hv = scale * pc * (1 - pc);
         hess[o + j] = hv > 1e-16 ? hv : 1e-16;
