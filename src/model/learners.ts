@@ -1,6 +1,6 @@
 import { Rng, deriveSeed } from '../dataset/rng.ts';
 import { binColumns, fitBinEdges, toRowMajorBins, MAX_BINS } from './binning.ts';
-import { accumulate, joinTrees, prepareInference, toRowMajor, type FlatTree, type TreeEnsemble } from './trees/ensemble.ts';
+import { accumulate, accumulateColumns, joinTrees, prepareInference, toRowMajor, type FlatTree, type TreeEnsemble } from './trees/ensemble.ts';
 import { bootstrapCounts, FOREST_DEFAULTS, type ForestData, type ForestParams, type GrownForestTree } from './trees/forest.ts';
 import { BOOSTING_DEFAULTS, histogramSlots, type BoostData, type BoostingParams } from './trees/boosting.ts';
 import { runTasks, shared, sharedZeros } from './trees/pool.ts';
@@ -414,8 +414,10 @@ export function predictProba(e: TreeEnsemble, output: OutputKind, columns: reado
   if (columns.length !== F) throw new Error(`model expects ${F} features, got ${columns.length}`);
   const n = rows ? rows.length : (columns[0]?.length ?? 0);
   const out = new Float64Array(n * K);
-  const x = new Float64Array(PREDICT_BLOCK * F);
-  for (let r0 = 0; r0 < n; r0 += PREDICT_BLOCK) {
+  // Complete-tree ensembles (boosting) bin straight from the columns; others walk row-major blocks.
+  const direct = accumulateColumns(e, columns, rows ?? null, n, out);
+  const x = new Float64Array(direct ? 0 : PREDICT_BLOCK * F);
+  for (let r0 = 0; r0 < (direct ? 0 : n); r0 += PREDICT_BLOCK) {
     const r1 = Math.min(n, r0 + PREDICT_BLOCK);
     if (rows) {
       for (let i = r0; i < r1; i++) { const r = rows[i]!; const b = (i - r0) * F; for (let f = 0; f < F; f++) x[b + f] = columns[f]![r]!; }

@@ -355,6 +355,8 @@ function buildComplete(e: TreeEnsemble): Complete | null {
     if (d > D) D = d;
     walked.push(t);
   }
+  // At least one level (single-leaf trees become a split that always goes left): the walk reads the root first.
+  if (D === 0) D = 1;
   const sets: Set<number>[] = Array.from({ length: e.nFeatures }, () => new Set());
   for (let i = 0; i < e.feature.length; i++) if (e.feature[i]! >= 0) sets[e.feature[i]!]!.add(e.threshold[i]!);
   if (sets.some((x) => x.size > 255)) return null;
@@ -400,13 +402,27 @@ function buildComplete(e: TreeEnsemble): Complete | null {
 }
 
 function accumulateComplete(e: TreeEnsemble, c: Complete, x: Float64Array, rows: number, out: Float64Array): void {
-  walkComplete(c.nodes, c.leafValue, c.leafClass, c.base, c.cuts, c.cutStart, c.trees, c.depth, e.nFeatures, e.nClasses, x, rows, out);
+  walkComplete(c.nodes, c.leafValue, c.leafClass, c.base, c.cuts, c.cutStart, c.trees, c.depth, e.nFeatures, e.nClasses, x, null, null, rows, out);
 }
+
+/**
+ * {@link accumulate} straight from feature columns (one Float64Array per feature) for the given rows (default
+ * all), without a row-major copy: rows are binned from the columns block by block. Returns false (and does
+ * nothing) when the ensemble has no complete-tree form; the caller then copies rows and calls accumulate.
+ */
+export function accumulateColumns(e: TreeEnsemble, columns: readonly Float64Array[], rows: Int32Array | null, count: number, out: Float64Array): boolean {
+  const c = completeForm(e);
+  if (!c) return false;
+  walkComplete(c.nodes, c.leafValue, c.leafClass, c.base, c.cuts, c.cutStart, c.trees, c.depth, e.nFeatures, e.nClasses, EMPTY, columns, rows, count, out);
+  return true;
+}
+const EMPTY = new Float64Array(0);
 
 /** The complete-tree walk over typed arrays and numbers only (no object properties: one shape, no deopts). */
 function walkComplete(
   nodes: Int32Array, leafValue: Float64Array, leafClass: Int32Array, base: Float64Array, cuts: Float64Array,
-  cutStart: Int32Array, trees: number, D: number, F: number, K: number, x: Float64Array, rows: number, out: Float64Array,
+  cutStart: Int32Array, trees: number, D: number, F: number, K: number, x: Float64Array,
+  cols: readonly Float64Array[] | null, rowIdx: Int32Array | null, rows: number, out: Float64Array,
 ): void {
   const inner = (1 << D) - 1;
   const width = 1 << D;
@@ -420,12 +436,17 @@ function walkComplete(
     for (let f = 0; f < F; f++) {
       const c0 = cutStart[f]!;
       const nc = cutStart[f + 1]! - c0;
+      // Values from the row-major block x, or from column f (through rowIdx when given).
+      const col = cols ? cols[f]! : EMPTY;
       if (nc === 0) {
-        for (let j = 0; j < nr; j++) { const v = x[(r0 + j) * F + f]!; xb[j * F + f] = v === v ? 0 : 255; }
+        for (let j = 0; j < nr; j++) {
+          const v = cols ? col[rowIdx ? rowIdx[r0 + j]! : r0 + j]! : x[(r0 + j) * F + f]!;
+          xb[j * F + f] = v === v ? 0 : 255;
+        }
         continue;
       }
       for (let j = 0; j < nr; j++) {
-        const v = x[(r0 + j) * F + f]!;
+        const v = cols ? col[rowIdx ? rowIdx[r0 + j]! : r0 + j]! : x[(r0 + j) * F + f]!;
         // Lower bound over cuts[c0, c0 + nc): the first cut >= v (NaN compares false everywhere: fixed below).
         let b = c0;
         let n = nc;
@@ -443,12 +464,19 @@ function walkComplete(
       const nb = t * inner;
       const lb = t * width - inner;
       const cls = leafClass[t]!;
+      const rootW = nodes[nb]!;
+      const rootF = rootW & 0xffff, rootT = rootW >>> 16;
       let r = r0;
       // Eight independent walks per step let the processor overlap their memory loads.
       for (; r + 7 < r1; r += 8) {
         const b0 = (r - r0) * F, b1 = b0 + F, b2 = b1 + F, b3 = b2 + F, b4 = b3 + F, b5 = b4 + F, b6 = b5 + F, b7 = b6 + F;
-        let i0 = 0, i1 = 0, i2 = 0, i3 = 0, i4 = 0, i5 = 0, i6 = 0, i7 = 0;
-        for (let d = 0; d < D; d++) {
+        // The root is the same node for every row: its split is read once (D >= 1: single leaves are folded into base).
+        const rf = rootF, rt = rootT;
+        let i0 = (1 + ((rt - xb[(b0 + rf) | 0]!) >>> 31)) | 0, i1 = (1 + ((rt - xb[(b1 + rf) | 0]!) >>> 31)) | 0;
+        let i2 = (1 + ((rt - xb[(b2 + rf) | 0]!) >>> 31)) | 0, i3 = (1 + ((rt - xb[(b3 + rf) | 0]!) >>> 31)) | 0;
+        let i4 = (1 + ((rt - xb[(b4 + rf) | 0]!) >>> 31)) | 0, i5 = (1 + ((rt - xb[(b5 + rf) | 0]!) >>> 31)) | 0;
+        let i6 = (1 + ((rt - xb[(b6 + rf) | 0]!) >>> 31)) | 0, i7 = (1 + ((rt - xb[(b7 + rf) | 0]!) >>> 31)) | 0;
+        for (let d = 1; d < D; d++) {
           const w0 = nodes[nb + i0]!, w1 = nodes[nb + i1]!, w2 = nodes[nb + i2]!, w3 = nodes[nb + i3]!;
           const w4 = nodes[nb + i4]!, w5 = nodes[nb + i5]!, w6 = nodes[nb + i6]!, w7 = nodes[nb + i7]!;
           i0 = ((i0 << 1) + 1 + (((w0 >>> 16) - xb[(b0 + (w0 & 0xffff)) | 0]!) >>> 31)) | 0;
