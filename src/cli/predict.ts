@@ -62,9 +62,10 @@ export async function run(argv: string[]): Promise<number> {
     rows += t.rows;
     await writer.write(out);
   };
+  let damage: string | null = null;
   try {
     if (CAPTURE.test(dataPath)) {
-      await predictCapture(dataPath, v, chunkRows, handle, (n) => progress.update(n, n, 'flows'));
+      damage = await predictCapture(dataPath, v, chunkRows, handle, (n) => progress.update(n, n, 'flows'));
     } else {
       for await (const chunk of streamTable(dataPath, {
         chunkRows,
@@ -83,6 +84,10 @@ export async function run(argv: string[]): Promise<number> {
     const summary = [...counts].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${n}`).join(', ');
     process.stderr.write(`predicted ${rows} flows -> ${v.output}${summary ? `: ${summary}` : ''}\n`);
   }
+  if (damage) {
+    process.stderr.write(`veil: ${damage}\n`);
+    return 1;
+  }
   return 0;
 }
 
@@ -94,7 +99,7 @@ type Cell = number | string | boolean | null;
 async function predictCapture(
   path: string, v: Record<string, unknown>, chunkRows: number,
   handle: (t: Table) => Promise<void>, onRows: (n: number) => void,
-): Promise<void> {
+): Promise<string | null> {
   let flow: typeof import('../flow/index.ts');
   let extract: typeof import('./extract.ts');
   try {
@@ -120,13 +125,15 @@ async function predictCapture(
     onRows(total);
     pending = pending.then(() => handle(table));
   };
-  await flow.extractFlows({ path }, meter, (row, columns) => {
+  const summary = await flow.extractFlows({ path }, meter, (row, columns) => {
     if (!cols.length) cols = columns;
     buf.push(row.slice() as Cell[]);
     if (buf.length >= chunkRows) flush();
   });
   flush();
   await pending;
+  // Damage stops the read (as in `veil extract`): the flows before it are predicted, and the caller says so.
+  return summary.capture.error ? `${summary.capture.error.message}; the ${summary.flows} flows before it were predicted` : null;
 }
 
 

@@ -53,6 +53,7 @@ export async function extractParallel(path: string, meter: MeterOptions, workers
   const threads: Worker[] = [];
   const finished: Promise<WorkerResult>[] = [];
   let started: Promise<void> = Promise.resolve();
+  const closed = { value: false };
   // The main thread's own shard.
   const shard = { index: 0, count };
   let writer: RowWriter | null = null;
@@ -76,11 +77,12 @@ export async function extractParallel(path: string, meter: MeterOptions, workers
       started = script.then((url) => {
         for (let index = 1; index < count; index++) {
           const setup: WorkerSetup = { path, meter, shard: { index, count }, format, ring };
-          const { worker, result } = startWorker(url, setup, sink, (err) => producer.fail(err));
+          const { worker, result } = startWorker(url, setup, sink, closed, (err) => producer.fail(err));
           threads.push(worker);
           finished.push(result);
         }
       });
+      started.catch(() => {}); // awaited below, unless reading fails first
     });
     producer.end();
     if (read.gzipError) feed.gzipDamaged(read.gzipError);
@@ -98,8 +100,11 @@ export async function extractParallel(path: string, meter: MeterOptions, workers
     return total;
   } finally {
     producer.end();
-    // Workers still starting when reading failed are stopped as soon as they exist.
-    void started.then(() => { for (const w of threads) void w.terminate(); }, () => {});
+    // After a failure, whatever a worker still sends is dropped (the caller may go on to its next input), and
+    // workers still starting when it happened are stopped as soon as they exist.
+    closed.value = true;
+    const stopAll = (): void => { for (const w of threads) void w.terminate(); };
+    void started.then(stopAll, stopAll);
   }
 }
 
@@ -109,7 +114,9 @@ interface WorkerResult {
 }
 
 /** Starts one flow worker; its output goes to `sink`, `onFail` hears of its death before `result` rejects. */
-function startWorker(script: URL | null, setup: WorkerSetup, sink: ParallelSink, onFail: (err: Error) => void): { worker: Worker; result: Promise<WorkerResult> } {
+function startWorker(
+  script: URL | null, setup: WorkerSetup, sink: ParallelSink, closed: { value: boolean }, onFail: (err: Error) => void,
+): { worker: Worker; result: Promise<WorkerResult> } {
   // The bundled script needs no loader (execArgv without tsx's --import); parallel-boot.mjs loads the sources through tsx.
   const worker = new Worker(script ?? new URL('./parallel-boot.mjs', import.meta.url), {
     workerData: setup,
@@ -121,6 +128,7 @@ function startWorker(script: URL | null, setup: WorkerSetup, sink: ParallelSink,
     let columns: ColumnDef[] = [];
     let done: WorkerResult | null = null;
     worker.on('message', (m: WorkerMessage) => {
+      if (closed.value) return;
       if (m.kind === 'columns') columns = m.columns;
       else if (m.kind === 'bytes') { if (sink.kind === 'bytes') sink.write(Buffer.from(m.chunk.buffer, m.chunk.byteOffset, m.chunk.byteLength), columns); }
       else if (m.kind === 'rows') { if (sink.kind === 'rows') for (const r of m.rows) sink.write(r, columns); }

@@ -24,9 +24,13 @@ export function flowWorkerScript(): Promise<URL | null> {
         // would import could not be resolved from a data: URL: leave packages out, and fail over to tsx below.
         packages: 'external',
         logLevel: 'silent',
+        metafile: true,
       });
+      // Every import left in the bundle (static, dynamic, re-export or require) must be a Node built-in.
+      for (const o of Object.values(out.metafile.outputs)) {
+        if (o.imports.some((i) => i.external && !i.path.startsWith('node:'))) return null;
+      }
       const code = out.outputFiles[0]!.text;
-      if (/^\s*import\s[^;]*?from\s*["'](?!node:)/m.test(code)) return null;
       return new URL(`data:text/javascript;base64,${Buffer.from(code).toString('base64')}`);
     } catch {
       return null;

@@ -102,4 +102,23 @@ test('veil predict on a capture extracts flows and classifies them', async () =>
   assert.equal(pred.rows, t.rows);
   assert.ok(pred.columns.some((c) => c.name === 'id_src_addr'));
   assert.ok(pred.columns.some((c) => c.name === 'predicted'));
+
+  // A capture cut short: the flows before the damage are predicted, the damage is reported, the exit code is 1.
+  const bytes = await readFile(pcap);
+  const cut = path.join(dir, 'cut.pcap');
+  await writeFile(cut, bytes.subarray(0, Math.floor(bytes.length * 0.6)));
+  const outCut = path.join(dir, 'pred-cut.csv');
+  const errs: string[] = [];
+  const errWrite = process.stderr.write.bind(process.stderr);
+  process.stderr.write = ((chunk: string | Uint8Array) => { errs.push(String(chunk)); return true; }) as typeof process.stderr.write;
+  let code: number;
+  try {
+    code = await predict([model, cut, '-o', outCut, '-q']);
+  } finally {
+    process.stderr.write = errWrite;
+  }
+  assert.equal(code, 1);
+  assert.match(errs.join(''), /cut\.pcap: truncated record: .* at byte offset \d+; the \d+ flows before it were predicted/);
+  const predCut = (await loadTable(outCut)).table;
+  assert.ok(predCut.rows > 0 && predCut.rows <= t.rows, `${predCut.rows} flows before the cut`);
 });
