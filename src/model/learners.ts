@@ -331,7 +331,7 @@ function gradients(
   const boost = sampled && share > 0 ? inv - 1 : 0;
   if (K === 2) {
     for (let i = 0; i < mt; i++) {
-      const pc = 1 / (1 + Math.exp(raw[i]! - raw[m + i]!));
+      const pc = 1 / (1 + expApprox(raw[i]! - raw[m + i]!));
       const r = yl[i] === 1 ? pc - 1 : pc;
       // Without branches on the data (about half the rows are low-gradient, in no order): a draw for every row.
       state ^= state << 13; state ^= state >>> 17; state ^= state << 5;
@@ -362,7 +362,7 @@ function gradients(
     for (let c = 0; c < K; c++) {
       const o = c * m + i0;
       const eo = c * B;
-      for (let j = 0; j < nb; j++) { const v = Math.exp(raw[o + j]! - mx[j]!); e[eo + j] = v; sum[j]! += v; }
+      for (let j = 0; j < nb; j++) { const v = expApprox(raw[o + j]! - mx[j]!); e[eo + j] = v; sum[j]! += v; }
     }
     for (let j = 0; j < nb; j++) sum[j] = 1 / sum[j]!;
     for (let c = 0; c < K; c++) {
@@ -388,6 +388,26 @@ function gradients(
 }
 
 const GRADIENT_BLOCK = 256;
+
+/** 2^k for k in [-1024, 1024], at POW2[k + 1024]. */
+const POW2 = Float64Array.from({ length: 2049 }, (_, i) => Math.pow(2, i - 1024));
+const ROUND = 6755399441055744.0; // 1.5 * 2^52: adding and subtracting it rounds a double to an integer
+
+/**
+ * e^x for the loss gradients, clamped to [e^-700, e^700]: 2^k times a degree-10 polynomial of the remainder
+ * (Estrin's scheme; relative error below 3e-13), about a third cheaper than Math.exp. Gradients are then stored
+ * in single precision, so the error never shows.
+ */
+function expApprox(x: number): number {
+  const xc = x < -700 ? -700 : x > 700 ? 700 : x;
+  const k = (xc * Math.LOG2E + ROUND) - ROUND;
+  const r = (xc - k * 0.6931471803691238) - k * 1.9082149292705877e-10;
+  const r2 = r * r, r4 = r2 * r2;
+  const p = (1 + r + r2 * (0.5 + r * (1 / 6)))
+    + r4 * ((1 / 24 + r * (1 / 120)) + r2 * (1 / 720 + r * (1 / 5040)))
+    + r4 * r4 * ((1 / 40320 + r * (1 / 362880)) + r2 * (1 / 3628800));
+  return p * POW2[(k | 0) + 1024]!;
+}
 
 /** Scratch length {@link gradients} needs for K classes. */
 function gradientScratch(K: number): number {
