@@ -161,7 +161,8 @@ const BLOCK = 256;
 /**
  * Inference layout: 16 bytes per node in one buffer (Int32 [feature * 2 + missingLeft | -entries, left], Float64
  * threshold), so a node visit touches one cache line instead of four arrays. Built once per ensemble, cached.
- * `anyMissingLeft` false (every NaN goes right, as in forests) allows the fast walk with NaN read as +Infinity.
+ * `anyMissingLeft` false (every NaN goes right, as in forests) allows the fast walk: one comparison per node, which
+ * NaN fails, so it goes right.
  */
 interface Packed {
   ints: Int32Array;
@@ -201,19 +202,16 @@ export function prepareInference(e: TreeEnsemble): void {
 
 /**
  * Adds every tree's leaf values into `out` (rows × classes, row-major) for rows given row-major in `x`
- * (rows × nFeatures). `out` is not cleared; `x` may have its NaNs replaced by +Infinity.
+ * (rows × nFeatures). `out` is not cleared; `x` is not changed.
  */
 export function accumulate(e: TreeEnsemble, x: Float64Array, rows: number, out: Float64Array): void {
   const complete = completeForm(e);
   if (complete) { accumulateComplete(e, complete, x, rows, out); return; }
   const packed = pack(e);
+  // Every NaN goes right: `NaN <= threshold` is false, so the one comparison per node sends it right. (Reading
+  // NaN as +Infinity would not: a split that keeps every finite value left has threshold +Infinity.)
   if (packed.anyMissingLeft) accumulateMissing(e, packed, x, rows, out);
-  else {
-    // Every NaN goes right: +Infinity does the same and keeps the walk to one comparison per node.
-    const n = rows * e.nFeatures;
-    for (let i = 0; i < n; i++) if (x[i] !== x[i]) x[i] = Infinity;
-    accumulateFast(e, packed, x, rows, out);
-  }
+  else accumulateFast(e, packed, x, rows, out);
 }
 
 function accumulateFast(e: TreeEnsemble, p: Packed, x: Float64Array, rows: number, out: Float64Array): void {
