@@ -262,7 +262,7 @@ async function fitBoosting(
     classes: K,
   };
   const share = Math.min(1, Math.max(0, p.lowGradientShare));
-  const threshold = p.lowGradientThreshold === 'auto' ? (K === 2 ? 0.01 : 1e-3) : p.lowGradientThreshold;
+  const threshold = p.lowGradientThreshold === 'auto' ? (K === 2 ? 0.03 : 1e-3) : p.lowGradientThreshold;
   for (let c = 0; c < K; c++) data.raw.fill(base[c]!, c * m, (c + 1) * m);
 
   const threads = Math.max(1, opts.threads ?? 1);
