@@ -79,8 +79,8 @@ async function loadSet(key: string, opts: { rows: number; classes: number }): Pr
   return { key, title: `${s.title}${order.status === 'fixed' ? ' (columns in the corrected order)' : ''}`, columns, y, classes };
 }
 
-// A full collection before each timed prediction, so the garbage of the fit just before is not collected (on
-// background threads, counted as this process's CPU time) while the prediction is being timed.
+// A full collection before each timed fit and prediction, so the garbage of the step just before is not collected
+// (on background threads, counted as this process's CPU time) while the next one is being timed.
 v8.setFlagsFromString('--expose-gc');
 const collectGarbage = vm.runInNewContext('gc') as () => void;
 
@@ -116,6 +116,9 @@ async function runVeil(ds: DataSet, split: Split, models: string[], threads: num
       : { type: 'boosting', params: boostingParams({ seed: 0, maxIter: rounds, earlyStopping: 'off' }) };
     for (let k = 0; k < split.folds.length; k++) {
       const fold = split.folds[k]!;
+      // A full collection first, so garbage of the previous fold is not collected (on V8's background threads,
+      // counted as this process's CPU time) while this fit is being timed.
+      collectGarbage();
       const t0 = performance.now(), c0 = cpuSeconds();
       const fitted = await fitEnsemble(ds.columns, ds.y, K, spec, { threads }, fold.train);
       const t1f = performance.now(), c1f = cpuSeconds();
