@@ -244,6 +244,8 @@ function decodeEtherChain(b: Uint8Array, p: number, end: number, et: number): St
 function decodeIp(b: Uint8Array, p: number, end: number, want: number, out: PacketInfo): DecodeStatus {
   const src = out.src;
   const dst = out.dst;
+  // Bytes of the frame the capture left out (snap length): an IP length field may count them, up to the wire length.
+  const cut = out.wireLen > out.capLen ? out.wireLen - out.capLen : 0;
   for (let depth = 0; ; depth++) {
     if (end - p < 1) return ipFail(out, DecodeStatus.TRUNCATED);
     const v = b[p]! >> 4;
@@ -274,7 +276,7 @@ function decodeIp(b: Uint8Array, p: number, end: number, want: number, out: Pack
       out.ttl = b[p + 8]!;
       proto = b[p + 9]!;
       out.proto = proto;
-      out.ipLen = tot < end - p ? tot : end - p;
+      out.ipLen = tot < end - p + cut ? tot : end - p + cut;
       ipEnd = p + tot;
       if (end - p < ihl) return DecodeStatus.TRUNCATED;
       if (((b[p + 6]! & 0x1f) | b[p + 7]!) !== 0) return DecodeStatus.NON_FIRST_FRAGMENT;
@@ -299,7 +301,7 @@ function decodeIp(b: Uint8Array, p: number, end: number, want: number, out: Pack
         dst[i] = (b[d]! << 24) | (b[d + 1]! << 16) | (b[d + 2]! << 8) | b[d + 3]!;
       }
       out.ttl = b[p + 7]!;
-      out.ipLen = tot < end - p ? tot : end - p;
+      out.ipLen = tot < end - p + cut ? tot : end - p + cut;
       ipEnd = p + tot;
       proto = b[p + 6]!;
       q = p + 40;

@@ -60,7 +60,11 @@ export interface PacketInfo {
   /** Ports for TCP/UDP; for ICMP sport = type, dport = code; 0 otherwise. */
   sport: number;
   dport: number;
-  /** Bytes from the start of the IP header to the end of the IP packet, per the IP length field (clamped to capLen). */
+  /**
+   * Bytes from the start of the IP header to the end of the IP packet, per the IP length field, at most what the
+   * frame held on the wire (a snap length that cut the frame does not shrink it; a lying length field cannot
+   * exceed the wire length).
+   */
   ipLen: number;
   /** Transport header length (TCP data offset*4, UDP 8, ICMP 8 / 4). */
   l4HeaderLen: number;

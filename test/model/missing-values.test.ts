@@ -14,8 +14,8 @@ function missingMeansOne(n: number): { x: Float64Array; y: Int32Array } {
 }
 
 for (const [name, spec] of [
-  ['forest', { type: 'forest', params: forestParams({ trees: 5, seed: 1, threads: 1 }) }],
-  ['boosting', { type: 'boosting', params: boostingParams({ rounds: 20, seed: 1, threads: 1 }) }],
+  ['forest', { type: 'forest', params: forestParams({ trees: 5, seed: 1 }) }],
+  ['boosting', { type: 'boosting', params: boostingParams({ maxIter: 20, seed: 1 }) }],
 ] as const) {
   test(`${name}: a missing value goes where training sent it`, async () => {
     const { x, y } = missingMeansOne(400);

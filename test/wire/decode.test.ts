@@ -322,8 +322,12 @@ test('Ethernet padding is not payload; a snaplen-cut packet keeps its IP lengths
   assert.equal(r.st, DecodeStatus.OK);
   assert.equal(r.p.payloadLen, 1000);
   assert.equal(r.p.payloadCapLen, 96 - 54);
-  assert.equal(r.p.ipLen, 96 - 14, 'ipLen is clamped to the captured bytes');
+  assert.equal(r.p.ipLen, 20 + 20 + 1000, 'the IP length, not the snap length, is the packet size');
   assert.equal(r.p.wireLen, big.length);
+  // A length field claiming more than the frame held on the wire is held to the wire length.
+  const liar = buildPacket({ ...V4, payload: 'z'.repeat(100), ipLenOverride: 4000 });
+  r = dec(liar, 1, 96, liar.length);
+  assert.equal(r.p.ipLen, liar.length - 14);
 });
 
 test('IPv4 total length 0 (segmentation offload) uses the captured length', () => {
