@@ -23,6 +23,12 @@ const SNIFFED = 0;
  * stream starts at its ISN and a reordered first segment is not lost. */
 const SYN0 = 1;
 const SYN1 = 2;
+/**
+ * 1 when the flow's responder is the TLS client: the capture began after the client's SYN (its first packet was
+ * the SYN-ACK), so the meter made the server the flow's source. The first handshake bytes then are a ClientHello
+ * from direction 1, and the tracker (whose direction 0 is the client) is fed with directions swapped.
+ */
+const FLIP = 3;
 /** Slots per record: a power of two, so a record's index is its offset shifted. */
 const WIDTH = 4;
 const INDEX_SHIFT = 2;
@@ -70,6 +76,11 @@ const FIELDS: [ColumnDef, Getter][] = [
 
 const ABSENT: CellValue[] = FIELDS.map(([c]) => (c.name === 'tls_status' ? 'absent' : c.type === 'string' ? '' : c.type === 'bool' ? false : 0));
 
+/** A TLS handshake record (type 22) whose first message is a ClientHello (type 1). */
+function isClientHelloRecord(b: Uint8Array, off: number, len: number): boolean {
+  return len >= 6 && b[off] === 22 && b[off + 5] === 1;
+}
+
 export function handshakeFamily(): FeatureFamily<State> {
   const slab = new Slab(WIDTH);
   /** Trackers by record index (offset >> INDEX_SHIFT); null while none was made. */
@@ -84,6 +95,7 @@ export function handshakeFamily(): FeatureFamily<State> {
       d[o + SNIFFED] = 0;
       d[o + SYN0] = -1;
       d[o + SYN1] = -1;
+      d[o + FLIP] = 0;
       const k = o >> INDEX_SHIFT;
       while (trackers.length <= k) trackers.push(null);
       return o;
@@ -98,13 +110,15 @@ export function handshakeFamily(): FeatureFamily<State> {
         d[o + SNIFFED]!++;
         if (!looksLikeHandshakeStart(p.proto as 6 | 17, p.data, p.payloadOffset, len)) return;
         t = trackers[o >> INDEX_SHIFT] = createHandshakeTracker();
+        const flip = p.proto === 6 && dir === 1 && isClientHelloRecord(p.data, p.payloadOffset, len) ? 1 : 0;
+        d[o + FLIP] = flip;
         const syn0 = d[o + SYN0]!, syn1 = d[o + SYN1]!;
-        if (syn0 >= 0) t.onTcp(0, syn0, true, EMPTY, p.tsUs);
-        if (syn1 >= 0) t.onTcp(1, syn1, true, EMPTY, p.tsUs);
+        if (syn0 >= 0) t.onTcp(flip as 0 | 1, syn0, true, EMPTY, p.tsUs);
+        if (syn1 >= 0) t.onTcp((1 - flip) as 0 | 1, syn1, true, EMPTY, p.tsUs);
       }
       if (t.done || len === 0) return;
       const payload = p.data.subarray(p.payloadOffset, p.payloadOffset + len);
-      if (p.proto === 6) t.onTcp(dir, p.tcpSeq, (p.tcpFlags & SYN) !== 0, payload, p.tsUs);
+      if (p.proto === 6) t.onTcp((dir ^ slab.data[o + FLIP]!) as 0 | 1, p.tcpSeq, (p.tcpFlags & SYN) !== 0, payload, p.tsUs);
       else t.onUdp(dir, payload, p.tsUs);
     },
     finish(o: State, _flow: Flow, row: CellValue[], at: number): void {
