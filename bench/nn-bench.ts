@@ -224,7 +224,8 @@ async function runVeil(ds: BenchSet, arch: NnArchitecture, p: NnParams, folds: n
   for (let k = 0; k < folds; k++) {
     const fold = ds.split.folds[k]!;
     const t0 = performance.now();
-    const fit = await fitNetwork(ds.columns, ds.y, K, ds.names, p, {}, fold.train);
+    // Each fold its own initialisation and batch order, as on the PyTorch side (seed + fold there).
+    const fit = await fitNetwork(ds.columns, ds.y, K, ds.names, { ...p, seed: p.seed * 1000 + k }, {}, fold.train);
     const fitS = (performance.now() - t0) / 1000;
     const proba = networkProba(fit.network, ds.columns, fold.test);
     const yt = Int32Array.from(fold.test, (r) => ds.y[r]!);

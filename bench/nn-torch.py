@@ -18,6 +18,10 @@ import os
 import sys
 import time
 
+# One compute thread, as Veil's wasm backend: BLAS/OpenMP pools are sized when torch loads, before set_num_threads.
+for _v in ('OMP_NUM_THREADS', 'MKL_NUM_THREADS', 'OPENBLAS_NUM_THREADS'):
+    os.environ.setdefault(_v, '1')
+
 import numpy as np
 import torch
 import torch.nn as nn
@@ -91,6 +95,7 @@ def main():
     meta = json.load(open(os.path.join(d, 'meta.json')))
     n, T, C, K, F = meta['rows'], meta['steps'], meta['channels'], meta['classes'], meta['folds']
     torch.set_num_threads(meta.get('threads', 1))
+    torch.set_num_interop_threads(1)
     X = np.fromfile(os.path.join(d, 'X.f32'), dtype='<f4').reshape(F, n, T, C)
     y = np.fromfile(os.path.join(d, 'y.i32'), dtype='<i4')
     folds = np.fromfile(os.path.join(d, 'folds.i32'), dtype='<i4')
