@@ -24,7 +24,7 @@ const { values: v } = parseArgs({ options: {
   rounds: { type: 'string', default: '300' }, reps: { type: 'string', default: '1' },
   'synthetic-rows': { type: 'string', default: '200000' }, 'synthetic-classes': { type: 'string', default: '120' },
   'early-stopping': { type: 'string', default: 'auto' }, share: { type: 'string' }, mcw: { type: 'string' },
-  lr: { type: 'string' }, threshold: { type: 'string' }, folds: { type: 'string', default: '1' }, split: { type: 'string', default: 'kfold' },
+  lr: { type: 'string' }, threshold: { type: 'string' }, 'min-leaf': { type: 'string' }, folds: { type: 'string', default: '1' }, split: { type: 'string', default: 'kfold' },
 } });
 let columns: Float64Array[], y: Int32Array, K: number;
 if (v.set === 'synth') {
@@ -42,7 +42,8 @@ const spec: LearnerSpec = v.model === 'forest'
   ? { type: 'forest', params: forestParams({ trees: 100, seed: 0 }) }
   : { type: 'boosting', params: boostingParams({ seed: 0, maxIter: Number(v.rounds), earlyStopping: v['early-stopping'] as 'auto',
       ...(v.share ? { lowGradientShare: Number(v.share) } : {}), ...(v.mcw ? { minChildWeight: Number(v.mcw) } : {}),
-      ...(v.lr ? { learningRate: Number(v.lr) } : {}), ...(v.threshold ? { lowGradientThreshold: Number(v.threshold) } : {}) }) };
+      ...(v.lr ? { learningRate: Number(v.lr) } : {}), ...(v.threshold ? { lowGradientThreshold: Number(v.threshold) } : {}),
+      ...(v['min-leaf'] ? { minSamplesLeaf: Number(v['min-leaf']) } : {}) }) };
 const f1s: number[] = [];
 for (let rep = 0; rep < Number(v.reps); rep++) for (let k = 0; k < Number(v.folds); k++) {
   const fold = split.folds[k]!;
