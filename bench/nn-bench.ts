@@ -5,7 +5,8 @@
  * stopping so both sides run every epoch).
  *
  *   node --import tsx bench/nn-bench.ts [--sets a1,cesnet,ndpi] [--archs mlp,cnn,lstm,cnn-lstm] [--folds 5]
- *        [--max-folds N] [--epochs N] [--repeats N] [--batch-size 64] [--learning-rate 0.001] [--no-torch] [--json FILE]
+ *        [--max-folds N] [--epochs N] [--repeats N] [--batch-size 64] [--learning-rate 0.001] [--no-torch] [--paired]
+ *        [--json FILE]
  *
  * Epochs default to 20 on a1 (the seed's setting), 100 on cesnet (150 flows: 2 batches an epoch) and 30 on ndpi;
  * repeats (seeds 0..N-1, both sides) to 1, 3 on cesnet, whose 30-flow test folds make one flow 3.3 points.
@@ -40,6 +41,9 @@
  *
  * Seeds: `--repeats 3` trains each architecture with seeds 0, 1, 2 on both sides (same folds); a mean difference
  * within 1 point is judged on the per-seed differences, whose spread shows the seed noise.
+ * `--paired` starts PyTorch from Veil's initial weights and feeds it Veil's batch orders (per fold and seed), so
+ * the two differ only in arithmetic: on the small sets (150 CESNET flows, 30-flow test folds) seed noise is
+ * several points, and only a paired run can show whether the implementations agree within one.
  */
 import { parseArgs } from 'node:util';
 import { spawn, spawnSync } from 'node:child_process';
@@ -54,9 +58,10 @@ import {
 } from '../src/dataset/index.ts';
 import { macroF1 } from '../src/model/index.ts';
 import {
-  fitNetwork, networkProba, nnParams, planInput, fitScaling, inputGrid, NN_ARCHITECTURES,
-  type NnArchitecture, type NnParams, type NnInputKind,
+  fitNetwork, networkProba, nnParams, planInput, fitScaling, inputGrid, NN_ARCHITECTURES, initialWeights, buildLayers,
+  type NnArchitecture, type NnParams, type NnInputKind, type NetworkSpec,
 } from '../src/model/nn/index.ts';
+import { Rng, deriveSeed } from '../src/dataset/rng.ts';
 import { parseNdpiOut } from './ndpi-compare.ts';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -241,7 +246,30 @@ async function runVeil(ds: BenchSet, arch: NnArchitecture, p: NnParams, folds: n
   return out;
 }
 
-async function runTorch(ds: BenchSet, archs: NnArchitecture[], params: Record<string, NnParams>, folds: number, repeat: number): Promise<FoldResult[]> {
+/**
+ * `--paired`: what Veil starts each fold from, for the PyTorch side to start from the same: the initial weights
+ * (Veil's layouts; nn-torch.py maps them) and every epoch's batch order over the fold's training rows. Both sides
+ * then differ only in arithmetic, and the accuracy difference is no longer swamped by seed noise on small sets.
+ */
+async function writePairedStart(dir: string, ds: BenchSet, arch: NnArchitecture, p: NnParams, k: number): Promise<void> {
+  const fold = ds.split.folds[k]!;
+  for (let i = 1; i < fold.train.length; i++) if (fold.train[i]! <= fold.train[i - 1]!) throw new Error('paired: training rows must be ascending (PyTorch takes them in row order)');
+  const seed = p.seed * 1000 + k; // as runVeil
+  const plan = planInput(ds.names, ds.input, p.scaling);
+  const spec: NetworkSpec = { architecture: arch, input: plan, layers: buildLayers(p, plan, ds.classes.length), classes: ds.classes.length };
+  const weights = initialWeights(spec, seed).map((w) => Array.from(w));
+  const n = fold.train.length;
+  const order = Int32Array.from({ length: n }, (_, i) => i);
+  const orders = new Int32Array(p.epochs * n);
+  for (let e = 0; e < p.epochs; e++) {
+    new Rng(deriveSeed(seed, 2, e)).shuffle(order); // as fitNetwork: one array shuffled again each epoch
+    orders.set(order, e * n);
+  }
+  await writeFile(path.join(dir, `paired-${arch}-${k}.json`), JSON.stringify({ layers: spec.layers, weights }));
+  await writeFile(path.join(dir, `paired-${arch}-${k}.order.i32`), new Uint8Array(orders.buffer));
+}
+
+async function runTorch(ds: BenchSet, archs: NnArchitecture[], params: Record<string, NnParams>, folds: number, repeat: number, paired = false): Promise<FoldResult[]> {
   const dir = await mkdtemp(path.join(tmpdir(), 'veil-nn-bench-'));
   try {
     const n = ds.y.length;
@@ -259,8 +287,9 @@ async function runTorch(ds: BenchSet, archs: NnArchitecture[], params: Record<st
     await writeFile(path.join(dir, 'X.f32'), new Uint8Array(X.buffer));
     await writeFile(path.join(dir, 'y.i32'), new Uint8Array(ds.y.buffer, ds.y.byteOffset, ds.y.byteLength));
     await writeFile(path.join(dir, 'folds.i32'), new Uint8Array(testFold.buffer));
+    if (paired) for (const a of archs) for (let k = 0; k < folds; k++) await writePairedStart(dir, ds, a, params[a]!, k);
     await writeFile(path.join(dir, 'meta.json'), JSON.stringify({
-      rows: n, steps: plan.steps, channels: plan.channels, classes: ds.classes.length, folds, archs, seed: repeat, threads: 1,
+      rows: n, steps: plan.steps, channels: plan.channels, classes: ds.classes.length, folds, archs, seed: repeat, threads: 1, paired,
       params: Object.fromEntries(archs.map((a) => {
         const p = params[a]!;
         return [a, { epochs: p.epochs, batch_size: p.batchSize, lr: p.learningRate, hidden: p.hidden, filters: p.filters, kernel: p.kernelSize, units: p.units, class_weight: p.classWeight }];
@@ -330,6 +359,7 @@ async function main(): Promise<void> {
       'ndpi-min-flows': { type: 'string', default: '10' },
       'ndpi-min-captures': { type: 'string', default: '2' },
       'no-torch': { type: 'boolean' },
+      paired: { type: 'boolean' },
       json: { type: 'string' },
     },
   });
@@ -357,7 +387,7 @@ async function main(): Promise<void> {
       for (let r = 0; r < repeats; r++) {
         const params = Object.fromEntries(archs.map((a) => [a, nnParams(a, { ...base, epochs, seed: r, input: ds.input })]));
         for (const a of archs) results.push(...(await runVeil(ds, a, params[a]!, run, r)));
-        if (!v['no-torch']) results.push(...(await runTorch(ds, archs, params, run, r)));
+        if (!v['no-torch']) results.push(...(await runTorch(ds, archs, params, run, r, Boolean(v.paired))));
       }
       const maj = majorityShare(ds, run);
       const plan = planInput(ds.names, ds.input, 'log-standard');

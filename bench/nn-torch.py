@@ -78,6 +78,42 @@ class Net(nn.Module):
         return self.dense(x.amax(1))
 
 
+def load_paired(model, d, arch, fold, epochs, n):
+    """--paired: Veil's initial weights for this fold, mapped to PyTorch's layouts, and Veil's batch orders."""
+    start = json.load(open(os.path.join(d, f'paired-{arch}-{fold}.json')))
+    w = [np.asarray(a, dtype=np.float32) for a in start['weights']]
+    linears = [m for m in model.dense if isinstance(m, nn.Linear)]
+    convs = list(model.convs)
+    i = 0
+    with torch.no_grad():
+        for layer in start['layers']:
+            kind = layer['kind']
+            if kind == 'dense':
+                lin = linears.pop(0)
+                lin.weight.copy_(torch.from_numpy(w[i].reshape(layer['inputs'], layer['units']).T.copy()))
+                lin.bias.copy_(torch.from_numpy(w[i + 1]))
+                i += 2
+            elif kind == 'conv1d':
+                conv = convs.pop(0)
+                k, c, f = layer['kernel'], layer['channels'], layer['filters']
+                # Veil's im2col rows are (offset, channel), offset outer: W[k * C + c, f] is PyTorch's weight[f, c, k].
+                conv.weight.copy_(torch.from_numpy(w[i].reshape(k, c, f).transpose(2, 1, 0).copy()))
+                conv.bias.copy_(torch.from_numpy(w[i + 1]))
+                i += 2
+            elif kind == 'lstm':
+                h, inp = layer['units'], layer['inputs']
+                # Veil's gates are i, f, o, g; PyTorch's i, f, g, o.
+                perm = np.concatenate([np.arange(0, 2 * h), np.arange(3 * h, 4 * h), np.arange(2 * h, 3 * h)])
+                model.lstm.weight_ih_l0.copy_(torch.from_numpy(w[i].reshape(inp, 4 * h)[:, perm].T.copy()))
+                model.lstm.weight_hh_l0.copy_(torch.from_numpy(w[i + 1].reshape(h, 4 * h)[:, perm].T.copy()))
+                model.lstm.bias_ih_l0.copy_(torch.from_numpy(w[i + 2][perm].copy()))
+                model.lstm.bias_hh_l0.zero_()
+                i += 3
+    assert i == len(w) and not linears and not convs, 'paired: layer mismatch'
+    orders = np.fromfile(os.path.join(d, f'paired-{arch}-{fold}.order.i32'), dtype='<i4').reshape(epochs, n).astype(np.int64)
+    return orders
+
+
 def macro_f1(y, p):
     present = np.union1d(np.unique(y), np.unique(p))
     f1s = []
@@ -112,6 +148,9 @@ def main():
             torch.manual_seed(meta['seed'] + fold)
             gen = torch.Generator().manual_seed(meta['seed'] + 1000 + fold)
             model = Net(arch, T, C, K, p['hidden'], p['filters'], p['kernel'], p['units'])
+            orders = None
+            if meta.get('paired'):
+                orders = load_paired(model, d, arch, fold, p['epochs'], len(ytr))
             opt = torch.optim.Adam([q for q in model.parameters() if q.requires_grad], lr=p['lr'])
             loss_fn = nn.CrossEntropyLoss(weight=torch.tensor(cw, dtype=torch.float32))
             B = p['batch_size']
@@ -120,7 +159,7 @@ def main():
             for _ in range(p['epochs']):
                 e0, c0 = time.perf_counter(), time.process_time()
                 model.train()
-                order = torch.randperm(len(ytr), generator=gen)
+                order = torch.randperm(len(ytr), generator=gen) if orders is None else torch.from_numpy(orders[_])
                 for i in range(0, len(ytr), B):
                     idx = order[i:i + B]
                     opt.zero_grad()
