@@ -18,17 +18,7 @@ import time
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-
-def macro_f1(y, p, k):
-    present = np.union1d(np.unique(y), np.unique(p))
-    f1s = []
-    for c in present:
-        tp = np.sum((p == c) & (y == c))
-        fp = np.sum((p == c) & (y != c))
-        fn = np.sum((p != c) & (y == c))
-        d = 2 * tp + fp + fn
-        f1s.append(2 * tp / d if d else 0.0)
-    return float(np.mean(f1s)) if f1s else 0.0
+from bench_common import macro_f1
 
 
 def models(names, threads, rounds, seed):
@@ -84,7 +74,7 @@ def main():
             yt = y[test]
             print(json.dumps({
                 'model': name, 'fold': fold, 'rows': int(test.sum()),
-                'accuracy': float(np.mean(pred == yt)), 'macro_f1': macro_f1(yt, pred, k),
+                'accuracy': float(np.mean(pred == yt)), 'macro_f1': macro_f1(yt, pred),
                 'fit_s': t1 - t0, 'fit_cpu_s': c1 - c0, 'predict_s': predict_s, 'predict_cpu_s': predict_cpu_s,
             }), flush=True)
 

@@ -18,7 +18,6 @@
 import { parseArgs } from 'node:util';
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import { spawn } from 'node:child_process';
 import { mkdtemp, writeFile, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -30,6 +29,7 @@ import {
 } from '../src/dataset/index.ts';
 import { fitEnsemble, predictProba, forestParams, boostingParams, macroF1, closeWorkers, type LearnerSpec } from '../src/model/index.ts';
 import { makeSynthetic } from './learn-synthetic.ts';
+import { runPythonLines } from './python-lines.ts';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const DATA = path.resolve(HERE, '../../shared/data');
@@ -170,23 +170,9 @@ async function runAnchors(ds: DataSet, split: Split, models: string[], threads: 
       rows: n, features: F, classes: ds.classes.length, folds: split.folds.length, models: anchors, threads, xgb_rounds: rounds, seed: 0,
     }));
     const results: FoldResult[] = [];
-    await new Promise<void>((resolve, reject) => {
-      const p = spawn('/usr/bin/python3', [path.join(HERE, 'learn-anchors.py'), dir], { stdio: ['ignore', 'pipe', 'inherit'] });
-      let buf = '';
-      p.stdout.on('data', (d: Buffer) => {
-        buf += d.toString();
-        let i;
-        while ((i = buf.indexOf('\n')) >= 0) {
-          const line = buf.slice(0, i);
-          buf = buf.slice(i + 1);
-          if (!line.trim()) continue;
-          const r = JSON.parse(line) as FoldResult;
-          results.push(r);
-          process.stderr.write(`  ${r.model} fold ${r.fold + 1}/${split.folds.length}: macro-F1 ${r.macro_f1.toFixed(3)}, fit ${r.fit_s.toFixed(1)} s, predict ${Math.round(r.rows / r.predict_cpu_s)} rows/s\n`);
-        }
-      });
-      p.on('error', reject);
-      p.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`learn-anchors.py exited with ${code}`))));
+    await runPythonLines<FoldResult>(path.join(HERE, 'learn-anchors.py'), dir, (r) => {
+      results.push(r);
+      process.stderr.write(`  ${r.model} fold ${r.fold + 1}/${split.folds.length}: macro-F1 ${r.macro_f1.toFixed(3)}, fit ${r.fit_s.toFixed(1)} s, predict ${Math.round(r.rows / r.predict_cpu_s)} rows/s\n`);
     });
     return results;
   } finally {

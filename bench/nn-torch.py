@@ -23,6 +23,8 @@ for _v in ('OMP_NUM_THREADS', 'MKL_NUM_THREADS', 'OPENBLAS_NUM_THREADS'):
     os.environ.setdefault(_v, '1')
 
 import numpy as np
+
+from bench_common import macro_f1
 import torch
 import torch.nn as nn
 
@@ -112,18 +114,6 @@ def load_paired(model, d, arch, fold, epochs, n):
     assert i == len(w) and not linears and not convs, 'paired: layer mismatch'
     orders = np.fromfile(os.path.join(d, f'paired-{arch}-{fold}.order.i32'), dtype='<i4').reshape(epochs, n).astype(np.int64)
     return orders
-
-
-def macro_f1(y, p):
-    present = np.union1d(np.unique(y), np.unique(p))
-    f1s = []
-    for c in present:
-        tp = np.sum((p == c) & (y == c))
-        fp = np.sum((p == c) & (y != c))
-        fn = np.sum((p != c) & (y == c))
-        d = 2 * tp + fp + fn
-        f1s.append(2 * tp / d if d else 0.0)
-    return float(np.mean(f1s)) if f1s else 0.0
 
 
 def main():
