@@ -46,7 +46,7 @@
  * several points, and only a paired run can show whether the implementations agree within one.
  */
 import { parseArgs } from 'node:util';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtemp, writeFile, rm, readFile, readdir } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -58,11 +58,11 @@ import {
 } from '../src/dataset/index.ts';
 import { macroF1 } from '../src/model/index.ts';
 import {
-  fitNetwork, networkProba, nnParams, planInput, fitScaling, inputGrid, NN_ARCHITECTURES, initialWeights, buildLayers,
-  type NnArchitecture, type NnParams, type NnInputKind, type NetworkSpec,
+  fitNetwork, networkProba, nnParams, planInput, fitScaling, inputGrid, NN_ARCHITECTURES, initialWeights, networkSpec,
+  shuffleForEpoch, type NnArchitecture, type NnParams, type NnInputKind,
 } from '../src/model/nn/index.ts';
-import { Rng, deriveSeed } from '../src/dataset/rng.ts';
 import { parseNdpiOut } from './ndpi-compare.ts';
+import { runPythonLines } from './python-lines.ts';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const DATA = path.resolve(HERE, '../../shared/data');
@@ -229,8 +229,7 @@ async function runVeil(ds: BenchSet, arch: NnArchitecture, p: NnParams, folds: n
   for (let k = 0; k < folds; k++) {
     const fold = ds.split.folds[k]!;
     const t0 = performance.now();
-    // Each fold its own initialisation and batch order, as on the PyTorch side (seed + fold there).
-    const fit = await fitNetwork(ds.columns, ds.y, K, ds.names, { ...p, seed: p.seed * 1000 + k }, {}, fold.train);
+    const fit = await fitNetwork(ds.columns, ds.y, K, ds.names, { ...p, seed: foldSeed(p, k) }, {}, fold.train);
     const fitS = (performance.now() - t0) / 1000;
     const proba = networkProba(fit.network, ds.columns, fold.test);
     const yt = Int32Array.from(fold.test, (r) => ds.y[r]!);
@@ -246,6 +245,11 @@ async function runVeil(ds: BenchSet, arch: NnArchitecture, p: NnParams, folds: n
   return out;
 }
 
+/** Veil's seed for fold `k`: each fold its own initialisation and batch order, as on the PyTorch side (seed + fold). */
+function foldSeed(p: NnParams, k: number): number {
+  return p.seed * 1000 + k;
+}
+
 /**
  * `--paired`: what Veil starts each fold from, for the PyTorch side to start from the same: the initial weights
  * (Veil's layouts; nn-torch.py maps them) and every epoch's batch order over the fold's training rows. Both sides
@@ -254,15 +258,14 @@ async function runVeil(ds: BenchSet, arch: NnArchitecture, p: NnParams, folds: n
 async function writePairedStart(dir: string, ds: BenchSet, arch: NnArchitecture, p: NnParams, k: number): Promise<void> {
   const fold = ds.split.folds[k]!;
   for (let i = 1; i < fold.train.length; i++) if (fold.train[i]! <= fold.train[i - 1]!) throw new Error('paired: training rows must be ascending (PyTorch takes them in row order)');
-  const seed = p.seed * 1000 + k; // as runVeil
-  const plan = planInput(ds.names, ds.input, p.scaling);
-  const spec: NetworkSpec = { architecture: arch, input: plan, layers: buildLayers(p, plan, ds.classes.length), classes: ds.classes.length };
+  const seed = foldSeed(p, k);
+  const spec = networkSpec(p, ds.names, ds.classes.length);
   const weights = initialWeights(spec, seed).map((w) => Array.from(w));
   const n = fold.train.length;
   const order = Int32Array.from({ length: n }, (_, i) => i);
   const orders = new Int32Array(p.epochs * n);
   for (let e = 0; e < p.epochs; e++) {
-    new Rng(deriveSeed(seed, 2, e)).shuffle(order); // as fitNetwork: one array shuffled again each epoch
+    shuffleForEpoch(order, seed, e);
     orders.set(order, e * n);
   }
   await writeFile(path.join(dir, `paired-${arch}-${k}.json`), JSON.stringify({ layers: spec.layers, weights }));
@@ -296,25 +299,11 @@ async function runTorch(ds: BenchSet, archs: NnArchitecture[], params: Record<st
       })),
     }));
     const results: FoldResult[] = [];
-    await new Promise<void>((resolve, reject) => {
-      const py = spawn('/usr/bin/python3', [path.join(HERE, 'nn-torch.py'), dir], { stdio: ['ignore', 'pipe', 'inherit'] });
-      let buf = '';
-      py.stdout.on('data', (d: Buffer) => {
-        buf += d.toString();
-        let i;
-        while ((i = buf.indexOf('\n')) >= 0) {
-          const line = buf.slice(0, i);
-          buf = buf.slice(i + 1);
-          if (!line.trim()) continue;
-          const r = JSON.parse(line) as FoldResult;
-          r.model = `torch-${r.model}`;
-          r.repeat = repeat;
-          results.push(r);
-          process.stderr.write(`  ${r.model} seed ${repeat} fold ${r.fold + 1}/${folds}: accuracy ${(100 * r.accuracy).toFixed(1)} %, ${r.epoch_cpu_s.toFixed(3)} CPU s/epoch\n`);
-        }
-      });
-      py.on('error', reject);
-      py.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`nn-torch.py exited with ${code}`))));
+    await runPythonLines<FoldResult>(path.join(HERE, 'nn-torch.py'), dir, (r) => {
+      r.model = `torch-${r.model}`;
+      r.repeat = repeat;
+      results.push(r);
+      process.stderr.write(`  ${r.model} seed ${repeat} fold ${r.fold + 1}/${folds}: accuracy ${(100 * r.accuracy).toFixed(1)} %, ${r.epoch_cpu_s.toFixed(3)} CPU s/epoch\n`);
     });
     return results;
   } finally {

@@ -11,7 +11,7 @@ export {
 export { sequenceColumns, resolveInputKind, planInput, fitScaling, inputGrid } from './inputs.ts';
 export { networkProba, parameterCount } from './forward.ts';
 export {
-  fitNetwork, validationSplit, initialWeights,
+  fitNetwork, validationSplit, initialWeights, networkSpec, shuffleForEpoch,
   type FitNetworkOptions, type FittedNetwork, type NnProgress, type EpochCurve,
 } from './train.ts';
 export { loadTf, type NnBackend } from './tf.ts';

@@ -79,6 +79,20 @@ export function validationSplit(y: Int32Array, rows: Int32Array, K: number, shar
   return { fit: Int32Array.from(fit.sort((a, b) => a - b)), val: Int32Array.from(val.sort((a, b) => a - b)) };
 }
 
+/** The network `fitNetwork` builds for these parameters, inputs (`names`) and `K` classes. */
+export function networkSpec(p: NnParams, names: readonly string[], K: number): NetworkSpec {
+  const plan = planInput(names, resolveInputKind(p.architecture, p.input, names), p.scaling);
+  return { architecture: p.architecture, input: plan, layers: buildLayers(p, plan, K), classes: K };
+}
+
+/**
+ * Epoch `epoch`'s batch order: `order` (the training rows' local indices, carried over from the previous epoch)
+ * shuffled in place by a stream that depends on the seed and the epoch number alone.
+ */
+export function shuffleForEpoch(order: Int32Array, seed: number, epoch: number): void {
+  new Rng(deriveSeed(seed, 2, epoch)).shuffle(order);
+}
+
 /** Glorot-uniform weights, zero biases (LSTM forget gate: 1), from the seed. */
 export function initialWeights(spec: NetworkSpec, seed: number): Float32Array[] {
   const rng = new Rng(deriveSeed(seed, 1));
@@ -186,8 +200,8 @@ export async function fitNetwork(
   }
   const { tf, backend, note } = await loadTf(opts.backend);
   const t0 = performance.now();
-  const plan = planInput(names, resolveInputKind(p.architecture, p.input, names), p.scaling);
-  const spec: NetworkSpec = { architecture: p.architecture, input: plan, layers: buildLayers(p, plan, K), classes: K };
+  const spec = networkSpec(p, names, K);
+  const plan = spec.input;
   const { fit, val } = validationSplit(y, train, K, p.validationShare, p.seed);
   const { mean, scale } = fitScaling(plan, columns, fit);
   const width = plan.steps * plan.channels;
@@ -220,7 +234,7 @@ export async function fitNetwork(
   for (let e = 0; e < p.epochs; e++) {
     const e0 = performance.now(), c0 = cpuSeconds();
     // Each epoch's order comes from the seed and the epoch number alone.
-    new Rng(deriveSeed(p.seed, 2, e)).shuffle(order);
+    shuffleForEpoch(order, p.seed, e);
     let lossSum = 0, wSum = 0, correct = 0;
     for (let bi = 0; bi < batches; bi++) {
       const r0 = bi * B, nb = Math.min(B, n - r0);
