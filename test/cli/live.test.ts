@@ -34,28 +34,38 @@ async function waitFor(check: () => boolean, ms: number): Promise<boolean> {
   return check();
 }
 
-test('live capture on loopback: a TLS connection made by curl is written with its SNI while the capture runs', { skip: why }, async () => {
+/**
+ * An openssl TLS server on a free loopback port and `veil ARGS --interface lo --filter 'tcp port P' -o OUT`
+ * capturing it; once veil says `ready`, curl makes two TLS connections (SNI one.veil.test and two.veil.test), and
+ * this waits until the second is in OUT. Returns the output file and the veil process (still capturing); the caller
+ * kills `procs` when done.
+ */
+async function liveTlsRun(args: string[], ready: RegExp, procs: ChildProcess[]): Promise<{ out: string; veil: ChildProcess }> {
   const dir = mkdtempSync(path.join(tmpdir(), 'veil-live-'));
   const key = path.join(dir, 'k.pem'), cert = path.join(dir, 'c.pem'), out = path.join(dir, 'live.csv');
   spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=veil.test']);
   const port = await freePort();
+  procs.push(spawn('openssl', ['s_server', '-accept', String(port), '-key', key, '-cert', cert, '-www', '-quiet'], { stdio: 'ignore' }));
+  const veil = spawn(process.execPath, [VEIL, ...args, '--interface', 'lo', '--filter', `tcp port ${port}`, '-o', out], { stdio: ['ignore', 'ignore', 'pipe'] });
+  procs.push(veil);
+  let err = '';
+  veil.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
+  // veil reports when tcpdump has opened the capture.
+  assert.ok(await waitFor(() => ready.test(err), 10000), `capture started: ${err}`);
+  for (const name of ['one.veil.test', 'two.veil.test']) {
+    const c = spawnSync('curl', ['-sk', '--max-time', '5', '--resolve', `${name}:${port}:127.0.0.1`, `https://${name}:${port}/`, '-o', '/dev/null']);
+    assert.equal(c.status, 0, `curl ${name}`);
+  }
+  // Closed TCP flows are written a 5 s grace after their FINs (for the last ACK): well before the capture stops.
+  const seen = await waitFor(() => existsSync(out) && /two\.veil\.test/.test(readFileSync(out, 'utf8')), 20000);
+  assert.ok(seen, 'both flows written while capturing');
+  return { out, veil };
+}
+
+test('live capture on loopback: a TLS connection made by curl is written with its SNI while the capture runs', { skip: why }, async () => {
   const procs: ChildProcess[] = [];
   try {
-    const server = spawn('openssl', ['s_server', '-accept', String(port), '-key', key, '-cert', cert, '-www', '-quiet'], { stdio: 'ignore' });
-    procs.push(server);
-    const veil = spawn(process.execPath, [VEIL, 'extract', '--interface', 'lo', '--filter', `tcp port ${port}`, '--features', 'stats,handshake', '-o', out], { stdio: ['ignore', 'ignore', 'pipe'] });
-    procs.push(veil);
-    let err = '';
-    veil.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
-    // veil reports when tcpdump has opened the capture.
-    assert.ok(await waitFor(() => /capturing on lo/.test(err), 10000), `capture started: ${err}`);
-    for (const name of ['one.veil.test', 'two.veil.test']) {
-      const c = spawnSync('curl', ['-sk', '--max-time', '5', '--resolve', `${name}:${port}:127.0.0.1`, `https://${name}:${port}/`, '-o', '/dev/null']);
-      assert.equal(c.status, 0, `curl ${name}`);
-    }
-    // Closed TCP flows are written a 5 s grace after their FINs (for the last ACK): well before the capture stops.
-    const seen = await waitFor(() => existsSync(out) && /two\.veil\.test/.test(readFileSync(out, 'utf8')), 20000);
-    assert.ok(seen, 'both flows written while capturing');
+    const { out, veil } = await liveTlsRun(['extract', '--features', 'stats,handshake'], /capturing on lo/, procs);
     const text = readFileSync(out, 'utf8');
     const header = text.split('\n')[0]!.split(',');
     assert.ok(header.includes('tls_sni'));
@@ -67,27 +77,9 @@ test('live capture on loopback: a TLS connection made by curl is written with it
 });
 
 test('veil classify --interface: curl\'s TLS flows are classified with their SNI while the capture runs', { skip: why }, async () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'veil-live-'));
-  const key = path.join(dir, 'k.pem'), cert = path.join(dir, 'c.pem'), out = path.join(dir, 'live.csv');
-  spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=veil.test']);
-  const port = await freePort();
   const procs: ChildProcess[] = [];
   try {
-    const server = spawn('openssl', ['s_server', '-accept', String(port), '-key', key, '-cert', cert, '-www', '-quiet'], { stdio: 'ignore' });
-    procs.push(server);
-    const veil = spawn(process.execPath, [VEIL, 'classify', '--interface', 'lo', '--filter', `tcp port ${port}`, '-o', out], { stdio: ['ignore', 'ignore', 'pipe'] });
-    procs.push(veil);
-    let err = '';
-    veil.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
-    // veil reports when tcpdump has opened the capture.
-    assert.ok(await waitFor(() => /classifying live traffic on lo/.test(err), 10000), `capture started: ${err}`);
-    for (const name of ['one.veil.test', 'two.veil.test']) {
-      const c = spawnSync('curl', ['-sk', '--max-time', '5', '--resolve', `${name}:${port}:127.0.0.1`, `https://${name}:${port}/`, '-o', '/dev/null']);
-      assert.equal(c.status, 0, `curl ${name}`);
-    }
-    // Closed TCP flows are classified a 5 s grace after their FINs (for the last ACK), and flushed every second.
-    const seen = await waitFor(() => existsSync(out) && /two\.veil\.test/.test(readFileSync(out, 'utf8')), 20000);
-    assert.ok(seen, 'both flows written while capturing');
+    const { out, veil } = await liveTlsRun(['classify'], /classifying live traffic on lo/, procs);
     const text = readFileSync(out, 'utf8');
     const header = text.split('\n')[0]!.split(',');
     assert.ok(header.includes('tls_sni') && header.includes('category') && header.includes('vpn_confidence'), header.join(','));
