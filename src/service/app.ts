@@ -6,7 +6,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import fastifyStatic from '@fastify/static';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { ApiKeys, RateLimiter } from './api/auth.ts';
+import { ApiKeys, OriginGuard, RateLimiter, isLoopback } from './api/auth.ts';
 import type { App } from './api/app-types.ts';
 import type { ServiceContext } from './api/context.ts';
 import { jobRoutes } from './api/jobs.ts';
@@ -25,6 +25,17 @@ export interface AppOptions {
   /** Directory of the web UI (default: web/ of this repository; null: no UI). */
   webDir?: string | null;
   logger?: FastifyServerOptions['logger'];
+  /** The address the server listens on: a key-less server answers only to loopback names and this one. */
+  listenHost?: string;
+  /** More names the Host header may carry (a reverse proxy's); only checked on a key-less server. */
+  allowedHosts?: readonly string[];
+  /** Requests with a wrong or missing key a client address may send (per second, burst) before it is refused. */
+  authFailureLimit?: { perSecond: number; burst: number };
+}
+
+/** Routes of the UI and the API documentation, the only ones a request may reach without a key. */
+function isPublicRoute(url: string): boolean {
+  return url === '/*' || url === '/' || url === '/docs' || url.startsWith('/docs/');
 }
 
 export const DEFAULT_WEB_DIR = fileURLToPath(new URL('../../web/', import.meta.url));
@@ -46,10 +57,29 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     // Ids in logs come from the request, not from user text.
     requestIdHeader: false,
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: false } },
+    // Errors Node's HTTP parser raises before a request exists (headers over the 16 KiB limit, a malformed request
+    // line) still answer in the documented error format.
+    clientErrorHandler: (err: NodeJS.ErrnoException, socket) => {
+      if (!socket.writable) { socket.destroy(); return; }
+      const e = err.code === 'HPE_HEADER_OVERFLOW'
+        ? new ServiceError('HEADERS_TOO_LARGE', 'the request line and headers are larger than 16 KiB')
+        : new ServiceError('BAD_REQUEST', 'the request is not valid HTTP/1.1');
+      const body = JSON.stringify(errorBody(e));
+      socket.end(`HTTP/1.1 ${e.status} ${e.status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+    },
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
 
   const keys = new ApiKeys(opts.apiKeys ?? []);
   const limiter = new RateLimiter(opts.rateLimit?.perSecond ?? 0, opts.rateLimit?.burst ?? 0);
+  const failures = new RateLimiter(opts.authFailureLimit?.perSecond ?? 1, opts.authFailureLimit?.burst ?? 20, Date.now, 'this client address (wrong or missing API keys)');
+  const listenHost = opts.listenHost ?? '127.0.0.1';
+  const origins = new OriginGuard({ checkHost: !keys.enabled || isLoopback(listenHost), listenHost, allowedHosts: opts.allowedHosts ?? [] });
+
+  // Authorisation is decided on the route the router matched (after it decoded %xx and stripped an absolute-form
+  // origin), never on the raw URL: every route needs a key unless it is marked public here or in its own config.
+  app.addHook('onRoute', (route) => {
+    if (isPublicRoute(route.url ?? route.path)) route.config = { ...(route.config ?? {}), public: true };
+  });
 
   app.addSchema(ErrorResponse);
   app.addSchema(Job);
@@ -95,13 +125,19 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   }
 
   app.addHook('onRequest', async (req, reply) => {
-    const url = req.url;
-    const guarded = url.startsWith('/api/') || url === '/metrics' || url.startsWith('/metrics?');
-    if (!guarded) return;
+    origins.check(req.method, req.headers);
+    const config = req.routeOptions.config as { public?: boolean } | undefined;
+    if (config?.public === true) return;
     reply.header('cache-control', 'no-store');
-    let who = req.ip;
-    if (keys.enabled) who = keys.check(req.headers.authorization);
-    if (keys.enabled) limiter.take(who);
+    if (!keys.enabled) return;
+    let who: string;
+    try {
+      who = keys.check(req.headers.authorization);
+    } catch (err) {
+      failures.take(req.ip);
+      throw err;
+    }
+    limiter.take(who);
   });
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
@@ -112,10 +148,15 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       e = new ServiceError('BATCH_TOO_LARGE', 'the request body is larger than 16 MiB');
     } else if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || (err.statusCode === 400 && !(err instanceof ServiceError))) {
       e = new ServiceError('BAD_REQUEST', err.message);
+    } else if (!(err instanceof ServiceError) && !(err as { userFacing?: boolean }).userFacing && typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
+      // A plugin's own client error (the static files' 403 for a dot-segment path, a malformed URL): the
+      // documented format, never a 500.
+      e = err.statusCode === 404 || err.statusCode === 403 ? new ServiceError('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]!.slice(0, 200)}`) : new ServiceError('BAD_REQUEST', err.message);
     } else {
       e = toServiceError(err);
     }
     if (e.code === 'INTERNAL') req.log.error({ err }, 'internal error');
+    else req.log.info({ code: e.code, status: e.status, reason: e.message }, 'request refused');
     reply.code(e.status).headers(e.headers).type('application/json').send(errorBody(e));
   });
 

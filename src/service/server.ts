@@ -37,6 +37,8 @@ export interface ServeConfig {
   graceMs: number;
   sweepIntervalMs: number;
   webDir?: string | null;
+  /** Names the Host header may carry besides loopback and --host (a key-less server refuses others). */
+  allowedHosts?: string[];
   log: (msg: string) => void;
   /** Install SIGTERM/SIGINT handlers (the CLI does; tests call close()). */
   handleSignals: boolean;
@@ -112,6 +114,8 @@ export async function startServer(cfg: ServeConfig): Promise<RunningServer> {
     ctx,
     apiKeys: cfg.apiKeys,
     rateLimit: cfg.rateLimit,
+    listenHost: cfg.host,
+    allowedHosts: cfg.allowedHosts ?? [],
     ...(cfg.webDir !== undefined ? { webDir: cfg.webDir } : {}),
   });
 

@@ -38,7 +38,10 @@ export interface ReadCaptureOptions {
   highWaterMark?: number;
 }
 
-/** A capture length above both the snaplen and this is damage, not a packet (libpcap's and Wireshark's limit). */
+/**
+ * A capture length above this is damage, not a packet (libpcap's and Wireshark's limit), whatever snaplen the file
+ * header claims: a forged header must not make the reader buffer a record of hundreds of megabytes.
+ */
 export const MAX_SANE_CAPLEN = 262144;
 /** pcapng blocks longer than this are treated as damage; it bounds the carry buffer. */
 export const MAX_BLOCK_LEN = 16 * 1024 * 1024;
@@ -320,7 +323,7 @@ class CaptureParser {
     const rd32 = this.le ? u32le : u32be;
     this.snaplen = rd32(b, pos + 16);
     this.linkType = rd32(b, pos + 20) & 0xffff;
-    this.maxCap = Math.max(this.snaplen, MAX_SANE_CAPLEN);
+    this.maxCap = MAX_SANE_CAPLEN;
     this.addLinkType(this.linkType);
     this.mode = M_PCAP;
     this.need = PCAP_REC;
@@ -347,7 +350,7 @@ class CaptureParser {
       }
       const capLen = le ? u32le(b, pos + 8) : u32be(b, pos + 8);
       if (capLen > maxCap) {
-        this.fail('CORRUPT_RECORD', base + pos, `record capture length ${capLen} exceeds the snaplen ${this.snaplen} and ${MAX_SANE_CAPLEN}`);
+        this.fail('CORRUPT_RECORD', base + pos, `record capture length ${capLen} exceeds ${capLen > this.snaplen ? `the snaplen ${this.snaplen} and ` : ''}the largest record read (${MAX_SANE_CAPLEN} bytes)`);
         break;
       }
       const total = PCAP_REC + capLen;
@@ -437,7 +440,7 @@ class CaptureParser {
         const hi = le ? u32le(b, pos + 12) : u32be(b, pos + 12);
         const lo = le ? u32le(b, pos + 16) : u32be(b, pos + 16);
         const capLen = le ? u32le(b, pos + 20) : u32be(b, pos + 20);
-        if (capLen > len - 32 || (capLen > ifc.snaplen && capLen > MAX_SANE_CAPLEN)) {
+        if (capLen > len - 32 || capLen > MAX_SANE_CAPLEN) {
           this.fail('CORRUPT_RECORD', base + pos, `packet block capture length ${capLen} exceeds its block (${len} bytes) or the snaplen`);
           break;
         }

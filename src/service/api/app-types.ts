@@ -12,5 +12,7 @@ declare module 'fastify' {
     /** Error statuses the route answers with: documented in OpenAPI with the Error schema (not compiled into a
      * serializer per route, which would cost start-up time for no runtime gain). */
     errors?: number[];
+    /** Reachable without an API key (liveness, readiness, the UI's files, the API docs); every other route needs one. */
+    public?: boolean;
   }
 }

@@ -1,4 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { BlockList, isIP } from 'node:net';
 import { ServiceError } from '../errors.ts';
 
 /**
@@ -48,7 +49,12 @@ export function keysFrom(flags: readonly string[], env: string | undefined): str
 export class RateLimiter {
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
 
-  constructor(private readonly perSecond: number, private readonly burst: number, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly perSecond: number,
+    private readonly burst: number,
+    private readonly now: () => number = Date.now,
+    private readonly what = 'this API key',
+  ) {}
 
   get enabled(): boolean {
     return this.perSecond > 0;
@@ -70,7 +76,7 @@ export class RateLimiter {
       return;
     }
     const wait = Math.max(1, Math.ceil((1 - b.tokens) / this.perSecond));
-    throw new ServiceError('RATE_LIMITED', `rate limit of ${this.perSecond} requests/s (burst ${this.burst}) exceeded for this API key`, { 'retry-after': String(wait) });
+    throw new ServiceError('RATE_LIMITED', `rate limit of ${this.perSecond} requests/s (burst ${this.burst}) exceeded for ${this.what}`, { 'retry-after': String(wait) });
   }
 
   private prune(t: number): void {
@@ -78,8 +84,74 @@ export class RateLimiter {
   }
 }
 
-/** True for addresses that only this machine can reach. */
+const LOOPBACK = new BlockList();
+LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
+LOOPBACK.addAddress('::1', 'ipv6');
+LOOPBACK.addSubnet('::ffff:127.0.0.0', 104, 'ipv6');
+
+/**
+ * True for addresses that only this machine can reach: 127.0.0.0/8, ::1, their IPv4-mapped form, and the name
+ * `localhost`. Compared as addresses, never as strings: `127.evil.example` is a DNS name anyone can point anywhere.
+ */
 export function isLoopback(host: string): boolean {
   const h = host.replace(/^\[|\]$/g, '').toLowerCase();
-  return h === 'localhost' || h === '::1' || /^127\./.test(h) || h === '::ffff:127.0.0.1';
+  if (h === 'localhost') return true;
+  const v = isIP(h);
+  if (v === 4) return LOOPBACK.check(h, 'ipv4');
+  if (v === 6) return LOOPBACK.check(h, 'ipv6');
+  return false;
+}
+
+/** The host name of a Host header or an Origin's authority, without port or brackets; null when unparsable. */
+export function hostOf(authority: string): string | null {
+  const a = authority.trim().toLowerCase();
+  if (a === '') return null;
+  if (a.startsWith('[')) {
+    const end = a.indexOf(']');
+    if (end < 0) return null;
+    const rest = a.slice(end + 1);
+    if (rest !== '' && !/^:\d{1,5}$/.test(rest)) return null;
+    return a.slice(1, end);
+  }
+  const m = /^([^:/?#@\s]+)(?::(\d{1,5}))?$/.exec(a);
+  return m ? m[1]! : null;
+}
+
+/**
+ * Host and Origin checks against DNS rebinding and cross-site requests.
+ *
+ * - Host: a server without API keys listens on loopback only, so the only names a browser may legitimately use
+ *   for it are loopback addresses, `localhost`, and the name it listens on; any other Host is a rebinding page
+ *   that resolved its own name to 127.0.0.1, and is refused. `allowedHosts` adds names (a reverse proxy's).
+ * - Origin: a write (any method but GET, HEAD, OPTIONS) that carries an Origin whose host is not the request's
+ *   Host, or `Sec-Fetch-Site: cross-site`, is refused whatever the keys: no page on another site may upload to,
+ *   delete from or install models on this server through a visitor's browser.
+ */
+export class OriginGuard {
+  private readonly hosts: Set<string>;
+
+  constructor(private readonly opts: { checkHost: boolean; listenHost: string; allowedHosts?: readonly string[] }) {
+    this.hosts = new Set([opts.listenHost, ...(opts.allowedHosts ?? [])].map((h) => h.replace(/^\[|\]$/g, '').toLowerCase()));
+  }
+
+  check(method: string, headers: Record<string, string | string[] | undefined>): void {
+    const hostHeader = typeof headers.host === 'string' ? headers.host : '';
+    const host = hostOf(hostHeader);
+    if (this.opts.checkHost && (host === null || !(isLoopback(host) || this.hosts.has(host)))) {
+      throw new ServiceError('FORBIDDEN', `this server answers only to its own names (Host ${JSON.stringify(hostHeader.slice(0, 100))} is not one of them)`);
+    }
+    if (method === 'GET' || method === 'HEAD' || method === 'OPTIONS') return;
+    const site = headers['sec-fetch-site'];
+    if (site === 'cross-site') throw new ServiceError('FORBIDDEN', 'cross-site writes are refused');
+    const origin = headers.origin;
+    if (typeof origin === 'string' && origin !== '') {
+      let oh: string | null = null;
+      try {
+        oh = origin === 'null' ? null : new URL(origin).host;
+      } catch { oh = null; }
+      if (oh === null || host === null || oh.toLowerCase() !== hostHeader.trim().toLowerCase()) {
+        throw new ServiceError('FORBIDDEN', `cross-origin writes are refused (Origin ${JSON.stringify(origin.slice(0, 100))})`);
+      }
+    }
+  }
 }

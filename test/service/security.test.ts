@@ -1,0 +1,191 @@
+import { test, before, after, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { isLoopback, hostOf } from '../../src/service/api/auth.ts';
+import { makeCapture, startTestServer, tempDir, multipart } from './helpers.ts';
+
+/**
+ * Nothing gets past the key: authorisation is decided on the route the router matched, so no spelling of a path
+ * (percent-encoded, dot segments, doubled slashes, absolute-form request lines) reaches a guarded route without a
+ * key; a key-less loopback server answers only to its own names and refuses cross-origin writes; wrong keys are
+ * rate-limited by client address.
+ */
+const KEY = 'security-test-key-0123456789';
+
+interface RawAnswer { status: number; headers: Record<string, string>; body: string }
+
+/** One request over a raw socket, so the request line is sent exactly as written (fetch would normalise it). */
+function raw(port: number, method: string, target: string, headers: Record<string, string> = {}, body?: Buffer): Promise<RawAnswer> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(port, '127.0.0.1');
+    const h = { host: `127.0.0.1:${port}`, connection: 'close', ...headers, ...(body ? { 'content-length': String(body.length) } : {}) };
+    s.on('connect', () => {
+      s.write(`${method} ${target} HTTP/1.1\r\n${Object.entries(h).map(([k, v]) => `${k}: ${v}`).join('\r\n')}\r\n\r\n`);
+      if (body) s.write(body);
+    });
+    const chunks: Buffer[] = [];
+    s.on('data', (d) => chunks.push(d));
+    s.on('error', reject);
+    s.on('close', () => {
+      const text = Buffer.concat(chunks).toString('latin1');
+      const [head, ...rest] = text.split('\r\n\r\n');
+      const lines = (head ?? '').split('\r\n');
+      const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(lines[0] ?? '')?.[1] ?? 0);
+      const hs: Record<string, string> = {};
+      for (const l of lines.slice(1)) { const i = l.indexOf(':'); if (i > 0) hs[l.slice(0, i).toLowerCase()] = l.slice(i + 1).trim(); }
+      resolve({ status, headers: hs, body: rest.join('\r\n\r\n') });
+    });
+  });
+}
+
+/** Spellings of one path that a router may take for it. */
+function variants(p: string): string[] {
+  const enc1 = p.replace(/^\/(.)/, (_m, c: string) => `/%${c.charCodeAt(0).toString(16)}`);
+  const encUpper = p.replace(/^\/(.)/, (_m, c: string) => `/%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  const encAll = p.split('/').map((seg) => seg.replace(/[a-z]/g, (c) => `%${c.charCodeAt(0).toString(16)}`)).join('/');
+  return [
+    p, enc1, encUpper, encAll,
+    `/x/..${p}`, `/.${p}`, `/${p}`, p.replace(/\/([^/]+)$/, '/./$1'), p.replace(/^\/([^/]+)\//, '/$1/x/../'),
+    `http://x${p}`, `http://127.0.0.1${p}`, `HTTP://X${enc1}`,
+    `${p}?`, `${p}#x`, `${p}/`,
+  ];
+}
+
+describe('a server that requires API keys', () => {
+  let srv: Awaited<ReturnType<typeof startTestServer>>;
+  let tmp: ReturnType<typeof tempDir>;
+  let port: number;
+  let jobId: string;
+
+  before(async () => {
+    tmp = tempDir();
+    srv = await startTestServer(tmp.dir, { apiKeys: [KEY], rateLimit: { perSecond: 1000, burst: 1000 } });
+    port = Number(new URL(srv.url).port);
+    const fd = new FormData();
+    fd.append('file', new Blob([makeCapture(2)]), 'a.pcap');
+    const res = await fetch(`${srv.url}/api/v1/jobs`, { method: 'POST', body: fd, headers: { authorization: `Bearer ${KEY}` } });
+    assert.equal(res.status, 202);
+    jobId = ((await res.json()) as { id: string }).id;
+  });
+  after(async () => {
+    await srv.close();
+    tmp.cleanup();
+  });
+
+  test('no route of the OpenAPI document answers 2xx without a key, however its path is spelt', async () => {
+    const doc = (await (await fetch(`${srv.url}/docs/json`)).json()) as { paths: Record<string, Record<string, unknown>> };
+    const routes: { method: string; path: string }[] = [];
+    for (const [p, ops] of Object.entries(doc.paths)) {
+      for (const m of Object.keys(ops)) routes.push({ method: m.toUpperCase(), path: p.replace(/\{id\}/g, jobId).replace(/\{[^}]+\}/g, 'x') });
+    }
+    routes.push({ method: 'GET', path: '/metrics' });
+    const publicPaths = new Set(['/healthz', '/readyz']);
+    let checked = 0;
+    for (const r of routes) {
+      if (publicPaths.has(r.path)) continue;
+      for (const target of variants(r.path)) {
+        const a = await raw(port, r.method, target, r.method === 'GET' || r.method === 'DELETE' ? {} : { 'content-type': 'application/json' }, r.method === 'POST' ? Buffer.from('{}') : undefined);
+        checked++;
+        assert.ok(a.status >= 400 && a.status < 500, `${r.method} ${target} answered ${a.status} without a key: ${a.body.slice(0, 200)}`);
+        assert.ok(![200, 201, 202, 204].includes(a.status));
+        assert.match(a.body, /"error":\{"code":"[A-Z_]+"/, `${r.method} ${target}: the documented error format`);
+      }
+    }
+    assert.ok(checked > 100, `checked ${checked} spellings`);
+    // The job is still there: none of the DELETE spellings reached it.
+    const j = await fetch(`${srv.url}/api/v1/jobs/${jobId}`, { headers: { authorization: `Bearer ${KEY}` } });
+    assert.equal(j.status, 200);
+  });
+
+  test('with the key, an encoded spelling reaches the same route (the router decodes, the guard follows it)', async () => {
+    const a = await raw(port, 'GET', '/%61pi/v1/jobs', { authorization: `Bearer ${KEY}` });
+    assert.equal(a.status, 200);
+    assert.match(a.body, /"jobs"/);
+  });
+
+  test('the UI, the docs, /healthz and /readyz need no key', async () => {
+    for (const p of ['/', '/docs/json', '/healthz', '/readyz']) {
+      const a = await raw(port, 'GET', p);
+      assert.equal(a.status, 200, p);
+    }
+  });
+
+  test('wrong keys are rate-limited by client address', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 100; i++) statuses.push((await raw(port, 'GET', '/api/v1/jobs', { authorization: `Bearer guess-${i}` })).status);
+    const refused = statuses.filter((s) => s === 401).length;
+    const limited = statuses.filter((s) => s === 429).length;
+    assert.ok(refused <= 30, `${refused} guesses were answered 401 (the rest should be 429)`);
+    assert.ok(limited >= 70, `${limited} guesses were rate-limited`);
+    const last = await raw(port, 'GET', '/api/v1/jobs', { authorization: 'Bearer still-guessing' });
+    assert.equal(last.status, 429);
+    assert.ok(Number(last.headers['retry-after']) >= 1);
+  });
+
+  test('headers over the limit answer 431 in the documented error format', async () => {
+    const a = await raw(port, 'GET', '/healthz', { 'x-big': 'a'.repeat(20_000) });
+    assert.equal(a.status, 431);
+    assert.equal(JSON.parse(a.body).error.code, 'HEADERS_TOO_LARGE');
+  });
+});
+
+describe('a key-less loopback server', () => {
+  let srv: Awaited<ReturnType<typeof startTestServer>>;
+  let tmp: ReturnType<typeof tempDir>;
+  let port: number;
+
+  before(async () => {
+    tmp = tempDir();
+    srv = await startTestServer(tmp.dir, {});
+    port = Number(new URL(srv.url).port);
+  });
+  after(async () => {
+    await srv.close();
+    tmp.cleanup();
+  });
+
+  test('answers to loopback names only (DNS rebinding)', async () => {
+    for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`, '127.0.0.1']) {
+      assert.equal((await raw(port, 'GET', '/api/v1/jobs', { host })).status, 200, host);
+    }
+    for (const host of [`evil.example:${port}`, 'evil.example', `127.0.0.1.evil.example:${port}`, `127.evil.example:${port}`, '']) {
+      const a = await raw(port, 'GET', '/api/v1/jobs', { host });
+      assert.equal(a.status, 403, `Host ${host}`);
+      assert.equal(JSON.parse(a.body).error.code, 'FORBIDDEN');
+    }
+  });
+
+  test('refuses cross-origin writes and accepts same-origin ones', async () => {
+    const up = multipart({ name: 'a.pcap', data: makeCapture(2) });
+    const evil = await raw(port, 'POST', '/api/v1/jobs', { 'content-type': up.contentType, origin: 'http://evil.example' }, up.body);
+    assert.equal(evil.status, 403);
+    assert.equal(JSON.parse(evil.body).error.code, 'FORBIDDEN');
+    const site = await raw(port, 'POST', '/api/v1/jobs', { 'content-type': up.contentType, 'sec-fetch-site': 'cross-site' }, up.body);
+    assert.equal(site.status, 403);
+    const nul = await raw(port, 'POST', '/api/v1/jobs', { 'content-type': up.contentType, origin: 'null' }, up.body);
+    assert.equal(nul.status, 403);
+    const list = await (await fetch(`${srv.url}/api/v1/jobs`)).json() as { total: number };
+    assert.equal(list.total, 0, 'no refused upload became a job');
+    const same = await raw(port, 'POST', '/api/v1/jobs', { 'content-type': up.contentType, origin: `http://127.0.0.1:${port}` }, up.body);
+    assert.equal(same.status, 202, same.body);
+    const none = await raw(port, 'POST', '/api/v1/jobs', { 'content-type': up.contentType }, up.body);
+    assert.equal(none.status, 202, 'a client without Origin (curl) may write');
+  });
+});
+
+test('loopback is decided on addresses, not on strings', () => {
+  for (const h of ['127.0.0.1', '127.1.2.3', '::1', '[::1]', '::ffff:127.0.0.1', '0:0:0:0:0:0:0:1', 'localhost', 'LOCALHOST']) assert.equal(isLoopback(h), true, h);
+  for (const h of ['127.evil.example', '127.0.0.1.nip.io', '10.0.0.1', '0.0.0.0', '::', '128.0.0.1', '::ffff:10.0.0.1', 'localhost.evil.example', '']) assert.equal(isLoopback(h), false, h);
+  assert.equal(hostOf('127.0.0.1:8080'), '127.0.0.1');
+  assert.equal(hostOf('[::1]:8080'), '::1');
+  assert.equal(hostOf('a b'), null);
+});
+
+test('a key-less server refuses to listen on a name that only looks like loopback', async () => {
+  const tmp = tempDir();
+  try {
+    await assert.rejects(startTestServer(tmp.dir, { host: '127.evil.example' }), /refusing to listen/);
+  } finally {
+    tmp.cleanup();
+  }
+});
