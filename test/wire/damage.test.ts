@@ -171,6 +171,20 @@ test('an absurd capture length in a pcap record header is CORRUPT_RECORD at that
   }
 });
 
+test('a header claiming a huge snaplen does not lift the record cap: a 600 MB record is damage, not buffered', async () => {
+  const { buf, records } = smallPcap();
+  const base = await intact('small.pcap', buf);
+  for (const snaplen of [0xffffffff, 0x7fffffff, 700_000_000]) {
+    const bad = Buffer.from(buf);
+    bad.writeUInt32LE(snaplen, 16);
+    bad.writeUInt32LE(600_000_000, records[2]! + 8);
+    const e = await checkDamaged(base, bad, records[2]!, `snaplen ${snaplen}, 600 MB record`);
+    assert.equal(e?.code, 'CORRUPT_RECORD');
+    assert.equal(e?.offset, records[2]);
+    assert.match(e!.message, /largest record read \(262144 bytes\)/);
+  }
+});
+
 test('pcapng block damage (length not a multiple of 4, below minimum, trailing mismatch, caplen past the block, unknown interface) is CORRUPT_RECORD at the block', async () => {
   const { buf, packets } = smallPcapng();
   const base = await intact('small.pcapng', buf);
