@@ -19,6 +19,9 @@ With --redis, jobs go to BullMQ and \`veil worker --redis URL --data-dir DIR\` p
       --api-key KEY        accept this bearer token (repeatable; also VEIL_API_KEYS, comma-separated)
       --rate-limit N[/B]   requests per second per API key, burst B (default ${DEFAULTS.rateLimit.perSecond}/${DEFAULTS.rateLimit.burst}; 0 = off)
       --max-upload SIZE    largest upload, e.g. 500M, 2G (default 1G)
+      --max-inflated SIZE  most bytes a gzip upload may inflate to (default 8G)
+      --job-timeout S      seconds one job run may take before it fails (default 7200; 0 = none)
+      --allowed-host NAME  a key-less server answers only to loopback names and --host; add names (repeatable)
       --retention-hours H  delete finished jobs and their results after H hours (default ${DEFAULTS.retentionHours})
       --concurrency N      embedded queue: jobs run at once, one worker thread each (default ${defaultConcurrency()})
       --classify-threads N worker threads for POST /classify (default 1)
@@ -39,6 +42,9 @@ export async function run(argv: string[]): Promise<number> {
       'api-key': { type: 'string', multiple: true },
       'rate-limit': { type: 'string' },
       'max-upload': { type: 'string' },
+      'max-inflated': { type: 'string' },
+      'job-timeout': { type: 'string' },
+      'allowed-host': { type: 'string', multiple: true },
       'retention-hours': { type: 'string' },
       concurrency: { type: 'string' },
       'classify-threads': { type: 'string' },
@@ -66,6 +72,9 @@ export async function run(argv: string[]): Promise<number> {
     modelDirs: v.models ?? [],
     apiKeys: keysFrom(v['api-key'] ?? [], process.env.VEIL_API_KEYS),
     maxUploadBytes: v['max-upload'] ? parseSize(v['max-upload']) : DEFAULTS.maxUploadBytes,
+    maxInflatedBytes: v['max-inflated'] ? parseSize(v['max-inflated']) : DEFAULTS.maxInflatedBytes,
+    jobTimeoutMs: v['job-timeout'] !== undefined ? positiveInt('job-timeout', v['job-timeout'], true) * 1000 : DEFAULTS.jobTimeoutMs,
+    allowedHosts: v['allowed-host'] ?? [],
     retentionHours: retention,
     concurrency: v.concurrency ? positiveInt('concurrency', v.concurrency) : defaultConcurrency(),
     classifyThreads: v['classify-threads'] ? positiveInt('classify-threads', v['classify-threads']) : 1,

@@ -156,7 +156,7 @@ export async function extractFlows(
   source: { path: string } | { stream: NodeJS.ReadableStream; name: string },
   opts: MeterOptions,
   onRow: (row: CellValue[], columns: ColumnDef[]) => void,
-  hooks?: { onProgress?: (bytesRead: number, meter: Meter) => void; signal?: AbortSignal; onMeter?: (m: Meter) => void },
+  hooks?: { onProgress?: (bytesRead: number, meter: Meter) => void; signal?: AbortSignal; onMeter?: (m: Meter) => void; maxInflatedBytes?: number },
 ): Promise<ExtractSummary> {
   const name = 'path' in source ? (source.path === '-' ? 'stdin' : source.path) : source.name;
   const meter: Meter = new Meter({ captureName: captureFileName(name), ...opts }, (row) => onRow(row, meter.columns));
@@ -166,6 +166,7 @@ export async function extractFlows(
     capture = await readCapture(source, (f) => meter.frame(f), {
       onProgress: hooks?.onProgress ? (b) => hooks.onProgress!(b, meter) : undefined,
       signal: hooks?.signal,
+      ...(hooks?.maxInflatedBytes !== undefined ? { maxInflatedBytes: hooks.maxInflatedBytes } : {}),
     });
   } catch (err) {
     // An I/O failure mid-file: the flows read so far are still written.

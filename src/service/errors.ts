@@ -50,7 +50,7 @@ export const ERRORS: Readonly<Record<ServiceErrorCode, ErrorEntry>> = {
   FORBIDDEN: { status: 403, description: 'The request came through a name this server does not answer to (a foreign `Host`: DNS rebinding) or is a write from another site (`Origin` or `Sec-Fetch-Site`).' },
   HEADERS_TOO_LARGE: { status: 431, description: 'The request line or headers are larger than the server reads (16 KiB).' },
   UPLOAD_MISSING: { status: 400, description: 'POST /jobs or POST /models needs a multipart/form-data body with one file part.' },
-  UPLOAD_TOO_LARGE: { status: 413, description: 'The uploaded file is larger than the server\'s limit (--max-upload); nothing was kept.' },
+  UPLOAD_TOO_LARGE: { status: 413, description: 'The uploaded file is larger than the server\'s limit (--max-upload), or a gzip upload inflates past --max-inflated; nothing was kept.' },
   UNSUPPORTED_INPUT: { status: 415, description: 'The upload is neither a capture (pcap, pcapng) nor a flow table (CSV, JSONL, Parquet, ARFF), judged by its bytes; its name is ignored.' },
   BAD_CAPTURE: { status: 400, description: 'The capture is truncated or corrupt; the message names the byte offset of the damage. Send `partial=true` to keep the flows before it.' },
   BAD_TABLE: { status: 400, description: 'The flow table cannot be parsed; the message names the line or column.' },
@@ -100,6 +100,7 @@ export function serviceCodeFor(code: string, name = ''): ServiceErrorCode {
   if ((ServiceErrorCode as Record<string, string>)[code] === code) return code as ServiceErrorCode;
   if (name === 'CaptureError' || code === 'TRUNCATED' || code === 'BAD_MAGIC' || code === 'CORRUPT_RECORD') return 'BAD_CAPTURE';
   if (code === 'DATASET_MISSING_COLUMN') return 'MISSING_COLUMNS';
+  if (code === 'INPUT_TOO_LARGE') return 'UPLOAD_TOO_LARGE';
   if (code.startsWith('DATASET_')) return 'BAD_TABLE';
   if (code.startsWith('MODEL_') || name === 'ModelError' || name === 'ArtifactError') return 'BAD_MODEL';
   return 'BAD_REQUEST';

@@ -27,6 +27,10 @@ export interface ServeConfig {
   modelDirs: string[];
   apiKeys: string[];
   maxUploadBytes: number;
+  /** Bytes a gzip upload may inflate to (default DEFAULTS.maxInflatedBytes). */
+  maxInflatedBytes?: number;
+  /** Wall time of one job run before it fails with JOB_TIMEOUT (default DEFAULTS.jobTimeoutMs; 0: none). */
+  jobTimeoutMs?: number;
   retentionHours: number;
   /** Embedded backend: jobs run at once. */
   concurrency: number;
@@ -49,6 +53,8 @@ export const DEFAULTS = {
   host: '127.0.0.1',
   dataDir: '.veil-data',
   maxUploadBytes: 1 << 30,
+  maxInflatedBytes: 8 * 2 ** 30,
+  jobTimeoutMs: 2 * 3600_000,
   retentionHours: 24 * 7,
   redisPrefix: 'veil',
   maxClassifyRows: 1000,
@@ -108,7 +114,12 @@ export async function startServer(cfg: ServeConfig): Promise<RunningServer> {
   const ctx: ServiceContext = {
     dataDir, registry, queue, catalog, pool: classifyPool, metrics,
     state: { draining: false },
-    limits: { maxUploadBytes: cfg.maxUploadBytes, maxClassifyRows: cfg.maxClassifyRows },
+    limits: {
+      maxUploadBytes: cfg.maxUploadBytes,
+      maxClassifyRows: cfg.maxClassifyRows,
+      maxInflatedBytes: cfg.maxInflatedBytes ?? DEFAULTS.maxInflatedBytes,
+      jobTimeoutMs: cfg.jobTimeoutMs ?? DEFAULTS.jobTimeoutMs,
+    },
   };
   const app = await buildApp({
     ctx,

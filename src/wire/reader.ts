@@ -34,6 +34,8 @@ export interface ReadCaptureOptions {
   /** Called after every chunk with the number of source bytes read so far (compare with `captureTotalBytes`). */
   onProgress?: (bytesRead: number) => void;
   signal?: AbortSignal;
+  /** gzip input: stop with INPUT_TOO_LARGE once the inflated bytes pass this (a 4 MB file can inflate to 4 GiB). */
+  maxInflatedBytes?: number;
   /** Read size; default 4 MiB for regular files (each read costs a thread-pool round trip), 1 MiB for streams. */
   highWaterMark?: number;
 }
@@ -648,6 +650,8 @@ export async function readCapture(
     else signal.addEventListener('abort', onAbort, { once: true });
   }
   const onProgress = opts.onProgress;
+  const maxInflated = opts.maxInflatedBytes ?? Infinity;
+  let inflated = 0;
   let bytesRead = 0;
   try {
     if (aborted) {
@@ -660,6 +664,9 @@ export async function readCapture(
           : typeof chunk === 'string' ? Buffer.from(chunk, 'latin1')
           : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
         bytesRead = raw ? rawBytes : bytesRead + buf.length;
+        if (raw && (inflated += buf.length) > maxInflated) {
+          throw new VeilError('INPUT_TOO_LARGE', `${name}: inflates to more than ${maxInflated} bytes, the most this server reads from one compressed upload`);
+        }
         parser.feed(buf);
         if (onProgress) onProgress(bytesRead);
         if (parser.error || aborted) break;

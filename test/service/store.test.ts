@@ -83,3 +83,35 @@ test('the server refuses to listen beyond loopback without API keys', async () =
     t.cleanup();
   }
 });
+
+test('a job that was running at each of its last starts fails with JOB_CRASHED and the queue behind it runs', () => {
+  const t = tempDir();
+  try {
+    const reg = new JobRegistry(t.dir);
+    reg.insert(payload('jkiller01'));
+    reg.insert({ ...payload('jbehind01'), createdAt: Date.now() + 1 });
+    const finals: string[] = [];
+    reg.onFinal((j) => finals.push(`${j.id}:${j.state}`));
+    // Three starts: each claims the oldest job, which "kills the process" (it stays marked running).
+    for (let start = 1; start <= 3; start++) {
+      const r = reg.resetRunning(3);
+      assert.deepEqual(r, { resumed: start === 1 ? 0 : 1, failed: 0 }, `start ${start}`);
+      const claim = reg.claimNext();
+      assert.equal(claim?.payload.id, 'jkiller01');
+      assert.equal(claim?.attempts, start);
+    }
+    assert.deepEqual(reg.resetRunning(3), { resumed: 0, failed: 1 });
+    const dead = reg.get('jkiller01')!;
+    assert.equal(dead.state, 'failed');
+    assert.equal(dead.error?.code, 'JOB_CRASHED');
+    assert.match(dead.error!.message, /3 time/);
+    assert.deepEqual(finals, ['jkiller01:failed'], 'its upload is released like any final job');
+    assert.equal(reg.claimNext()?.payload.id, 'jbehind01', 'the next job runs');
+    // A graceful hand-back does not use up an attempt.
+    reg.handBack('jbehind01');
+    assert.equal(reg.claimNext()?.attempts, 1);
+    reg.close();
+  } finally {
+    t.cleanup();
+  }
+});

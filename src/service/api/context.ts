@@ -18,5 +18,9 @@ export interface ServiceContext {
   limits: {
     maxUploadBytes: number;
     maxClassifyRows: number;
+    /** Bytes a gzip upload may inflate to (its job fails with UPLOAD_TOO_LARGE past it). */
+    maxInflatedBytes?: number;
+    /** Wall time of one job run (0 or absent: none). */
+    jobTimeoutMs?: number;
   };
 }

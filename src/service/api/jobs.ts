@@ -98,6 +98,7 @@ export function jobRoutes(app: App, ctx: ServiceContext): void {
       const payload: JobPayload = {
         kind: 'veil-job', version: 1, id, input: kind, file, inputName: up.displayName, inputBytes: up.bytes,
         models: refs, labelColumn: label, partial, createdAt: Date.now(),
+        limits: { maxInflatedBytes: ctx.limits.maxInflatedBytes ?? 0, timeoutMs: ctx.limits.jobTimeoutMs ?? 0 },
       };
       ctx.registry.insert(payload);
       keep = true;

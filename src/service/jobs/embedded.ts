@@ -44,7 +44,8 @@ export class EmbeddedQueue implements JobQueue {
   }
 
   async start(): Promise<void> {
-    const resumed = this.reg.resetRunning();
+    const { resumed, failed } = this.reg.resetRunning(this.maxAttempts);
+    if (failed > 0) this.opts.log?.(`failed ${failed} job(s) that were running at each of their last ${this.maxAttempts} starts (JOB_CRASHED)`);
     if (resumed > 0) this.opts.log?.(`resuming ${resumed} job(s) interrupted by the last shutdown`);
     this.timer = setInterval(() => this.schedule(), 250);
     this.timer.unref();
@@ -98,7 +99,7 @@ export class EmbeddedQueue implements JobQueue {
       this.running.delete(id);
       if (r.handBack) {
         // Shutdown: the job goes back to the queue for the next start, its attempt not counted as a failure.
-        this.reg.requeue(id, 0, null);
+        this.reg.handBack(id);
       } else if (out.ok) {
         this.reg.finish(id, out.summary);
       } else if (out.error.code === CANCELLED) {

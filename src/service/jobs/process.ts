@@ -49,6 +49,16 @@ export async function processJob(job: JobPayload, ctx: ProcessContext): Promise<
     return { ok: false, error: { code: INPUT_GONE, message: `the upload of job ${job.id} is no longer available`, userFacing: true } };
   }
   let writer: ResultWriter | null = null;
+  // The job's time limit aborts it like a cancel, but it ends as a failure naming the limit.
+  const timeout = job.limits?.timeoutMs ? AbortSignal.timeout(job.limits.timeoutMs) : null;
+  const signal = timeout ? (ctx.signal ? AbortSignal.any([ctx.signal, timeout]) : timeout) : ctx.signal;
+  const stopped = (w: ResultWriter | null): ProcessOutcome => {
+    if (timeout?.aborted && !ctx.signal?.aborted) {
+      w?.abort();
+      return { ok: false, error: { code: 'JOB_TIMEOUT', message: `${job.inputName}: the job ran longer than this server's limit of ${Math.round(job.limits!.timeoutMs / 1000)} s`, userFacing: true } };
+    }
+    return cancelled(w);
+  };
   try {
     const models: ServiceModel[] = [];
     for (const ref of job.models) models.push(await ctx.model(ref));
@@ -81,8 +91,12 @@ export async function processJob(job: JobPayload, ctx: ProcessContext): Promise<
         columns = cols;
         batch.push(row);
         if (batch.length >= BATCH_ROWS) flush();
-      }, { signal: ctx.signal, onProgress: (bytes) => progress(bytes / total) });
-      if (ctx.signal?.aborted) return cancelled(writer);
+      }, {
+        signal,
+        onProgress: (bytes) => progress(bytes / total),
+        ...(job.limits?.maxInflatedBytes ? { maxInflatedBytes: job.limits.maxInflatedBytes } : {}),
+      });
+      if (signal?.aborted) return stopped(writer);
       columns = res.columns;
       flush();
       if (res.capture.error) {
@@ -107,7 +121,7 @@ export async function processJob(job: JobPayload, ctx: ProcessContext): Promise<
         warn,
         ...(job.labelColumn ? { textColumns: [job.labelColumn] } : {}),
       })) {
-        if (ctx.signal?.aborted) return cancelled(writer);
+        if (signal?.aborted) return stopped(writer);
         if (!plan) {
           plan = tablePlan(chunk, models, job.labelColumn, job.inputName);
           writer = new ResultWriter(ctx.dataDir, job.id, plan.resultColumns);
@@ -129,7 +143,7 @@ export async function processJob(job: JobPayload, ctx: ProcessContext): Promise<
     return { ok: true, summary };
   } catch (err) {
     (writer as ResultWriter | null)?.abort();
-    if (ctx.signal?.aborted) return cancelled(null);
+    if (signal?.aborted) return stopped(null);
     const e = err as { userFacing?: boolean; code?: unknown; name?: unknown; message?: unknown; stack?: unknown };
     const message = String(e?.message ?? err).split(file).join(job.inputName);
     if (e?.userFacing) return { ok: false, error: { code: serviceCodeFor(String(e.code ?? ''), String(e.name ?? '')), message, userFacing: true } };

@@ -31,6 +31,16 @@ export interface JobPayload {
   /** Keep the flows before damage in a truncated capture instead of failing. */
   partial: boolean;
   createdAt: number;
+  /** The server's limits when the job was accepted (absent in jobs of older servers: no limits). */
+  limits?: JobLimits;
+}
+
+/** Limits a job runs under, fixed when it is accepted so that every worker applies the server's. */
+export interface JobLimits {
+  /** Bytes a gzip upload may inflate to. */
+  maxInflatedBytes: number;
+  /** Wall time a run may take before it fails with JOB_TIMEOUT (0: none). */
+  timeoutMs: number;
 }
 
 /** Per-model outcome over all rows of a job. */

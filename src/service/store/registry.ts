@@ -56,6 +56,8 @@ export class JobRegistry {
       cancel: d.prepare("UPDATE jobs SET state = 'cancelled', finished_at = ? WHERE id = ? AND state IN ('queued', 'running')"),
       requeue: d.prepare("UPDATE jobs SET state = 'queued', run_after = ?, error_code = ?, error_message = ?, progress = 0 WHERE id = ? AND state IN ('queued', 'running')"),
       resetRunning: d.prepare("UPDATE jobs SET state = 'queued', progress = 0 WHERE state = 'running'"),
+      handBack: d.prepare("UPDATE jobs SET state = 'queued', run_after = 0, progress = 0, attempts = MAX(attempts - 1, 0) WHERE id = ? AND state = 'running'"),
+      runningJobs: d.prepare("SELECT id, attempts FROM jobs WHERE state = 'running'"),
       del: d.prepare('DELETE FROM jobs WHERE id = ?'),
       counts: d.prepare('SELECT state, COUNT(*) AS n FROM jobs GROUP BY state'),
       expired: d.prepare("SELECT id FROM jobs WHERE state IN ('done', 'failed', 'cancelled') AND finished_at < ?"),
@@ -137,9 +139,24 @@ export class JobRegistry {
     this.st.requeue.run(runAfter, error?.code ?? null, error?.message ?? null, id);
   }
 
-  /** After a crash or restart: jobs marked running have no processor any more. */
-  resetRunning(): number {
-    return this.st.resetRunning.run().changes;
+  /** Graceful shutdown: a running job goes back to the queue and the run it was in does not count as an attempt. */
+  handBack(id: string): void {
+    this.st.handBack.run(id);
+  }
+
+  /**
+   * After a crash or restart: jobs marked running have no processor any more. Those that already used
+   * `maxAttempts` runs fail (a job that kills the process would otherwise crash-loop the server and starve the
+   * queue behind it); the others go back to the queue. Returns how many went each way.
+   */
+  resetRunning(maxAttempts = Infinity, now = Date.now()): { resumed: number; failed: number } {
+    let failed = 0;
+    for (const r of this.st.runningJobs.all() as { id: string; attempts: number }[]) {
+      if (r.attempts < maxAttempts) continue;
+      const msg = `the server stopped while this job ran, ${r.attempts} time(s) (a crash or a kill during the job); not retried`;
+      if (this.fail(r.id, 'JOB_CRASHED', msg, now)) failed++;
+    }
+    return { resumed: this.st.resetRunning.run().changes, failed };
   }
 
   delete(id: string): void {
