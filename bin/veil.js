@@ -6,8 +6,10 @@ import { fileURLToPath } from 'node:url';
 
 const main = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
 const tsx = import.meta.resolve('tsx');
+// The IPC channel ties the child's life to ours: if this wrapper is killed (SIGKILL cannot be forwarded), the
+// channel closes and the child exits instead of serving on as an orphan (src/cli/main.ts).
 const child = spawn(process.execPath, ['--max-semi-space-size=64', '--import', tsx, main, ...process.argv.slice(2)], {
-  stdio: 'inherit',
+  stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
 });
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => child.kill(sig));
 child.on('exit', (code, signal) => {

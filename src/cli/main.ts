@@ -21,7 +21,21 @@ function usage(): string {
   return `usage: veil <command> [options]\n\ncommands:\n${rows.join('\n')}\n\nveil <command> --help for a command's options\n`;
 }
 
+/**
+ * Started by bin/veil.js with an IPC channel: when the wrapper dies without passing a signal on (SIGKILL), the
+ * channel closes and this process goes too, so no orphan keeps serving on the port with the data dir locked.
+ */
+function dieWithWrapper(): void {
+  if (!process.channel) return;
+  process.channel.unref();
+  process.on('disconnect', () => {
+    process.stderr.write('veil: the bin/veil.js wrapper is gone; exiting\n');
+    process.exit(137);
+  });
+}
+
 async function main(argv: string[]): Promise<number> {
+  dieWithWrapper();
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h') {
     process.stdout.write(usage());

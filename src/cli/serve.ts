@@ -83,11 +83,12 @@ export async function run(argv: string[]): Promise<number> {
     graceMs: (v.grace ? Number(v.grace) : DEFAULTS.graceMs / 1000) * 1000,
     sweepIntervalMs: DEFAULTS.sweepIntervalMs,
     log,
+    logger: !v.quiet,
     handleSignals: true,
   });
   const models = server.ctx.catalog.list();
   log(`${server.ctx.queue.backend} queue, ${models.length} model(s)${models.length ? `: ${models.map((m) => m.name).join(', ')}` : ''}, data in ${server.ctx.dataDir}`);
-  process.stdout.write(`veil serve: listening on ${server.url}  (UI ${server.url}/, API ${server.url}/api/v1, docs ${server.url}/docs)\n`);
+  process.stdout.write(`veil serve: listening on ${server.url}  (UI ${server.url}/, API ${server.url}/api/v1, docs ${server.url}/docs; pid ${process.pid})\n`);
   // Runs until SIGTERM/SIGINT; the signal handler exits the process.
   await new Promise<never>(() => {});
   return 0;

@@ -40,6 +40,10 @@ export async function run(argv: string[]): Promise<number> {
   if (v.help) { process.stdout.write(HELP); return 0; }
   if (!v.redis) throw new VeilError('BAD_ARGUMENT', 'veil worker needs --redis URL (the Redis `veil serve --redis` uses)');
   const log = v.quiet ? () => {} : (m: string) => process.stderr.write(`veil worker[${process.pid}]: ${m}\n`);
+  // A stray rejected promise must not take the worker and its running jobs down (they would wait for a stall).
+  process.on('unhandledRejection', (reason) => {
+    process.stderr.write(`veil worker[${process.pid}]: unhandled rejection (the worker goes on): ${reason instanceof Error ? reason.stack ?? reason.message : String(reason)}\n`);
+  });
   const dataDir = path.resolve(v['data-dir'] ?? DEFAULTS.dataDir);
   const concurrency = v.concurrency ? positiveInt('concurrency', v.concurrency) : defaultConcurrency();
   const worker = new RedisJobWorker({

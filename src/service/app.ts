@@ -53,6 +53,8 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   const { ctx } = opts;
   const app = Fastify({
     logger: opts.logger ?? false,
+    // One line per failed request (from the error handler) instead of two per request: no headers, no body.
+    disableRequestLogging: true,
     bodyLimit: 16 << 20,
     // Ids in logs come from the request, not from user text.
     requestIdHeader: false,

@@ -12,6 +12,7 @@ import { CpuPool } from './jobs/pool.ts';
 import type { JobQueue } from './jobs/types.ts';
 import { Metrics } from './metrics.ts';
 import { ModelCatalog } from './models/catalog.ts';
+import { DataDirLock } from './store/lock.ts';
 import { JobRegistry } from './store/registry.ts';
 import { sweep } from './store/sweeper.ts';
 
@@ -44,6 +45,8 @@ export interface ServeConfig {
   /** Names the Host header may carry besides loopback and --host (a key-less server refuses others). */
   allowedHosts?: string[];
   log: (msg: string) => void;
+  /** Fastify's logger (pino, JSON lines on stdout): each failed request with its code and reason; default off. */
+  logger?: boolean;
   /** Install SIGTERM/SIGINT handlers (the CLI does; tests call close()). */
   handleSignals: boolean;
 }
@@ -86,6 +89,16 @@ export async function startServer(cfg: ServeConfig): Promise<RunningServer> {
   }
   const dataDir = path.resolve(cfg.dataDir);
   for (const d of ['uploads', 'results', 'models', 'tmp']) mkdirSync(path.join(dataDir, d), { recursive: true });
+  const lock = DataDirLock.acquire(dataDir);
+  try {
+    return await startLocked(cfg, dataDir, lock);
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+}
+
+async function startLocked(cfg: ServeConfig, dataDir: string, lock: DataDirLock): Promise<RunningServer> {
   const registry = new JobRegistry(dataDir);
   const catalog = new ModelCatalog(cfg.modelDirs.map((d) => path.resolve(d)), path.join(dataDir, 'models'));
   await catalog.load();
@@ -126,6 +139,7 @@ export async function startServer(cfg: ServeConfig): Promise<RunningServer> {
     apiKeys: cfg.apiKeys,
     rateLimit: cfg.rateLimit,
     listenHost: cfg.host,
+    ...(cfg.logger ? { logger: { level: 'info' } } : {}),
     allowedHosts: cfg.allowedHosts ?? [],
     ...(cfg.webDir !== undefined ? { webDir: cfg.webDir } : {}),
   });
@@ -156,11 +170,18 @@ export async function startServer(cfg: ServeConfig): Promise<RunningServer> {
       await classifyPool.close();
       if (jobPool) await jobPool.close();
       registry.close();
+      lock.release();
     })();
     return closing;
   };
 
   if (cfg.handleSignals) {
+    // A promise nobody awaited (a library's stray read, a late socket error) must never take the server and its
+    // running jobs down: log it and serve on. The jobs' own failures are handled where they run.
+    process.on('unhandledRejection', (reason) => {
+      cfg.log(`unhandled rejection (the server goes on): ${reason instanceof Error ? reason.stack ?? reason.message : String(reason)}`);
+      app.log.error({ err: reason }, 'unhandled rejection');
+    });
     const onSignal = (sig: NodeJS.Signals): void => {
       cfg.log(`${sig}: finishing running jobs (up to ${Math.round(cfg.graceMs / 1000)} s), taking no new ones`);
       void close().then(() => process.exit(0), (err: unknown) => { cfg.log(`shutdown failed: ${(err as Error).message}`); process.exit(1); });

@@ -106,7 +106,7 @@ export class EmbeddedQueue implements JobQueue {
         // DELETE /jobs/:id already moved the job to its final state.
       } else if (out.error.userFacing || attempts >= this.maxAttempts) {
         this.reg.fail(id, out.error.code, out.error.userFacing ? out.error.message : `failed after ${attempts} attempts: ${firstLine(out.error.message)}`);
-        if (!out.error.userFacing) this.opts.log?.(`job ${id} failed: ${out.error.message}`);
+        this.opts.log?.(`job ${id} failed (${out.error.code}): ${out.error.userFacing ? out.error.message : out.error.message}`);
       } else {
         const delay = this.backoffMs * 2 ** (attempts - 1);
         this.opts.log?.(`job ${id} attempt ${attempts} failed (${firstLine(out.error.message)}); retrying in ${delay} ms`);
