@@ -145,16 +145,16 @@ async function startLocked(cfg: ServeConfig, dataDir: string, lock: DataDirLock)
   });
 
   const retentionMs = cfg.retentionHours * 3600_000;
-  const sweepNow = (): void => {
+  const sweepNow = (startup = false): void => {
     try {
-      const r = sweep(registry, dataDir, retentionMs);
+      const r = sweep(registry, dataDir, retentionMs, Date.now(), { startup });
       if (r.expired || r.orphans) cfg.log(`retention: deleted ${r.expired} expired job(s), ${r.orphans} orphan file(s)`);
     } catch (err) {
       cfg.log(`retention sweep failed: ${(err as Error).message}`);
     }
   };
-  sweepNow();
-  const sweeper = setInterval(sweepNow, cfg.sweepIntervalMs);
+  sweepNow(true);
+  const sweeper = setInterval(() => sweepNow(), cfg.sweepIntervalMs);
   sweeper.unref();
 
   const address = await app.listen({ host: cfg.host, port: cfg.port });

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { JobRegistry } from '../../src/service/store/registry.ts';
 import { ResultReader, ResultWriter, resultsPath } from '../../src/service/store/results.ts';
@@ -57,6 +57,38 @@ test('retention deletes finished jobs past the period and files no job owns', ()
     assert.ok(!existsSync(resultsPath(t.dir, 'jold000001')));
     assert.ok(reg.get('jnew000001'));
     assert.equal(reg.get('jrun000001')?.state, 'queued', 'unfinished jobs are never expired');
+  } finally {
+    reg.close();
+    t.cleanup();
+  }
+});
+
+test('retention spares a running job\'s old temporary results, start-up removes partial uploads, expired names leave no trace on disk', () => {
+  const t = tempDir();
+  const reg = new JobRegistry(t.dir);
+  try {
+    const old = new Date(Date.now() - 2 * 3600_000);
+    reg.insert({ ...payload('jlong00001'), inputName: 'long-running.pcap' });
+    reg.claimNext();
+    const tmpRes = path.join(t.dir, 'results', 'jlong00001.abcdef.tmp');
+    mkdirSync(path.dirname(tmpRes), { recursive: true });
+    writeFileSync(tmpRes, 'x');
+    utimesSync(tmpRes, old, old);
+    mkdirSync(path.join(t.dir, 'uploads'), { recursive: true });
+    const part = path.join(t.dir, 'uploads', 'jdead00001.part');
+    writeFileSync(part, 'half an upload');
+    assert.deepEqual(sweep(reg, t.dir, 3600_000), { expired: 0, orphans: 0 }, 'a young partial upload may still be arriving');
+    assert.ok(existsSync(tmpRes), 'the running job keeps its temporary results');
+    assert.deepEqual(sweep(reg, t.dir, 3600_000, Date.now(), { startup: true }), { expired: 0, orphans: 1 });
+    assert.ok(!existsSync(part), 'at start-up no upload is in progress');
+    assert.ok(existsSync(tmpRes));
+
+    reg.insert({ ...payload('jsecret001'), inputName: 'secret-capture-name.pcap' });
+    reg.finish('jsecret001', summary(1), Date.now() - 3 * 3600_000);
+    assert.equal(sweep(reg, t.dir, 3600_000).expired, 1);
+    for (const f of readdirSync(t.dir).filter((n) => n.startsWith('veil.db'))) {
+      assert.ok(!readFileSync(path.join(t.dir, f)).includes('secret-capture-name'), `${f} holds no expired input name`);
+    }
   } finally {
     reg.close();
     t.cleanup();

@@ -21,6 +21,8 @@ export class JobRegistry {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 5000');
+    // Deleted jobs' rows (input names) are overwritten, not left in free pages.
+    this.db.pragma('secure_delete = ON');
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS jobs (
         id TEXT PRIMARY KEY,
@@ -161,6 +163,11 @@ export class JobRegistry {
 
   delete(id: string): void {
     this.st.del.run(id);
+  }
+
+  /** After deletions: checkpoint and truncate the write-ahead log, so deleted rows survive in no file. */
+  scrub(): void {
+    this.db.pragma('wal_checkpoint(TRUNCATE)');
   }
 
   countsByState(): Record<JobState, number> {

@@ -14,9 +14,10 @@ const ORPHAN_AGE_MS = 60 * 60_000;
 /**
  * Retention: deletes finished jobs (registry row, results, upload) older than `retentionMs`, and files no job owns
  * any more (the upload or results of a deleted job that a worker elsewhere finished late, a dead worker's
- * temporary file) once they are an hour old.
+ * temporary file) once they are an hour old; at start-up, partial uploads at once (their upload died with the
+ * last process). Temporary result files of jobs still queued or running are never touched.
  */
-export function sweep(reg: JobRegistry, dataDir: string, retentionMs: number, now = Date.now()): SweepReport {
+export function sweep(reg: JobRegistry, dataDir: string, retentionMs: number, now = Date.now(), opts: { startup?: boolean } = {}): SweepReport {
   let expired = 0;
   for (const id of reg.expired(now - retentionMs)) {
     const p = reg.payload(id);
@@ -25,7 +26,10 @@ export function sweep(reg: JobRegistry, dataDir: string, retentionMs: number, no
     reg.delete(id);
     expired++;
   }
+  // Deleted rows (input names among them) must not linger in the write-ahead log or in free pages.
+  if (expired > 0) reg.scrub();
   const ids = reg.ids();
+  const inflight = new Set(reg.inflight().map((j) => j.id));
   let orphans = 0;
   for (const dir of [resultsDir(dataDir), path.join(dataDir, 'uploads'), path.join(dataDir, 'tmp')]) {
     let names: string[];
@@ -33,9 +37,13 @@ export function sweep(reg: JobRegistry, dataDir: string, retentionMs: number, no
     for (const f of names) {
       const id = /^(j[0-9a-z]+)\./.exec(f)?.[1];
       if (id && ids.has(id) && !f.endsWith('.tmp')) continue;
+      // A running job's temporary result file is in use however old it is (a long job).
+      if (id && inflight.has(id) && f.endsWith('.tmp')) continue;
       const full = path.join(dir, f);
       try {
-        if (now - statSync(full).mtimeMs < ORPHAN_AGE_MS) continue;
+        // At start-up (the data dir lock is ours) an upload's partial file has no writer left: a kill mid-upload.
+        const staleNow = opts.startup === true && f.endsWith('.part');
+        if (!staleNow && now - statSync(full).mtimeMs < ORPHAN_AGE_MS) continue;
         rmSync(full, { force: true });
         orphans++;
       } catch { /* gone meanwhile */ }
