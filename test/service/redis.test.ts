@@ -56,6 +56,7 @@ test('redis: a round trip through a worker process; SIGTERM hands a running job 
     await kill(victim);
     const job = await waitFinal(srv.url, up.body.id, 45_000);
     assert.equal(job.state, 'done', JSON.stringify(job.error));
+    assert.ok(job.attempts >= 3, `the takeover counts as a start (attempts ${job.attempts})`);
     assert.equal(job.summary.rows, 8000);
     const rows = await csvRows(srv.url, job.id);
     assert.equal(rows.length, 8000, 'every flow once');

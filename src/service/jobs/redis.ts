@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { Redis } from 'ioredis';
-import { DelayedError, Queue, QueueEvents, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { DelayedError, Job, Queue, QueueEvents, UnrecoverableError, Worker } from 'bullmq';
 import type { JobRegistry } from '../store/registry.ts';
 import { hasResults, ResultReader } from '../store/results.ts';
 import { CpuPool, type RunningTask } from './pool.ts';
@@ -72,7 +72,12 @@ export class RedisQueue implements JobQueue {
   }
 
   async start(): Promise<void> {
-    this.events.on('active', ({ jobId }) => { this.reg.markRunning(jobId, 1); });
+    // Each start counts, a worker's takeover of a stalled job too (BullMQ's attemptsStarted; attemptsMade counts
+    // only failures).
+    this.events.on('active', ({ jobId }) => {
+      this.reg.markRunning(jobId, 1);
+      void Job.fromId(this.queue, jobId).then((bj) => { if (bj) this.reg.markRunning(jobId, bj.attemptsStarted || bj.attemptsMade + 1); }, () => {});
+    });
     this.events.on('progress', ({ jobId, data }) => { if (typeof data === 'number') this.live.set(jobId, data); });
     this.events.on('completed', ({ jobId }) => { void this.refresh(jobId); });
     this.events.on('failed', ({ jobId }) => { void this.refresh(jobId); });
