@@ -27,8 +27,13 @@ const STALL_BOUND_MS = 100;
 
 interface Server { proc: ChildProcess; pid: number; url: string; port: number; out: () => string }
 
+const children: ChildProcess[] = [];
+process.on('exit', () => { for (const c of children) c.kill('SIGKILL'); });
+for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => process.exit(130));
+
 async function serve(args: string[], dataDir: string): Promise<Server> {
   const proc = spawn(process.execPath, [path.join(REPO, 'bin/veil.js'), 'serve', '--port', '0', '--data-dir', dataDir, ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(proc);
   let out = '';
   proc.stdout!.on('data', (d) => (out += d));
   proc.stderr!.on('data', (d) => (out += d));
