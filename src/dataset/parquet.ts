@@ -27,8 +27,17 @@ export interface ParquetReadOptions {
 /** Rows decoded at once at most: bounds one window's arrays whatever the caller or the footer says. */
 const MAX_WINDOW_ROWS = 1 << 20;
 
-export async function* readParquetChunks(path: string, opts: ParquetReadOptions = {}): AsyncGenerator<Table> {
-  const maxColumns = tableLimits(opts.limits).maxColumns;
+/** An open Parquet file whose footer passed the checks. */
+interface OpenedParquet {
+  file: FileBuffer;
+  meta: FileMetaData;
+  names: string[];
+  total: number;
+}
+
+/** Opens a Parquet file and checks its footer (column cap, unique names, row counts); closes it on failure. */
+async function openParquet(path: string, limits: TableLimits | undefined): Promise<OpenedParquet> {
+  const maxColumns = tableLimits(limits).maxColumns;
   const malformed = (what: string): DatasetError => new DatasetError(DatasetErrorCode.MALFORMED, `${path}: ${what}`);
   const file = await FileBuffer.open(path);
   try {
@@ -48,6 +57,24 @@ export async function* readParquetChunks(path: string, opts: ParquetReadOptions 
     if (!Number.isSafeInteger(total) || total < 0 || total !== inGroups) {
       throw malformed(`the footer declares ${String(meta.num_rows)} rows but its row groups hold ${inGroups}`);
     }
+    return { file, meta, names, total };
+  } catch (e) {
+    await file.close();
+    throw e;
+  }
+}
+
+/** Column names of a Parquet file, from its footer alone (no data page is read). */
+export async function parquetColumnNames(path: string, opts: { limits?: TableLimits } = {}): Promise<string[]> {
+  const { file, names } = await openParquet(path, opts.limits);
+  await file.close();
+  return names;
+}
+
+export async function* readParquetChunks(path: string, opts: ParquetReadOptions = {}): AsyncGenerator<Table> {
+  const malformed = (what: string): DatasetError => new DatasetError(DatasetErrorCode.MALFORMED, `${path}: ${what}`);
+  const { file, meta, names, total } = await openParquet(path, opts.limits);
+  try {
     const step = Math.max(1, Math.min(opts.chunkRows ?? 65536, MAX_WINDOW_ROWS));
     if (total === 0 || names.length === 0) {
       yield makeTable(path, names.map((n): Column => ({ kind: 'number', name: n, values: new Float64Array(0) })));
