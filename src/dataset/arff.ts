@@ -1,6 +1,7 @@
 import { ColumnBuilder, StringColumnBuilder, makeTable, type Column, type Table } from './table.ts';
 import { DatasetError, DatasetErrorCode } from './errors.ts';
 import { readLineBatches, splitLines } from './lines.ts';
+import { sizeText, tableLimits, type TableLimits } from './limits.ts';
 
 /**
  * ARFF reader (Weka's format): `@relation`, `@attribute NAME numeric|real|integer|string|date|{nominal,...}`,
@@ -25,6 +26,10 @@ export interface ArffHeader {
 export interface ArffReadOptions {
   chunkRows?: number;
   warn?: (message: string) => void;
+  /** Caps on attributes (columns) and line length (defaults: TABLE_LIMITS). */
+  limits?: TableLimits;
+  /** Receives the fraction of the file consumed (compressed bytes for `.gz`). */
+  onProgress?: (fraction: number) => void;
 }
 
 export class ArffParser {
@@ -39,11 +44,20 @@ export class ArffParser {
   private taken = 0;
   readonly ready: Table[] = [];
 
-  constructor(private readonly source: string, private readonly opts: ArffReadOptions = {}) {}
+  private readonly maxColumns: number;
+  private readonly maxLine: number;
+  private readonly names = new Set<string>();
+
+  constructor(private readonly source: string, private readonly opts: ArffReadOptions = {}) {
+    const l = tableLimits(opts.limits);
+    this.maxColumns = l.maxColumns;
+    this.maxLine = l.maxLineBytes;
+  }
 
   push(lines: readonly string[]): void {
     for (const line of lines) {
       this.lineNo++;
+      if (line.length > this.maxLine) this.fail(`line longer than ${sizeText(this.maxLine)} (the limit)`);
       if (this.inData) {
         this.dataLine(line);
         if (this.opts.chunkRows && this.rows - this.taken >= this.opts.chunkRows) this.ready.push(this.take());
@@ -58,7 +72,7 @@ export class ArffParser {
 
   private headerLine(raw: string): void {
     // ISCX writes every header line followed by a run of commas; those never carry meaning in a header.
-    const line = raw.trim().replace(/,+$/, '').trim();
+    const line = trimCommas(raw.trim()).trim();
     if (line === '' || line.startsWith('%')) return;
     if (line[0] !== '@') this.fail(`expected @relation, @attribute or @data before data, found '${line.slice(0, 40)}'`);
     const m = /^@(\w+)\s*(.*)$/.exec(line);
@@ -67,7 +81,11 @@ export class ArffParser {
     if (kw === 'relation') {
       this.header.relation = unquote(rest.trim());
     } else if (kw === 'attribute') {
-      this.header.attributes.push(this.attribute(rest));
+      if (this.header.attributes.length >= this.maxColumns) this.fail(`more than ${this.maxColumns} attributes (the limit)`);
+      const a = this.attribute(rest);
+      if (this.names.has(a.name)) this.fail(`attribute '${a.name.slice(0, 40)}' declared twice`);
+      this.names.add(a.name);
+      this.header.attributes.push(a);
     } else if (kw === 'data') {
       if (!this.header.attributes.length) this.fail('@data before any @attribute');
       this.inData = true;
@@ -201,7 +219,7 @@ export class ArffParser {
 /** Reads an ARFF file with its header (names, types, nominal values). */
 export async function readArff(path: string, opts: ArffReadOptions = {}): Promise<{ table: Table; header: ArffHeader }> {
   const p = new ArffParser(path, opts);
-  for await (const lines of readLineBatches(path)) p.push(lines);
+  for await (const lines of readLineBatches(path, lineOptions(opts))) p.push(lines);
   p.end();
   return { table: p.take(), header: p.header };
 }
@@ -209,7 +227,7 @@ export async function readArff(path: string, opts: ArffReadOptions = {}): Promis
 export async function* readArffChunks(path: string, opts: ArffReadOptions = {}): AsyncGenerator<Table> {
   const p = new ArffParser(path, { ...opts, chunkRows: opts.chunkRows ?? 65536 });
   let yielded = 0;
-  for await (const lines of readLineBatches(path)) {
+  for await (const lines of readLineBatches(path, lineOptions(opts))) {
     p.push(lines);
     while (p.ready.length) { yielded++; yield p.ready.shift()!; }
   }
@@ -222,6 +240,17 @@ export function parseArff(text: string, source = '<arff>', opts: ArffReadOptions
   p.push(splitLines(text));
   p.end();
   return { table: p.take(), header: p.header };
+}
+
+/** The text without its trailing commas (a loop: the regex /,+$/ takes quadratic time on a long run of commas). */
+function trimCommas(s: string): string {
+  let end = s.length;
+  while (end > 0 && s.charCodeAt(end - 1) === 44) end--;
+  return end === s.length ? s : s.slice(0, end);
+}
+
+function lineOptions(opts: ArffReadOptions): { maxLineBytes: number; onProgress?: (f: number) => void } {
+  return { maxLineBytes: tableLimits(opts.limits).maxLineBytes, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) };
 }
 
 /** Takes a possibly quoted token; returns it and the rest. */

@@ -3,6 +3,7 @@ import type { Writable } from 'node:stream';
 import { ColumnBuilder, cellValue, makeTable, type Column, type Table } from './table.ts';
 import { DatasetError, DatasetErrorCode } from './errors.ts';
 import { readLineBatches, splitLines } from './lines.ts';
+import { sizeText, tableLimits, type TableLimits } from './limits.ts';
 
 /**
  * CSV reader for Veil's own flow tables and CICFlowMeter-style exports: RFC 4180 quoting (fields with delimiters,
@@ -19,6 +20,10 @@ export interface CsvReadOptions {
   warn?: (message: string) => void;
   /** Columns to force to text (e.g. a numeric label). */
   textColumns?: readonly string[];
+  /** Caps on columns and line length (defaults: TABLE_LIMITS). */
+  limits?: TableLimits;
+  /** Receives the fraction of the file consumed (compressed bytes for `.gz`). */
+  onProgress?: (fraction: number) => void;
 }
 
 /** Incremental CSV parser: feed lines, take tables. Keeps the line number for error messages. */
@@ -28,6 +33,10 @@ export class CsvParser {
   private delimiter: string | undefined;
   private pending: string | null = null;
   private pendingStart = 0;
+  /** Quotes in `pending` are odd (a field is open). */
+  private pendingOpen = false;
+  private readonly maxColumns: number;
+  private readonly maxLine: number;
   private lineNo = 0;
   private repeatedHeaders = 0;
   rows = 0;
@@ -36,26 +45,42 @@ export class CsvParser {
 
   constructor(private readonly source: string, private readonly opts: CsvReadOptions = {}) {
     this.delimiter = opts.delimiter;
+    const l = tableLimits(opts.limits);
+    this.maxColumns = l.maxColumns;
+    this.maxLine = l.maxLineBytes;
   }
 
   /** Feeds complete lines in order. */
   push(lines: readonly string[]): void {
     for (const raw of lines) {
       this.lineNo++;
-      let line = raw;
-      let startLine = this.lineNo;
+      // Characters, not bytes, for text in memory (file readers check bytes first): never more than the bytes.
+      if (raw.length > this.maxLine) {
+        throw new DatasetError(DatasetErrorCode.MALFORMED, `${this.source}:${this.lineNo}: line longer than ${sizeText(this.maxLine)} (the limit)`);
+      }
+      const odd = raw.indexOf('"') >= 0 && !quotesBalanced(raw);
       if (this.pending !== null) {
-        line = this.pending + '\n' + raw;
-        startLine = this.pendingStart;
+        const line = this.pending + '\n' + raw;
+        if (line.length > this.maxLine) {
+          throw new DatasetError(
+            DatasetErrorCode.MALFORMED,
+            `${this.source}:${this.pendingStart}: record longer than ${sizeText(this.maxLine)} (the limit): a quoted field opened there runs on to line ${this.lineNo}`,
+          );
+        }
+        // Parity of quotes is kept per line, so a long quoted field costs linear time.
+        this.pendingOpen = this.pendingOpen !== odd;
+        if (this.pendingOpen) { this.pending = line; continue; }
         this.pending = null;
-      }
-      if (line.indexOf('"') >= 0 && !quotesBalanced(line)) {
+        this.record(line, this.pendingStart);
+      } else if (odd) {
         // A quoted field spans lines: keep collecting until the quotes close.
-        this.pending = line;
-        this.pendingStart = startLine;
+        this.pending = raw;
+        this.pendingStart = this.lineNo;
+        this.pendingOpen = true;
         continue;
+      } else {
+        this.record(raw, this.lineNo);
       }
-      this.record(line, startLine);
       if (this.opts.chunkRows && this.rows >= this.opts.chunkRows) { this.ready.push(this.take()); this.rows = 0; }
     }
   }
@@ -66,6 +91,12 @@ export class CsvParser {
       this.delimiter ??= guessDelimiter(line);
       const names = splitFields(line, this.delimiter).map((n) => n.trim());
       while (names.length > 1 && names[names.length - 1] === '') names.pop();
+      if (names.length > this.maxColumns) {
+        throw new DatasetError(
+          DatasetErrorCode.MALFORMED,
+          `${this.source}:${lineNo}: ${names.length} columns, more than the limit of ${this.maxColumns} (column ${this.maxColumns + 1} is '${names[this.maxColumns]!.slice(0, 40)}')`,
+        );
+      }
       this.header = uniqueNames(names, this.source, this.opts.warn);
       const text = new Set(this.opts.textColumns ?? []);
       this.builders = this.header.map((n) => new ColumnBuilder(n, text.has(n) ? 'string' : undefined));
@@ -120,7 +151,7 @@ export class CsvParser {
 export async function* readCsvChunks(path: string, opts: CsvReadOptions = {}): AsyncGenerator<Table> {
   const p = new CsvParser(path, { ...opts, chunkRows: opts.chunkRows ?? 65536 });
   let yielded = 0;
-  for await (const lines of readLineBatches(path)) {
+  for await (const lines of readLineBatches(path, lineOptions(opts))) {
     p.push(lines);
     while (p.ready.length) { yielded++; yield p.ready.shift()!; }
   }
@@ -131,7 +162,7 @@ export async function* readCsvChunks(path: string, opts: CsvReadOptions = {}): A
 /** Reads a whole CSV file. */
 export async function readCsv(path: string, opts: CsvReadOptions = {}): Promise<Table> {
   const p = new CsvParser(path, opts);
-  for await (const lines of readLineBatches(path)) p.push(lines);
+  for await (const lines of readLineBatches(path, lineOptions(opts))) p.push(lines);
   p.end();
   return p.take();
 }
@@ -142,6 +173,10 @@ export function parseCsv(text: string, source = '<csv>', opts: CsvReadOptions = 
   p.push(splitLines(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text));
   p.end();
   return p.take();
+}
+
+function lineOptions(opts: CsvReadOptions): { maxLineBytes: number; onProgress?: (f: number) => void } {
+  return { maxLineBytes: tableLimits(opts.limits).maxLineBytes, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) };
 }
 
 function quotesBalanced(line: string): boolean {

@@ -8,9 +8,10 @@ export {
   selectRows, selectColumns, withColumn, renameColumns, concatTables, parseNumber, columnLength,
 } from './table.ts';
 export { DatasetError, DatasetErrorCode } from './errors.ts';
+export { TABLE_LIMITS, type TableLimits } from './limits.ts';
 export { readCsv, readCsvChunks, parseCsv, tableToCsv, CsvWriter, type CsvReadOptions } from './csv.ts';
 export { readJsonl, readJsonlChunks, parseJsonl, tableToJsonl, JsonlWriter } from './jsonl.ts';
-export { readParquet, readParquetChunks, writeParquet, tableToParquet, ParquetTableWriter } from './parquet.ts';
+export { readParquet, readParquetChunks, parquetColumnNames, writeParquet, tableToParquet, ParquetTableWriter } from './parquet.ts';
 export { readArff, readArffChunks, parseArff, type ArffHeader, type ArffAttribute } from './arff.ts';
 export {
   loadTable, streamTable, detectFormat, openTableWriter, writeTable,

@@ -3,6 +3,7 @@ import type { Writable } from 'node:stream';
 import { ColumnBuilder, cellValue, makeTable, type Table } from './table.ts';
 import { DatasetError, DatasetErrorCode } from './errors.ts';
 import { readLineBatches, splitLines } from './lines.ts';
+import { sizeText, tableLimits, type TableLimits } from './limits.ts';
 
 /**
  * JSON Lines reader: one object per line. Numbers and booleans (as 0/1) make numeric columns, strings make text
@@ -12,6 +13,10 @@ import { readLineBatches, splitLines } from './lines.ts';
 export interface JsonlReadOptions {
   chunkRows?: number;
   warn?: (message: string) => void;
+  /** Caps on distinct keys (columns) and line length (defaults: TABLE_LIMITS). */
+  limits?: TableLimits;
+  /** Receives the fraction of the file consumed (compressed bytes for `.gz`). */
+  onProgress?: (fraction: number) => void;
 }
 
 export class JsonlParser {
@@ -22,26 +27,37 @@ export class JsonlParser {
   private base = 0;
   readonly ready: Table[] = [];
 
-  constructor(private readonly source: string, private readonly chunkRows = 0) {}
+  private readonly maxColumns: number;
+  private readonly maxLine: number;
+
+  constructor(private readonly source: string, private readonly chunkRows = 0, limits?: TableLimits) {
+    const l = tableLimits(limits);
+    this.maxColumns = l.maxColumns;
+    this.maxLine = l.maxLineBytes;
+  }
+
+  private fail(msg: string): never {
+    throw new DatasetError(DatasetErrorCode.MALFORMED, `${this.source}:${this.lineNo}: ${msg}`);
+  }
 
   push(lines: readonly string[]): void {
     for (const line of lines) {
       this.lineNo++;
+      if (line.length > this.maxLine) this.fail(`line longer than ${sizeText(this.maxLine)} (the limit)`);
       const s = line.trim();
       if (s === '') continue;
       let obj: unknown;
       try {
         obj = JSON.parse(s);
       } catch (e) {
-        throw new DatasetError(DatasetErrorCode.MALFORMED, `${this.source}:${this.lineNo}: not valid JSON (${(e as Error).message})`);
+        this.fail(`not valid JSON (${(e as Error).message})`);
       }
-      if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) {
-        throw new DatasetError(DatasetErrorCode.MALFORMED, `${this.source}:${this.lineNo}: expected a JSON object per line`);
-      }
+      if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) this.fail('expected a JSON object per line');
       const n = this.rows;
       for (const [k, v] of Object.entries(obj as Record<string, unknown>)) {
         let b = this.builders.get(k);
         if (!b) {
+          if (this.order.length >= this.maxColumns) this.fail(`more than ${this.maxColumns} columns (the limit): key '${k.slice(0, 40)}' is one too many`);
           b = new ColumnBuilder(k);
           for (let i = this.base; i < n; i++) b.pushMissing();
           this.builders.set(k, b);
@@ -56,7 +72,7 @@ export class JsonlParser {
           if (b.kind === 'number' && (v === 'Infinity' || v === '-Infinity' || v === 'NaN')) b.pushNumber(Number(v));
           else b.pushString(v);
         }
-        else b.pushString(JSON.stringify(v));
+        else b.pushString(nestedText(v, () => this.fail(`column '${k.slice(0, 40)}': value nested too deeply to keep`)));
       }
       this.rows++;
       for (const b of this.builders.values()) if (b.length < this.rows - this.base) b.pushMissing();
@@ -77,24 +93,38 @@ export class JsonlParser {
   }
 }
 
+/** A nested value as JSON text; `tooDeep` decides what a stack overflow (thousands of levels) becomes. */
+function nestedText(v: unknown, tooDeep: () => never): string {
+  try {
+    return JSON.stringify(v);
+  } catch (e) {
+    if (e instanceof RangeError) tooDeep();
+    throw e;
+  }
+}
+
+function lineOptions(opts: JsonlReadOptions): { maxLineBytes: number; onProgress?: (f: number) => void } {
+  return { maxLineBytes: tableLimits(opts.limits).maxLineBytes, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) };
+}
+
 export async function* readJsonlChunks(path: string, opts: JsonlReadOptions = {}): AsyncGenerator<Table> {
-  const p = new JsonlParser(path, opts.chunkRows ?? 65536);
+  const p = new JsonlParser(path, opts.chunkRows ?? 65536, opts.limits);
   let yielded = 0;
-  for await (const lines of readLineBatches(path)) {
+  for await (const lines of readLineBatches(path, lineOptions(opts))) {
     p.push(lines);
     while (p.ready.length) { yielded++; yield p.ready.shift()!; }
   }
   if (p.pendingRows > 0 || yielded === 0) yield p.take();
 }
 
-export async function readJsonl(path: string): Promise<Table> {
-  const p = new JsonlParser(path);
-  for await (const lines of readLineBatches(path)) p.push(lines);
+export async function readJsonl(path: string, opts: JsonlReadOptions = {}): Promise<Table> {
+  const p = new JsonlParser(path, 0, opts.limits);
+  for await (const lines of readLineBatches(path, lineOptions(opts))) p.push(lines);
   return p.take();
 }
 
-export function parseJsonl(text: string, source = '<jsonl>'): Table {
-  const p = new JsonlParser(source);
+export function parseJsonl(text: string, source = '<jsonl>', opts: JsonlReadOptions = {}): Table {
+  const p = new JsonlParser(source, 0, opts.limits);
   p.push(splitLines(text));
   return p.take();
 }

@@ -5,6 +5,7 @@ import { readArffChunks } from './arff.ts';
 import { concatTables, renameColumns, type Table } from './table.ts';
 import { verifyColumnOrder, type ColumnOrderPolicy, type OrderVerdict } from './checks.ts';
 import { DatasetError, DatasetErrorCode } from './errors.ts';
+import type { TableLimits } from './limits.ts';
 
 /** File formats of flow tables. */
 export type TableFormat = 'csv' | 'jsonl' | 'parquet' | 'arff';
@@ -32,6 +33,13 @@ export interface LoadOptions {
   textColumns?: readonly string[];
   /** Rows per chunk when streaming. */
   chunkRows?: number;
+  /** Caps on columns and line length (defaults: TABLE_LIMITS, 4,096 columns and 1 MiB lines). */
+  limits?: TableLimits;
+  /**
+   * Receives the fraction of the input read, as the read goes: file bytes consumed for text formats (compressed
+   * bytes for `.gz`, so gzipped tables report true progress), rows decoded out of the footer's count for Parquet.
+   */
+  onProgress?: (fraction: number) => void;
 }
 
 export interface LoadedTable {
@@ -90,20 +98,25 @@ function applyOrderPolicy(t: Table, opts: LoadOptions): OrderVerdict {
 }
 
 function rawChunks(path: string, format: TableFormat, opts: LoadOptions): AsyncGenerator<Table> {
+  const common = {
+    chunkRows: opts.chunkRows,
+    ...(opts.warn ? { warn: opts.warn } : {}),
+    ...(opts.limits ? { limits: opts.limits } : {}),
+    ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+  };
   switch (format) {
     case 'csv':
       return readCsvChunks(path, {
-        chunkRows: opts.chunkRows,
-        warn: opts.warn,
+        ...common,
         textColumns: opts.textColumns,
         delimiter: path.toLowerCase().replace(/\.gz$/, '').endsWith('.tsv') ? '\t' : undefined,
       });
     case 'jsonl':
-      return readJsonlChunks(path, { chunkRows: opts.chunkRows, warn: opts.warn });
+      return readJsonlChunks(path, common);
     case 'parquet':
-      return readParquetChunks(path, { chunkRows: opts.chunkRows });
+      return readParquetChunks(path, common);
     case 'arff':
-      return readArffChunks(path, { chunkRows: opts.chunkRows, warn: opts.warn });
+      return readArffChunks(path, common);
   }
 }
 

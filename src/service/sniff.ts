@@ -19,18 +19,36 @@ const PCAPNG_SHB = 0x0a0d0d0a;
  */
 export function sniffInput(head: Uint8Array): InputKind | null {
   if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) {
-    let inner: Buffer;
-    try {
-      inner = gunzipSync(head, { finishFlush: zc.Z_SYNC_FLUSH });
-    } catch {
-      return null;
-    }
+    const inner = inflateHead(head.subarray(0, SNIFF_BYTES));
+    if (inner === null) return null;
     const k = sniffPlain(inner);
     // Parquet needs random access to its footer: not readable through gzip.
     if (!k || (k.kind === 'table' && k.format === 'parquet')) return null;
     return { ...k, gzip: true } as InputKind;
   }
   return sniffPlain(head);
+}
+
+/**
+ * The first bytes (at most `maxOut`, default SNIFF_BYTES) that a gzip head inflates to, or null when it is not
+ * gzip. The work is bounded whatever the head holds (deflate inflates up to ~1000 times; a 64 KiB head could
+ * be 64 MiB of text): zlib stops as soon as its output passes `maxOut`, and when the whole head inflates to more,
+ * ever shorter prefixes of it are tried (halving, so at most ~12 bounded attempts). Synchronous and cheap (well
+ * under a millisecond per attempt), so it can run on the API thread.
+ *
+ * @example inflateHead(gzipSync('a,b\n1,2\n'))?.toString() // 'a,b\n1,2\n'
+ */
+export function inflateHead(gz: Uint8Array, maxOut = SNIFF_BYTES): Buffer | null {
+  for (let n = gz.length; ; n >>= 1) {
+    try {
+      return gunzipSync(gz.subarray(0, n), { finishFlush: zc.Z_SYNC_FLUSH, maxOutputLength: maxOut });
+    } catch (e) {
+      if ((e as { code?: unknown }).code !== 'ERR_BUFFER_TOO_LARGE') return null;
+    }
+    // A gzip header is 10 bytes; a prefix this short that still inflates past the cap is not worth halving.
+    if (n < 32) break;
+  }
+  return null;
 }
 
 function sniffPlain(b: Uint8Array): InputKind | null {

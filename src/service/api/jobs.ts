@@ -1,5 +1,4 @@
 import { closeSync, createReadStream, existsSync, openSync, readSync, renameSync, rmSync } from 'node:fs';
-import { gunzipSync, constants as zc } from 'node:zlib';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -8,10 +7,11 @@ import type { ColumnDef } from '../../flow/columns.ts';
 import { streamTable } from '../../dataset/load.ts';
 import { parseCsv } from '../../dataset/csv.ts';
 import { parseJsonl } from '../../dataset/jsonl.ts';
+import { parquetColumnNames } from '../../dataset/parquet.ts';
 import type { PerClassScore } from '../../model/evaluation.ts';
 import { charts } from './charts.ts';
 import { ServiceError, errorBody, toServiceError } from '../errors.ts';
-import { storedExtension } from '../sniff.ts';
+import { inflateHead, storedExtension } from '../sniff.ts';
 import { deleteResults, ResultReader, resultsDir } from '../store/results.ts';
 import { CONFIDENCE_BINS, type JobPayload, type JobRecord, type ModelSummary } from '../jobs/types.ts';
 import type { ServiceContext } from './context.ts';
@@ -277,14 +277,17 @@ async function tableColumns(file: string, kind: { format: 'csv' | 'jsonl' | 'par
   try {
     if (format === 'csv' || format === 'jsonl') {
       let head = readHead(file, HEAD_BYTES);
-      if (kind.gzip) head = gunzipSync(head, { finishFlush: zc.Z_SYNC_FLUSH });
+      // Inflated with a bounded output (a 64 KiB gzip head can hold 64 MiB of text): at most HEAD_BYTES, maybe a prefix.
+      if (kind.gzip) head = inflateHead(head, HEAD_BYTES) ?? Buffer.alloc(0);
       let text = head.toString('utf8');
       const nl = text.lastIndexOf('\n');
       // A head cut mid-line loses that line only; a file of one long line is parsed as it is.
-      if (nl > 0 && head.length >= HEAD_BYTES) text = text.slice(0, nl + 1);
+      if (nl > 0 && (kind.gzip || head.length >= HEAD_BYTES)) text = text.slice(0, nl + 1);
       const t = format === 'csv' ? parseCsv(text, displayName) : parseJsonl(text, displayName);
       return new Set(t.columns.map((c) => c.name));
     }
+    // Parquet's names are in its footer: no data page is decoded on the API thread.
+    if (format === 'parquet') return new Set(await parquetColumnNames(file));
     for await (const chunk of streamTable(file, { format, chunkRows: 64 })) {
       return new Set(chunk.columns.map((c) => c.name));
     }

@@ -1,0 +1,22 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { FUZZ_READERS, fuzzReader } from './table-fuzz.ts';
+
+/**
+ * Every table reader, fed 1,000 seeded mutants of a valid file (flips, truncations, insertions, duplicated chunks,
+ * huge counts), either loads the mutant or throws a DatasetError: no other exception, no unhandled rejection, no
+ * hang. `node --import tsx bench/fuzz-tables.ts [count] [seed]` runs more and prints the figures per reader.
+ */
+const MUTANTS = 1000;
+
+for (const reader of FUZZ_READERS) {
+  test(`fuzz: ${MUTANTS} mutants of a ${reader} table load or throw a DatasetError`, async () => {
+    const r = await fuzzReader(reader, MUTANTS);
+    assert.equal(r.mutants, MUTANTS);
+    const shown = r.failures.slice(0, 3).map((f) => `#${f.index} ${f.outcome} (${f.mutation}): ${f.detail}`).join('\n');
+    assert.equal(r.crashes, 0, `${reader}: crashes\n${shown}`);
+    assert.equal(r.hangs, 0, `${reader}: hangs\n${shown}`);
+    // The mutants exercise both outcomes (a fuzz that only ever refuses, or only loads, tests little).
+    if (!reader.startsWith('parquet.gz')) assert.ok(r.loaded > 0 && r.refused > 0, `${reader}: ${r.loaded} loaded, ${r.refused} refused`);
+  });
+}
