@@ -121,7 +121,7 @@ export async function run(argv: string[]): Promise<number> {
         const l = p.label[i]!;
         const name = l < 0 ? 'unknown' : classes[l]!;
         labels.push(name);
-        o.push(name, Math.round(p.confidence[i]! * 1000) / 1000);
+        o.push(name, Math.round(p.confidence[i]! * 1000) / 1000, p.reason[i] ? p.reasonNames[p.reason[i]!]! : '');
       }
       const bytes = (r[idx[12]!] as number) + (r[idx[13]!] as number);
       summary.add(labels, bytes);
@@ -142,6 +142,7 @@ export async function run(argv: string[]): Promise<number> {
         ...applied.flatMap((a) => [
           col(a.column, 'metadata', 'string', '', 'none', `Answer of the ${a.model.manifest.name} model (${a.model.manifest.classes.join(', ')}), or 'unknown'`),
           col(`${a.column}_confidence`, 'metadata', 'float', 'ratio', 'none', `Calibrated probability of the ${a.column} answer`),
+          col(`${a.column}_unknown_reason`, 'metadata', 'string', '', 'none', `Why the ${a.column} answer is 'unknown' (too_few_packets, out_of_distribution, low_confidence); empty when answered`),
         ])];
       if (out) {
         writer = openWriter(out, format, outCols);
@@ -206,7 +207,7 @@ function tableRow(o: CellValue[], nModels: number): string {
   const proto = ({ 6: 'tcp', 17: 'udp', 1: 'icmp', 58: 'icmp6' } as Record<number, string>)[o[5] as number] ?? String(o[5]);
   const ep = (a: CellValue, p: CellValue) => `${String(a).includes(':') ? `[${a}]` : a}:${p}`;
   const answers: string[] = [];
-  for (let k = 0; k < nModels; k++) answers.push(`${o[SHOWN.length + 2 * k]} ${(o[SHOWN.length + 2 * k + 1] as number).toFixed(2)}`.padEnd(20));
+  for (let k = 0; k < nModels; k++) answers.push(`${o[SHOWN.length + 3 * k]} ${(o[SHOWN.length + 3 * k + 1] as number).toFixed(2)}`.padEnd(20));
   return [String(o[0]).padStart(5), ep(o[1]!, o[2]!).padEnd(22), ep(o[3]!, o[4]!).padEnd(22), proto.padEnd(2), ...answers,
     String(o[14] ?? '').slice(0, 28).padEnd(28), String(o[15] || o[16] || '').split(',')[0]!.padEnd(9), String(o[17] ?? '')].join(' ');
 }

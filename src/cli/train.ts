@@ -3,7 +3,7 @@ import { availableParallelism } from 'node:os';
 import { writeFile } from 'node:fs/promises';
 import { loadTable, type ColumnOrderPolicy, type LoadedTable } from '../dataset/index.ts';
 import {
-  closeWorkers, crossValidate, cvEvaluation, formatEvaluation, makeSplit, prepareTraining, saveModel, trainModel,
+  METER_TIMEOUT_RANGE_S, closeWorkers, crossValidate, cvEvaluation, formatEvaluation, makeSplit, prepareTraining, saveModel, trainModel,
   type EvaluationResult, type SplitSpec, type TrainConfig,
 } from '../model/index.ts';
 import { describeLayers, isNnArchitecture, type NnParams } from '../model/nn/index.ts';
@@ -39,7 +39,13 @@ Trains a classifier on a flow table (CSV, JSONL, Parquet or ARFF) and writes a m
             --patience N (5) --validation-share P (0.1; early stopping and calibration) --class-weight balanced|none
       --seed S             random seed (default 0); the same seed gives the same model on any thread count
       --threads N          worker threads (default: all cores)
-      --unknown-below P    answer 'unknown' below calibrated confidence P (default 0: never)
+      --unknown-below P    answer 'unknown' below calibrated confidence P (default: chosen by the guard)
+  support guard (on unless --no-guard): the model answers 'unknown' with a reason instead of extrapolating:
+      too_few_packets      fewer packets than the --packet-share quantile of the training rows (default 0.05)
+      out_of_distribution  an input outside the training rows' range, or novel (isolation forest)
+      low_confidence       below the threshold at which the held-out rows' answered accuracy reaches
+                           --target-accuracy (default 0.9), answering at least --min-coverage of them (default 0.2)
+      --no-guard           none of this (and --unknown-below defaults to 0)
       --meter-active-timeout S, --meter-idle-timeout S
                            record the flow timeouts the training flows were cut with (e.g. 15 for the ISCX 15 s
                            files): classify, predict and serve then meter captures the same way for this model
@@ -159,6 +165,10 @@ export async function run(argv: string[]): Promise<number> {
       'validation-share': { type: 'string' },
       'no-novelty': { type: 'boolean' },
       'no-calibrate': { type: 'boolean' },
+      'no-guard': { type: 'boolean' },
+      'target-accuracy': { type: 'string' },
+      'min-coverage': { type: 'string' },
+      'packet-share': { type: 'string' },
       name: { type: 'string' },
     },
   });
@@ -181,7 +191,14 @@ export async function run(argv: string[]): Promise<number> {
   if (te !== undefined && te !== 'onehot' && te !== 'ordinal') throw usage(`--text-encoding: onehot or ordinal (got '${te}')`);
   const mf = v['max-features'];
   const maxFeatures = mf === undefined ? undefined : mf === 'sqrt' || mf === 'log2' || mf === 'all' ? mf : num(mf, 'max-features', 0, pos);
-  const unknownBelow = num(v['unknown-below'], 'unknown-below', 0, (x) => x >= 0 && x < 1);
+  // Not given: the guard chooses it on held-out rows (0 without the guard).
+  const unknownBelow = v['unknown-below'] !== undefined ? num(v['unknown-below'], 'unknown-below', 0, (x) => x >= 0 && x < 1) : undefined;
+  const share = (x: number): boolean => x > 0 && x <= 1;
+  const guard: TrainConfig['guard'] = v['no-guard'] ? false : {
+    ...(v['target-accuracy'] !== undefined ? { targetAccuracy: num(v['target-accuracy'], 'target-accuracy', 0.9, share) } : {}),
+    ...(v['min-coverage'] !== undefined ? { minCoverage: num(v['min-coverage'], 'min-coverage', 0.2, share) } : {}),
+    ...(v['packet-share'] !== undefined ? { packetShare: num(v['packet-share'], 'packet-share', 0.05, (x) => x >= 0 && x < 1) } : {}),
+  };
   const nq = num(v['novelty-quantile'], 'novelty-quantile', 0.995, (x) => x > 0 && x <= 1);
 
   const cfg: TrainConfig = {
@@ -214,7 +231,8 @@ export async function run(argv: string[]): Promise<number> {
     },
     seed: num(v.seed, 'seed', 0, (x) => Number.isInteger(x) && x >= 0),
     threads: num(v.threads, 'threads', availableParallelism(), (x) => Number.isInteger(x) && x >= 1),
-    unknownBelow,
+    ...(unknownBelow !== undefined ? { unknownBelow } : {}),
+    guard,
     calibrate: !v['no-calibrate'],
     novelty: v['no-novelty'] ? false : nq,
     name: v.name,
@@ -266,7 +284,7 @@ export async function run(argv: string[]): Promise<number> {
     const meterTimeouts: { idleTimeoutS?: number; activeTimeoutS?: number } = {};
     for (const [opt, key] of [['meter-active-timeout', 'activeTimeoutS'], ['meter-idle-timeout', 'idleTimeoutS']] as const) {
       const raw = (v as Record<string, unknown>)[opt];
-      if (raw !== undefined) meterTimeouts[key] = num(raw as string, opt, 0, (x) => x > 0);
+      if (raw !== undefined) meterTimeouts[key] = num(raw as string, opt, 0, (x) => x >= METER_TIMEOUT_RANGE_S[0] && x <= METER_TIMEOUT_RANGE_S[1]);
     }
     if (Object.keys(meterTimeouts).length) m.manifest.meter = meterTimeouts;
     await saveModel(m, v.output);

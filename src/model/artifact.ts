@@ -11,6 +11,8 @@ import type { NnArchitecture, NnParams, NeuralNetwork } from './nn/spec.ts';
 import { isNnArchitecture } from './nn/spec.ts';
 import { networkBlobs, networkFromBlobs, type NetworkManifest } from './nn/artifact.ts';
 import { ModelError, ModelErrorCode } from './errors.ts';
+import { validateManifest } from './manifest.ts';
+import type { ModelSupport } from './support.ts';
 
 /**
  * The model file: one self-describing binary file.
@@ -85,6 +87,8 @@ export interface ModelManifest {
    * time features depend on where flows are cut.
    */
   meter?: { idleTimeoutS?: number; activeTimeoutS?: number };
+  /** The support guard: packet-count floor, input ranges and how the confidence threshold was chosen. */
+  support?: ModelSupport;
   /** Neural models: layers, input plan, training curves (weights are the `nn.*` blobs). */
   network?: NetworkManifest;
   storage?: { blobs: BlobRef[]; sha256: string };
@@ -182,8 +186,8 @@ export function deserializeModel(bytes: Uint8Array, file = '<model>'): VeilModel
         (typeof manifest.formatVersion === 'number' && manifest.formatVersion > MODEL_FORMAT_VERSION ? ' (written by a newer Veil)' : ''),
     );
   }
-  const storage = manifest.storage;
-  if (!storage || !Array.isArray(storage.blobs)) fail(ModelErrorCode.CORRUPT, file, 'manifest lists no arrays');
+  manifest = validateManifest(manifest, file);
+  const storage = manifest.storage!;
   const start = align8(12 + len);
   const area = bytes.subarray(start);
   const sha = createHash('sha256').update(area).digest('hex');

@@ -8,7 +8,11 @@ import { fitEnsemble, predictProba, forestParams, boostingParams, type LearnerSp
 import type { ForestParams } from './trees/forest.ts';
 import type { BoostingParams } from './trees/boosting.ts';
 import { applyCalibration, fitTemperature, type Calibration } from './calibration.ts';
-import { fitNovelty, noveltyScores } from './novelty.ts';
+import { fitNovelty } from './novelty.ts';
+import {
+  chooseThreshold, fitSupport, reasonCounts, riskCoverage, unknownReasons, UNKNOWN_REASONS, type GuardConfig, type ModelSupport,
+  type UnknownReason,
+} from './support.ts';
 import { macroF1, scores, type Scores } from './metrics.ts';
 import type { EvaluationResult } from './evaluation.ts';
 import type { ModelManifest, VeilModel } from './artifact.ts';
@@ -49,6 +53,11 @@ export interface TrainConfig {
   calibrate?: boolean;
   /** Quantile of training novelty scores above which a flow is 'unknown' (default 0.995; false: no novelty check). */
   novelty?: number | false;
+  /**
+   * The support guard (`veil train` turns it on; default off here): record the training rows' packet-count floor and
+   * input ranges, and, unless `unknownBelow` is given, choose the confidence threshold on held-out rows (support.ts).
+   */
+  guard?: GuardConfig | false;
   name?: string;
   onProgress?: (stage: string, done: number, total: number) => void;
 }
@@ -274,6 +283,32 @@ export async function trainModel(
     }
   }
   const novelty = cfg.novelty === false ? undefined : fitNovelty(prep.columns, rows, { seed: cfg.seed ?? 0, quantile: cfg.novelty ?? 0.995 });
+  let support: ModelSupport | undefined;
+  let unknownBelow = cfg.unknownBelow ?? 0;
+  if (cfg.guard) {
+    support = fitSupport(prep.specs, prep.columns, rows, cfg.guard);
+    // Held-out rows: the cross-validation's out-of-fold rows, else the learner's own (out-of-bag, validation share).
+    let ho: { rows: Int32Array; proba: Float64Array; what: string } | null = null;
+    if (extras.cv) {
+      const tr = labelledRows(Int32Array.from(prep.y, (t, i) => (extras.cv!.tested[i] ? t : -1)));
+      const p = new Float64Array(tr.length * K);
+      tr.forEach((r, i) => p.set(extras.cv!.proba.subarray(r * K, r * K + K), i * K));
+      ho = { rows: tr, proba: p, what: `out-of-fold rows of the ${shortSplit(extras.cv.split)}` };
+    } else if (heldOut) {
+      ho = { rows: heldOut.rows, proba: heldOut.proba.slice(), what: heldOut.what };
+    }
+    if (ho && cfg.unknownBelow === undefined) {
+      applyCalibration(ho.proba, K, calibration);
+      const pred = argmaxRows(ho.proba, K);
+      const conf = Float64Array.from(pred, (c, i) => ho!.proba[i * K + c]!);
+      const correct = Uint8Array.from(pred, (c, i) => (c === prep.y[ho!.rows[i]!] ? 1 : 0));
+      // The threshold is chosen among the rows the other checks let through.
+      const sub = prep.columns.map((c) => Float64Array.from(ho!.rows, (r) => c[r]!));
+      const { reason } = unknownReasons({ manifest: { features: prep.specs, support, unknownBelow: 0 }, ...(novelty ? { novelty } : {}) }, sub, conf, 0);
+      support.confidence = chooseThreshold(conf, correct, cfg.guard, ho.what, Uint8Array.from(reason, (x) => (x === 0 ? 1 : 0)));
+      unknownBelow = support.confidence.threshold;
+    }
+  }
 
   const classCounts: Record<string, number> = {};
   for (const r of rows) { const c = prep.classes[prep.y[r]!]!; classCounts[c] = (classCounts[c] ?? 0) + 1; }
@@ -298,7 +333,7 @@ export async function trainModel(
     params: spec ? spec.params : { ...netParams(cfg), input: net!.network.spec.input.kind },
     output: fitted ? fitted.output : 'softmax',
     calibration,
-    unknownBelow: cfg.unknownBelow ?? 0,
+    unknownBelow,
     training: {
       source: prep.table.source, rows: rows.length, classCounts, seed: cfg.seed ?? 0, threads: cfg.threads ?? 1,
       fitSeconds, trees: fitted ? fitted.ensemble.roots.length : 0, nodes: fitted ? fitted.ensemble.feature.length : 0,
@@ -312,6 +347,7 @@ export async function trainModel(
     } : {}),
     featureImportance: prep.specs.map((s, f) => ({ feature: s.name, impurity: fitted ? fitted.importance[f]! : 0 })),
     ...(novelty ? { novelty: { trees: novelty.trees, sampleSize: novelty.sampleSize, threshold: novelty.threshold, quantile: novelty.quantile } } : {}),
+    ...(support ? { support } : {}),
     ...(net ? {
       network: {
         ...net.network.spec, parameters: parameterCount(net.network),
@@ -328,6 +364,9 @@ export interface Predictions {
   proba: Float64Array;
   /** Predicted class index per row, -1 = unknown. */
   label: Int32Array;
+  /** Why each row is unknown: an index into `reasonNames` (0 'answered'; see support.ts `unknownReasons`). */
+  reason: Uint8Array;
+  reasonNames: readonly UnknownReason[];
   /** Calibrated probability of the most probable class. */
   confidence: Float64Array;
   /** Isolation score per row (when the model has a novelty check). */
@@ -356,13 +395,12 @@ export function predictColumns(model: VeilModel, columns: Float64Array[], opts: 
   const confidence = new Float64Array(n);
   for (let i = 0; i < n; i++) confidence[i] = proba[i * K + label[i]!]!;
   const unknownBelow = opts.unknownBelow ?? m.unknownBelow;
-  let novelty: Float64Array | undefined;
-  if (model.novelty) novelty = noveltyScores(model.novelty, columns);
-  if (unknownBelow > 0) {
-    const thr = model.novelty?.threshold ?? Infinity;
-    for (let i = 0; i < n; i++) if (confidence[i]! < unknownBelow || (novelty && novelty[i]! > thr)) label[i] = -1;
-  }
-  return { proba, label, confidence, ...(novelty ? { novelty } : {}), unknownBelow, seconds: (performance.now() - t0) / 1000 };
+  const { reason, novelty } = unknownReasons(model, columns, confidence, unknownBelow);
+  for (let i = 0; i < n; i++) if (reason[i]) label[i] = -1;
+  return {
+    proba, label, reason, reasonNames: UNKNOWN_REASONS, confidence, ...(novelty ? { novelty } : {}), unknownBelow,
+    seconds: (performance.now() - t0) / 1000,
+  };
 }
 
 export function predictTable(model: VeilModel, table: Table, opts: { unknownBelow?: number } = {}): Predictions {
@@ -399,6 +437,8 @@ export function predictionTable(model: VeilModel, table: Table, pred: Prediction
     cols.push(numberColumn(`top${a + 1}_p`, probs[a]!));
   }
   if (pred.novelty) cols.push(numberColumn('novelty', pred.novelty));
+  // Why the answer is 'unknown' (too_few_packets, out_of_distribution, low_confidence); empty when answered.
+  cols.push(stringColumn('unknown_reason', Array.from(pred.reason, (r) => (r ? pred.reasonNames[r]! : null))));
   return makeTable(table.source, cols);
 }
 
@@ -440,7 +480,8 @@ export function evaluateModel(model: VeilModel, table: Table, opts: EvaluateOpti
     topK: s.topK,
     perClass: s.perClass,
     confusion: s.confusion,
-    unknown: { threshold: pred.unknownBelow, count: s.unknownCount },
+    unknown: { threshold: pred.unknownBelow, count: s.unknownCount, reasons: reasonCounts(pred.reason, known(y, K)) },
+    riskCoverage: riskCoverageOf(pred.proba, K, y, pred.label),
     featureImportance: m.featureImportance.map((fi, f) => ({ feature: fi.feature, impurity: fi.impurity, permutation: perm ? perm[f]! : 0 })),
     classCounts: s.classCounts,
     timings: { predictSeconds: pred.seconds, rowsPerSecond: pred.seconds > 0 ? table.rows / pred.seconds : 0 },
@@ -466,13 +507,13 @@ export function cvEvaluation(
   applyCalibration(proba, K, cal);
   const yTrue = Int32Array.from(prep.y, (t, i) => (cv.tested[i] ? t : -1));
   const yPred = argmaxRows(proba, K);
-  const thr = cfg.unknownBelow ?? 0;
+  const thr = cfg.unknownBelow ?? model?.manifest.unknownBelow ?? 0;
+  const confidence = Float64Array.from(yPred, (c, i) => proba[i * K + c]!);
+  // The same rule as prediction, with the final model's support (without a model: the confidence threshold alone).
+  const guard = model ?? { manifest: { features: prep.specs, unknownBelow: thr } };
+  const { reason } = unknownReasons(guard, prep.columns, confidence, thr);
   let unknown = 0;
-  if (thr > 0) {
-    for (let i = 0; i < yPred.length; i++) {
-      if (cv.tested[i] && proba[i * K + yPred[i]!]! < thr) { yPred[i] = -1; unknown++; }
-    }
-  }
+  for (let i = 0; i < yPred.length; i++) if (cv.tested[i] && reason[i]) { yPred[i] = -1; unknown++; }
   const s = scores({ classes: prep.classes, modelClasses: K, yTrue, yPred, proba });
   return {
     kind: 'veil-evaluation',
@@ -483,7 +524,8 @@ export function cvEvaluation(
     classes: prep.classes,
     accuracy: s.accuracy, balancedAccuracy: s.balancedAccuracy, macro: s.macro, weighted: s.weighted, topK: s.topK,
     perClass: s.perClass, confusion: s.confusion,
-    unknown: { threshold: thr, count: unknown },
+    unknown: { threshold: thr, count: unknown, reasons: reasonCounts(reason, cv.tested) },
+    riskCoverage: riskCoverageOf(proba, K, yTrue, yPred),
     featureImportance: (model?.manifest.featureImportance ?? prep.specs.map((sp) => ({ feature: sp.name, impurity: 0 })))
       .map((fi) => ({ feature: fi.feature, impurity: fi.impurity, permutation: 0 })),
     classCounts: s.classCounts,
@@ -491,6 +533,28 @@ export function cvEvaluation(
     createdAt: new Date().toISOString(),
     ...(model?.manifest.network ? { curves: model.manifest.network.curves } : {}),
   };
+}
+
+function known(y: Int32Array, K: number): Uint8Array {
+  return Uint8Array.from(y, (t) => (t >= 0 && t < K ? 1 : 0));
+}
+
+/**
+ * The risk-coverage curve of an evaluation over the rows whose true class the model knows (by confidence: share
+ * answered against the accuracy of the answered rows), and the point the model's unknown rule answers at.
+ */
+function riskCoverageOf(proba: Float64Array, K: number, y: Int32Array, label: Int32Array): NonNullable<EvaluationResult['riskCoverage']> {
+  const top = argmaxRows(proba, K);
+  const confidence = Float64Array.from(top, (c, i) => proba[i * K + c]!);
+  const correct = Uint8Array.from(top, (c, i) => (c === y[i] ? 1 : 0));
+  const use = known(y, K);
+  let n = 0, answered = 0, right = 0;
+  for (let i = 0; i < y.length; i++) {
+    if (!use[i]) continue;
+    n++;
+    if (label[i]! >= 0) { answered++; if (label[i] === y[i]) right++; }
+  }
+  return { ...riskCoverage(confidence, correct, use), answered: { coverage: n ? answered / n : 0, accuracy: answered ? right / answered : 0 } };
 }
 
 /**

@@ -45,8 +45,14 @@ export interface EvaluationResult {
   perClass: PerClassScore[];
   /** confusion[i][j] = rows of true class i predicted as class j; an extra last column counts 'unknown' answers. */
   confusion: number[][];
-  /** Rows answered 'unknown' (confidence below the threshold). */
-  unknown: { threshold: number; count: number };
+  /** Rows answered 'unknown' (the unknown rule, support.ts), with the rows per reason when recorded. */
+  unknown: { threshold: number; count: number; reasons?: Record<string, number> };
+  /**
+   * Risk-coverage curve over the rows of classes the model knows: answering the rows whose confidence is at least
+   * `threshold[j]` answers the share `coverage[j]` (increasing), of which `accuracy[j]` are right; `answered` is where
+   * the model's unknown rule (all reasons) lands.
+   */
+  riskCoverage?: { coverage: number[]; accuracy: number[]; threshold: number[]; answered: { coverage: number; accuracy: number } };
   featureImportance: FeatureImportance[];
   /** Training curves for neural models: per epoch loss/accuracy (train and validation). */
   curves?: { epoch: number; loss: number; accuracy: number; valLoss?: number; valAccuracy?: number }[];

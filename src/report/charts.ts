@@ -12,7 +12,7 @@ import { ReportError, ReportErrorCode } from './errors.ts';
 
 echarts.use([BarChart, HeatmapChart, LineChart, GridComponent, LegendComponent, TitleComponent, VisualMapComponent, SVGRenderer]);
 
-export type ChartKind = 'confusion' | 'f1' | 'importance' | 'distribution' | 'curves' | 'confidence' | 'counts';
+export type ChartKind = 'confusion' | 'f1' | 'importance' | 'distribution' | 'curves' | 'confidence' | 'counts' | 'risk-coverage';
 
 export type TrainingCurves = NonNullable<EvaluationResult['curves']>;
 
@@ -25,6 +25,7 @@ export interface ChartInputs {
   curves: TrainingCurves;
   confidence: { confidences: ArrayLike<number>; threshold?: number; bins?: number };
   counts: { counts: Record<string, number>; title?: string };
+  'risk-coverage': NonNullable<EvaluationResult['riskCoverage']>;
 }
 
 /** An echarts option with the fixed pixel size it is laid out for. */
@@ -539,6 +540,46 @@ export function curvesChart(curves: TrainingCurves): ChartSpec {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// Risk-coverage
+
+/**
+ * Accuracy of the answered rows against the share answered, as the confidence threshold falls; the point where
+ * the model's unknown rule answers is marked.
+ */
+export function riskCoverageChart(rc: ChartInputs['risk-coverage']): ChartSpec {
+  const width = 640;
+  const height = 420;
+  const title = 'Risk-coverage';
+  const a = rc.answered;
+  const sub = `answered by the model's unknown rule: ${(100 * a.coverage).toFixed(1)} % of rows at ${(100 * a.accuracy).toFixed(1)} % accuracy` +
+    `; all rows: ${(100 * finite(rc.accuracy.at(-1))).toFixed(1)} %`;
+  const option: EChartsOption = {
+    ...base(title, sub),
+    grid: { left: 70, right: 30, top: 80, bottom: 60 },
+    xAxis: {
+      type: 'value', min: 0, max: 1, name: 'coverage (share of rows answered)', nameLocation: 'middle', nameGap: 30,
+      axisLabel: { fontSize: 10, color: C.muted, formatter: (v: number) => `${Math.round(v * 100)} %` }, splitLine: { show: false },
+    },
+    yAxis: {
+      type: 'value', name: 'accuracy of answered rows', nameTextStyle: { color: C.muted }, scale: true, max: 1,
+      axisLabel: { fontSize: 10, color: C.muted, formatter: (v: number) => `${Math.round(v * 100)} %` },
+      splitLine: { lineStyle: { color: '#eeeeee' } },
+    },
+    series: [
+      {
+        type: 'line', name: 'by confidence', showSymbol: false, lineStyle: { width: 2, color: C.primary }, itemStyle: { color: C.primary },
+        data: rc.coverage.map((c, j) => [c, rc.accuracy[j]!]), emphasis: { disabled: true },
+      },
+      {
+        type: 'scatter', name: 'answered', symbolSize: 10, itemStyle: { color: C.secondary },
+        data: [[a.coverage, a.accuracy]], emphasis: { disabled: true },
+      },
+    ],
+  };
+  return { kind: 'risk-coverage', title, width, height, option };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // Confidence histogram
 
 /** Histogram of prediction confidences on [0, 1]; bins below the unknown threshold are drawn in red. */
@@ -627,6 +668,8 @@ export function chartSpec<K extends ChartKind>(kind: K, data: ChartInputs[K]): C
       return confidenceChart(data as ChartInputs['confidence']);
     case 'counts':
       return countsChart(data as ChartInputs['counts']);
+    case 'risk-coverage':
+      return riskCoverageChart(data as ChartInputs['risk-coverage']);
     default:
       throw new ReportError(ReportErrorCode.UnknownChart, `unknown chart kind '${String(kind)}'`);
   }
@@ -684,5 +727,6 @@ export function reportCharts(result: EvaluationResult): { name: string; spec: Ch
   }
   out.push({ name: 'distribution', spec: distributionChart(result.classCounts) });
   if (result.curves && result.curves.length > 0) out.push({ name: 'curves', spec: curvesChart(result.curves) });
+  if (result.riskCoverage && result.riskCoverage.coverage.length > 0) out.push({ name: 'risk-coverage', spec: riskCoverageChart(result.riskCoverage) });
   return out;
 }

@@ -196,6 +196,32 @@ function perClassTable(r: EvaluationResult): string {
   );
 }
 
+/** Why rows were answered unknown: the reasons counted, or the confidence threshold alone (older results). */
+function unknownWhy(r: EvaluationResult): string {
+  const rs = r.unknown.reasons;
+  const thr = `the confidence threshold is ${num(r.unknown.threshold, 2)}`;
+  if (!rs) return `: the top class's confidence was below the threshold ${num(r.unknown.threshold, 2)}`;
+  const parts = Object.entries(rs).filter(([k, v]) => k !== 'answered' && v > 0).map(([k, v]) => `${int(v)} ${escapeHtml(k)}`);
+  return ` (${parts.length ? parts.join(', ') : 'none'}; ${thr})`;
+}
+
+/** A few points of the risk-coverage curve and where the unknown rule answers. */
+function riskCoverageTable(r: EvaluationResult): string {
+  const rc = r.riskCoverage;
+  if (!rc || !rc.coverage.length) return '';
+  const rows: string[] = [];
+  for (const want of [0.1, 0.2, 0.3, 0.5, 0.7, 0.8, 0.9, 1]) {
+    const j = rc.coverage.findIndex((c) => c >= want - 1e-9);
+    if (j < 0) continue;
+    rows.push(`<tr><td class="num">${pct(rc.coverage[j]!)}</td><td class="num">${pct(rc.accuracy[j]!)}</td><td class="num">${num(rc.threshold[j]!, 3)}</td></tr>`);
+  }
+  return `<p>Risk-coverage (chart below): answering only the rows whose confidence reaches a threshold, the share answered
+against the accuracy of those rows. The model's unknown rule answers ${pct(rc.answered.coverage)} of the rows at
+${pct(rc.answered.accuracy)} accuracy.</p>
+<table><thead><tr><th scope="col" class="num">answered</th><th scope="col" class="num">accuracy of answered</th><th scope="col" class="num">confidence at least</th></tr></thead>
+<tbody>${rows.join('')}</tbody></table>`;
+}
+
 /**
  * The whole report page.
  * @example renderHtml(result, reportCharts(result).map(({ name, spec }) => ({ name, title: spec.title, svg: renderSvg(spec) })))
@@ -263,9 +289,9 @@ ${warn}
 ${metrics.map(([k, v]) => `<div class="metric"><div class="v">${v}</div><div class="k">${escapeHtml(k)}</div></div>`).join('\n')}
 </div>
 <h2>Unknown answers</h2>
-<p>${int(r.unknown.count)} of ${int(evaluated)} rows (${pct(unknownShare)}) were answered <em>unknown</em>: the top
-class's confidence was below the threshold ${num(r.unknown.threshold, 2)}. They appear in the confusion matrix's
-last column.</p>
+<p>${int(r.unknown.count)} of ${int(evaluated)} rows (${pct(unknownShare)}) were answered <em>unknown</em>${unknownWhy(r)}. They
+appear in the confusion matrix's last column.</p>
+${riskCoverageTable(r)}
 ${compare}
 <h2>Per class</h2>
 ${perClassTable(r)}

@@ -23,6 +23,7 @@ export {
   importanceChart,
   renderSvg,
   reportCharts,
+  riskCoverageChart,
   topFeatures,
   CONFUSION_TOP_N,
   IMPORTANCE_TOP_N,

@@ -84,14 +84,15 @@ test('ISCX features follow ISCX units and conventions', async () => {
   assert.ok(Math.abs((f.flowPktsPerSecond as number) - 12 / 3.021) < 1e-9);
   assert.equal(f.max_fiat, 2.448e6);
   assert.equal(f.min_flowiat, 1000);
-  // ISCX's 1 s activity timeout: the 2.448 s silence is an idle period between two active ones.
+  // ISCX's 1 s activity timeout: the 2.448 s silence is an idle period. ISCX's active period runs from its first
+  // packet to the packet after the gap (52 ms + 2.448 s); the last one (521 ms), which no gap ends, is not recorded.
   assert.equal(f.min_idle, 2.448e6);
-  assert.deepEqual([f.min_active, f.max_active], [52000, 521000]);
+  assert.deepEqual([f.min_active, f.mean_active, f.max_active, f.std_active], [2.5e6, 2.5e6, 2.5e6, 0]);
   assert.ok(Math.abs((f.flowBytesPerSecond as number) - (660 + 3120) / 3.021) < 1e-9, 'IP bytes per second');
   const rst = rows.find((r) => r.id_end_reason === 'rst')!;
-  assert.equal(rst.min_idle, -1, 'no idle period is written as -1');
+  assert.deepEqual([rst.min_idle, rst.mean_idle, rst.max_idle, rst.std_idle], [-1, 0, -1, 0], 'no idle period: min/max -1, mean/std 0');
   const dns = rows.find((r) => r.id_src_port === 5353)!;
-  assert.equal(dns.min_active, 30000);
+  assert.deepEqual([dns.min_active, dns.mean_active, dns.max_active, dns.std_active], [-1, 0, -1, 0], 'no idle period, so no active period');
 });
 
 test('every link type gives the same flows as Ethernet', async () => {

@@ -74,7 +74,7 @@ test('prediction output: identity columns, answer, confidence and top 3', async 
   const t = generatedTable(50, 3, 31, 'new.csv', 3);
   const pred = predictTable(model, t);
   const out = predictionTable(model, t, pred);
-  assert.deepEqual(out.columns.map((c) => c.name), ['id_flow', 'id_capture', 'predicted', 'confidence', 'top1', 'top1_p', 'top2', 'top2_p', 'top3', 'top3_p', 'novelty']);
+  assert.deepEqual(out.columns.map((c) => c.name), ['id_flow', 'id_capture', 'predicted', 'confidence', 'top1', 'top1_p', 'top2', 'top2_p', 'top3', 'top3_p', 'novelty', 'unknown_reason']);
   const conf = out.columns[3]!;
   const p1 = out.columns[5]!;
   assert.ok(conf.kind === 'number' && p1.kind === 'number');

@@ -152,6 +152,7 @@ test('every chart kind renders, and the same input gives the same bytes', () => 
     curves: r.curves!,
     confidence: { confidences: [0.1, 0.7, 0.9], threshold: 0.4 },
     counts: { counts: r.classCounts },
+    'risk-coverage': { coverage: [0.2, 0.6, 1], accuracy: [1, 0.9, 0.7], threshold: [0.9, 0.6, 0.2], answered: { coverage: 0.6, accuracy: 0.9 } },
   };
   for (const kind of Object.keys(inputs) as ChartKind[]) {
     const a = chartSvg(kind, inputs[kind] as never);

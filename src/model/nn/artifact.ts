@@ -31,6 +31,9 @@ function bad(file: string, msg: string): never {
   throw new ModelError(ModelErrorCode.CORRUPT, `${file}: ${msg}`);
 }
 
+/** Most cells (steps x channels) of a network's input grid. */
+const MAX_GRID = 1 << 16;
+
 const posInt = (x: unknown): x is number => typeof x === 'number' && Number.isInteger(x) && x > 0 && x < 1 << 24;
 
 /** Checks a layer list: known kinds, positive sizes, each layer's input width equal to the previous output. */
@@ -39,7 +42,7 @@ function checkLayers(spec: NetworkSpec, file: string): void {
   let steps = input.steps, width = input.channels;
   let seq = true;
   (spec.layers as LayerSpec[]).forEach((l, i) => {
-    const where = `layer ${i} (${String((l as { kind?: unknown }).kind)})`;
+    const where = `layer ${i} (${String((l as { kind?: unknown } | null)?.kind)})`;
     switch (l?.kind) {
       case 'flatten':
         width = steps * width; steps = 1; seq = false;
@@ -86,6 +89,9 @@ export function networkFromBlobs(
   const inp = spec.input;
   if (spec.classes !== classes) bad(file, `the network has ${spec.classes} outputs for ${classes} classes`);
   if (!posInt(inp.steps) || !posInt(inp.channels) || !Array.isArray(inp.cell) || !Array.isArray(inp.log)) bad(file, 'the network input plan is damaged');
+  // The grid is not bounded by any blob (a convolution slides over every step), so a damaged step count would
+  // make each prediction arbitrarily slow.
+  if (inp.steps * inp.channels > MAX_GRID) bad(file, `the network input grid (${inp.steps} x ${inp.channels}) exceeds ${MAX_GRID} cells`);
   if (inp.cell.length !== features || inp.log.length !== features) bad(file, `the network input plan covers ${inp.cell.length} inputs, the model has ${features}`);
   for (const c of inp.cell) if (!Number.isInteger(c) || c < 0 || c >= inp.steps * inp.channels) bad(file, `input cell ${c} lies outside the ${inp.steps} x ${inp.channels} grid`);
   checkLayers(spec, file);

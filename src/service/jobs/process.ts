@@ -194,6 +194,7 @@ function predictionColumns(models: readonly ServiceModel[]): ResultColumn[] {
     { name: `${m.name}.label`, type: 'string', role: 'prediction', model: m.name },
     { name: `${m.name}.confidence`, type: 'float', role: 'prediction', model: m.name },
     { name: `${m.name}.unknown`, type: 'bool', role: 'prediction', model: m.name },
+    { name: `${m.name}.unknown_reason`, type: 'string', role: 'prediction', model: m.name },
   ]);
 }
 
@@ -310,7 +311,7 @@ class Accumulator {
         const label = p.labels[r]!;
         const conf = p.confidence[r]!;
         const unk = p.unknown[r] === 1;
-        row.push(label, Number.isFinite(conf) ? Math.round(conf * 1e6) / 1e6 : null, unk);
+        row.push(label, Number.isFinite(conf) ? Math.round(conf * 1e6) / 1e6 : null, unk, p.unknownReason[r] ?? null);
         acc.counts.set(label, (acc.counts.get(label) ?? 0) + 1);
         if (unk) acc.unknown++;
         if (Number.isFinite(conf)) acc.hist[Math.min(CONFIDENCE_BINS - 1, Math.max(0, Math.floor(conf * CONFIDENCE_BINS)))]!++;

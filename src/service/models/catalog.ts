@@ -39,6 +39,8 @@ export class ModelCatalog {
         if (this.entries.has(name)) continue;
         try {
           const model = await loadModelFile(file, name);
+          // Describe it once here, so a model the listing cannot describe is skipped rather than failing the listing.
+          model.info();
           this.entries.set(name, { model, file, sizeBytes: statSync(file).size, isDefault: flags[name]?.default ?? true });
         } catch (err) {
           this.warnings.push(`${file}: not loaded: ${(err as Error).message}`);
@@ -96,6 +98,7 @@ export class ModelCatalog {
     let model: ServiceModel;
     try {
       model = await loadModelFile(tmpFile, name);
+      model.info();
     } catch (err) {
       const e = err as { userFacing?: boolean; message?: string };
       throw new ServiceError('BAD_MODEL', `the upload is not a model this server can load: ${e.userFacing ? e.message : 'unreadable file'}`);

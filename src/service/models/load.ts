@@ -109,7 +109,8 @@ function adapt(model: VeilModel, name: string, sha256: string, evaluation: Evalu
         const l = p.label[i]!;
         if (l < 0) { labels[i] = UNKNOWN_LABEL; unknown[i] = 1; } else labels[i] = classes[l]!;
       }
-      return { labels, confidence: p.confidence, unknown, best };
+      const unknownReason = Array.from(p.reason, (r) => (r ? p.reasonNames[r]! : null));
+      return { labels, confidence: p.confidence, unknown, best, unknownReason };
     },
     info(): ModelInfo {
       const perm = new Map((evaluation?.featureImportance ?? []).map((f) => [f.feature, f.permutation]));

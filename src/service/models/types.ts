@@ -35,6 +35,8 @@ export interface Prediction {
   unknown: Uint8Array;
   /** Per row: the most likely class even when answered unknown. */
   best: string[];
+  /** Per row: why the answer is unknown (too_few_packets, out_of_distribution, low_confidence), null when answered. */
+  unknownReason: (string | null)[];
 }
 
 /** GET /models/:name. */
