@@ -3,14 +3,14 @@
  * from an option to a deterministic SVG string (echarts server-side rendering, no animation, fixed size).
  */
 import * as echarts from 'echarts/core';
-import { BarChart, HeatmapChart, LineChart } from 'echarts/charts';
+import { BarChart, HeatmapChart, LineChart, ScatterChart } from 'echarts/charts';
 import { GridComponent, LegendComponent, TitleComponent, VisualMapComponent } from 'echarts/components';
 import { SVGRenderer } from 'echarts/renderers';
 import type { EChartsOption } from 'echarts';
 import type { EvaluationResult, FeatureImportance, PerClassScore } from '../model/evaluation.ts';
 import { ReportError, ReportErrorCode } from './errors.ts';
 
-echarts.use([BarChart, HeatmapChart, LineChart, GridComponent, LegendComponent, TitleComponent, VisualMapComponent, SVGRenderer]);
+echarts.use([BarChart, HeatmapChart, LineChart, ScatterChart, GridComponent, LegendComponent, TitleComponent, VisualMapComponent, SVGRenderer]);
 
 export type ChartKind = 'confusion' | 'f1' | 'importance' | 'distribution' | 'curves' | 'confidence' | 'counts' | 'risk-coverage';
 

@@ -28,12 +28,21 @@ test('classify names every flow with the shipped category and VPN models, with c
   assert.equal(r.status, 0, r.stderr);
   const rows = jsonl(out);
   assert.equal(rows.length, 8, 'the 15 s timeouts of the shipped models cut the 64 s UDP gap: 8 flows');
+  const REASONS = ['too_few_packets', 'out_of_distribution', 'low_confidence'];
   for (const row of rows) {
-    assert.ok(CATEGORIES.includes(row.category as string), `category ${String(row.category)}`);
-    assert.ok(['VPN', 'Non-VPN'].includes(row.vpn as string));
+    // An answer, or 'unknown' with the guard's reason (and an empty reason beside an answer).
+    for (const [m, names] of [['category', CATEGORIES], ['vpn', ['VPN', 'Non-VPN']]] as const) {
+      const reason = row[`${m}_unknown_reason`];
+      if (row[m] === 'unknown') assert.ok(REASONS.includes(reason as string), `${m} unknown: ${String(reason)}`);
+      else assert.ok((names as readonly string[]).includes(row[m] as string) && reason === '', `${m} ${String(row[m])} (${String(reason)})`);
+    }
     for (const c of ['category_confidence', 'vpn_confidence']) assert.ok((row[c] as number) > 0 && (row[c] as number) <= 1, c);
     for (const c of ['id_src_addr', 'tls_sni', 'tls_ja4']) assert.ok(c in row, c);
   }
+  // The scenario's one-packet flows (the NTP packet, the last DNS query) are below the shipped models' packet floor.
+  const one = rows.filter((x) => x.id_src_port === 123 || (x.id_src_port === 5353 && x.id_end_reason === 'eof'));
+  assert.equal(one.length, 2);
+  for (const x of one) assert.deepEqual([x.category, x.category_unknown_reason, x.vpn, x.vpn_unknown_reason], ['unknown', 'too_few_packets', 'unknown', 'too_few_packets']);
   assert.match(r.stderr, /by category:/);
   assert.match(r.stderr, /by vpn:/);
   assert.match(r.stderr, /8 flows/);

@@ -149,7 +149,7 @@ const treeProbe = selectRows(treeTable, Int32Array.from({ length: 20 }, (_, i) =
 
 for (const kind of ['forest', 'boosting'] as const) {
   test(`${kind} model loader: every mutant loads or throws ModelError`, async () => {
-    const cfg: TrainConfig = { label: 'app', model: kind, forest: { trees: 4 }, boosting: { maxIter: 4 }, unknownBelow: 0.3 };
+    const cfg: TrainConfig = { label: 'app', model: kind, forest: { trees: 4 }, boosting: { maxIter: 4 }, unknownBelow: 0.3, guard: {} };
     const m = await trainModel(prepareTraining(treeTable, cfg), cfg);
     m.manifest.meter = { idleTimeoutS: 15, activeTimeoutS: 15 };
     const t = await fuzz(kind, m, treeProbe, kind === 'forest' ? 1 : 2);

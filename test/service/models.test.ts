@@ -78,6 +78,12 @@ test('a capture job applies the models: label, confidence and unknown per model,
   const h = rows[0]!;
   const sni = h.indexOf('tls_sni'), label = h.indexOf('application.label'), conf = h.indexOf('application.confidence');
   assert.ok(label > 0 && conf > 0 && h.includes('application.unknown'));
+  const reason = h.indexOf('application.unknown_reason');
+  assert.ok(reason > conf, 'the reason of unknown answers beside them');
+  const page = (await getJson(srv.url, `/api/v1/jobs/${job.id}/results?limit=5`)).body as { columns: { name: string }[]; rows: unknown[][] };
+  const j = page.columns.findIndex((c) => c.name === 'application.unknown_reason');
+  assert.ok(j > 0);
+  for (const r of page.rows) assert.ok(r[j] === null || ['too_few_packets', 'out_of_distribution', 'low_confidence'].includes(r[j] as string));
   for (const r of rows.slice(1)) {
     assert.equal(r[label], SERVICE_OF[r[sni]!]);
     assert.ok(Number(r[conf]) >= 0.5 && Number(r[conf]) <= 1);

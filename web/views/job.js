@@ -186,6 +186,7 @@ function displayName(c) {
     if (c.name.endsWith('.label')) return c.model;
     if (c.name.endsWith('.confidence')) return `${c.model} conf.`;
     if (c.name.endsWith('.unknown')) return `${c.model} unknown`;
+    if (c.name.endsWith('.unknown_reason')) return `${c.model} why unknown`;
   }
   return c.name.replace(/^id_/, '');
 }
