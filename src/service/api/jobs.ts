@@ -4,14 +4,10 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { csvCell, openWriter } from '../../flow/output.ts';
 import type { ColumnDef } from '../../flow/columns.ts';
-import { streamTable } from '../../dataset/load.ts';
-import { parseCsv } from '../../dataset/csv.ts';
-import { parseJsonl } from '../../dataset/jsonl.ts';
-import { parquetColumnNames } from '../../dataset/parquet.ts';
 import type { PerClassScore } from '../../model/evaluation.ts';
 import { charts } from './charts.ts';
 import { ServiceError, errorBody, toServiceError } from '../errors.ts';
-import { inflateHead, storedExtension } from '../sniff.ts';
+import { storedExtension } from '../sniff.ts';
 import { deleteResults, ResultReader, resultsDir } from '../store/results.ts';
 import { CONFIDENCE_BINS, type JobPayload, type JobRecord, type ModelSummary } from '../jobs/types.ts';
 import type { ServiceContext } from './context.ts';
@@ -85,7 +81,8 @@ export function jobRoutes(app: App, ctx: ServiceContext): void {
         throw new ServiceError('BAD_REQUEST', 'a label column applies to flow tables, not captures');
       }
       if (kind.kind === 'table') {
-        const columns = await tableColumns(tmp, kind, up.displayName);
+        // Read in a pool thread: a crafted head (a million columns, a damaged Parquet footer) costs that thread.
+        const columns = new Set(await ctx.pool.tableColumns(tmp, kind, up.displayName));
         const need = [...new Set([...models.flatMap((m) => m.columns), ...(label ? [label] : [])])];
         const missing = need.filter((c) => !columns.has(c));
         if (missing.length) {
@@ -263,50 +260,6 @@ export function perClassScores(classes: readonly string[], matrix: readonly (rea
     const f1 = precision + recall > 0 ? (2 * precision * recall) / (precision + recall) : 0;
     return { label, precision, recall, f1, support };
   }).filter((s) => s.support > 0 || colSum[classes.indexOf(s.label)]! > 0);
-}
-
-/** Bytes of a text table read on the API thread to learn its columns. */
-const HEAD_BYTES = 64 * 1024;
-
-/**
- * Column names of a flow table, from its head (a parse error there is a BAD_TABLE). Text formats are judged from
- * the first 64 KiB so the API thread parses little; Parquet from its first chunk.
- */
-async function tableColumns(file: string, kind: { format: 'csv' | 'jsonl' | 'parquet' | 'arff'; gzip: boolean }, displayName: string): Promise<Set<string>> {
-  const { format } = kind;
-  try {
-    if (format === 'csv' || format === 'jsonl') {
-      let head = readHead(file, HEAD_BYTES);
-      // Inflated with a bounded output (a 64 KiB gzip head can hold 64 MiB of text): at most HEAD_BYTES, maybe a prefix.
-      if (kind.gzip) head = inflateHead(head, HEAD_BYTES) ?? Buffer.alloc(0);
-      let text = head.toString('utf8');
-      const nl = text.lastIndexOf('\n');
-      // A head cut mid-line loses that line only; a file of one long line is parsed as it is.
-      if (nl > 0 && (kind.gzip || head.length >= HEAD_BYTES)) text = text.slice(0, nl + 1);
-      const t = format === 'csv' ? parseCsv(text, displayName) : parseJsonl(text, displayName);
-      return new Set(t.columns.map((c) => c.name));
-    }
-    // Parquet's names are in its footer: no data page is decoded on the API thread.
-    if (format === 'parquet') return new Set(await parquetColumnNames(file));
-    for await (const chunk of streamTable(file, { format, chunkRows: 64 })) {
-      return new Set(chunk.columns.map((c) => c.name));
-    }
-    return new Set();
-  } catch (err) {
-    const e = toServiceError(err);
-    if (e.code === 'INTERNAL') throw new ServiceError('BAD_TABLE', `${displayName}: cannot be read as a ${format} flow table`);
-    throw new ServiceError(e.code === 'MISSING_COLUMNS' ? e.code : 'BAD_TABLE', e.message.split(file).join(displayName));
-  }
-}
-
-function readHead(file: string, n: number): Buffer {
-  const fd = openSync(file, 'r');
-  try {
-    const b = Buffer.alloc(n);
-    return b.subarray(0, readSync(fd, b, 0, n, 0));
-  } finally {
-    closeSync(fd);
-  }
 }
 
 function parseList(s: string | undefined): string[] | null {

@@ -67,6 +67,12 @@ export function modelRoutes(app: App, ctx: ServiceContext): void {
       if (!NAME_RE.test(name)) {
         throw new ServiceError('BAD_REQUEST', `model name '${name.slice(0, 80)}' is not allowed: use letters, digits, '.', '_' and '-' (it becomes a file name)`);
       }
+      // A foreign or crafted file is refused by the loader in a pool thread, not parsed on the API thread.
+      await ctx.pool.checkModel(tmp, name).catch((err: unknown) => {
+        const e = err as ServiceError;
+        if (e instanceof ServiceError && e.code === 'BAD_MODEL') throw new ServiceError('BAD_MODEL', `the upload is not a model this server can load: ${e.message}`);
+        throw err;
+      });
       const info = await ctx.catalog.install(tmp, name, {
         replace: /^(1|true|yes|on)$/i.test(up.fields.replace ?? ''),
         isDefault: !/^(0|false|no|off)$/i.test(up.fields.default ?? ''),

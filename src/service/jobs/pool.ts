@@ -2,7 +2,7 @@ import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import type { ClassifyRequest, ClassifyResult } from '../models/classify.ts';
 import type { JobPayload, ProcessOutcome } from './types.ts';
-import type { ClassifyOutcome } from './thread.ts';
+import type { ClassifyOutcome, InspectOutcome } from './thread.ts';
 import { ServiceError, type ServiceErrorCode } from '../errors.ts';
 
 /** A job running in the pool: its outcome, and a way to ask it to stop. */
@@ -46,6 +46,22 @@ export class CpuPool {
   async classify(request: ClassifyRequest, modelDirs: string[]): Promise<ClassifyResult> {
     const out = (await this.pool.run({ op: 'classify', request, modelDirs })) as ClassifyOutcome;
     if (out.ok) return out.result;
+    if (out.error.userFacing) throw new ServiceError(out.error.code as ServiceErrorCode, out.error.message);
+    throw new Error(out.error.message);
+  }
+
+  /** Column names of an uploaded flow table, read in a pool thread (a BAD_TABLE ServiceError when it cannot be). */
+  async tableColumns(file: string, kind: { format: 'csv' | 'jsonl' | 'parquet' | 'arff'; gzip: boolean }, displayName: string): Promise<string[]> {
+    return this.inspect(await this.pool.run({ op: 'table-columns', file, kind, displayName }) as InspectOutcome).columns ?? [];
+  }
+
+  /** Loads a model file in a pool thread and throws its error (BAD_MODEL) if it is not one this server can load. */
+  async checkModel(file: string, name: string): Promise<void> {
+    this.inspect(await this.pool.run({ op: 'check-model', file, name }) as InspectOutcome);
+  }
+
+  private inspect(out: InspectOutcome): { columns?: string[] } {
+    if (out.ok) return out;
     if (out.error.userFacing) throw new ServiceError(out.error.code as ServiceErrorCode, out.error.message);
     throw new Error(out.error.message);
   }

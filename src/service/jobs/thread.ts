@@ -5,6 +5,8 @@ import type { JobPayload, ProcessOutcome } from './types.ts';
 import type { ClassifyRequest, ClassifyResult } from '../models/classify.ts';
 import { classifyRows } from '../models/classify.ts';
 import { serviceCodeFor } from '../errors.ts';
+import { loadModelFile } from '../models/load.ts';
+import { tableColumns } from './inspect.ts';
 
 /**
  * Entry of the worker threads (piscina) that do the CPU work: metering captures, parsing tables, predicting.
@@ -13,13 +15,38 @@ import { serviceCodeFor } from '../errors.ts';
  */
 export type ThreadTask =
   | { op: 'process'; job: JobPayload; dataDir: string; modelDirs: string[]; port: MessagePort }
-  | { op: 'classify'; request: ClassifyRequest; modelDirs: string[] };
+  | { op: 'classify'; request: ClassifyRequest; modelDirs: string[] }
+  | { op: 'table-columns'; file: string; kind: { format: 'csv' | 'jsonl' | 'parquet' | 'arff'; gzip: boolean }; displayName: string }
+  | { op: 'check-model'; file: string; name: string };
+
+/** The outcome of the inspection tasks an upload needs before it is accepted (off the API thread). */
+export type InspectOutcome = { ok: true; columns?: string[] } | { ok: false; error: { code: string; message: string; userFacing: boolean } };
 
 const cache = new ModelCache();
 
 export type ClassifyOutcome = { ok: true; result: ClassifyResult } | { ok: false; error: { code: string; message: string; userFacing: boolean } };
 
-export default async function task(t: ThreadTask): Promise<ProcessOutcome | ClassifyOutcome> {
+function failure(err: unknown): { ok: false; error: { code: string; message: string; userFacing: boolean } } {
+  const e = err as { userFacing?: boolean; code?: unknown; name?: unknown; message?: unknown };
+  return { ok: false, error: { code: e?.userFacing ? serviceCodeFor(String(e.code ?? ''), String(e.name ?? '')) : 'INTERNAL', message: String(e?.message ?? err), userFacing: Boolean(e?.userFacing) } };
+}
+
+export default async function task(t: ThreadTask): Promise<ProcessOutcome | ClassifyOutcome | InspectOutcome> {
+  if (t.op === 'table-columns') {
+    try {
+      return { ok: true, columns: [...(await tableColumns(t.file, t.kind, t.displayName))] };
+    } catch (err) {
+      return failure(err);
+    }
+  }
+  if (t.op === 'check-model') {
+    try {
+      (await loadModelFile(t.file, t.name)).info();
+      return { ok: true };
+    } catch (err) {
+      return failure(err);
+    }
+  }
   if (t.op === 'classify') {
     try {
       return { ok: true, result: await classifyRows(t.request, (ref) => cache.get(ref, t.modelDirs)) };
