@@ -1,3 +1,4 @@
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import type { JobState, QueueDepth } from './jobs/types.ts';
 
 /** Upper bounds (seconds) of the job duration histogram. */
@@ -16,6 +17,16 @@ export class Metrics {
   private readonly buckets = new Array<number>(DURATION_BUCKETS.length).fill(0);
   private durationSum = 0;
   private durationCount = 0;
+  /** The API thread's event-loop delay (10 ms resolution): how long a request may have waited on the thread. */
+  private readonly loop: IntervalHistogram = monitorEventLoopDelay({ resolution: 10 });
+
+  constructor() {
+    this.loop.enable();
+  }
+
+  close(): void {
+    this.loop.disable();
+  }
 
   /** A job reached a final state. */
   jobFinished(state: 'done' | 'failed' | 'cancelled', durationSeconds: number | null, rows: number, models: number): void {
@@ -57,6 +68,9 @@ export class Metrics {
     hist.push(`veil_job_duration_seconds_bucket{le="+Inf"} ${this.durationCount}`);
     hist.push(`veil_job_duration_seconds_sum ${round(this.durationSum)}`, `veil_job_duration_seconds_count ${this.durationCount}`);
     metric('veil_job_duration_seconds', 'histogram', 'Time from a job\'s start to its completion.', hist);
+    // As prom-client's nodejs_eventloop_lag_max_seconds: the maximum since the previous scrape, then reset.
+    metric('veil_eventloop_lag_max_seconds', 'gauge', 'Longest event-loop delay of the API thread since the previous scrape.', [`veil_eventloop_lag_max_seconds ${round(Math.max(0, this.loop.max / 1e9 - 0.01))}`]);
+    this.loop.reset();
     return out.join('\n') + '\n';
   }
 }

@@ -169,6 +169,7 @@ async function startLocked(cfg: ServeConfig, dataDir: string, lock: DataDirLock)
       await app.close();
       await classifyPool.close();
       if (jobPool) await jobPool.close();
+      metrics.close();
       registry.close();
       lock.release();
     })();
