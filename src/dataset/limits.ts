@@ -8,12 +8,15 @@ export interface TableLimits {
   maxColumns?: number;
   /** Bytes in one line of a text table (a CSV record spanning lines counts as one line). */
   maxLineBytes?: number;
+  /** Milliseconds one Parquet window (at most 2^21 cells) may take to decode before the file is judged hostile. */
+  parquetWindowMs?: number;
 }
 
-/** Default caps: 4,096 columns and 1 MiB per line. */
+/** Default caps: 4,096 columns, 1 MiB per line, 20 s per Parquet window (real ones take well under a second). */
 export const TABLE_LIMITS: Readonly<Required<TableLimits>> = Object.freeze({
   maxColumns: 4096,
   maxLineBytes: 1 << 20,
+  parquetWindowMs: 20_000,
 });
 
 /** The caps in force: the defaults overridden by what the caller set. */
@@ -21,6 +24,7 @@ export function tableLimits(l: TableLimits | undefined): Required<TableLimits> {
   return {
     maxColumns: l?.maxColumns ?? TABLE_LIMITS.maxColumns,
     maxLineBytes: l?.maxLineBytes ?? TABLE_LIMITS.maxLineBytes,
+    parquetWindowMs: l?.parquetWindowMs ?? TABLE_LIMITS.parquetWindowMs,
   };
 }
 

@@ -205,8 +205,10 @@ type Outcome = { kind: 'loaded' } | { kind: 'refused' } | { kind: 'crash'; detai
 async function readWithin(file: string, whole: boolean, timeoutMs: number): Promise<Outcome> {
   let timer: NodeJS.Timeout | undefined;
   const read = (async (): Promise<Outcome> => {
-    if (whole) await loadTable(file, { columnOrder: 'keep', warn: () => {} });
-    else for await (const _ of streamTable(file, { chunkRows: 7, warn: () => {} })) { /* drain */ }
+    // A Parquet window of this small table decodes in milliseconds: a few seconds means a runaway decode.
+    const limits = { parquetWindowMs: Math.min(3000, timeoutMs / 2) };
+    if (whole) await loadTable(file, { columnOrder: 'keep', warn: () => {}, limits });
+    else for await (const _ of streamTable(file, { chunkRows: 7, warn: () => {}, limits })) { /* drain */ }
     return { kind: 'loaded' };
   })().catch((e: unknown): Outcome => (e instanceof DatasetError ? { kind: 'refused' } : { kind: 'crash', detail: describe(e) }));
   const hang = new Promise<Outcome>((resolve) => {
