@@ -1,6 +1,6 @@
 import { ColumnBuilder, StringColumnBuilder, makeTable, type Column, type Table } from './table.ts';
 import { DatasetError, DatasetErrorCode } from './errors.ts';
-import { readLineBatches, splitLines } from './lines.ts';
+import { readLineBatches, splitLines, type LineReadOptions } from './lines.ts';
 import { sizeText, tableLimits, type TableLimits } from './limits.ts';
 
 /**
@@ -249,8 +249,9 @@ function trimCommas(s: string): string {
   return end === s.length ? s : s.slice(0, end);
 }
 
-function lineOptions(opts: ArffReadOptions): { maxLineBytes: number; onProgress?: (f: number) => void } {
-  return { maxLineBytes: tableLimits(opts.limits).maxLineBytes, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) };
+function lineOptions(opts: ArffReadOptions): LineReadOptions {
+  const l = tableLimits(opts.limits);
+  return { maxLineBytes: l.maxLineBytes, maxInflatedBytes: l.maxInflatedBytes, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) };
 }
 
 /** Takes a possibly quoted token; returns it and the rest. */
