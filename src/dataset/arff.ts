@@ -47,11 +47,14 @@ export class ArffParser {
   private readonly maxColumns: number;
   private readonly maxLine: number;
   private readonly names = new Set<string>();
+  private readonly maxNominal: number;
+  private nominalValues = 0;
 
   constructor(private readonly source: string, private readonly opts: ArffReadOptions = {}) {
     const l = tableLimits(opts.limits);
     this.maxColumns = l.maxColumns;
     this.maxLine = l.maxLineBytes;
+    this.maxNominal = l.maxNominalValues;
   }
 
   push(lines: readonly string[]): void {
@@ -105,6 +108,11 @@ export class ArffParser {
       const close = t.lastIndexOf('}');
       if (close < 0) this.fail(`nominal list of '${name}' is not closed with '}'`);
       const values = splitValues(t.slice(1, close)).map((v) => v.trim()).filter((v) => v !== '').map(unquote);
+      // Every chunk's builders are seeded with the declared values: their total bounds per-chunk work and memory.
+      this.nominalValues += values.length;
+      if (this.nominalValues > this.maxNominal) {
+        this.fail(`more than ${this.maxNominal} nominal values declared in all (the limit), '${name.slice(0, 40)}' declares ${values.length}`);
+      }
       return { name, type: 'nominal', values };
     }
     const type = t.split(/\s+/)[0]!.toLowerCase();

@@ -97,3 +97,9 @@ test('CSV/JSONL/ARFF .gz: inflating past limits.maxInflatedBytes is refused, nam
   const jsonl = await tmpFile('bomb.jsonl.gz', gzipSync('{"a":1}\n'.repeat(1 << 18)));
   await assert.rejects(loadTable(jsonl, { limits: { maxInflatedBytes: 1 << 20 } }), refused(/bomb\.jsonl\.gz: inflates to more than 1 MiB/));
 });
+
+test('ARFF: more nominal values than the cap, over all attributes, are refused at the declaring line', () => {
+  const list = (n: number): string => `{${Array.from({ length: n }, (_, i) => `v${i}`).join(',')}}`;
+  const head = Array.from({ length: 3 }, (_, i) => `@attribute n${i} ${list(30_000)}`).join('\n');
+  assert.throws(() => parseArff(`@relation r\n${head}\n@data\n`, 'nom.arff'), refused(/nom\.arff:4: more than 65536 nominal values declared in all \(the limit\), 'n2' declares 30000/));
+});
