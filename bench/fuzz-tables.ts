@@ -17,6 +17,7 @@ for (const reader of readers) {
   const r = await fuzzReader(reader, count, { seed });
   const secs = ((Date.now() - t0) / 1000).toFixed(1);
   console.log([reader, r.mutants, r.loaded, r.refused, r.crashes, r.hangs, secs].map((s) => String(s).padStart(10)).join(''));
+  console.log(`  slowest: #${r.slowest.index} ${r.slowest.ms} ms (${r.slowest.mutation})`);
   for (const f of r.failures.slice(0, 5)) console.log(`  #${f.index} ${f.outcome} (${f.mutation}): ${f.detail}`);
   bad += r.crashes + r.hangs;
 }

@@ -1,6 +1,6 @@
 import { ColumnBuilder, StringColumnBuilder, makeTable, type Column, type Table } from './table.ts';
 import { DatasetError, DatasetErrorCode } from './errors.ts';
-import { readLineBatches, splitLines } from './lines.ts';
+import { readLineBatches, splitLines, type LineReadOptions } from './lines.ts';
 import { sizeText, tableLimits, type TableLimits } from './limits.ts';
 
 /**
@@ -47,11 +47,14 @@ export class ArffParser {
   private readonly maxColumns: number;
   private readonly maxLine: number;
   private readonly names = new Set<string>();
+  private readonly maxNominal: number;
+  private nominalValues = 0;
 
   constructor(private readonly source: string, private readonly opts: ArffReadOptions = {}) {
     const l = tableLimits(opts.limits);
     this.maxColumns = l.maxColumns;
     this.maxLine = l.maxLineBytes;
+    this.maxNominal = l.maxNominalValues;
   }
 
   push(lines: readonly string[]): void {
@@ -105,6 +108,11 @@ export class ArffParser {
       const close = t.lastIndexOf('}');
       if (close < 0) this.fail(`nominal list of '${name}' is not closed with '}'`);
       const values = splitValues(t.slice(1, close)).map((v) => v.trim()).filter((v) => v !== '').map(unquote);
+      // Every chunk's builders are seeded with the declared values: their total bounds per-chunk work and memory.
+      this.nominalValues += values.length;
+      if (this.nominalValues > this.maxNominal) {
+        this.fail(`more than ${this.maxNominal} nominal values declared in all (the limit), '${name.slice(0, 40)}' declares ${values.length}`);
+      }
       return { name, type: 'nominal', values };
     }
     const type = t.split(/\s+/)[0]!.toLowerCase();
@@ -249,8 +257,9 @@ function trimCommas(s: string): string {
   return end === s.length ? s : s.slice(0, end);
 }
 
-function lineOptions(opts: ArffReadOptions): { maxLineBytes: number; onProgress?: (f: number) => void } {
-  return { maxLineBytes: tableLimits(opts.limits).maxLineBytes, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) };
+function lineOptions(opts: ArffReadOptions): LineReadOptions {
+  const l = tableLimits(opts.limits);
+  return { maxLineBytes: l.maxLineBytes, maxInflatedBytes: l.maxInflatedBytes, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) };
 }
 
 /** Takes a possibly quoted token; returns it and the rest. */

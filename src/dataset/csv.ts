@@ -2,7 +2,7 @@ import { createWriteStream } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { ColumnBuilder, cellValue, makeTable, type Column, type Table } from './table.ts';
 import { DatasetError, DatasetErrorCode } from './errors.ts';
-import { readLineBatches, splitLines } from './lines.ts';
+import { readLineBatches, splitLines, type LineReadOptions } from './lines.ts';
 import { sizeText, tableLimits, type TableLimits } from './limits.ts';
 
 /**
@@ -175,8 +175,9 @@ export function parseCsv(text: string, source = '<csv>', opts: CsvReadOptions = 
   return p.take();
 }
 
-function lineOptions(opts: CsvReadOptions): { maxLineBytes: number; onProgress?: (f: number) => void } {
-  return { maxLineBytes: tableLimits(opts.limits).maxLineBytes, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) };
+function lineOptions(opts: CsvReadOptions): LineReadOptions {
+  const l = tableLimits(opts.limits);
+  return { maxLineBytes: l.maxLineBytes, maxInflatedBytes: l.maxInflatedBytes, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) };
 }
 
 function quotesBalanced(line: string): boolean {

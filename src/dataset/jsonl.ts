@@ -2,7 +2,7 @@ import { createWriteStream } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { ColumnBuilder, cellValue, makeTable, type Table } from './table.ts';
 import { DatasetError, DatasetErrorCode } from './errors.ts';
-import { readLineBatches, splitLines } from './lines.ts';
+import { readLineBatches, splitLines, type LineReadOptions } from './lines.ts';
 import { sizeText, tableLimits, type TableLimits } from './limits.ts';
 
 /**
@@ -103,8 +103,9 @@ function nestedText(v: unknown, tooDeep: () => never): string {
   }
 }
 
-function lineOptions(opts: JsonlReadOptions): { maxLineBytes: number; onProgress?: (f: number) => void } {
-  return { maxLineBytes: tableLimits(opts.limits).maxLineBytes, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) };
+function lineOptions(opts: JsonlReadOptions): LineReadOptions {
+  const l = tableLimits(opts.limits);
+  return { maxLineBytes: l.maxLineBytes, maxInflatedBytes: l.maxInflatedBytes, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) };
 }
 
 export async function* readJsonlChunks(path: string, opts: JsonlReadOptions = {}): AsyncGenerator<Table> {

@@ -11,6 +11,8 @@ export interface LineReadOptions {
   maxLineBytes?: number;
   /** Called after each batch with the fraction of the file's bytes consumed (compressed bytes for `.gz`). */
   onProgress?: (fraction: number) => void;
+  /** Most bytes a `.gz` file may inflate to (default: no limit); past it the read stops with a DatasetError. */
+  maxInflatedBytes?: number;
 }
 
 /**
@@ -37,6 +39,8 @@ export async function* readLineBatches(path: string, opts: LineReadOptions = {})
   let lineNo = 0;
   let carryStart = 0;
   let first = true;
+  const maxInflated = gz ? opts.maxInflatedBytes ?? Infinity : Infinity;
+  let inflated = 0;
   const tooLong = (line: number, start: number): DatasetError =>
     new DatasetError(
       DatasetErrorCode.MALFORMED,
@@ -53,6 +57,12 @@ export async function* readLineBatches(path: string, opts: LineReadOptions = {})
   };
   try {
     for await (const chunk of stream as AsyncIterable<Buffer>) {
+      if ((inflated += chunk.length) > maxInflated) {
+        throw new DatasetError(
+          DatasetErrorCode.MALFORMED,
+          `${path}: inflates to more than ${sizeText(maxInflated)} (the limit) after ${file.bytesRead} compressed bytes`,
+        );
+      }
       const lastNl = chunk.lastIndexOf(0x0a);
       if (lastNl < 0) {
         carry.push(chunk);

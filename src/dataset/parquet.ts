@@ -1,5 +1,5 @@
-import { open, type FileHandle } from 'node:fs/promises';
-import { parquetMetadataAsync, parquetRead, parquetSchema, type AsyncBuffer, type FileMetaData } from 'hyparquet';
+import { stat } from 'node:fs/promises';
+import { Worker } from 'node:worker_threads';
 import { ByteWriter, ParquetWriter, fileWriter, schemaFromColumnData, type ColumnSource } from 'hyparquet-writer';
 import { StringColumnBuilder, concatTables, makeTable, type Column, type Table } from './table.ts';
 import { DatasetError, DatasetErrorCode } from './errors.ts';
@@ -8,15 +8,16 @@ import { tableLimits, type TableLimits } from './limits.ts';
 /**
  * Parquet through hyparquet (read) and hyparquet-writer (write). Numeric and boolean columns become numbers (INT64
  * as doubles, exact below 2^53), text and everything else text (nested values as JSON). Reading streams by row
- * groups: a file is never decoded whole into row objects.
+ * windows: a file is never decoded whole into row objects.
  *
- * The footer is not trusted: more columns than the cap, row counts that disagree, column chunks outside the file or
- * overlapping are a DatasetError. Every read the decoder starts is settled before the reader returns or throws
- * (a damaged chunk rejects while its siblings are still reading: left dangling, they would fail later, with the
- * upload deleted, as unhandled rejections).
+ * Nothing in the file is trusted. The footer is checked here (column cap, unique names, row counts); hyparquet
+ * decodes in a thread of its own (parquet-worker.mjs) under a heap limit and a deadline, because a damaged page
+ * can make it loop over billions of values; there every read it starts is settled before a window's answer (a
+ * damaged chunk rejects while its siblings still read: left dangling, they would fail later, with the upload
+ * deleted, as unhandled rejections). Running out of heap or time is a DatasetError like any other damage.
  */
 export interface ParquetReadOptions {
-  /** Rows per chunk (at most 2^20 are decoded at once whatever is asked; `loadTable` joins the chunks). */
+  /** Rows per chunk (fewer for wide files: a window holds at most PARQUET_WINDOW_CELLS cells). */
   chunkRows?: number;
   /** Cap on columns (defaults: TABLE_LIMITS). */
   limits?: TableLimits;
@@ -24,83 +25,167 @@ export interface ParquetReadOptions {
   onProgress?: (fraction: number) => void;
 }
 
-/** Rows decoded at once at most: bounds one window's arrays whatever the caller or the footer says. */
-const MAX_WINDOW_ROWS = 1 << 20;
+/** Cells (rows x columns) decoded at once at most, whatever the caller or the footer says. */
+export const PARQUET_WINDOW_CELLS = 1 << 21;
+/** Heap of the decoding thread: a window's decoded values fit many times over; a runaway decode does not. */
+export const PARQUET_DECODER_HEAP_MB = 768;
+
+interface Reply {
+  ok: boolean;
+  message?: string;
+  own?: boolean;
+  names?: string[];
+  numRows?: string;
+  groupRows?: string[];
+  chunks?: { columnName: string; rowStart: number; data: ArrayLike<unknown> }[];
+}
+
+/** One decoding thread, leased to one file at a time; idle ones are kept (unreferenced) for the next file. */
+class Decoder {
+  private static readonly idle: Decoder[] = [];
+  private readonly worker: Worker;
+  private readonly waiting = new Map<number, { resolve: (r: Reply) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
+  private nextId = 1;
+  private dead: Error | null = null;
+
+  static lease(): Decoder {
+    return Decoder.idle.pop() ?? new Decoder();
+  }
+
+  private constructor() {
+    this.worker = new Worker(new URL('./parquet-worker.mjs', import.meta.url), {
+      execArgv: [],
+      resourceLimits: { maxOldGenerationSizeMb: PARQUET_DECODER_HEAP_MB, maxYoungGenerationSizeMb: 64 },
+    });
+    this.worker.on('message', (m: Reply & { id: number }) => {
+      const w = this.waiting.get(m.id);
+      if (!w) return;
+      this.waiting.delete(m.id);
+      clearTimeout(w.timer);
+      if (this.waiting.size === 0) this.worker.unref();
+      w.resolve(m);
+    });
+    this.worker.on('error', (e) => this.die(e));
+    this.worker.on('exit', (code) => this.die(new Error(`decoder thread exited (${code})`)));
+    // After the listeners: adding a 'message' listener refs the thread again. Idle, it must not keep a process alive.
+    this.worker.unref();
+  }
+
+  private die(e: Error): void {
+    this.dead ??= e;
+    for (const w of this.waiting.values()) { clearTimeout(w.timer); w.reject(this.dead); }
+    this.waiting.clear();
+  }
+
+  request(msg: { op: 'open'; path: string } | { op: 'read'; start: number; end: number } | { op: 'close' }, deadlineMs: number): Promise<Reply> {
+    if (this.dead) return Promise.reject(this.dead);
+    const id = this.nextId++;
+    return new Promise<Reply>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.die(new DecoderOverrun(`took more than ${deadlineMs} ms to decode`));
+        void this.worker.terminate();
+      }, deadlineMs);
+      timer.unref();
+      this.waiting.set(id, { resolve, reject, timer });
+      // Referenced while a request waits (the process must wait for the answer), unreferenced when idle.
+      this.worker.ref();
+      this.worker.postMessage({ id, ...msg });
+    });
+  }
+
+  /** Hands the thread back after a file: kept when it is healthy and few are idle, else ended. */
+  async release(): Promise<void> {
+    if (!this.dead) {
+      try {
+        await this.request({ op: 'close' }, 10_000);
+      } catch { /* died meanwhile */ }
+    }
+    if (!this.dead && Decoder.idle.length < 2) Decoder.idle.push(this);
+    else await this.worker.terminate();
+  }
+}
+
+class DecoderOverrun extends Error {}
+
+/** What a decoder's death means for the file being read. */
+function decoderFailure(path: string, where: string, e: unknown): DatasetError {
+  const code = (e as { code?: unknown }).code;
+  const why = code === 'ERR_WORKER_OUT_OF_MEMORY' ? `needed more than ${PARQUET_DECODER_HEAP_MB} MiB to decode`
+    : e instanceof DecoderOverrun ? e.message
+    : `the decoder failed (${(e as Error)?.message ?? String(e)})`;
+  return new DatasetError(DatasetErrorCode.MALFORMED, `${path}: ${where}${why}: a damaged or hostile file`);
+}
 
 /** An open Parquet file whose footer passed the checks. */
 interface OpenedParquet {
-  file: FileBuffer;
-  meta: FileMetaData;
+  decoder: Decoder;
   names: string[];
   total: number;
+  deadlineMs: number;
 }
 
-/** Opens a Parquet file and checks its footer (column cap, unique names, row counts); closes it on failure. */
+/** Opens a Parquet file in a decoder and checks its footer (column cap, unique names, row counts). */
 async function openParquet(path: string, limits: TableLimits | undefined): Promise<OpenedParquet> {
-  const maxColumns = tableLimits(limits).maxColumns;
+  const { maxColumns, parquetWindowMs: deadlineMs } = tableLimits(limits);
   const malformed = (what: string): DatasetError => new DatasetError(DatasetErrorCode.MALFORMED, `${path}: ${what}`);
-  const file = await FileBuffer.open(path);
+  await stat(path); // a missing file is the file system's error, as for the text formats
+  const decoder = Decoder.lease();
   try {
-    let meta: FileMetaData;
-    let names: string[];
+    let r: Reply;
     try {
-      meta = await parquetMetadataAsync(file);
-      names = parquetSchema(meta).children.map((c) => String(c.element.name));
+      r = await decoder.request({ op: 'open', path }, deadlineMs);
     } catch (e) {
-      throw await file.failure(e, (m) => malformed(`not a readable Parquet file (${m})`));
+      throw decoderFailure(path, 'the footer ', e);
     }
+    if (!r.ok) throw malformed(r.own ? r.message!.replace(`${path}: `, '') : `not a readable Parquet file (${r.message})`);
+    const names = r.names!;
     if (names.length > maxColumns) throw malformed(`${names.length} columns, more than the limit of ${maxColumns}`);
     const dup = names.find((n, i) => names.indexOf(n) !== i);
     if (dup !== undefined) throw malformed(`column '${dup.slice(0, 40)}' appears twice in the schema`);
-    const total = Number(meta.num_rows);
-    const inGroups = meta.row_groups.reduce((a, g) => a + Number(g.num_rows), 0);
+    const total = Number(r.numRows);
+    const inGroups = r.groupRows!.reduce((a, g) => a + Number(g), 0);
     if (!Number.isSafeInteger(total) || total < 0 || total !== inGroups) {
-      throw malformed(`the footer declares ${String(meta.num_rows)} rows but its row groups hold ${inGroups}`);
+      throw malformed(`the footer declares ${r.numRows} rows but its row groups hold ${inGroups}`);
     }
-    return { file, meta, names, total };
+    return { decoder, names, total, deadlineMs };
   } catch (e) {
-    await file.close();
+    await decoder.release();
     throw e;
   }
 }
 
 /** Column names of a Parquet file, from its footer alone (no data page is read). */
 export async function parquetColumnNames(path: string, opts: { limits?: TableLimits } = {}): Promise<string[]> {
-  const { file, names } = await openParquet(path, opts.limits);
-  await file.close();
+  const { decoder, names } = await openParquet(path, opts.limits);
+  await decoder.release();
   return names;
 }
 
 export async function* readParquetChunks(path: string, opts: ParquetReadOptions = {}): AsyncGenerator<Table> {
   const malformed = (what: string): DatasetError => new DatasetError(DatasetErrorCode.MALFORMED, `${path}: ${what}`);
-  const { file, meta, names, total } = await openParquet(path, opts.limits);
+  const { decoder, names, total, deadlineMs } = await openParquet(path, opts.limits);
   try {
-    const step = Math.max(1, Math.min(opts.chunkRows ?? 65536, MAX_WINDOW_ROWS));
+    const step = Math.max(1, Math.min(opts.chunkRows ?? 65536, Math.floor(PARQUET_WINDOW_CELLS / Math.max(1, names.length))));
     if (total === 0 || names.length === 0) {
       yield makeTable(path, names.map((n): Column => ({ kind: 'number', name: n, values: new Float64Array(0) })));
       return;
     }
     for (let start = 0; start < total; start += step) {
       const end = Math.min(total, start + step);
+      let r: Reply;
+      try {
+        r = await decoder.request({ op: 'read', start, end }, deadlineMs);
+      } catch (e) {
+        throw decoderFailure(path, `rows ${start}-${end}: `, e);
+      }
+      if (!r.ok) throw malformed(r.own ? r.message!.replace(`${path}: `, '') : `rows ${start}-${end}: ${r.message}`);
       const parts = new Map<string, { rowStart: number; data: ArrayLike<unknown> }[]>();
       let landed = 0;
-      file.window();
-      try {
-        await parquetRead({
-          file,
-          metadata: meta,
-          rowStart: start,
-          rowEnd: end,
-          onChunk: (chunk) => {
-            const list = parts.get(chunk.columnName) ?? [];
-            const data = chunk.columnData as ArrayLike<unknown>;
-            list.push({ rowStart: chunk.rowStart, data });
-            parts.set(chunk.columnName, list);
-            if (chunk.rowStart < end && chunk.rowStart + data.length > start) landed++;
-          },
-        });
-      } catch (e) {
-        throw await file.failure(e, (m) => malformed(`rows ${start}-${end}: ${m}`));
+      for (const c of r.chunks!) {
+        const list = parts.get(c.columnName) ?? [];
+        list.push({ rowStart: c.rowStart, data: c.data });
+        parts.set(c.columnName, list);
+        if (c.rowStart < end && c.rowStart + c.data.length > start) landed++;
       }
       // A footer claiming rows the pages do not hold would otherwise have us walk empty windows up to its count.
       if (landed === 0) throw malformed(`the footer declares ${total} rows but the data ends before row ${start}`);
@@ -108,94 +193,13 @@ export async function* readParquetChunks(path: string, opts: ParquetReadOptions 
       opts.onProgress?.(end / total);
     }
   } finally {
-    await file.close();
-  }
-}
-
-/**
- * hyparquet's view of a file, read through one open handle (an upload removed meanwhile stays readable). Each read
- * is checked against the file's extent and against a budget of twice the file's size per window (column chunks do
- * not overlap in a sound file), and tracked, so `failure` and `close` can wait for every read in flight.
- */
-class FileBuffer implements AsyncBuffer {
-  private readonly inFlight = new Set<Promise<ArrayBuffer>>();
-  private firstError: unknown = undefined;
-  private budget = 0;
-
-  private constructor(private readonly fh: FileHandle, readonly byteLength: number, private readonly path: string) {
-    this.window();
-  }
-
-  static async open(path: string): Promise<FileBuffer> {
-    const fh = await open(path, 'r');
-    try {
-      return new FileBuffer(fh, (await fh.stat()).size, path);
-    } catch (e) {
-      await fh.close();
-      throw e;
-    }
-  }
-
-  /** Starts a new read window (one call of the decoder): resets the byte budget. */
-  window(): void {
-    this.budget = 2 * this.byteLength + (1 << 20);
-  }
-
-  slice(start: number, end: number = this.byteLength): Promise<ArrayBuffer> {
-    const p = this.read(start, end);
-    this.inFlight.add(p);
-    p.then(
-      () => { this.inFlight.delete(p); },
-      (e: unknown) => { this.inFlight.delete(p); this.firstError ??= e; },
-    );
-    return p;
-  }
-
-  private async read(start: number, end: number): Promise<ArrayBuffer> {
-    if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end < start || end > this.byteLength) {
-      throw new DatasetError(
-        DatasetErrorCode.MALFORMED,
-        `${this.path}: the footer points at bytes ${start}-${end}, outside the file's ${this.byteLength}`,
-      );
-    }
-    this.budget -= end - start;
-    if (this.budget < 0) {
-      throw new DatasetError(DatasetErrorCode.MALFORMED, `${this.path}: the footer's column chunks overlap (bytes ${start}-${end} read again)`);
-    }
-    const out = new Uint8Array(end - start);
-    for (let off = 0; off < out.length;) {
-      const { bytesRead } = await this.fh.read(out, off, out.length - off, start + off);
-      if (bytesRead === 0) throw new DatasetError(DatasetErrorCode.MALFORMED, `${this.path}: the file ended at byte ${start + off} while reading`);
-      off += bytesRead;
-    }
-    return out.buffer;
-  }
-
-  /** Waits for every read in flight to settle. */
-  async settle(): Promise<void> {
-    while (this.inFlight.size) await Promise.allSettled([...this.inFlight]);
-  }
-
-  /**
-   * The error to throw for a failed decode, once every read has settled: a DatasetError as it is (the first read
-   * failure first), anything else wrapped by `wrap` with its message.
-   */
-  async failure(e: unknown, wrap: (message: string) => DatasetError): Promise<DatasetError> {
-    await this.settle();
-    const cause = e instanceof DatasetError ? e : this.firstError ?? e;
-    if (cause instanceof DatasetError) return cause;
-    return wrap(cause instanceof Error ? cause.message : String(cause));
-  }
-
-  async close(): Promise<void> {
-    await this.settle();
-    await this.fh.close();
+    await decoder.release();
   }
 }
 
 export async function readParquet(path: string, opts: Omit<ParquetReadOptions, 'chunkRows'> = {}): Promise<Table> {
   const chunks: Table[] = [];
-  for await (const t of readParquetChunks(path, { ...opts, chunkRows: MAX_WINDOW_ROWS })) chunks.push(t);
+  for await (const t of readParquetChunks(path, { ...opts, chunkRows: 1 << 20 })) chunks.push(t);
   return concatTables(chunks, path);
 }
 

@@ -89,3 +89,17 @@ test('Parquet: a file with more columns than the cap is refused from its footer'
 test('ARFF: a header line of many commas followed by text is refused in linear time (no regex backtracking)', () => {
   assert.throws(() => parseArff(`@relation r\n${','.repeat(400_000)}x\n`, 'commas.arff'), refused(/commas\.arff:2: expected @relation/));
 });
+
+test('CSV/JSONL/ARFF .gz: inflating past limits.maxInflatedBytes is refused, naming the limit', async () => {
+  const csv = await tmpFile('bomb.csv.gz', gzipSync(`a,b\n${'1,2\n'.repeat(1 << 20)}`));
+  await assert.rejects(loadTable(csv, { limits: { maxInflatedBytes: 1 << 20 } }), refused(/bomb\.csv\.gz: inflates to more than 1 MiB \(the limit\) after \d+ compressed bytes/));
+  assert.equal((await loadTable(csv)).table.rows, 1 << 20);
+  const jsonl = await tmpFile('bomb.jsonl.gz', gzipSync('{"a":1}\n'.repeat(1 << 18)));
+  await assert.rejects(loadTable(jsonl, { limits: { maxInflatedBytes: 1 << 20 } }), refused(/bomb\.jsonl\.gz: inflates to more than 1 MiB/));
+});
+
+test('ARFF: more nominal values than the cap, over all attributes, are refused at the declaring line', () => {
+  const list = (n: number): string => `{${Array.from({ length: n }, (_, i) => `v${i}`).join(',')}}`;
+  const head = Array.from({ length: 3 }, (_, i) => `@attribute n${i} ${list(30_000)}`).join('\n');
+  assert.throws(() => parseArff(`@relation r\n${head}\n@data\n`, 'nom.arff'), refused(/nom\.arff:4: more than 65536 nominal values declared in all \(the limit\), 'n2' declares 30000/));
+});

@@ -34,6 +34,8 @@ export interface FuzzReport {
   refused: number;
   crashes: number;
   hangs: number;
+  /** The slowest mutant: its index, what was done, and its milliseconds. */
+  slowest: { index: number; mutation: string; ms: number };
   failures: FuzzFailure[];
 }
 
@@ -163,7 +165,7 @@ export async function fuzzReader(reader: FuzzReader, count: number, opts: { seed
   const seed = opts.seed ?? 20261203;
   const timeoutMs = opts.timeoutMs ?? 10_000;
   const dir = mkdtempSync(path.join(tmpdir(), 'veil-fuzz-'));
-  const report: FuzzReport = { reader, mutants: 0, loaded: 0, refused: 0, crashes: 0, hangs: 0, failures: [] };
+  const report: FuzzReport = { reader, mutants: 0, loaded: 0, refused: 0, crashes: 0, hangs: 0, slowest: { index: -1, mutation: '', ms: 0 }, failures: [] };
   let current: { index: number; what: string } = { index: -1, what: '' };
   const strays: FuzzFailure[] = [];
   const onUnhandled = (reason: unknown): void => {
@@ -178,7 +180,10 @@ export async function fuzzReader(reader: FuzzReader, count: number, opts: { seed
       const file = path.join(dir, `m${i}.${reader}`);
       writeFileSync(file, bytes);
       report.mutants++;
+      const t0 = performance.now();
       const outcome = await readWithin(file, i % 2 === 0, timeoutMs);
+      const ms = performance.now() - t0;
+      if (ms > report.slowest.ms) report.slowest = { index: i, mutation: what, ms: Math.round(ms) };
       rmSync(file, { force: true });
       if (outcome.kind === 'loaded') report.loaded++;
       else if (outcome.kind === 'refused') report.refused++;
@@ -205,8 +210,10 @@ type Outcome = { kind: 'loaded' } | { kind: 'refused' } | { kind: 'crash'; detai
 async function readWithin(file: string, whole: boolean, timeoutMs: number): Promise<Outcome> {
   let timer: NodeJS.Timeout | undefined;
   const read = (async (): Promise<Outcome> => {
-    if (whole) await loadTable(file, { columnOrder: 'keep', warn: () => {} });
-    else for await (const _ of streamTable(file, { chunkRows: 7, warn: () => {} })) { /* drain */ }
+    // A Parquet window of this small table decodes in milliseconds: a few seconds means a runaway decode.
+    const limits = { parquetWindowMs: Math.min(3000, timeoutMs / 2) };
+    if (whole) await loadTable(file, { columnOrder: 'keep', warn: () => {}, limits });
+    else for await (const _ of streamTable(file, { chunkRows: 7, warn: () => {}, limits })) { /* drain */ }
     return { kind: 'loaded' };
   })().catch((e: unknown): Outcome => (e instanceof DatasetError ? { kind: 'refused' } : { kind: 'crash', detail: describe(e) }));
   const hang = new Promise<Outcome>((resolve) => {

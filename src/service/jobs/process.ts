@@ -1,4 +1,4 @@
-import { existsSync, rmSync, statSync, openSync, readSync, closeSync } from 'node:fs';
+import { existsSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { extractFlows } from '../../flow/meter.ts';
 import { meterTimeoutsFor } from '../../model/meter.ts';
@@ -111,7 +111,7 @@ export async function processJob(job: JobPayload, ctx: ProcessContext): Promise<
       summary.packets = res.packets;
       summary.skipped = res.skipped;
     } else {
-      const estimate = rowEstimate(file, job);
+      let read = 0; // share of the input consumed, told by the reader: compressed bytes for .gz, rows for Parquet
       let plan: RowPlan | null = null;
       let rows = 0;
       const warn = (m: string): void => { summary.warnings.push(m.split(file).join(job.inputName)); };
@@ -119,6 +119,7 @@ export async function processJob(job: JobPayload, ctx: ProcessContext): Promise<
         format: job.input.format,
         chunkRows: BATCH_ROWS,
         warn,
+        onProgress: (f: number) => { read = f; },
         ...(job.labelColumn ? { textColumns: [job.labelColumn] } : {}),
       })) {
         if (signal?.aborted) return stopped(writer);
@@ -128,7 +129,7 @@ export async function processJob(job: JobPayload, ctx: ProcessContext): Promise<
         }
         acc.writeBatch(plan.fromTable(chunk, rows), writer!);
         rows += chunk.rows;
-        progress(estimate > 0 ? rows / estimate : 0.5);
+        progress(read);
       }
       writer ??= new ResultWriter(ctx.dataDir, job.id, [{ name: 'row', type: 'int', role: 'identity' }]);
     }
@@ -154,22 +155,6 @@ export async function processJob(job: JobPayload, ctx: ProcessContext): Promise<
 function cancelled(writer: ResultWriter | null): ProcessOutcome {
   writer?.abort();
   return { ok: false, error: { code: CANCELLED, message: 'cancelled', userFacing: true } };
-}
-
-/** Rows expected in a table file: exact for Parquet would need its footer; text formats from the head's line length. */
-function rowEstimate(file: string, job: JobPayload): number {
-  if (job.input.kind !== 'table' || job.input.gzip || job.input.format === 'parquet') return 0;
-  const size = statSync(file).size;
-  const fd = openSync(file, 'r');
-  try {
-    const head = Buffer.alloc(Math.min(size, 256 * 1024));
-    const n = readSync(fd, head, 0, head.length, 0);
-    let lines = 0;
-    for (let i = 0; i < n; i++) if (head[i] === 0x0a) lines++;
-    return lines > 1 ? Math.max(1, Math.round((size / n) * lines) - 1) : 1;
-  } finally {
-    closeSync(fd);
-  }
 }
 
 /** How one input batch becomes result rows and model inputs. */
