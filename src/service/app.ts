@@ -6,7 +6,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import fastifyStatic from '@fastify/static';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { ApiKeys, OriginGuard, RateLimiter, isLoopback } from './api/auth.ts';
+import { ApiKeys, AuthFailureGuard, OriginGuard, RateLimiter, isLoopback } from './api/auth.ts';
 import type { App } from './api/app-types.ts';
 import type { ServiceContext } from './api/context.ts';
 import { jobRoutes } from './api/jobs.ts';
@@ -73,7 +73,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
 
   const keys = new ApiKeys(opts.apiKeys ?? []);
   const limiter = new RateLimiter(opts.rateLimit?.perSecond ?? 0, opts.rateLimit?.burst ?? 0);
-  const failures = new RateLimiter(opts.authFailureLimit?.perSecond ?? 1, opts.authFailureLimit?.burst ?? 20, Date.now, 'this client address (wrong or missing API keys)');
+  const failures = new AuthFailureGuard(new RateLimiter(opts.authFailureLimit?.perSecond ?? 1, opts.authFailureLimit?.burst ?? 20, Date.now, 'this client address (wrong or missing API keys)'));
   const listenHost = opts.listenHost ?? '127.0.0.1';
   const origins = new OriginGuard({ checkHost: !keys.enabled || isLoopback(listenHost), listenHost, allowedHosts: opts.allowedHosts ?? [] });
 
@@ -132,14 +132,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     if (config?.public === true) return;
     reply.header('cache-control', 'no-store');
     if (!keys.enabled) return;
-    let who: string;
-    try {
-      who = keys.check(req.headers.authorization);
-    } catch (err) {
-      failures.take(req.ip);
-      throw err;
-    }
-    limiter.take(who);
+    limiter.take(failures.authorise(keys, req.ip, req.headers.authorization));
   });
 
   app.setErrorHandler((err: FastifyError, req, reply) => {

@@ -11,13 +11,14 @@ import { makeCapture, startTestServer, tempDir, multipart } from './helpers.ts';
  * rate-limited by client address.
  */
 const KEY = 'security-test-key-0123456789';
+const KEY2 = 'security-test-key-never-used-before';
 
 interface RawAnswer { status: number; headers: Record<string, string>; body: string }
 
 /** One request over a raw socket, so the request line is sent exactly as written (fetch would normalise it). */
-function raw(port: number, method: string, target: string, headers: Record<string, string> = {}, body?: Buffer): Promise<RawAnswer> {
+function raw(port: number, method: string, target: string, headers: Record<string, string> = {}, body?: Buffer, localAddress?: string): Promise<RawAnswer> {
   return new Promise((resolve, reject) => {
-    const s = net.connect(port, '127.0.0.1');
+    const s = net.connect({ port, host: '127.0.0.1', ...(localAddress ? { localAddress } : {}) });
     const h = { host: `127.0.0.1:${port}`, connection: 'close', ...headers, ...(body ? { 'content-length': String(body.length) } : {}) };
     s.on('connect', () => {
       s.write(`${method} ${target} HTTP/1.1\r\n${Object.entries(h).map(([k, v]) => `${k}: ${v}`).join('\r\n')}\r\n\r\n`);
@@ -59,7 +60,7 @@ describe('a server that requires API keys', () => {
 
   before(async () => {
     tmp = tempDir();
-    srv = await startTestServer(tmp.dir, { apiKeys: [KEY], rateLimit: { perSecond: 1000, burst: 1000 } });
+    srv = await startTestServer(tmp.dir, { apiKeys: [KEY, KEY2], rateLimit: { perSecond: 1000, burst: 1000 } });
     port = Number(new URL(srv.url).port);
     const fd = new FormData();
     fd.append('file', new Blob([makeCapture(2)]), 'a.pcap');
@@ -110,9 +111,10 @@ describe('a server that requires API keys', () => {
     }
   });
 
-  test('wrong keys are rate-limited by client address', async () => {
+  test('wrong keys are rate-limited by client address group (all of loopback is one), before the key is looked at', async () => {
     const statuses: number[] = [];
-    for (let i = 0; i < 100; i++) statuses.push((await raw(port, 'GET', '/api/v1/jobs', { authorization: `Bearer guess-${i}` })).status);
+    // Rotating source addresses within 127.0.0.0/8 share one bucket.
+    for (let i = 0; i < 100; i++) statuses.push((await raw(port, 'GET', '/api/v1/jobs', { authorization: `Bearer guess-${i}` }, undefined, `127.0.${i % 7}.${1 + (i % 200)}`)).status);
     const refused = statuses.filter((s) => s === 401).length;
     const limited = statuses.filter((s) => s === 429).length;
     assert.ok(refused <= 30, `${refused} guesses were answered 401 (the rest should be 429)`);
@@ -120,6 +122,10 @@ describe('a server that requires API keys', () => {
     const last = await raw(port, 'GET', '/api/v1/jobs', { authorization: 'Bearer still-guessing' });
     assert.equal(last.status, 429);
     assert.ok(Number(last.headers['retry-after']) >= 1);
+    // Guessing gains nothing: a right key never used from here is refused like a wrong one while the group is limited.
+    assert.equal((await raw(port, 'GET', '/api/v1/jobs', { authorization: `Bearer ${KEY2}` })).status, 429);
+    // A key holder who already used the key from here is not locked out by someone else's guesses.
+    assert.equal((await raw(port, 'GET', '/api/v1/jobs', { authorization: `Bearer ${KEY}` })).status, 200);
   });
 
   test('headers over the limit answer 431 in the documented error format', async () => {
@@ -188,4 +194,14 @@ test('a key-less server refuses to listen on a name that only looks like loopbac
   } finally {
     tmp.cleanup();
   }
+});
+
+test('client groups: loopback is one, IPv6 by /64, IPv4-mapped as IPv4', async () => {
+  const { clientGroup } = await import('../../src/service/api/auth.ts');
+  assert.equal(clientGroup('127.0.0.1'), clientGroup('127.9.9.9'));
+  assert.equal(clientGroup('::1'), 'loopback');
+  assert.equal(clientGroup('2001:db8:1:2::5'), clientGroup('2001:db8:1:2:ffff::1'));
+  assert.notEqual(clientGroup('2001:db8:1:2::5'), clientGroup('2001:db8:1:3::5'));
+  assert.equal(clientGroup('::ffff:10.1.2.3'), '10.1.2.3');
+  assert.notEqual(clientGroup('10.1.2.3'), clientGroup('10.1.2.4'));
 });

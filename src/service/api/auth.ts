@@ -17,6 +17,16 @@ export class ApiKeys {
     return this.digests.length > 0;
   }
 
+  /** The key's id for a request's Authorization header (its digest's first 8 hex digits), or null: no answer. */
+  idOf(header: string | undefined): string | null {
+    const m = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
+    if (!m) return null;
+    const d = digest(m[1]!);
+    let ok = false;
+    for (const k of this.digests) ok = timingSafeEqual(k, d) || ok;
+    return ok ? d.toString('hex').slice(0, 8) : null;
+  }
+
   /** The key's id for a request's Authorization header, or a 401 error. */
   check(header: string | undefined): string {
     if (!header) throw new ServiceError('AUTH_MISSING', 'this server requires an API key: send "Authorization: Bearer <key>"', { 'www-authenticate': 'Bearer' });
@@ -60,6 +70,14 @@ export class RateLimiter {
     return this.perSecond > 0;
   }
 
+  /** True when `key` has no token left now (a request would be refused); takes nothing. */
+  exhausted(key: string): boolean {
+    if (!this.enabled) return false;
+    const b = this.buckets.get(key);
+    if (!b) return false;
+    return Math.min(this.burst, b.tokens + ((this.now() - b.at) / 1000) * this.perSecond) < 1;
+  }
+
   take(key: string): void {
     if (!this.enabled) return;
     const t = this.now();
@@ -81,6 +99,65 @@ export class RateLimiter {
 
   private prune(t: number): void {
     for (const [k, b] of this.buckets) if (b.tokens + ((t - b.at) / 1000) * this.perSecond >= this.burst) this.buckets.delete(k);
+    // Still too many (rotating addresses faster than buckets refill): drop the oldest, so a prune is rare, not per request.
+    if (this.buckets.size > 10_000) {
+      let drop = this.buckets.size - 5_000;
+      for (const k of this.buckets.keys()) { if (drop-- <= 0) break; this.buckets.delete(k); }
+    }
+  }
+}
+
+/**
+ * The bucket a client address guesses keys from: one for all of loopback (a local attacker can send from any of
+ * 127.0.0.0/8), an IPv4 address itself, an IPv6 address by its /64 (one host holds a whole /64).
+ */
+export function clientGroup(ip: string): string {
+  const a = ip.toLowerCase();
+  if (isLoopback(a)) return 'loopback';
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(a);
+  if (mapped) return mapped[1]!;
+  if (isIP(a) === 6) {
+    const [head, tail] = a.split('::') as [string, string | undefined];
+    const left = head ? head.split(':') : [];
+    const right = tail !== undefined && tail !== '' ? tail.split(':') : [];
+    const groups = tail === undefined ? left : [...left, ...Array(8 - left.length - right.length).fill('0'), ...right];
+    return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':')}::/64`;
+  }
+  return a;
+}
+
+/**
+ * Wrong or missing keys cost the client address group a token each; once the group has none, its requests are
+ * refused with 429 before their key is looked at, so guessing gains nothing (a right key answers 429 too), except
+ * for a key that already succeeded from that group within `rememberMs`: a key holder is not locked out by
+ * someone guessing from the same address.
+ */
+export class AuthFailureGuard {
+  private readonly good = new Map<string, number>();
+
+  constructor(private readonly limiter: RateLimiter, private readonly rememberMs = 3600_000, private readonly now: () => number = Date.now) {}
+
+  /** The key id of an authorised request, or a 401/429 ServiceError. */
+  authorise(keys: ApiKeys, ip: string, header: string | undefined): string {
+    const group = clientGroup(ip);
+    if (this.limiter.exhausted(group)) {
+      const id = keys.idOf(header);
+      const seen = id !== null ? this.good.get(`${group} ${id}`) : undefined;
+      if (id !== null && seen !== undefined && this.now() - seen < this.rememberMs) return id;
+      this.limiter.take(group); // throws RATE_LIMITED with Retry-After
+    }
+    let id: string;
+    try {
+      id = keys.check(header);
+    } catch (err) {
+      this.limiter.take(group);
+      throw err;
+    }
+    const k = `${group} ${id}`;
+    this.good.delete(k);
+    this.good.set(k, this.now());
+    if (this.good.size > 10_000) this.good.delete(this.good.keys().next().value!);
+    return id;
   }
 }
 

@@ -120,6 +120,7 @@ export async function processJob(job: JobPayload, ctx: ProcessContext): Promise<
         chunkRows: BATCH_ROWS,
         warn,
         onProgress: (f: number) => { read = f; },
+        ...(job.limits?.maxInflatedBytes ? { limits: { maxInflatedBytes: job.limits.maxInflatedBytes } } : {}),
         ...(job.labelColumn ? { textColumns: [job.labelColumn] } : {}),
       })) {
         if (signal?.aborted) return stopped(writer);
