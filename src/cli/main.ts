@@ -25,17 +25,26 @@ function usage(): string {
  * Started by bin/veil.js with an IPC channel: when the wrapper dies without passing a signal on (SIGKILL), the
  * channel closes and this process goes too, so no orphan keeps serving on the port with the data dir locked.
  */
-function dieWithWrapper(): void {
+async function dieWithWrapper(): Promise<void> {
   if (!process.channel) return;
   process.channel.unref();
   process.on('disconnect', () => {
     process.stderr.write('veil: the bin/veil.js wrapper is gone; exiting\n');
     process.exit(137);
   });
+  // The 'disconnect' handler needs this thread's event loop; a watchdog thread also notices a blocked one
+  // (re-parented: our parent pid changed) and kills the process.
+  const { Worker } = await import('node:worker_threads');
+  const dog = new Worker(
+    "const { workerData } = require('node:worker_threads');" +
+    "setInterval(() => { if (process.ppid !== workerData) process.kill(process.pid, 'SIGKILL'); }, 500);",
+    { eval: true, workerData: process.ppid, execArgv: [], stdout: false, stderr: false },
+  );
+  dog.unref();
 }
 
 async function main(argv: string[]): Promise<number> {
-  dieWithWrapper();
+  await dieWithWrapper();
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h') {
     process.stdout.write(usage());

@@ -19,34 +19,51 @@ test('a second server on the same data dir is refused before it touches the jobs
   try {
     const a = await startTestServer(tmp.dir);
     try {
-      await assert.rejects(startTestServer(tmp.dir), (e: Error & { code?: string }) => e.code === 'DATA_DIR_IN_USE' && /in use by another veil server \(pid \d+\)/.test(e.message));
+      await assert.rejects(startTestServer(tmp.dir), (e: Error & { code?: string }) => e.code === 'DATA_DIR_IN_USE' && /in use by another veil server/.test(e.message));
       assert.equal((await getJson(a.url, '/readyz')).status, 200, 'the first server serves on');
     } finally {
       await a.close();
     }
-    // A lock left by a killed server (its pid no longer runs) does not keep the next one out.
-    const dead = spawn(process.execPath, ['-e', '0']);
-    const deadPid = await new Promise<number>((r) => dead.on('exit', () => r(dead.pid!)));
-    writeFileSync(path.join(tmp.dir, 'veil.lock'), `${deadPid}\n`);
+    // A process holding the lock is refused to others while it lives, and its lock dies with it (SIGKILL).
+    const holder = spawn(process.execPath, ['--import', 'tsx', '-e',
+      `import('${path.join(REPO, 'src/service/store/lock.ts')}').then((m) => { m.DataDirLock.acquire(${JSON.stringify(tmp.dir)}); console.log('held'); setInterval(() => {}, 1000); })`], { cwd: REPO, stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((r) => holder.stdout!.on('data', (d: Buffer) => { if (String(d).includes('held')) r(); }));
+    await assert.rejects(startTestServer(tmp.dir), /in use by another veil server/);
+    holder.kill('SIGKILL');
+    await new Promise((r) => holder.on('exit', r));
     const b = await startTestServer(tmp.dir);
     await b.close();
+    // A lock file of an older Veil (a pid in text) holds nothing.
+    writeFileSync(path.join(tmp.dir, 'veil.lock'), '12345\n');
+    const c = await startTestServer(tmp.dir);
+    await c.close();
   } finally {
     tmp.cleanup();
   }
 });
 
-test('SIGKILL of the bin/veil.js wrapper takes the server with it, and a restart on the same data dir works', async () => {
+test('SIGKILL of the bin/veil.js wrapper takes the server with it, even with its event loop blocked; a restart on the same data dir works', async () => {
   const tmp = tempDir();
-  const wrapper = spawn(process.execPath, [path.join(REPO, 'bin/veil.js'), 'serve', '--port', '0', '--data-dir', tmp.dir, '-q'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // SIGUSR2 makes the server's main thread spin for ever (as a hostile input once did): only the watchdog thread can act.
+  const blocker = path.join(tmp.dir, 'block.mjs');
+  writeFileSync(blocker, "process.on('SIGUSR2', () => { for (;;) {} });\n");
+  const wrapper = spawn(process.execPath, [path.join(REPO, 'bin/veil.js'), 'serve', '--port', '0', '--data-dir', path.join(tmp.dir, 'data'), '-q'], {
+    stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: `--import ${blocker}` },
+  });
   try {
     let out = '';
     wrapper.stdout!.on('data', (d) => (out += d));
     const line = await until('the server to listen', async () => /listening on (http:\S+).*pid (\d+)/.exec(out) ?? undefined, 60_000);
     const pid = Number(line[2]);
     assert.notEqual(pid, wrapper.pid, 'the server runs in the wrapper\'s child');
+    process.kill(pid, 'SIGUSR2');
+    await until('the server to stop answering', async () => {
+      const ok = await fetch(`${line[1]}/healthz`, { signal: AbortSignal.timeout(500) }).then(() => true, () => false);
+      return ok ? undefined : true;
+    }, 10_000);
     wrapper.kill('SIGKILL');
     await until('the server process to exit', async () => (alive(pid) ? undefined : true), 15_000);
-    const again = await spawnServe(['--data-dir', tmp.dir, '-q']);
+    const again = await spawnServe(['--data-dir', path.join(tmp.dir, 'data'), '-q']);
     try {
       assert.equal((await getJson(again.url, '/readyz')).status, 200);
     } finally {

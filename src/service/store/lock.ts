@@ -1,53 +1,52 @@
-import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { VeilError } from '../../wire/errors.ts';
 
 /**
- * One API server per data directory: `<data dir>/veil.lock` holds the owner's pid, created exclusively. A lock
- * whose pid no longer runs is stale (the owner was killed) and is taken over; a live one is refused, before the
- * newcomer touches the registry (it would otherwise reset the live server's running jobs to queued).
+ * One API server per data directory: an exclusive SQLite lock on `<data dir>/veil.lock`, held for the life of the
+ * process. The lock is the kernel's (a POSIX advisory lock on the file), so it dies with its process however that
+ * ends (SIGKILL, OOM, a container stopped), works across pid namespaces, and two servers racing for it cannot both
+ * win. The second server is refused before it touches the registry (it would otherwise reset the live server's
+ * running jobs to queued).
  */
 export class DataDirLock {
-  private constructor(private readonly file: string) {}
+  private constructor(private db: Database.Database | null) {}
 
   static acquire(dataDir: string): DataDirLock {
     const file = path.join(dataDir, 'veil.lock');
-    for (let tries = 0; tries < 3; tries++) {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      let db: Database.Database;
       try {
-        const fd = openSync(file, 'wx');
-        writeSync(fd, `${process.pid}\n`);
-        closeSync(fd);
-        return new DataDirLock(file);
+        db = new Database(file, { timeout: 0 });
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        throw new VeilError('DATA_DIR_IN_USE', `${dataDir}: cannot open the lock file ${file} (${(err as Error).message})`);
       }
-      const owner = Number.parseInt(safeRead(file), 10);
-      if (Number.isInteger(owner) && owner > 0 && alive(owner)) {
-        throw new VeilError('DATA_DIR_IN_USE', `${dataDir} is in use by another veil server (pid ${owner}); stop it first or use another --data-dir`);
+      try {
+        db.pragma('locking_mode = EXCLUSIVE');
+        db.exec('BEGIN EXCLUSIVE');
+        return new DataDirLock(db);
+      } catch (err) {
+        db.close();
+        const code = (err as { code?: string }).code;
+        if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') {
+          throw new VeilError('DATA_DIR_IN_USE', `${dataDir} is in use by another veil server; stop it first or use another --data-dir`);
+        }
+        // A lock file of an older Veil (a pid in text) or damaged: it holds nothing, replace it once.
+        if (attempt === 0 && (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT')) {
+          rmSync(file, { force: true });
+          continue;
+        }
+        throw new VeilError('DATA_DIR_IN_USE', `${dataDir}: cannot take the lock ${file} (${(err as Error).message})`);
       }
-      rmSync(file, { force: true });
     }
-    throw new VeilError('DATA_DIR_IN_USE', `${dataDir}: could not take the lock ${file}`);
+    throw new VeilError('DATA_DIR_IN_USE', `${dataDir}: cannot take the lock ${file}`);
   }
 
   release(): void {
-    if (Number.parseInt(safeRead(this.file), 10) === process.pid) rmSync(this.file, { force: true });
-  }
-}
-
-function safeRead(file: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch {
-    return '';
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    if (!this.db) return;
+    try { this.db.exec('ROLLBACK'); } catch { /* nothing to roll back */ }
+    this.db.close();
+    this.db = null;
   }
 }
