@@ -8,7 +8,6 @@ import { streamTable } from '../../dataset/load.ts';
 import { parseCsv } from '../../dataset/csv.ts';
 import { parseJsonl } from '../../dataset/jsonl.ts';
 import { parquetColumnNames } from '../../dataset/parquet.ts';
-import { TABLE_LIMITS } from '../../dataset/limits.ts';
 import type { PerClassScore } from '../../model/evaluation.ts';
 import { charts } from './charts.ts';
 import { ServiceError, errorBody, toServiceError } from '../errors.ts';
@@ -277,9 +276,8 @@ async function tableColumns(file: string, kind: { format: 'csv' | 'jsonl' | 'par
   try {
     if (format === 'csv' || format === 'jsonl') {
       let head = readHead(file, HEAD_BYTES);
-      // Inflated with a bounded output (a 64 KiB gzip head can hold 64 MiB of text): at most one line's cap (1 MiB,
-      // so a wide header still arrives whole), maybe less (a prefix).
-      if (kind.gzip) head = inflateHead(head, TABLE_LIMITS.maxLineBytes) ?? Buffer.alloc(0);
+      // Inflated with a bounded output (a 64 KiB gzip head can hold 64 MiB of text): at most HEAD_BYTES, maybe a prefix.
+      if (kind.gzip) head = inflateHead(head, HEAD_BYTES) ?? Buffer.alloc(0);
       let text = head.toString('utf8');
       const nl = text.lastIndexOf('\n');
       // A head cut mid-line loses that line only; a file of one long line is parsed as it is.
