@@ -1,0 +1,60 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { gzipSync } from 'node:zlib';
+import { fuzzMutant } from '../dataset/table-fuzz.ts';
+import { getJson, postJob, startTestServer, tempDir, waitFinal } from './helpers.ts';
+
+/**
+ * Hostile flow tables over HTTP (the security run's cases): each is refused with BAD_TABLE, at upload or as a
+ * failed job, no rejection escapes, and the server keeps serving.
+ */
+let srv: Awaited<ReturnType<typeof startTestServer>>;
+let tmp: ReturnType<typeof tempDir>;
+const strays: unknown[] = [];
+const onUnhandled = (e: unknown): void => { strays.push(e); };
+
+before(async () => {
+  process.on('unhandledRejection', onUnhandled);
+  tmp = tempDir();
+  srv = await startTestServer(tmp.dir);
+});
+after(async () => {
+  await srv.close();
+  tmp.cleanup();
+  process.off('unhandledRejection', onUnhandled);
+});
+
+/** The upload's outcome: refused at once (400) or accepted and then failed; either way BAD_TABLE. */
+async function refusedAsBadTable(name: string, data: Buffer): Promise<string> {
+  const r = await postJob(srv.url, { name, data });
+  let error: { code: string; message: string };
+  if (r.status === 202) {
+    const job = await waitFinal(srv.url, r.body.id);
+    assert.equal(job.state, 'failed', `${name}: job state`);
+    error = job.error;
+  } else {
+    assert.equal(r.status, 400, `${name}: ${JSON.stringify(r.body)}`);
+    error = r.body.error;
+  }
+  assert.equal(error.code, 'BAD_TABLE', `${name}: ${error.message}`);
+  assert.equal((await getJson(srv.url, '/healthz')).status, 200);
+  return error.message;
+}
+
+test('damaged Parquet uploads are BAD_TABLE and leave no read to fail after the upload is removed', async () => {
+  // (The runaway decode, mutant 4, is in test/dataset/parquet-damage.test.ts: here it would run to the 20 s deadline.)
+  for (const index of [32, 43, 57, 143]) await refusedAsBadTable(`m${index}.parquet`, fuzzMutant('parquet', index).bytes);
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  assert.deepEqual(strays.map(String), [], 'no unhandled rejection');
+});
+
+test('a tiny .csv.gz with a 400k-column header is refused at upload, naming the column count', async () => {
+  const msg = await refusedAsBadTable('wide.csv.gz', gzipSync(`${'x,'.repeat(400_000)}x\n1\n`));
+  assert.match(msg, /wide\.csv\.gz:1: \d+ columns, more than the limit of 4096/);
+});
+
+test('a .csv.gz whose header line inflates to 64 MiB is refused, naming the line', async () => {
+  const gz = gzipSync(Buffer.concat([Buffer.from('a,b,'), Buffer.alloc(64 << 20, 0x63), Buffer.from('\n1,2,3\n')]), { level: 9 });
+  const msg = await refusedAsBadTable('long.csv.gz', gz);
+  assert.match(msg, /long\.csv\.gz:1: line longer than 1 MiB/);
+});
