@@ -33,6 +33,8 @@ export interface AppOptions {
   authFailureLimit?: { perSecond: number; burst: number };
 }
 
+const QUIET_REFUSALS: ReadonlySet<string> = new Set(['AUTH_MISSING', 'AUTH_INVALID', 'RATE_LIMITED', 'NOT_FOUND', 'FORBIDDEN', 'HEADERS_TOO_LARGE']);
+
 /** Routes of the UI and the API documentation, the only ones a request may reach without a key. */
 function isPublicRoute(url: string): boolean {
   return url === '/*' || url === '/' || url === '/docs' || url.startsWith('/docs/');
@@ -61,6 +63,11 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: false } },
     // Errors Node's HTTP parser raises before a request exists (headers over the 16 KiB limit, a malformed request
     // line) still answer in the documented error format.
+    // A URL the router cannot decode (invalid percent-encoding or UTF-8): the documented format too.
+    frameworkErrors: (err, _req, reply) => {
+      const e = new ServiceError('BAD_REQUEST', err.code === 'FST_ERR_BAD_URL' ? 'the URL is not valid (bad percent-encoding)' : 'the request cannot be routed');
+      void (reply as unknown as { code(n: number): { type(t: string): { send(b: unknown): unknown } } }).code(e.status).type('application/json').send(errorBody(e));
+    },
     clientErrorHandler: (err: NodeJS.ErrnoException, socket) => {
       if (!socket.writable) { socket.destroy(); return; }
       const e = err.code === 'HPE_HEADER_OVERFLOW'
@@ -81,6 +88,32 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   // origin), never on the raw URL: every route needs a key unless it is marked public here or in its own config.
   app.addHook('onRoute', (route) => {
     if (isPublicRoute(route.url ?? route.path)) route.config = { ...(route.config ?? {}), public: true };
+  });
+
+  // Set before any plugin registers routes, so the docs and static routes answer in the same format.
+  app.setErrorHandler((err: FastifyError, req, reply) => {
+    let e: ServiceError;
+    if (err.validation) {
+      e = new ServiceError('BAD_REQUEST', err.message);
+    } else if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      e = new ServiceError('BATCH_TOO_LARGE', 'the request body is larger than 16 MiB');
+    } else if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || (err.statusCode === 400 && !(err instanceof ServiceError))) {
+      e = new ServiceError('BAD_REQUEST', err.message);
+    } else if (!(err instanceof ServiceError) && !(err as { userFacing?: boolean }).userFacing && typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
+      // A plugin's own client error (the static files' 403 for a dot-segment path, a malformed URL): the
+      // documented format, never a 500.
+      e = err.statusCode === 404 || err.statusCode === 403 ? new ServiceError('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]!.slice(0, 200)}`) : new ServiceError('BAD_REQUEST', err.message);
+    } else {
+      e = toServiceError(err);
+    }
+    if (e.code === 'INTERNAL') req.log.error({ err }, 'internal error');
+    else {
+      // Refusals anyone can cause without a key are counted, not logged one by one (a flood would fill the disk);
+      // the others are logged by code and route, without the message (it may name the uploaded file).
+      ctx.metrics.refused(e.code);
+      if (!QUIET_REFUSALS.has(e.code)) req.log.info({ code: e.code, status: e.status, route: req.routeOptions.url ?? null }, 'request refused');
+    }
+    reply.code(e.status).headers(e.headers).type('application/json').send(errorBody(e));
   });
 
   app.addSchema(ErrorResponse);
@@ -127,32 +160,15 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   }
 
   app.addHook('onRequest', async (req, reply) => {
+    // No page of another site may frame the UI (its buttons send same-origin requests) or sniff our types.
+    reply.header('x-content-type-options', 'nosniff').header('x-frame-options', 'DENY')
+      .header('content-security-policy', "frame-ancestors 'none'").header('referrer-policy', 'no-referrer');
     origins.check(req.method, req.headers);
     const config = req.routeOptions.config as { public?: boolean } | undefined;
     if (config?.public === true) return;
     reply.header('cache-control', 'no-store');
     if (!keys.enabled) return;
     limiter.take(failures.authorise(keys, req.ip, req.headers.authorization));
-  });
-
-  app.setErrorHandler((err: FastifyError, req, reply) => {
-    let e: ServiceError;
-    if (err.validation) {
-      e = new ServiceError('BAD_REQUEST', err.message);
-    } else if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-      e = new ServiceError('BATCH_TOO_LARGE', 'the request body is larger than 16 MiB');
-    } else if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || (err.statusCode === 400 && !(err instanceof ServiceError))) {
-      e = new ServiceError('BAD_REQUEST', err.message);
-    } else if (!(err instanceof ServiceError) && !(err as { userFacing?: boolean }).userFacing && typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
-      // A plugin's own client error (the static files' 403 for a dot-segment path, a malformed URL): the
-      // documented format, never a 500.
-      e = err.statusCode === 404 || err.statusCode === 403 ? new ServiceError('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]!.slice(0, 200)}`) : new ServiceError('BAD_REQUEST', err.message);
-    } else {
-      e = toServiceError(err);
-    }
-    if (e.code === 'INTERNAL') req.log.error({ err }, 'internal error');
-    else req.log.info({ code: e.code, status: e.status, reason: e.message }, 'request refused');
-    reply.code(e.status).headers(e.headers).type('application/json').send(errorBody(e));
   });
 
   app.setNotFoundHandler((req, reply) => {

@@ -42,6 +42,13 @@ export class Metrics {
     }
   }
 
+  private readonly refusals = new Map<string, number>();
+
+  /** A request answered with a 4xx error code. */
+  refused(code: string): void {
+    this.refusals.set(code, (this.refusals.get(code) ?? 0) + 1);
+  }
+
   classified(rows: number): void {
     this.classifyRequests++;
     this.classifyRows += rows;
@@ -64,6 +71,8 @@ export class Metrics {
     metric('veil_flows_classified_total', 'counter', 'Flow rows given to at least one model (jobs and POST /classify).', [`veil_flows_classified_total ${this.flowsClassified}`]);
     metric('veil_classify_requests_total', 'counter', 'POST /classify requests answered.', [`veil_classify_requests_total ${this.classifyRequests}`]);
     metric('veil_classify_rows_total', 'counter', 'Rows classified by POST /classify.', [`veil_classify_rows_total ${this.classifyRows}`]);
+    metric('veil_requests_refused_total', 'counter', 'Requests answered with an error, by error code.',
+      [...this.refusals].sort().map(([c, n]) => `veil_requests_refused_total{code="${c}"} ${n}`));
     const hist: string[] = DURATION_BUCKETS.map((b, i) => `veil_job_duration_seconds_bucket{le="${b}"} ${this.buckets[i]}`);
     hist.push(`veil_job_duration_seconds_bucket{le="+Inf"} ${this.durationCount}`);
     hist.push(`veil_job_duration_seconds_sum ${round(this.durationSum)}`, `veil_job_duration_seconds_count ${this.durationCount}`);

@@ -128,6 +128,25 @@ describe('a server that requires API keys', () => {
     assert.equal((await raw(port, 'GET', '/api/v1/jobs', { authorization: `Bearer ${KEY}` })).status, 200);
   });
 
+  test('undecodable URLs answer in the documented format; every answer forbids framing and sniffing', async () => {
+    for (const target of ['/%c1%a1pi/v1/jobs', '/api/v1/jobs%ff']) {
+      const a = await raw(port, 'GET', target);
+      assert.equal(a.status, 400, target);
+      assert.equal(JSON.parse(a.body).error.code, 'BAD_REQUEST');
+    }
+    for (const p of ['/', '/api/v1/jobs', '/docs/json']) {
+      const a = await raw(port, 'GET', p);
+      assert.equal(a.headers['x-frame-options'], 'DENY', p);
+      assert.equal(a.headers['x-content-type-options'], 'nosniff', p);
+    }
+  });
+
+  test('POST /classify takes application/json only (text/plain is what a cross-site form sends)', async () => {
+    const a = await raw(port, 'POST', '/api/v1/classify', { 'content-type': 'text/plain', authorization: `Bearer ${KEY}` }, Buffer.from('{"rows":[]}'));
+    assert.equal(a.status, 400);
+    assert.match(JSON.parse(a.body).error.message, /application\/json/);
+  });
+
   test('headers over the limit answer 431 in the documented error format', async () => {
     const a = await raw(port, 'GET', '/healthz', { 'x-big': 'a'.repeat(20_000) });
     assert.equal(a.status, 431);
@@ -148,6 +167,12 @@ describe('a key-less loopback server', () => {
   after(async () => {
     await srv.close();
     tmp.cleanup();
+  });
+
+  test('the docs refuse a foreign Host in the documented format too', async () => {
+    const a = await raw(port, 'GET', '/docs/json', { host: 'evil.example' });
+    assert.equal(a.status, 403);
+    assert.equal(JSON.parse(a.body).error.code, 'FORBIDDEN');
   });
 
   test('answers to loopback names only (DNS rebinding)', async () => {

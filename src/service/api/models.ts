@@ -96,7 +96,10 @@ export function modelRoutes(app: App, ctx: ServiceContext): void {
       },
       config: { docBody: ClassifyBody, errors: [400, 401, 409, 413, 429] },
     }, async (req) => {
-      if (typeof req.body !== 'string') throw new ServiceError('BAD_REQUEST', 'send the rows as application/json');
+      // application/json only: text/plain is what a cross-site form can send without a preflight.
+      if (typeof req.body !== 'string' || !/^application\/json\b/i.test(req.headers['content-type'] ?? '')) {
+        throw new ServiceError('BAD_REQUEST', 'send the rows as application/json');
+      }
       const out = await ctx.pool.classify({ body: req.body, catalog: ctx.catalog.classifyCatalog(ctx.limits.maxClassifyRows) }, ctx.catalog.searchDirs);
       ctx.metrics.classified(out.rows);
       return { results: out.results };

@@ -106,7 +106,8 @@ export class EmbeddedQueue implements JobQueue {
         // DELETE /jobs/:id already moved the job to its final state.
       } else if (out.error.userFacing || attempts >= this.maxAttempts) {
         this.reg.fail(id, out.error.code, out.error.userFacing ? out.error.message : `failed after ${attempts} attempts: ${firstLine(out.error.message)}`);
-        this.opts.log?.(`job ${id} failed (${out.error.code}): ${out.error.userFacing ? out.error.message : out.error.message}`);
+        // Input errors by code only (their message names the uploaded file); internal ones in full, to be fixed.
+        this.opts.log?.(`job ${id} failed (${out.error.code})${out.error.userFacing ? '' : `: ${out.error.message}`}`);
       } else {
         const delay = this.backoffMs * 2 ** (attempts - 1);
         this.opts.log?.(`job ${id} attempt ${attempts} failed (${firstLine(out.error.message)}); retrying in ${delay} ms`);

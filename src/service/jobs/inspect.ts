@@ -5,9 +5,10 @@ import { parseJsonl } from '../../dataset/jsonl.ts';
 import { parquetColumnNames } from '../../dataset/parquet.ts';
 import { ServiceError, toServiceError } from '../errors.ts';
 import { inflateHead } from '../sniff.ts';
+import { TABLE_LIMITS } from '../../dataset/limits.ts';
 
-/** Bytes of a text table read to learn its columns. */
-const HEAD_BYTES = 64 * 1024;
+/** Bytes of a text table read to learn its columns: the longest line the readers take (this runs in a pool thread). */
+const HEAD_BYTES = TABLE_LIMITS.maxLineBytes + 1;
 
 /**
  * Column names of a flow table, from its head (a parse error there is a BAD_TABLE). Text formats are judged from
