@@ -16,3 +16,4 @@ export {
   type FlowNames, type NameVerdict, type NameSource, type VerdictSource, type ModelAnswer, type FlowVerdict, type CombineOptions,
 } from './verdict.ts';
 export { catalogMarkdown } from './markdown.ts';
+export { flowNamesOf, nameColumns, namesAt, type NameColumns } from './row.ts';

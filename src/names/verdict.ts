@@ -1,7 +1,7 @@
 /**
  * One verdict per flow, from what the flow shows in the clear: the application and category named by the first
- * catalogued name in order of trust (TLS/DTLS/QUIC server name, certificate names, HTTP Host, DNS answer for the
- * responder's address), else by a port convention. The behaviour model comes after both ({@link combineVerdict});
+ * catalogued name in order of trust (TLS/DTLS/QUIC server name, certificate names, HTTP Host), else a port
+ * convention, else the DNS answer for the responder's address. The behaviour model comes after both ({@link combineVerdict});
  * "unknown" when every source is unsure.
  */
 import { CATEGORIES, matchName, matchPort, normaliseName, type Catalog, type Category } from './catalog.ts';
@@ -64,20 +64,25 @@ export function commonName(subject: string): string {
  * // { app: 'Microsoft Teams', appSource: 'sni', category: 'chat', categorySource: 'sni', confidence: 0.95, ... }
  */
 export function nameVerdict(f: FlowNames, cat: Catalog): NameVerdict {
-  const candidates: [string, Exclude<NameSource, 'none' | 'port'>][] = [];
+  const candidates: [string, Exclude<NameSource, 'none' | 'port' | 'dns'>][] = [];
   if (f.sni) candidates.push([f.sni, f.handshake === 'quic' ? 'quic' : 'sni']);
   if (f.certSubject) { const cn = commonName(f.certSubject); if (cn) candidates.push([cn, 'cert']); }
   if (f.certSan) for (const n of f.certSan.split(',')) if (n.trim()) candidates.push([n.trim(), 'cert']);
   if (f.httpHost) candidates.push([f.httpHost, 'http']);
-  if (f.dnsName) candidates.push([f.dnsName, 'dns']);
   for (const [name, source] of candidates) {
     const s = matchName(cat, name);
     if (s) return { app: s.name, appSource: source, category: s.category, categorySource: source, confidence: SOURCE_CONFIDENCE[source], evidence: normaliseName(name) };
   }
-  const p = matchPort(cat, f.proto, f.dport) ?? (f.sport < f.dport || f.dport === 0 ? matchPort(cat, f.proto, f.sport) : null);
+  // A DNS answer names the server, not what is spoken to it (time.apple.com serves NTP): a port convention comes first.
+  const byDport = matchPort(cat, f.proto, f.dport);
+  const p = byDport ?? (f.sport < f.dport ? matchPort(cat, f.proto, f.sport) : null);
   if (p) {
-    const port = matchPort(cat, f.proto, f.dport) ? f.dport : f.sport;
-    return { app: p.name, appSource: 'port', category: p.category, categorySource: 'port', confidence: SOURCE_CONFIDENCE.port, evidence: `${f.proto === 6 ? 'tcp' : 'udp'}/${port}` };
+    const evidence = f.proto !== 6 && f.proto !== 17 ? `ip/${f.proto}` : `${f.proto === 6 ? 'tcp' : 'udp'}/${byDport ? f.dport : f.sport}`;
+    return { app: p.name, appSource: 'port', category: p.category, categorySource: 'port', confidence: SOURCE_CONFIDENCE.port, evidence };
+  }
+  if (f.dnsName) {
+    const s = matchName(cat, f.dnsName);
+    if (s) return { app: s.name, appSource: 'dns', category: s.category, categorySource: 'dns', confidence: SOURCE_CONFIDENCE.dns, evidence: normaliseName(f.dnsName) };
   }
   const web = candidates.find(([, s]) => s === 'sni' || s === 'quic' || s === 'http');
   if (web && web[0] && !isAddressLiteral(web[0])) {
