@@ -10,7 +10,8 @@ import { loadModel, modelInputs, predictColumns, type VeilModel } from '../model
 import { meterTimeoutsFor } from '../model/meter.ts';
 import { VeilError } from '../wire/errors.ts';
 import { captureTotalBytes } from '../wire/reader.ts';
-import { combineVerdict, loadCatalog, nameColumns, namesAt, nameVerdict, type Catalog, type ModelAnswer } from '../names/index.ts';
+import { loadCatalog, nameColumns, namesAt, type Catalog, type ModelAnswer } from '../names/index.ts';
+import { VERDICT_COLUMNS, verdictCells } from './verdict.ts';
 import { METER_ARG_OPTIONS, meterOptionsFrom, formatSkipped } from './extract.ts';
 import { formatBytes, formatRate, Progress } from './progress.ts';
 
@@ -65,14 +66,6 @@ const SHOWN = ['id_flow', 'id_src_addr', 'id_src_port', 'id_dst_addr', 'id_dst_p
   'id_end_reason', 'id_capture', 'fwd_pkts', 'bwd_pkts', 'fwd_bytes', 'bwd_bytes', 'tls_sni', 'tls_alpn', 'tls_alpn_offered', 'tls_ja4',
   'name_http_host', 'name_dns'];
 
-/** The verdict's columns, after SHOWN. */
-export const VERDICT_COLUMNS: ColumnDef[] = [
-  col('app', 'metadata', 'string', '', 'none', 'Application named by the flow\'s names or a port convention (src/names catalogue); empty when none', true),
-  col('app_source', 'metadata', 'string', '', 'none', 'Where app came from: sni, cert, quic, http, dns, port, none'),
-  col('category', 'metadata', 'string', '', 'none', 'Category of the verdict (docs/SERVICES.md), or unknown'),
-  col('category_source', 'metadata', 'string', '', 'none', 'Where category came from: sni, cert, quic, http, dns, port, model, none'),
-  col('category_confidence', 'metadata', 'float', 'ratio', 'none', 'Trust in the category\'s source (names and ports: fixed per source; model: its calibrated probability)'),
-];
 /** The model whose answer is the behaviour side of the verdict, and the column its own answer is written in. */
 const BEHAVIOUR_COLUMN = 'category';
 const BEHAVIOUR_OUTPUT = 'model_category';
@@ -149,12 +142,12 @@ export async function run(argv: string[]): Promise<number> {
         labels.push(name);
         if (k === behaviour) model = { label: name, confidence: p.confidence[i]!, unknownReason: l < 0 ? 'low_confidence' : '' };
       });
-      const v = combineVerdict(nameVerdict(namesAt(r, nameCols!), catalog), model);
-      o.push(v.app, v.appSource, v.category, v.categorySource, Math.round(v.categoryConfidence * 1000) / 1000);
+      const verdict = verdictCells(namesAt(r, nameCols!), catalog, model);
+      o.push(...verdict);
       answers.forEach(({ p }, k) => o.push(labels[k]!, Math.round(p.confidence[i]! * 1000) / 1000));
-      if (behaviour >= 0) o.push(v.modelUnknownReason);
+      if (behaviour >= 0) o.push(labels[behaviour] === 'unknown' ? 'low_confidence' : '');
       const bytes = (r[idx[12]!] as number) + (r[idx[13]!] as number);
-      summary.add([v.app || '(none)', v.category, ...labels], bytes);
+      summary.add([String(verdict[0]) || '(none)', String(verdict[2]), ...labels], bytes);
       if (writer) writer.write(o);
       if (table) {
         if (!printedHeader) { process.stdout.write(tableHeader(applied.map((a) => outputColumn(a.column))) + '\n'); printedHeader = true; }

@@ -65,7 +65,10 @@ export class CatalogError extends VeilError {
   }
 }
 
-export const SHIPPED_CATALOG_PATH = fileURLToPath(new URL('./catalog/services.json', import.meta.url));
+/** Path of the shipped catalogue file (a function: resolved when asked, not when the module loads). */
+export function shippedCatalogPath(): string {
+  return fileURLToPath(new URL('./catalog/services.json', import.meta.url));
+}
 
 const PORT_RULE = /^(tcp|udp|ip)\/(\d{1,5})(?:-(\d{1,5}))?$/;
 const DOMAIN = /^(?:[a-z0-9_](?:[a-z0-9_-]{0,62})\.)*[a-z0-9](?:[a-z0-9-]{0,62})$/;
@@ -161,7 +164,7 @@ let shipped: CatalogFile | null = null;
 
 /** The shipped file, parsed once. */
 export function shippedCatalogFile(): CatalogFile {
-  return (shipped ??= readCatalogFile(SHIPPED_CATALOG_PATH));
+  return (shipped ??= readCatalogFile(shippedCatalogPath()));
 }
 
 /**

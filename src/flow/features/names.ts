@@ -1,4 +1,8 @@
-import { addressKey, DnsNameCache, dnsQuestion, httpHost, looksLikeHttpRequest, parseDnsResponse } from '../../names/index.ts';
+// The parts of src/names the meter needs, imported directly: the flow worker bundle (--workers) then leaves out the
+// catalogue, which reads a file beside its module.
+import { addressKey, DnsNameCache } from '../../names/cache.ts';
+import { dnsQuestion, parseDnsResponse } from '../../names/dns.ts';
+import { httpHost, looksLikeHttpRequest } from '../../names/http.ts';
 import type { PacketInfo } from '../../wire/types.ts';
 import { col, type CellValue, type ColumnDef } from '../columns.ts';
 import type { Flow } from '../flow.ts';
