@@ -8,6 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { delimiter, resolve } from 'node:path';
 import { VeilError } from '../wire/errors.ts';
 
 export const CATEGORIES = [
@@ -160,6 +161,15 @@ export function buildCatalog(files: { file: CatalogFile; origin: string }[]): Ca
   return { version, services, categories, ndpiCategories, bySuffix, byPort };
 }
 
+/** Environment variable through which `veil serve --catalog` / `veil worker --catalog` hand the user's catalogue
+ * files (path.delimiter-separated, already validated) to the job threads. */
+export const CATALOG_ENV = 'VEIL_CATALOG';
+
+/** The user's catalogue files named by {@link CATALOG_ENV} ([] when unset). */
+export function catalogFilesFromEnv(env: NodeJS.ProcessEnv = process.env): string[] {
+  return (env[CATALOG_ENV] ?? '').split(delimiter).filter(Boolean);
+}
+
 let shipped: CatalogFile | null = null;
 
 /** The shipped file, parsed once. */
@@ -179,6 +189,17 @@ export function loadCatalog(userFiles: readonly string[] = []): Catalog {
     { file: shippedCatalogFile(), origin: 'shipped' },
     ...userFiles.map((f) => ({ file: readCatalogFile(f), origin: f })),
   ]);
+}
+
+/**
+ * `--catalog FILE...` of serve/worker: validates the files now (a bad file fails at start, not in a job) and names
+ * them in {@link CATALOG_ENV} for the job threads, which inherit the environment.
+ */
+export function exportCatalogFiles(files: readonly string[], env: NodeJS.ProcessEnv = process.env): Catalog {
+  const abs = files.map((f) => resolve(f));
+  const cat = loadCatalog(abs);
+  if (abs.length) env[CATALOG_ENV] = abs.join(delimiter);
+  return cat;
 }
 
 /** Normalises a name for matching: lower case, no wildcard label, no trailing dot. */

@@ -8,7 +8,7 @@ export { DnsNameCache, addressKey, DEFAULT_DNS_CACHE_SIZE } from './cache.ts';
 export { httpHost, looksLikeHttpRequest, cleanHost } from './http.ts';
 export {
   CATEGORIES, loadCatalog, buildCatalog, shippedCatalogFile, validateCatalogFile, matchName, matchPort, normaliseName,
-  portKeys, CatalogError, shippedCatalogPath,
+  portKeys, CatalogError, shippedCatalogPath, CATALOG_ENV, catalogFilesFromEnv, exportCatalogFiles,
   type Catalog, type CatalogFile, type Category, type Service, type ServiceEntry,
 } from './catalog.ts';
 export {
