@@ -28,6 +28,9 @@ export interface ServiceEntry {
   domains?: string[];
   /** Port conventions: 'udp/53', 'tcp/137-139'. Only where the convention is strong. */
   ports?: string[];
+  /** The ports are a weak convention (HTTPS on 443): the verdict takes them last, at low confidence, and a sure
+   * behaviour model overrides them. */
+  weak?: boolean;
   note?: string;
 }
 
@@ -47,6 +50,8 @@ export interface Service {
   category: Category;
   /** Where the entry came from: the shipped file or a user's. */
   origin: string;
+  /** Its port rules are a weak convention (see {@link ServiceEntry.weak}). */
+  weak: boolean;
 }
 
 export interface Catalog {
@@ -120,6 +125,7 @@ export function validateCatalogFile(f: CatalogFile): string[] {
       }
     }
     if (!(s.domains?.length) && !(s.ports?.length)) errs.push(`${at}: neither domains nor ports`);
+    if (s.weak !== undefined && typeof s.weak !== 'boolean') errs.push(`${at}: "weak" must be true or false`);
   });
   for (const [n, c] of Object.entries(f.ndpiCategories ?? {})) {
     if (c !== null && !known.has(c)) errs.push(`ndpiCategories.${n}: unknown category '${String(c)}'`);
@@ -152,7 +158,7 @@ export function buildCatalog(files: { file: CatalogFile; origin: string }[]): Ca
     Object.assign(categories, file.categories ?? {});
     Object.assign(ndpiCategories, file.ndpiCategories ?? {});
     for (const e of file.services) {
-      const s: Service = { name: e.name, category: e.category, origin };
+      const s: Service = { name: e.name, category: e.category, origin, weak: e.weak === true };
       services.push(s);
       for (const d of e.domains ?? []) bySuffix.set(d, s);
       for (const r of e.ports ?? []) for (const k of portKeys(r)) byPort.set(k, s);

@@ -12,7 +12,7 @@ export {
   type Catalog, type CatalogFile, type Category, type Service, type ServiceEntry,
 } from './catalog.ts';
 export {
-  nameVerdict, combineVerdict, commonName, modelCategory, SOURCE_CONFIDENCE, UNCATALOGUED_WEB_CONFIDENCE, MODEL_LABEL_CATEGORY,
+  nameVerdict, combineVerdict, commonName, modelCategory, SOURCE_CONFIDENCE, UNCATALOGUED_WEB_CONFIDENCE, WEAK_PORT_CONFIDENCE, GUESS_CONFIDENCE, MODEL_LABEL_CATEGORY,
   type FlowNames, type NameVerdict, type NameSource, type VerdictSource, type ModelAnswer, type FlowVerdict, type CombineOptions,
 } from './verdict.ts';
 export { catalogMarkdown } from './markdown.ts';

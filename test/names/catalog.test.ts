@@ -91,6 +91,19 @@ test('verdict: names beat ports, a DNS answer comes after a port convention, unc
   const web = nameVerdict({ ...base, sni: 'some-shop.example' }, cat);
   assert.deepEqual([web.app, web.category, web.categorySource], ['', 'browsing', 'sni']);
   assert.equal(nameVerdict({ ...base, dport: 40000 }, cat).category, 'unknown');
+  const https = nameVerdict(base, cat);
+  assert.deepEqual([https.app, https.category, https.categorySource, https.confidence], ['', 'browsing', 'port', 0.5], 'tcp/443 with no name: a weak guess, no application');
+  const viaDns = nameVerdict({ ...base, dnsName: 'www.netflix.com' }, cat);
+  assert.deepEqual([viaDns.app, viaDns.appSource], ['Netflix', 'dns'], 'a DNS answer beats a weak port');
+});
+
+test('combiner: a guess (weak port, uncatalogued name) yields to a behaviour model more confident than it', () => {
+  const cat = loadCatalog();
+  const guess = nameVerdict({ proto: 6, sport: 50000, dport: 443 }, cat);
+  assert.deepEqual([combineVerdict(guess, { label: 'VOIP', confidence: 0.8 }).category, combineVerdict(guess, { label: 'VOIP', confidence: 0.8 }).categorySource], ['voip', 'model']);
+  assert.deepEqual([combineVerdict(guess, { label: 'VOIP', confidence: 0.45 }).category, combineVerdict(guess).categorySource], ['browsing', 'port']);
+  const dnsFlow = nameVerdict({ proto: 17, sport: 40000, dport: 53 }, cat);
+  assert.equal(combineVerdict(dnsFlow, { label: 'VOIP', confidence: 0.99 }).category, 'network_services', 'a strong port convention beats behaviour');
 });
 
 test('combiner: names beat behaviour, behaviour answers where names are silent, unknown when all are unsure', () => {
