@@ -8,7 +8,10 @@
  * - application: where both name one (nDPI's bare protocols TLS, HTTP, QUIC, DTLS, Unknown name none), by a
  *   normalised comparison against nDPI's application or master protocol (ALIASES below for the few names that differ).
  *
- *   node --import tsx bench/real-traffic.ts [NDPI_DIR] [--catalog FILE] [--verbose]
+ * With --with-model [FILE] (default models/category.veilmodel) the behaviour model's category is combined in as
+ * `veil classify` does (it answers where names and ports are silent, if it is sure).
+ *
+ *   node --import tsx bench/real-traffic.ts [NDPI_DIR] [--catalog FILE] [--with-model [FILE] [--model-overrides-guesses]] [--verbose]
  */
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
@@ -16,6 +19,10 @@ import { fileURLToPath } from 'node:url';
 import { extractFlows } from '../src/flow/meter.ts';
 import { GUESS_CONFIDENCE, loadCatalog, nameVerdict, type Category } from '../src/names/index.ts';
 import { flowNamesOf } from '../src/names/row.ts';
+import { combineVerdict, type ModelAnswer } from '../src/names/verdict.ts';
+import { loadModel, modelInputs, predictColumns, type VeilModel } from '../src/model/index.ts';
+import { flowRowsToTable } from '../src/dataset/flows.ts';
+import type { CellValue, ColumnDef } from '../src/flow/columns.ts';
 import { NDPI_LIKE } from './ndpi-compare.ts';
 
 const PROTO: Record<string, number> = { TCP: 6, UDP: 17, ICMP: 1, ICMPV6: 58, IGMP: 2, ESP: 50, PGM: 113, PIM: 103, VRRP: 112, GRE: 47, SCTP: 132, OSPF: 89 };
@@ -133,10 +140,14 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.a
   const args = process.argv.slice(2);
   const ci = args.indexOf('--catalog');
   const userCatalog = ci >= 0 ? [args[ci + 1]!] : [];
-  const dir = args.find((a, i) => !a.startsWith('--') && args[i - 1] !== '--catalog') ?? path.resolve(fileURLToPath(new URL('../../shared/data/ndpi', import.meta.url)));
+  const dir = args.find((a, i) => !a.startsWith('--') && args[i - 1] !== '--catalog' && args[i - 1] !== '--with-model') ?? path.resolve(fileURLToPath(new URL('../../shared/data/ndpi', import.meta.url)));
   const verbose = args.includes('--verbose');
   if (!existsSync(path.join(dir, 'pcap'))) { console.error(`no captures in ${dir}/pcap`); process.exit(2); }
   const cat = loadCatalog(userCatalog);
+  const mi = args.indexOf('--with-model');
+  const model: VeilModel | null = mi >= 0 ? await loadModel(args[mi + 1] && !args[mi + 1]!.startsWith('--') ? args[mi + 1]! : fileURLToPath(new URL('../models/category.veilmodel', import.meta.url))) : null;
+  if (model) console.log(`verdict = names, ports, then the ${model.manifest.name} model (${model.manifest.classes.join(', ')}) where they are silent or only guess`);
+  else console.log('verdict = names and ports only (--with-model [FILE] adds the behaviour model)');
   const map = cat.ndpiCategories;
   const pcaps = readdirSync(path.join(dir, 'pcap')).filter((f) => existsSync(path.join(dir, 'result', `${f}.out`))).sort();
   let flows = 0, categorised = 0, unmapped = 0, answered = 0, answeredMapped = 0, agree = 0;
@@ -151,7 +162,19 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.a
     const verdicts = parseVerdicts(readFileSync(path.join(dir, 'result', `${f}.out`), 'utf8'));
     const seen = new Set<string>();
     try {
-      await extractFlows({ path: path.join(dir, 'pcap', f) }, { families: ['stats', 'handshake', 'names'], table: NDPI_LIKE }, (row, columns) => {
+      const pending: CellValue[][] = [];
+      let cols: ColumnDef[] = [];
+      await extractFlows({ path: path.join(dir, 'pcap', f) }, { ...(model ? {} : { families: ['stats', 'handshake', 'names'] }), table: NDPI_LIKE }, (row, columns) => {
+        cols = columns;
+        pending.push([...row]);
+      });
+      let answers: ModelAnswer[] | null = null;
+      if (model && pending.length) {
+        const p = predictColumns(model, modelInputs(model, flowRowsToTable(f, cols, pending)));
+        answers = Array.from(p.label, (l, i) => ({ label: l < 0 ? 'unknown' : model.manifest.classes[l]!, confidence: p.confidence[i]! }));
+      }
+      pending.forEach((row, i) => {
+        const columns = cols;
         const names = flowNamesOf(row, columns);
         const icmp = names.proto === 1 || names.proto === 58;
         const c = (n: string) => row[columns.findIndex((x) => x.name === n)];
@@ -160,7 +183,12 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.a
         if (!n || seen.has(k)) return;
         seen.add(k);
         flows++;
-        const v = nameVerdict(names, cat);
+        const nv = nameVerdict(names, cat);
+        let v: { app: string; appSource: string; category: string; categorySource: string; confidence: number; evidence: string } = nv;
+        if (answers) {
+          const fv = combineVerdict(nv, answers[i], { modelOverridesGuesses: args.includes('--model-overrides-guesses') });
+          v = { ...nv, category: fv.category, categorySource: fv.categorySource, confidence: fv.categoryConfidence, evidence: fv.categorySource === 'model' ? `model says ${answers[i]!.label}` : nv.evidence };
+        }
         if (!n.category) return;
         categorised++;
         const ref: Category | null | undefined = map[n.category];
@@ -197,7 +225,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.a
   const f1s = [...perClass.entries()].filter(([, x]) => x.tp + x.fn > 0).map(([, x]) => (2 * x.tp) / Math.max(1, 2 * x.tp + x.fp + x.fn));
   const macro = f1s.reduce((a, b) => a + b, 0) / Math.max(1, f1s.length);
   console.log(`captures ${pcaps.length}, flows matched to nDPI's ${flows}, nDPI categorised ${categorised} (of which ${unmapped} in nDPI categories without a counterpart: ${Object.entries(map).filter(([, v]) => v === null).map(([k]) => k).join(', ')})`);
-  console.log(`category coverage: ${answered}/${categorised} answered (${pct(answered, categorised)})`);
+  console.log(`category coverage: ${answered}/${categorised} answered (${pct(answered, categorised)}; of the ${categorised - unmapped} in nDPI categories with a counterpart: ${pct(answeredMapped, categorised - unmapped)})`);
   console.log(`category accuracy of answered flows (nDPI category mapped): ${agree}/${answeredMapped} (${pct(agree, answeredMapped)})`);
   console.log(`category macro-F1 over ${f1s.length} categories ('unknown' counted wrong): ${macro.toFixed(3)}`);
   for (const [s, x] of Object.entries(bySource).sort((a, b) => b[1].answered - a[1].answered)) console.log(`  via ${s.padEnd(32)} ${String(x.answered).padStart(5)} answered, ${pct(x.agree, x.answered)} agree`);
