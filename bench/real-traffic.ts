@@ -146,7 +146,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.a
   const cat = loadCatalog(userCatalog);
   const mi = args.indexOf('--with-model');
   const model: VeilModel | null = mi >= 0 ? await loadModel(args[mi + 1] && !args[mi + 1]!.startsWith('--') ? args[mi + 1]! : fileURLToPath(new URL('../models/category.veilmodel', import.meta.url))) : null;
-  if (model) console.log(`verdict = names, ports, then the ${model.manifest.name} model (${model.manifest.classes.join(', ')}) where they are silent or only guess`);
+  if (model) console.log(`verdict = names, ports, then the ${model.manifest.name} model (${model.manifest.classes.join(', ')}) where they are silent${args.includes('--model-overrides-guesses') ? ' or only guess' : ''}`);
   else console.log('verdict = names and ports only (--with-model [FILE] adds the behaviour model)');
   const map = cat.ndpiCategories;
   const pcaps = readdirSync(path.join(dir, 'pcap')).filter((f) => existsSync(path.join(dir, 'result', `${f}.out`))).sort();
