@@ -11,7 +11,7 @@ import { meterTimeoutsFor } from '../model/meter.ts';
 import { VeilError } from '../wire/errors.ts';
 import { captureTotalBytes } from '../wire/reader.ts';
 import { loadCatalog, nameColumns, namesAt, type Catalog, type ModelAnswer } from '../names/index.ts';
-import { VERDICT_COLUMNS, verdictCells } from './verdict.ts';
+import { VERDICT_COLUMNS, verdictCells } from '../dataset/verdict.ts';
 import { METER_ARG_OPTIONS, meterOptionsFrom, formatSkipped } from './extract.ts';
 import { formatBytes, formatRate, Progress } from './progress.ts';
 

@@ -100,7 +100,7 @@ export async function run(argv: string[]): Promise<number> {
   if (positionals.length === 0 && !v.interface) { process.stderr.write(HELP); return 2; }
   const { catalog, ...flags } = v;
   const meter = meterOptionsFrom(flags);
-  const verdict = v.verdict || catalog?.length ? (await import('./verdict.ts')) : null;
+  const verdict = v.verdict || catalog?.length ? (await import('../dataset/verdict.ts')) : null;
   const cat = verdict ? (await import('../names/index.ts')).loadCatalog(catalog ?? []) : null;
   const out = v.output ?? '-';
   const format = formatFor(out, v.format);

@@ -53,7 +53,7 @@ export async function run(argv: string[]): Promise<number> {
   const unknownBelow = v['unknown-below'] === undefined ? undefined : num(v['unknown-below'], 'unknown-below', 0, (x) => x >= 0 && x < 1);
   const chunkRows = num(v['chunk-rows'], 'chunk-rows', 65536, (x) => Number.isInteger(x) && x >= 1);
   const catalog = v.verdict || v.catalog?.length ? (await import('../names/index.ts')).loadCatalog(v.catalog ?? []) : null;
-  const verdict = catalog ? await import('./verdict.ts') : null;
+  const verdict = catalog ? await import('../dataset/verdict.ts') : null;
   const writer = openTableWriter(v.output);
   const progress = new CountProgress('predict', !quiet && Boolean(process.stderr.isTTY) && v.output !== '-');
   const counts = new Map<string, number>();

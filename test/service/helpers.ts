@@ -37,7 +37,7 @@ export const SNIS = ['www.example.com', 'video.example.net', 'chat.example.org']
  * A small capture of `flows` TCP flows to port 443 (handshake, a ClientHello naming one of SNIS, some data each
  * way, FIN both ways), `packetsPerFlow` data packets each way.
  */
-export function makeCapture(flows = 12, packetsPerFlow = 6): Buffer {
+export function makeCapture(flows = 12, packetsPerFlow = 6, snis: readonly string[] = SNIS): Buffer {
   const w = new PcapWriter();
   let ts = 1_700_000_000_000_000;
   for (let f = 0; f < flows; f++) {
@@ -57,7 +57,7 @@ export function makeCapture(flows = 12, packetsPerFlow = 6): Buffer {
       seq[from] += (payload ? payload.length : 0) + (flags.includes('S') || flags.includes('F') ? 1 : 0);
     };
     pk('c', 'S'); pk('s', 'SA'); pk('c', 'A');
-    pk('c', 'PA', clientHello(SNIS[f % SNIS.length]!));
+    pk('c', 'PA', clientHello(snis[f % snis.length]!));
     // Packet sizes follow the flow's class (f % 3), so a model can learn the SNI's service from them.
     const k = f % SNIS.length;
     for (let i = 0; i < packetsPerFlow; i++) {

@@ -129,3 +129,33 @@ test('the jobs list shows live state and the models page shows metrics and featu
   assert.match(text ?? '', /chat.*video.*web/s);
   await page.screenshot({ path: path.join(ARTIFACTS, 'ui-model.png'), fullPage: true });
 });
+
+test('the verdict: an application column named from the server names, and traffic charts by application and category', async () => {
+  // Two of the three server names are in the service catalogue; the third is an uncatalogued web name.
+  const data = makeCapture(9, 6, ['www.netflix.com', 'zoom.us', 'www.example.com']);
+  const fd = new FormData();
+  fd.append('file', new Blob([data]), 'named.pcap');
+  const up = await fetch(`${srv.url}/api/v1/jobs`, { method: 'POST', body: fd });
+  assert.equal(up.status, 202);
+  const id = ((await up.json()) as { id: string }).id;
+  await page.goto(`${srv.url}/#/jobs/${id}`);
+  await page.waitForSelector('#results-table tbody tr td');
+  await page.waitForFunction(() => document.querySelectorAll('#traffic-charts figure img').length === 4);
+  const alts = await page.$$eval('#traffic-charts figure img', (imgs) => imgs.map((i) => (i as HTMLElement).getAttribute('alt') ?? ''));
+  assert.ok(alts.includes('traffic by application, flows') && alts.includes('traffic by category, bytes'), alts.join('; '));
+  // The by-application chart is a real SVG naming the applications.
+  const svg = await (await fetch(`${srv.url}/api/v1/jobs/${id}/charts/apps.svg`)).text();
+  assert.match(svg, /<svg/);
+  assert.match(svg, /Netflix/);
+  assert.match(svg, /Zoom/);
+  const heads = await page.$$eval('#results-table thead th', (ths) => ths.map((th) => (th as HTMLElement).dataset.col));
+  assert.ok(heads.indexOf('app') >= 0 && heads.indexOf('app') < heads.indexOf('application.label'), `the verdict comes before the models' own answers: ${heads.join(',')}`);
+  const apps = await columnValues('app');
+  const sources = await columnValues('app_source');
+  const cats = await columnValues('category');
+  assert.equal(apps.length, 9);
+  assert.deepEqual(new Set(apps), new Set(['Netflix', 'Zoom', '']));
+  assert.ok(sources.every((s, i) => (apps[i] ? s === 'sni' : s === 'none')), sources.join(','));
+  assert.deepEqual(new Set(cats), new Set(['streaming', 'voip', 'browsing']));
+  await page.screenshot({ path: path.join(ARTIFACTS, 'ui-verdict.png'), fullPage: true });
+});

@@ -51,8 +51,26 @@ export async function jobView(root, id) {
       h('button', { id: 'download-csv', onclick: () => download(`/jobs/${id}/results.csv`, `${id}-results.csv`).catch((e) => notify(e.message, 'error')) }, 'Download CSV'),
       h('button', { id: 'download-parquet', onclick: () => download(`/jobs/${id}/results.parquet`, `${id}-results.parquet`).catch((e) => notify(e.message, 'error')) }, 'Download Parquet'));
     main.replaceChildren(...[summary, warn, downloads].filter(Boolean));
+    if (s.traffic) main.append(await trafficCharts());
     if (s.models.length) main.append(await charts(job));
     main.append(resultsTable(job));
+  }
+
+  /** Traffic by the verdict's application and category, in flows and in bytes. */
+  async function trafficCharts() {
+    const kinds = [['apps', 'application, flows'], ['apps-bytes', 'application, bytes'], ['categories', 'category, flows'], ['categories-bytes', 'category, bytes']];
+    const panel = h('div.chart-grid', {}, ...kinds.map(([k]) => h('figure', { dataset: { chart: k } }, h('span.muted', {}, 'loading…'))));
+    await Promise.all(kinds.map(async ([k, what], i) => {
+      const fig = panel.children[i];
+      try {
+        const u = await blobUrl(`/jobs/${id}/charts/${k}.svg`);
+        urls.push(u);
+        fig.replaceChildren(h('img', { src: u, alt: `traffic by ${what}` }));
+      } catch (e) {
+        fig.replaceChildren(errorBox(e));
+      }
+    }));
+    return h('section.charts', { id: 'traffic-charts' }, h('h2', {}, 'Traffic by application and category'), panel);
   }
 
   async function charts(job) {
@@ -136,7 +154,11 @@ export async function jobView(root, id) {
         const c = columns[i];
         let cls = c.type === 'string' ? '' : 'num';
         let text = v === null ? '' : v;
-        if (c.role === 'prediction' && c.name.endsWith('.label')) {
+        if (VERDICT.includes(c.name) && (v === 'unknown' || v === 'none' || v === '')) {
+          cls += ' unknown';
+        } else if (c.name === 'category_confidence' && typeof v === 'number') {
+          text = v.toFixed(2);
+        } else if (c.role === 'prediction' && c.name.endsWith('.label')) {
           const u = unknownIdx.get(`${c.model}.unknown`);
           if (u !== undefined && row[u] === true) cls += ' unknown';
           cls += ' label';
@@ -164,13 +186,17 @@ export async function jobView(root, id) {
 
 /** Column indices to show: flow number, each model's answer and confidence, handshake, endpoints, time,
  * labels; the rest (unknown flags are shown as styling) only with "all columns". */
+/** The verdict columns (names where visible, behaviour where hidden, unknown where unsure), shown first. */
+const VERDICT = ['app', 'app_source', 'category', 'category_source', 'category_confidence'];
+
 function displayOrder(columns, all) {
   const idx = (pred) => columns.map((c, i) => [c, i]).filter(([c]) => pred(c)).map(([, i]) => i);
   const first = [
     ...idx((c) => c.name === 'id_flow' || c.name === 'row'),
+    ...VERDICT.map((n) => columns.findIndex((c) => c.name === n && c.role !== 'prediction')).filter((i) => i >= 0),
     ...idx((c) => c.role === 'prediction' && !c.name.endsWith('.unknown')),
     ...idx((c) => c.role === 'label'),
-    ...['tls_sni', 'tls_alpn_offered', 'tls_ja4', 'id_src_addr', 'id_src_port', 'id_dst_addr', 'id_dst_port', 'id_protocol', 'id_first_ts']
+    ...['tls_sni', 'name_http_host', 'name_dns', 'tls_alpn_offered', 'tls_ja4', 'id_src_addr', 'id_src_port', 'id_dst_addr', 'id_dst_port', 'id_protocol', 'id_first_ts']
       .map((n) => columns.findIndex((c) => c.name === n)).filter((i) => i >= 0),
   ];
   const seen = new Set(first);
@@ -183,7 +209,8 @@ function displayOrder(columns, all) {
 
 function displayName(c) {
   if (c.role === 'prediction') {
-    if (c.name.endsWith('.label')) return c.model;
+    // The models' own answers beside the verdict, so disagreements show.
+    if (c.name.endsWith('.label')) return `${c.model} (model)`;
     if (c.name.endsWith('.confidence')) return `${c.model} conf.`;
     if (c.name.endsWith('.unknown')) return `${c.model} unknown`;
     if (c.name.endsWith('.unknown_reason')) return `${c.model} why unknown`;

@@ -209,19 +209,30 @@ export function jobRoutes(app: App, ctx: ServiceContext): void {
 
   app.get('/api/v1/jobs/:id/charts/:chart', {
     schema: {
-      summary: 'A chart of a finished job as SVG: counts per class, confidence histogram, confusion matrix and per-class F1 (the last two need a label column)',
+      summary: 'A chart of a finished job as SVG: traffic by application or category in flows (apps, categories) or bytes (apps-bytes, categories-bytes); per model: counts per class, confidence histogram, confusion matrix and per-class F1 (the last two need a label column)',
       tags: ['results'], params: ChartParams, querystring: ChartQuery, produces: ['image/svg+xml'], response: { 200: { type: 'string' } },
     },
     config: { errors: [400, 401, 404, 409, 429] },
   }, async (req, reply) => {
     const rec = mustGet(req.params.id);
     if (rec.state !== 'done' || !rec.summary) throw new ServiceError('JOB_NOT_DONE', `job ${rec.id} has no results (${rec.state})`);
+    const kind = req.params.chart.replace(/\.svg$/, '');
+    const traffic = /^(apps|categories)(-bytes)?$/.exec(kind);
+    if (traffic) {
+      const t = rec.summary.traffic;
+      if (!t) throw new ServiceError('NOT_FOUND', `job ${rec.id} has no traffic summary (finished by an older server)`);
+      const by = traffic[1] === 'apps' ? t.byApp : t.byCategory;
+      const bytes = traffic[2] !== undefined;
+      const counts = Object.fromEntries(Object.entries(by).map(([k, v]) => [k, bytes ? v.bytes : v.flows]).sort((a, b) => (b[1] as number) - (a[1] as number)).slice(0, 25));
+      reply.header('content-type', 'image/svg+xml').header('cache-control', 'private, max-age=3600');
+      return (await charts()).chartSvg('counts', { counts, title: `Traffic by ${traffic[1] === 'apps' ? 'application' : 'category'} (${bytes ? 'bytes' : 'flows'})` });
+    }
     const ms = rec.summary.models;
     if (ms.length === 0) throw new ServiceError('NO_MODEL', `job ${rec.id} applied no model, so there is nothing to chart`);
     const m = req.query.model ? ms.find((x) => x.name === req.query.model) : ms[0];
     if (!m) throw new ServiceError('MODEL_NOT_FOUND', `job ${rec.id} did not apply model '${req.query.model}'`);
     reply.header('content-type', 'image/svg+xml').header('cache-control', 'private, max-age=3600');
-    return jobChart(req.params.chart.replace(/\.svg$/, ''), m, rec.id, (await charts()).chartSvg);
+    return jobChart(kind, m, rec.id, (await charts()).chartSvg);
   });
 }
 

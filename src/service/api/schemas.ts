@@ -46,6 +46,10 @@ const JobSummary = Type.Object({
   labelColumn: Type.Union([Type.String(), Type.Null()]),
   models: Type.Array(ModelSummary),
   durationMs: Type.Number(),
+  traffic: Type.Optional(Type.Object({
+    byApp: Type.Record(Type.String(), Type.Object({ flows: Type.Integer(), bytes: Type.Number() }), { description: 'Flows and bytes by the verdict\'s application (names, then port conventions; \'(none)\' when nothing names the flow)' }),
+    byCategory: Type.Record(Type.String(), Type.Object({ flows: Type.Integer(), bytes: Type.Number() }), { description: 'Flows and bytes by the verdict\'s category (names, ports, then the behaviour model; \'unknown\' when all are unsure)' }),
+  }, { description: 'Traffic by the verdict: names where visible, behaviour where hidden, unknown where unsure' })),
 });
 
 export const Job = Type.Object({
@@ -102,7 +106,10 @@ export const ResultPage = Type.Object({
 export const JobParams = Type.Object({ id: JobId });
 export const ChartParams = Type.Object({
   id: JobId,
-  chart: Type.Union([Type.Literal('counts.svg'), Type.Literal('confidence.svg'), Type.Literal('confusion.svg'), Type.Literal('f1.svg')]),
+  chart: Type.Union([
+    Type.Literal('counts.svg'), Type.Literal('confidence.svg'), Type.Literal('confusion.svg'), Type.Literal('f1.svg'),
+    Type.Literal('apps.svg'), Type.Literal('apps-bytes.svg'), Type.Literal('categories.svg'), Type.Literal('categories-bytes.svg'),
+  ]),
 });
 export const ChartQuery = Type.Object({ model: Type.Optional(ModelName) });
 

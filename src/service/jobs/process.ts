@@ -9,10 +9,27 @@ import { cellValue, columnStrings, getColumn, numberColumn, stringColumn, type C
 import { ResultReader, ResultWriter, type ResultColumn } from '../store/results.ts';
 import { ServiceError, serviceCodeFor } from '../errors.ts';
 import { UNKNOWN_LABEL, type ServiceModel } from '../models/types.ts';
-import { CONFIDENCE_BINS, type JobPayload, type JobSummary, type ModelRef, type ModelSummary, type ProcessOutcome } from './types.ts';
+import { VERDICT_COLUMNS, verdictCells } from '../../dataset/verdict.ts';
+import { catalogFilesFromEnv, loadCatalog, nameColumns, namesAt, type Catalog, type FlowNames } from '../../names/index.ts';
+import { CONFIDENCE_BINS, type JobPayload, type JobSummary, type ModelRef, type ModelSummary, type ProcessOutcome, type TrafficSummary } from './types.ts';
 
 /** Handshake metadata carried into results beside the identity columns. */
-export const RESULT_METADATA = ['tls_sni', 'tls_alpn', 'tls_alpn_offered', 'tls_ja4'] as const;
+export const RESULT_METADATA = ['tls_sni', 'tls_alpn', 'tls_alpn_offered', 'tls_ja4', 'name_http_host', 'name_dns'] as const;
+
+/** The columns the names layer reads from a row (a table's, when present). */
+const NAME_INPUTS = ['tls_sni', 'tls_protocol', 'tls_cert_subject', 'tls_cert_san', 'name_http_host', 'name_dns', 'id_protocol', 'id_src_port', 'id_dst_port'];
+
+/** The model whose answer is the behaviour side of the verdict (as in `veil classify`). */
+const BEHAVIOUR_MODEL = 'category';
+
+/** The catalogue of this thread (the shipped one plus the server's --catalog files), loaded once. */
+let catalogue: Catalog | null = null;
+function threadCatalog(): Catalog {
+  catalogue ??= loadCatalog(catalogFilesFromEnv());
+  return catalogue;
+}
+
+const verdictResultColumns = (): ResultColumn[] => VERDICT_COLUMNS.map((c) => ({ name: c.name, type: c.type === 'float' ? 'float' as const : 'string' as const, role: 'metadata' as const }));
 
 /** Rows predicted per batch: bounds memory and sets the progress granularity. */
 const BATCH_ROWS = 4096;
@@ -137,6 +154,7 @@ export async function processJob(job: JobPayload, ctx: ProcessContext): Promise<
     const w = writer as ResultWriter;
     summary.rows = w.rows;
     summary.models = acc.summaries();
+    summary.traffic = acc.traffic();
     summary.durationMs = Date.now() - t0;
     w.commit(summary);
     writer = null;
@@ -167,6 +185,9 @@ interface Batch {
   table: Table;
   /** True labels per row when the job has a label column. */
   labels: (string | null)[] | null;
+  /** What each row shows in the clear (for the verdict), and its bytes both ways (NaN when unknown). */
+  names: FlowNames[];
+  bytes: Float64Array;
 }
 
 interface RowPlan {
@@ -201,8 +222,11 @@ function capturePlan(columns: readonly ColumnDef[], models: readonly ServiceMode
     throw new ServiceError('MISSING_COLUMNS', `flows metered from the capture lack ${missing.length} column(s) the model(s) need: ${missing.join(', ')}`);
   }
   const needIdx = need.map((n) => columns.findIndex((c) => c.name === n));
+  const at = nameColumns(columns);
+  const fwd = columns.findIndex((c) => c.name === 'fwd_bytes');
+  const bwd = columns.findIndex((c) => c.name === 'bwd_bytes');
   return {
-    resultColumns: [...base, ...predictionColumns(models)],
+    resultColumns: [...base, ...verdictResultColumns(), ...predictionColumns(models)],
     fromRows(rows) {
       const cols: Column[] = need.map((n, j) => {
         const i = needIdx[j]!;
@@ -215,6 +239,8 @@ function capturePlan(columns: readonly ColumnDef[], models: readonly ServiceMode
         base: rows.map((r) => keep.map((i) => r[i] ?? null)),
         table: { source: 'capture', rows: rows.length, columns: cols },
         labels: null,
+        names: rows.map((r) => namesAt(r, at)),
+        bytes: Float64Array.from(rows, (r) => (fwd >= 0 && bwd >= 0 ? toNumber(r[fwd]) + toNumber(r[bwd]) : NaN)),
       };
     },
     fromTable() {
@@ -241,9 +267,11 @@ function tablePlan(t: Table, models: readonly ServiceModel[], label: string | nu
     ...ident.map((n) => ({ name: n, type: getColumn(t, n)!.kind === 'number' ? ('float' as const) : ('string' as const), role: 'identity' as const })),
     ...meta.map((n) => ({ name: n, type: 'string' as const, role: 'metadata' as const })),
     ...(label ? [{ name: label, type: 'string' as const, role: 'label' as const }] : []),
+    ...verdictResultColumns(),
     ...predictionColumns(models),
   ];
   const addRow = !ident.includes('id_flow');
+  const at = nameColumns(NAME_INPUTS.map((name) => ({ name })));
   return {
     resultColumns,
     fromRows() {
@@ -262,7 +290,18 @@ function tablePlan(t: Table, models: readonly ServiceModel[], label: string | nu
         if (labels) row.push(labels[r] ?? null);
         base[r] = row;
       }
-      return { rows: chunk.rows, base, table: chunk, labels };
+      const nameCols = NAME_INPUTS.map((n) => getColumn(chunk, n));
+      const fwd = getColumn(chunk, 'fwd_bytes');
+      const bwd = getColumn(chunk, 'bwd_bytes');
+      const names: FlowNames[] = new Array(chunk.rows);
+      const bytes = new Float64Array(chunk.rows);
+      const cells: CellValue[] = new Array(NAME_INPUTS.length);
+      for (let r = 0; r < chunk.rows; r++) {
+        for (let k = 0; k < nameCols.length; k++) { const c = nameCols[k]; cells[k] = c ? cellValue(c, r) : null; }
+        names[r] = namesAt(cells, at);
+        bytes[r] = fwd && bwd ? toNumber(cellValue(fwd, r)) + toNumber(cellValue(bwd, r)) : NaN;
+      }
+      return { rows: chunk.rows, base, table: chunk, labels, names, bytes };
     },
   };
 }
@@ -285,12 +324,30 @@ class Accumulator {
 
   constructor(private readonly models: readonly ServiceModel[], private readonly label: string | null) {
     this.per = models.map(() => ({ counts: new Map(), unknown: 0, hist: new Array<number>(CONFIDENCE_BINS).fill(0), confusion: new Map() }));
+    this.behaviour = models.findIndex((m) => m.name === BEHAVIOUR_MODEL);
   }
+
+  traffic(): TrafficSummary {
+    return { byApp: top(this.byApp), byCategory: top(this.byCategory) };
+  }
+
+  private readonly byApp = new Map<string, { flows: number; bytes: number }>();
+  private readonly byCategory = new Map<string, { flows: number; bytes: number }>();
+  private readonly behaviour: number;
 
   writeBatch(b: Batch, w: ResultWriter): void {
     const preds = this.models.map((m) => m.predict(b.table));
+    const catalog = threadCatalog();
     for (let r = 0; r < b.rows; r++) {
       const row = b.base[r]!;
+      // Names where visible, behaviour where hidden, 'unknown' where unsure.
+      const bp = this.behaviour >= 0 ? preds[this.behaviour]! : null;
+      const model = bp ? { label: bp.labels[r]!, confidence: bp.confidence[r]!, unknownReason: bp.unknownReason[r] ?? '' } : null;
+      const verdict = verdictCells(b.names[r]!, catalog, model);
+      row.push(...verdict);
+      const bytes = Number.isFinite(b.bytes[r]!) ? b.bytes[r]! : 0;
+      add(this.byApp, String(verdict[0]) || '(none)', bytes);
+      add(this.byCategory, String(verdict[2]), bytes);
       for (let k = 0; k < this.models.length; k++) {
         const p = preds[k]!;
         const acc = this.per[k]!;
@@ -341,6 +398,22 @@ class Accumulator {
       return s;
     });
   }
+}
+
+function add(m: Map<string, { flows: number; bytes: number }>, key: string, bytes: number): void {
+  const e = m.get(key);
+  if (e) { e.flows++; e.bytes += bytes; } else m.set(key, { flows: 1, bytes });
+}
+
+/** The 50 largest keys in bytes (then flows), the rest summed as 'other'. */
+function top(m: Map<string, { flows: number; bytes: number }>, n = 50): Record<string, { flows: number; bytes: number }> {
+  const all = [...m].sort((a, b) => b[1].bytes - a[1].bytes || b[1].flows - a[1].flows);
+  const out = Object.fromEntries(all.slice(0, n).map(([k, v]) => [k, { ...v }]));
+  if (all.length > n) {
+    const rest = all.slice(n).reduce((a, [, v]) => ({ flows: a.flows + v.flows, bytes: a.bytes + v.bytes }), { flows: 0, bytes: 0 });
+    out.other = { flows: (out.other?.flows ?? 0) + rest.flows, bytes: (out.other?.bytes ?? 0) + rest.bytes };
+  }
+  return out;
 }
 
 export { UNKNOWN_LABEL };

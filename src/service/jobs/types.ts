@@ -72,6 +72,14 @@ export interface JobSummary {
   labelColumn: string | null;
   models: ModelSummary[];
   durationMs: number;
+  /** Flows and bytes by the verdict's application and category (names where visible, behaviour where hidden). */
+  traffic?: TrafficSummary;
+}
+
+/** Flows and bytes per key (application or category), largest in bytes first; at most 50 keys, the rest as 'other'. */
+export interface TrafficSummary {
+  byApp: Record<string, { flows: number; bytes: number }>;
+  byCategory: Record<string, { flows: number; bytes: number }>;
 }
 
 /** A job as the API shows it. */

@@ -1,9 +1,9 @@
 /**
- * The verdict columns the CLI writes (classify always; extract and predict with --catalog or --verdict), shared so
- * every output names them alike.
+ * The verdict columns every output writes (the service's job results; the CLI's classify always, extract and
+ * predict with --catalog or --verdict), shared so every output names them alike.
  */
 import { col, type CellValue, type ColumnDef } from '../flow/columns.ts';
-import { cellValue, getColumn, makeTable, numberColumn, stringColumn, type Table } from '../dataset/index.ts';
+import { cellValue, getColumn, makeTable, numberColumn, stringColumn, type Table } from './index.ts';
 import { combineVerdict, nameColumns, namesAt, nameVerdict, type Catalog, type FlowNames, type ModelAnswer } from '../names/index.ts';
 
 export const VERDICT_COLUMNS: ColumnDef[] = [
