@@ -154,7 +154,10 @@ export const ClassifyBody = Type.Object({
 export const ClassifyResponse = Type.Object({
   results: Type.Array(Type.Object({
     model: Type.String(),
-    predictions: Type.Array(Type.Object({ label: Type.String(), confidence: Type.Number(), unknown: Type.Boolean() })),
+    predictions: Type.Array(Type.Object({
+      label: Type.String(), confidence: Type.Number(), unknown: Type.Boolean(),
+      unknownReason: Type.Optional(Type.String({ description: 'Why the answer is unknown: too_few_packets, out_of_distribution or low_confidence' })),
+    })),
   })),
 });
 

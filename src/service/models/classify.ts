@@ -22,6 +22,7 @@ export interface RowPrediction {
   label: string;
   confidence: number;
   unknown: boolean;
+  unknownReason?: string;
 }
 
 export interface ClassifyResult {
@@ -107,7 +108,10 @@ export async function classifyRows(req: ClassifyRequest, model: (ref: ModelRef) 
     const p = m.predict(table);
     results.push({
       model: m.name,
-      predictions: p.labels.map((label, i) => ({ label, confidence: Math.round(p.confidence[i]! * 1e6) / 1e6, unknown: p.unknown[i] === 1 })),
+      predictions: p.labels.map((label, i) => ({
+        label, confidence: Math.round(p.confidence[i]! * 1e6) / 1e6, unknown: p.unknown[i] === 1,
+        ...(p.unknown[i] === 1 && p.unknownReason[i] ? { unknownReason: p.unknownReason[i]! } : {}),
+      })),
     });
   }
   return { rows: rows.length, results };
