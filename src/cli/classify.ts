@@ -10,6 +10,8 @@ import { loadModel, modelInputs, predictColumns, type VeilModel } from '../model
 import { meterTimeoutsFor } from '../model/meter.ts';
 import { VeilError } from '../wire/errors.ts';
 import { captureTotalBytes } from '../wire/reader.ts';
+import { loadCatalog, nameColumns, namesAt, type Catalog, type ModelAnswer } from '../names/index.ts';
+import { VERDICT_COLUMNS, verdictCells } from './verdict.ts';
 import { METER_ARG_OPTIONS, meterOptionsFrom, formatSkipped } from './extract.ts';
 import { formatBytes, formatRate, Progress } from './progress.ts';
 
@@ -17,14 +19,18 @@ const DEFAULT_DIR = fileURLToPath(new URL('../../models/', import.meta.url));
 
 const HELP = `usage: veil classify CAPTURE... | - | --interface IFACE [options]
 
-Meters the capture and names each flow: usage category and VPN verdict with the shipped models (models/), the
-application with a model of your own (--model), each with its calibrated confidence or 'unknown', beside the
-handshake facts (SNI, ALPN, JA4). A table on a terminal, CSV/JSONL/Parquet with -o; a summary at the end.
+Meters the capture and names each flow: the application and category from the names it shows in the clear (TLS/QUIC
+server name, certificate, HTTP Host, DNS answers) against the service catalogue, else a port convention, else the
+behaviour model's category if it is sure, else 'unknown' (app_source / category_source say which). The models'
+own answers (shipped: model_category, vpn) stay beside the verdict so disagreements show. A table on a terminal,
+CSV/JSONL/Parquet with -o; a summary (traffic by application and category, flows and bytes) at the end.
 
   -m, --model FILE[=COLUMN]  apply this model too, its answer in COLUMN (default: the file's name), repeatable
       --no-defaults          do not apply the shipped models
       --models-dir DIR       where the shipped models and defaults.json live (default: models/ of this package)
       --unknown-below P      answer 'unknown' below calibrated confidence P (default: each model's own setting)
+      --catalog FILE         your service catalogue (schema: src/names/catalog/services.schema.json), merged over the
+                             shipped one, yours winning on conflict (repeatable); 'veil services' shows the shipped one
   -o, --output FILE          write every flow with its answers (format from the extension, or --format)
       --format F             csv | jsonl | parquet
   -i, --interface IFACE      classify live traffic as flows end (tcpdump or dumpcap); --filter BPF
@@ -55,9 +61,17 @@ export async function loadDefaults(dir: string): Promise<{ applied: Applied[] }>
   return { applied };
 }
 
-/** Output columns: who talked, how much, the handshake facts, then each model's answer and confidence. */
+/** Output columns: who talked, how much, the handshake facts and names, the verdict, then each model's own answer. */
 const SHOWN = ['id_flow', 'id_src_addr', 'id_src_port', 'id_dst_addr', 'id_dst_port', 'id_protocol', 'id_first_ts', 'id_last_ts',
-  'id_end_reason', 'id_capture', 'fwd_pkts', 'bwd_pkts', 'fwd_bytes', 'bwd_bytes', 'tls_sni', 'tls_alpn', 'tls_alpn_offered', 'tls_ja4'];
+  'id_end_reason', 'id_capture', 'fwd_pkts', 'bwd_pkts', 'fwd_bytes', 'bwd_bytes', 'tls_sni', 'tls_alpn', 'tls_alpn_offered', 'tls_ja4',
+  'name_http_host', 'name_dns'];
+
+/** The model whose answer is the behaviour side of the verdict, and the column its own answer is written in. */
+const BEHAVIOUR_COLUMN = 'category';
+const BEHAVIOUR_OUTPUT = 'model_category';
+/** A model's column as written: the behaviour model's as model_category, any other clashing with a verdict column
+ * prefixed with model_. */
+const outputColumn = (c: string) => (c === BEHAVIOUR_COLUMN ? BEHAVIOUR_OUTPUT : VERDICT_COLUMNS.some((v) => v.name === c || `${v.name}_confidence` === c) ? `model_${c}` : c);
 
 export async function run(argv: string[]): Promise<number> {
   const { values: v, positionals } = parseArgs({
@@ -66,6 +80,7 @@ export async function run(argv: string[]): Promise<number> {
       ...METER_ARG_OPTIONS,
       model: { type: 'string', short: 'm', multiple: true }, 'no-defaults': { type: 'boolean' }, 'models-dir': { type: 'string' },
       'unknown-below': { type: 'string' }, output: { type: 'string', short: 'o' }, format: { type: 'string' },
+      catalog: { type: 'string', multiple: true },
       quiet: { type: 'boolean', short: 'q' }, help: { type: 'boolean', short: 'h' },
     },
   });
@@ -74,6 +89,7 @@ export async function run(argv: string[]): Promise<number> {
   const unknownBelow = v['unknown-below'] !== undefined ? Number(v['unknown-below']) : undefined;
   if (unknownBelow !== undefined && !(unknownBelow >= 0 && unknownBelow < 1)) throw new VeilError('BAD_ARGUMENT', `--unknown-below must be in [0, 1), got '${v['unknown-below']}'`);
 
+  const catalog: Catalog = loadCatalog(v.catalog ?? []);
   const defaults = v['no-defaults'] ? { applied: [] } : await loadDefaults(v['models-dir'] ?? DEFAULT_DIR);
   const applied: Applied[] = [...defaults.applied];
   for (const spec of v.model ?? []) {
@@ -96,7 +112,9 @@ export async function run(argv: string[]): Promise<number> {
   const table = !v.output && !quiet && Boolean(process.stdout.isTTY);
   const out = v.output ?? (table ? null : '-');
   const format = out ? formatFor(out, v.format) : 'csv';
-  const summary = new Summary(applied.map((a) => a.column));
+  const behaviour = applied.findLastIndex((a) => a.column === BEHAVIOUR_COLUMN);
+  const summary = new Summary(['application', 'category', ...applied.map((a) => outputColumn(a.column))]);
+  let nameCols: ReturnType<typeof nameColumns> | null = null;
   let writer: RowWriter | null = null;
   let outCols: ColumnDef[] = [];
   let buf: CellValue[][] = [];
@@ -117,17 +135,22 @@ export async function run(argv: string[]): Promise<number> {
       const r = rows[i]!;
       const o: CellValue[] = idx.map((j) => (j < 0 ? '' : r[j]!));
       const labels: string[] = [];
-      for (const { classes, p } of answers) {
+      let model: ModelAnswer | null = null;
+      answers.forEach(({ classes, p }, k) => {
         const l = p.label[i]!;
         const name = l < 0 ? 'unknown' : classes[l]!;
         labels.push(name);
-        o.push(name, Math.round(p.confidence[i]! * 1000) / 1000);
-      }
+        if (k === behaviour) model = { label: name, confidence: p.confidence[i]!, unknownReason: l < 0 ? 'low_confidence' : '' };
+      });
+      const verdict = verdictCells(namesAt(r, nameCols!), catalog, model);
+      o.push(...verdict);
+      answers.forEach(({ p }, k) => o.push(labels[k]!, Math.round(p.confidence[i]! * 1000) / 1000));
+      if (behaviour >= 0) o.push(labels[behaviour] === 'unknown' ? 'low_confidence' : '');
       const bytes = (r[idx[12]!] as number) + (r[idx[13]!] as number);
-      summary.add(labels, bytes);
+      summary.add([String(verdict[0]) || '(none)', String(verdict[2]), ...labels], bytes);
       if (writer) writer.write(o);
       if (table) {
-        if (!printedHeader) { process.stdout.write(tableHeader(applied.map((a) => a.column)) + '\n'); printedHeader = true; }
+        if (!printedHeader) { process.stdout.write(tableHeader(applied.map((a) => outputColumn(a.column))) + '\n'); printedHeader = true; }
         process.stdout.write(tableRow(o, applied.length) + '\n');
       }
     }
@@ -138,11 +161,14 @@ export async function run(argv: string[]): Promise<number> {
       columns = cols;
       const byName = new Map(cols.map((c, i) => [c.name, i]));
       idx = SHOWN.map((n) => byName.get(n) ?? -1);
+      nameCols = nameColumns(cols);
       outCols = [...SHOWN.map((n) => cols[byName.get(n) ?? -1] ?? col(n, 'metadata', 'string', '', 'none', n)),
+        ...VERDICT_COLUMNS,
         ...applied.flatMap((a) => [
-          col(a.column, 'metadata', 'string', '', 'none', `Answer of the ${a.model.manifest.name} model (${a.model.manifest.classes.join(', ')}), or 'unknown'`),
-          col(`${a.column}_confidence`, 'metadata', 'float', 'ratio', 'none', `Calibrated probability of the ${a.column} answer`),
-        ])];
+          col(outputColumn(a.column), 'metadata', 'string', '', 'none', `Answer of the ${a.model.manifest.name} model (${a.model.manifest.classes.join(', ')}), or 'unknown'`),
+          col(`${outputColumn(a.column)}_confidence`, 'metadata', 'float', 'ratio', 'none', `Calibrated probability of the ${outputColumn(a.column)} answer`),
+        ]),
+        ...(behaviour >= 0 ? [col(`${BEHAVIOUR_OUTPUT}_unknown_reason`, 'metadata', 'string', '', 'none', 'Why the behaviour model answered unknown (too_few_packets, out_of_distribution, low_confidence), else empty')] : [])];
       if (out) {
         writer = openWriter(out, format, outCols);
         // Live: every answer reaches the file as soon as it is made.
@@ -198,20 +224,29 @@ function quietFlag(v: { quiet?: boolean }): boolean {
 }
 
 function tableHeader(models: string[]): string {
-  return ['flow'.padStart(5), 'source'.padEnd(22), 'destination'.padEnd(22), 'pr', ...models.map((m) => m.padEnd(20)), 'sni'.padEnd(28), 'alpn'.padEnd(9), 'ja4'].join(' ');
+  return ['flow'.padStart(5), 'source'.padEnd(22), 'destination'.padEnd(22), 'pr', 'app (source)'.padEnd(24), 'category (source)'.padEnd(26),
+    ...models.map((m) => m.padEnd(20)), 'name'.padEnd(28), 'alpn'.padEnd(9), 'ja4'].join(' ');
 }
 
-/** One flow as a table line: identity, each model's answer with its confidence, then SNI, ALPN and JA4. */
+/** One flow as a table line: identity, the verdict, each model's own answer with its confidence, then the name
+ * (SNI, else HTTP Host, else DNS answer), ALPN and JA4. */
 function tableRow(o: CellValue[], nModels: number): string {
   const proto = ({ 6: 'tcp', 17: 'udp', 1: 'icmp', 58: 'icmp6' } as Record<number, string>)[o[5] as number] ?? String(o[5]);
   const ep = (a: CellValue, p: CellValue) => `${String(a).includes(':') ? `[${a}]` : a}:${p}`;
+  const at = SHOWN.length;
+  const app = o[at] ? `${o[at]} (${o[at + 1]})` : '-';
+  const category = `${o[at + 2]} (${o[at + 3]}${o[at + 3] === 'none' ? '' : ` ${(o[at + 4] as number).toFixed(2)}`})`;
   const answers: string[] = [];
-  for (let k = 0; k < nModels; k++) answers.push(`${o[SHOWN.length + 2 * k]} ${(o[SHOWN.length + 2 * k + 1] as number).toFixed(2)}`.padEnd(20));
-  return [String(o[0]).padStart(5), ep(o[1]!, o[2]!).padEnd(22), ep(o[3]!, o[4]!).padEnd(22), proto.padEnd(2), ...answers,
-    String(o[14] ?? '').slice(0, 28).padEnd(28), String(o[15] || o[16] || '').split(',')[0]!.padEnd(9), String(o[17] ?? '')].join(' ');
+  for (let k = 0; k < nModels; k++) answers.push(`${o[at + 5 + 2 * k]} ${(o[at + 6 + 2 * k] as number).toFixed(2)}`.padEnd(20));
+  const name = String(o[14] || o[18] || o[19] || '');
+  return [String(o[0]).padStart(5), ep(o[1]!, o[2]!).padEnd(22), ep(o[3]!, o[4]!).padEnd(22), proto.padEnd(2), app.slice(0, 24).padEnd(24), category.padEnd(26),
+    ...answers, name.slice(0, 28).padEnd(28), String(o[15] || o[16] || '').split(',')[0]!.padEnd(9), String(o[17] ?? '')].join(' ');
 }
 
-/** Traffic by each model's answer, in flows and bytes. */
+/** Answers listed per section of the summary, largest in bytes first. */
+const TOP = 20;
+
+/** Traffic by application, by category and by each model's answer, in flows and bytes. */
 class Summary {
   private readonly counts: Map<string, { flows: number; bytes: number }>[];
   private flows = 0;
@@ -233,9 +268,11 @@ class Summary {
     const lines = [`\n${this.flows} flows, ${formatBytes(this.bytes)}`];
     this.columns.forEach((name, k) => {
       lines.push(`by ${name}:`);
-      for (const [l, c] of [...this.counts[k]!].sort((a, b) => b[1].bytes - a[1].bytes)) {
+      const sorted = [...this.counts[k]!].sort((a, b) => b[1].bytes - a[1].bytes);
+      for (const [l, c] of sorted.slice(0, TOP)) {
         lines.push(`  ${l.padEnd(16)} ${String(c.flows).padStart(7)} flows (${(100 * c.flows / Math.max(1, this.flows)).toFixed(1).padStart(5)} %)  ${formatBytes(c.bytes).padStart(10)} (${(100 * c.bytes / Math.max(1, this.bytes)).toFixed(1).padStart(5)} %)`);
       }
+      if (sorted.length > TOP) lines.push(`  ... ${sorted.length - TOP} more`);
     });
     return lines.join('\n') + '\n';
   }

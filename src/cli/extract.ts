@@ -22,9 +22,13 @@ Reads pcap/pcapng captures and writes one row per bidirectional flow.
       --sequence-length N  early packets recorded by the sequence family (default 20)
       --anonymize          replace addresses by keyed pseudonyms (key: --anonymize-key or $VEIL_ANON_KEY)
       --anonymize-key K    key for --anonymize
-      --workers N          shard flows over N worker threads (files only)
+      --workers N          shard flows over N worker threads (files only); each learns DNS answers only from the
+                           flows it meters, so name_dns is sparser than with one thread
   -i, --interface IFACE    capture live from IFACE (runs tcpdump or dumpcap); flows are written as they end
       --filter BPF         capture filter for --interface
+      --verdict            append each flow's name verdict (app, app_source, category, category_source,
+                           category_confidence) from the shipped service catalogue (docs/SERVICES.md)
+      --catalog FILE       your service catalogue merged over the shipped one, yours winning (repeatable; implies --verdict)
   -q, --quiet              no progress bar and no summary
 `;
 
@@ -86,19 +90,24 @@ export async function run(argv: string[]): Promise<number> {
       ...METER_ARG_OPTIONS,
       output: { type: 'string', short: 'o' },
       format: { type: 'string' },
+      verdict: { type: 'boolean' },
+      catalog: { type: 'string', multiple: true },
       quiet: { type: 'boolean', short: 'q' },
       help: { type: 'boolean', short: 'h' },
     },
   });
   if (v.help) { process.stdout.write(HELP); return 0; }
   if (positionals.length === 0 && !v.interface) { process.stderr.write(HELP); return 2; }
-  const meter = meterOptionsFrom(v);
+  const { catalog, ...flags } = v;
+  const meter = meterOptionsFrom(flags);
+  const verdict = v.verdict || catalog?.length ? (await import('./verdict.ts')) : null;
+  const cat = verdict ? (await import('../names/index.ts')).loadCatalog(catalog ?? []) : null;
   const out = v.output ?? '-';
   const format = formatFor(out, v.format);
   const quiet = Boolean(v.quiet);
   const workers = v.workers ? Math.max(1, Math.floor(Number(v.workers))) : 1;
 
-  if (v.interface) return runLive(v.interface, v.filter, meter, out, format, quiet);
+  if (v.interface) return runLive(v.interface, v.filter, meter, out, format, quiet, verdict && cat ? (w) => verdict.withVerdict(cat, w) : null);
 
   let writer: RowWriter | null = null;
   let failures = 0;
@@ -107,13 +116,15 @@ export async function run(argv: string[]): Promise<number> {
   for (const input of positionals) {
     const t0 = Date.now();
     let summary: ExtractSummary;
-    const onRow = (row: readonly (string | number | boolean | null)[], columns: Parameters<typeof openWriter>[2]) => {
+    const plain = (row: readonly (string | number | boolean | null)[], columns: Parameters<typeof openWriter>[2]) => {
       writer ??= openWriter(out, format, columns);
       writer.write(row);
     };
+    const onRow = verdict && cat ? verdict.withVerdict(cat, plain) : plain;
     try {
       if (workers > 1 && input !== '-') {
-        summary = await extractParallel(input, meter, workers, format === 'parquet' ? { kind: 'rows', write: onRow } : {
+        // Verdict columns are added on this thread, so workers hand over rows rather than formatted bytes.
+        summary = await extractParallel(input, meter, workers, format === 'parquet' || verdict ? { kind: 'rows', write: onRow } : {
           kind: 'bytes', format, write: (chunk, columns) => { writer ??= openWriter(out, format, columns); writer.writeRaw!(chunk); },
         });
       } else {
@@ -148,7 +159,8 @@ export async function run(argv: string[]): Promise<number> {
   if (!writer) {
     // No flow at all: still write a header so the output is a valid (empty) table.
     const { Meter } = await import('../flow/meter.ts');
-    writer = openWriter(out, format, new Meter(meter, () => {}).columns);
+    const columns = new Meter(meter, () => {}).columns;
+    writer = openWriter(out, format, verdict ? [...columns, ...verdict.VERDICT_COLUMNS] : columns);
   }
   await (writer as RowWriter).close();
   if (!quiet && positionals.length > 1) {
@@ -162,8 +174,10 @@ export function formatSkipped(s: Record<string, number>): string {
   return e.length ? `not metered: ${e.map(([k, n]) => `${k} ${n}`).join(', ')}` : 'all packets metered';
 }
 
+type RowSink = (row: import('../flow/columns.ts').CellValue[], columns: import('../flow/columns.ts').ColumnDef[]) => void;
+
 async function runLive(iface: string, filter: string | undefined, meter: MeterOptions, out: string,
-  format: ReturnType<typeof formatFor>, quiet: boolean): Promise<number> {
+  format: ReturnType<typeof formatFor>, quiet: boolean, wrap: ((w: RowSink) => (row: import('../flow/columns.ts').CellValue[], columns: readonly import('../flow/columns.ts').ColumnDef[]) => void) | null): Promise<number> {
   const { openLiveCapture } = await import('../wire/live.ts');
   const cap = openLiveCapture({ iface, filter, onReady: () => { if (!quiet) process.stderr.write(`veil: capturing on ${iface}${filter ? ` (${filter})` : ''}; flows are written as they end\n`); } });
   let writer: RowWriter | null = null;
@@ -171,13 +185,14 @@ async function runLive(iface: string, filter: string | undefined, meter: MeterOp
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   let timer: NodeJS.Timeout | null = null;
-  const summary = await extractFlows({ stream: cap.stream, name: iface }, { captureName: iface, ...meter }, (row, columns) => {
+  const write: RowSink = (row, columns) => {
     if (!writer) {
       writer = openWriter(out, format, columns);
       if ('flushEach' in writer) (writer as { flushEach: boolean }).flushEach = true;
     }
     writer.write(row);
-  }, {
+  };
+  const summary = await extractFlows({ stream: cap.stream, name: iface }, { captureName: iface, ...meter }, wrap ? wrap(write) : write, {
     onMeter: (m) => { timer = setInterval(() => m.tick(Date.now() * 1000), 1000); },
   });
   if (timer) clearInterval(timer);

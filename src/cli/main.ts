@@ -7,6 +7,7 @@ type Command = { describe: string; load: () => Promise<{ run(argv: string[]): Pr
 const commands: Record<string, Command> = {
   extract: { describe: 'read captures, write flows with features (CSV, JSONL, Parquet)', load: () => import('./extract.ts') },
   features: { describe: 'print the reference of every output column', load: () => import('./features.ts') },
+  services: { describe: 'the service catalogue: reference page, checks, name matching', load: () => import('./services.ts') },
   train: { describe: 'train a classifier on a flow table', load: () => import('./train.ts') },
   evaluate: { describe: 'evaluate a model on labelled flows, write a report', load: () => import('./evaluate.ts') },
   predict: { describe: 'apply a model to flows or a capture', load: () => import('./predict.ts') },

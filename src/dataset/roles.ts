@@ -74,6 +74,8 @@ export function identityReason(name: string): string | null {
 
 /** Whether a column names the answer: server names, certificate names, host names, URLs. */
 export function leakReason(name: string): string | null {
+  // Veil's names family: name_http_host, name_dns, name_dns_query.
+  if (name.startsWith('name_')) return 'leaky (names the server)';
   const t = tokens(name);
   const joined = t.join('');
   if (t.some((x) => NAMES.has(x)) || joined.includes('servername') || joined.includes('hostname')) {

@@ -21,6 +21,8 @@ function jsonl(file: string): Record<string, unknown>[] {
 }
 
 const CATEGORIES = ['BROWSING', 'CHAT', 'FT', 'MAIL', 'P2P', 'STREAMING', 'VOIP'];
+const VERDICT_CATEGORIES = ['streaming', 'file_transfer', 'voip', 'browsing', 'chat', 'mail', 'vpn', 'gaming', 'social', 'cloud',
+  'software_update', 'remote_access', 'ads_analytics', 'network_services', 'unknown'];
 
 test('classify names every flow with the shipped category and VPN models, with confidences and a summary', () => {
   const out = path.join(tmp, 'c.jsonl');
@@ -29,12 +31,20 @@ test('classify names every flow with the shipped category and VPN models, with c
   const rows = jsonl(out);
   assert.equal(rows.length, 8, 'the 15 s timeouts of the shipped models cut the 64 s UDP gap: 8 flows');
   for (const row of rows) {
-    assert.ok(CATEGORIES.includes(row.category as string), `category ${String(row.category)}`);
+    assert.ok(CATEGORIES.includes(row.model_category as string), `model_category ${String(row.model_category)}`);
     assert.ok(['VPN', 'Non-VPN'].includes(row.vpn as string));
-    for (const c of ['category_confidence', 'vpn_confidence']) assert.ok((row[c] as number) > 0 && (row[c] as number) <= 1, c);
-    for (const c of ['id_src_addr', 'tls_sni', 'tls_ja4']) assert.ok(c in row, c);
+    for (const c of ['model_category_confidence', 'vpn_confidence']) assert.ok((row[c] as number) > 0 && (row[c] as number) <= 1, c);
+    for (const c of ['id_src_addr', 'tls_sni', 'tls_ja4', 'name_http_host', 'name_dns', 'app', 'app_source', 'category_confidence', 'model_category_unknown_reason']) assert.ok(c in row, c);
+    assert.ok(VERDICT_CATEGORIES.includes(row.category as string), `category ${String(row.category)}`);
+    assert.ok(['sni', 'cert', 'quic', 'http', 'dns', 'port', 'model', 'none'].includes(row.category_source as string));
   }
+  // The scenario's DNS, NTP and ICMP flows are named by port conventions, whatever the behaviour model says.
+  const dns = rows.find((x) => x.id_dst_port === 53)!;
+  assert.deepEqual([dns.app, dns.app_source, dns.category, dns.category_source], ['DNS', 'port', 'network_services', 'port']);
+  assert.ok(rows.some((x) => x.app === 'NTP'));
+  assert.match(r.stderr, /by application:/);
   assert.match(r.stderr, /by category:/);
+  assert.match(r.stderr, /by model_category:/);
   assert.match(r.stderr, /by vpn:/);
   assert.match(r.stderr, /8 flows/);
 });
@@ -51,7 +61,10 @@ test('an unknown threshold turns low-confidence answers into unknown', () => {
   const r = veil(['classify', SCENARIO, '-o', out, '-q', '--unknown-below', '0.99']);
   assert.equal(r.status, 0, r.stderr);
   const rows = jsonl(out);
-  assert.ok(rows.some((x) => x.category === 'unknown' || x.vpn === 'unknown'));
+  assert.ok(rows.some((x) => x.model_category === 'unknown' || x.vpn === 'unknown'));
+  assert.ok(rows.some((x) => x.model_category === 'unknown' && x.model_category_unknown_reason === 'low_confidence'));
+  // Where no name or port convention speaks and the model is unsure, the verdict is unknown.
+  for (const x of rows) if (x.category_source === 'none') assert.equal(x.category, 'unknown');
   for (const x of rows) if (x.vpn !== 'unknown') assert.ok((x.vpn_confidence as number) >= 0.99);
 });
 
@@ -93,4 +106,24 @@ test('classify finishes on every capture of ../shared/data with output or a clea
   for (const f of files) assert.ok(mentioned.has(f), `${f} ends in a summary line or an error line`);
   for (const e of errors) assert.match(e, /^veil: [^:]+: /, 'errors name the file');
   assert.ok(readFileSync(out, 'utf8').split('\n').length > 5000);
+});
+
+test('--catalog: a catalogue of your own names flows, winning over the shipped one', () => {
+  const file = path.join(tmp, 'mine.json');
+  writeFileSync(file, JSON.stringify({ version: 'test-1', services: [
+    { name: 'Our proxy', category: 'vpn', ports: ['tcp/8080'] },
+    { name: 'Our resolver', category: 'cloud', ports: ['udp/53'] },
+  ] }));
+  const out = path.join(tmp, 'cat.jsonl');
+  const r = veil(['classify', SCENARIO, '--catalog', file, '-o', out, '-q']);
+  assert.equal(r.status, 0, r.stderr);
+  const rows = jsonl(out);
+  const proxy = rows.find((x) => x.id_dst_port === 8080)!;
+  assert.deepEqual([proxy.app, proxy.category, proxy.category_source], ['Our proxy', 'vpn', 'port']);
+  assert.equal(rows.find((x) => x.id_dst_port === 53)!.app, 'Our resolver');
+  writeFileSync(file, '{"version": "x", "services": [{"name": "A", "category": "nonsense", "domains": ["a.example"]}]}');
+  const b = veil(['classify', SCENARIO, '--catalog', file, '-q']);
+  assert.equal(b.status, 1);
+  assert.match(b.stderr, /unknown category 'nonsense'/);
+  assert.doesNotMatch(b.stderr, /    at /);
 });

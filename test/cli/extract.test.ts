@@ -106,3 +106,15 @@ test('bad option values are refused with a message', () => {
   assert.equal(r.status, 1);
   assert.match(r.stderr, /--idle-timeout must be a positive number/);
 });
+
+test('--verdict appends the name verdict columns, with one thread or two', () => {
+  for (const extra of [[], ['--workers', '2']]) {
+    const rows = csvRows(veil(['extract', SCENARIO, '-q', '--verdict', ...extra]).stdout);
+    const h = rows[0]!;
+    assert.deepEqual(h.slice(-5), ['app', 'app_source', 'category', 'category_source', 'category_confidence']);
+    const dns = rows.slice(1).find((r) => r[h.indexOf('id_dst_port')] === '53')!;
+    assert.deepEqual([dns[h.indexOf('app')], dns[h.indexOf('category')]], ['DNS', 'network_services']);
+  }
+  const plain = csvRows(veil(['extract', SCENARIO, '-q']).stdout)[0]!;
+  assert.ok(!plain.includes('app') && plain.includes('name_dns'), 'without --verdict, names columns only');
+});

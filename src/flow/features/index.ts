@@ -2,6 +2,7 @@ import type { FeatureFamily, FeatureOptions } from './family.ts';
 import { behaviourFamily } from './behaviour.ts';
 import { handshakeFamily } from './handshake.ts';
 import { iscxFamily } from './iscx.ts';
+import { namesFamily } from './names.ts';
 import { sequenceFamily } from './sequence.ts';
 import { statsFamily } from './stats.ts';
 
@@ -15,6 +16,7 @@ const FACTORIES: Record<string, (o: FeatureOptions) => FeatureFamily<any>> = {
   sequence: sequenceFamily,
   behaviour: behaviourFamily,
   handshake: handshakeFamily,
+  names: namesFamily,
 };
 
 export function familyNames(): string[] {

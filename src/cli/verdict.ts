@@ -1,0 +1,55 @@
+/**
+ * The verdict columns the CLI writes (classify always; extract and predict with --catalog or --verdict), shared so
+ * every output names them alike.
+ */
+import { col, type CellValue, type ColumnDef } from '../flow/columns.ts';
+import { cellValue, getColumn, makeTable, numberColumn, stringColumn, type Table } from '../dataset/index.ts';
+import { combineVerdict, nameColumns, namesAt, nameVerdict, type Catalog, type FlowNames, type ModelAnswer } from '../names/index.ts';
+
+export const VERDICT_COLUMNS: ColumnDef[] = [
+  col('app', 'metadata', 'string', '', 'none', 'Application named by the flow\'s names or a port convention (src/names catalogue); empty when none', true),
+  col('app_source', 'metadata', 'string', '', 'none', 'Where app came from: sni, cert, quic, http, dns, port, none'),
+  col('category', 'metadata', 'string', '', 'none', 'Category of the verdict (docs/SERVICES.md), or unknown'),
+  col('category_source', 'metadata', 'string', '', 'none', 'Where category came from: sni, cert, quic, http, dns, port, model, none'),
+  col('category_confidence', 'metadata', 'float', 'ratio', 'none', 'Trust in the category\'s source (names and ports: fixed per source; model: its calibrated probability)'),
+];
+
+/** The verdict cells of one flow, in VERDICT_COLUMNS order. */
+export function verdictCells(names: FlowNames, catalog: Catalog, model?: ModelAnswer | null): CellValue[] {
+  const v = combineVerdict(nameVerdict(names, catalog), model);
+  return [v.app, v.appSource, v.category, v.categorySource, Math.round(v.categoryConfidence * 1000) / 1000];
+}
+
+/**
+ * A row sink that appends the verdict columns to every meter row (`veil extract --catalog`): the indexes of the
+ * names columns are found once, from the first row's columns.
+ */
+export function withVerdict<R extends readonly CellValue[]>(catalog: Catalog, write: (row: CellValue[], columns: ColumnDef[]) => void): (row: R, columns: readonly ColumnDef[]) => void {
+  let at: ReturnType<typeof nameColumns> | null = null;
+  let cols: ColumnDef[] = [];
+  return (row, columns) => {
+    if (!at) { at = nameColumns(columns); cols = [...columns, ...VERDICT_COLUMNS]; }
+    write([...row, ...verdictCells(namesAt(row, at), catalog)], cols);
+  };
+}
+
+/**
+ * `veil predict --catalog`: the verdict of each row of `input` (its names columns, when it has them) combined with
+ * the model's answers, as columns to add to the prediction table.
+ */
+export function verdictTable(input: Table, catalog: Catalog, labels: readonly string[], confidence: Float64Array): Table {
+  const names = ['tls_sni', 'tls_protocol', 'tls_cert_subject', 'tls_cert_san', 'name_http_host', 'name_dns', 'id_protocol', 'id_src_port', 'id_dst_port'];
+  const cols = names.map((n) => getColumn(input, n));
+  const at = nameColumns(names.map((name) => ({ name })));
+  const out: CellValue[][] = VERDICT_COLUMNS.map(() => new Array<CellValue>(input.rows));
+  const row: CellValue[] = new Array(names.length);
+  for (let i = 0; i < input.rows; i++) {
+    for (let k = 0; k < names.length; k++) { const c = cols[k]; row[k] = c ? cellValue(c, i) : null; }
+    const l = labels[i]!;
+    const cells = verdictCells(namesAt(row, at), catalog, { label: l, confidence: confidence[i]!, unknownReason: l === 'unknown' ? 'low_confidence' : '' });
+    for (let k = 0; k < cells.length; k++) out[k]![i] = cells[k]!;
+  }
+  return makeTable(input.source, VERDICT_COLUMNS.map((c, k) => (c.type === 'float'
+    ? numberColumn(c.name, Float64Array.from(out[k]!, (x) => Number(x)))
+    : stringColumn(c.name, out[k]!.map((x) => String(x ?? ''))))));
+}

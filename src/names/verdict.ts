@@ -1,0 +1,159 @@
+/**
+ * One verdict per flow, from what the flow shows in the clear: the application and category named by the first
+ * catalogued name in order of trust (TLS/DTLS/QUIC server name, certificate names, HTTP Host), else a port
+ * convention, else the DNS answer for the responder's address. The behaviour model comes after both ({@link combineVerdict});
+ * "unknown" when every source is unsure.
+ */
+import { CATEGORIES, matchName, matchPort, normaliseName, type Catalog, type Category } from './catalog.ts';
+
+export type NameSource = 'sni' | 'cert' | 'quic' | 'http' | 'dns' | 'port' | 'none';
+export type VerdictSource = NameSource | 'model';
+
+/** The names a flow shows (the names and handshake columns of a flow row). */
+export interface FlowNames {
+  /** tls_sni: TLS, DTLS or QUIC server name. */
+  sni?: string;
+  /** tls_protocol: 'tls', 'quic', 'dtls' or ''. */
+  handshake?: string;
+  /** tls_cert_subject ('C=.., O=.., CN=name'). */
+  certSubject?: string;
+  /** tls_cert_san, comma-joined. */
+  certSan?: string;
+  /** name_http_host. */
+  httpHost?: string;
+  /** name_dns: the name a DNS answer earlier in the capture gave the responder's address. */
+  dnsName?: string;
+  /** IP protocol and ports (identity columns): port conventions look at the responder's port, then the initiator's. */
+  proto: number;
+  sport: number;
+  dport: number;
+}
+
+export interface NameVerdict {
+  app: string;
+  appSource: NameSource;
+  category: Category | 'unknown';
+  categorySource: NameSource;
+  /** In [0, 1]: how far the source is trusted (0 when nothing was found). */
+  confidence: number;
+  /** The name or port rule that decided ('' when none). */
+  evidence: string;
+}
+
+/** Trust in each source: a server name the client asked for names the service; a cached DNS answer can be stale
+ * or shared by many names on one CDN address; a port is only a convention. */
+export const SOURCE_CONFIDENCE: Record<Exclude<NameSource, 'none'>, number> = {
+  sni: 0.95, quic: 0.95, cert: 0.9, http: 0.9, dns: 0.8, port: 0.7,
+};
+/** A web name (server name or HTTP Host) that the catalogue does not know: a web site, so browsing, less sure. */
+export const UNCATALOGUED_WEB_CONFIDENCE = 0.5;
+
+const NONE: NameVerdict = { app: '', appSource: 'none', category: 'unknown', categorySource: 'none', confidence: 0, evidence: '' };
+
+/** The CN of a subject 'C=US, O=X, CN=name' ('' when none). */
+export function commonName(subject: string): string {
+  const m = /(?:^|,\s*)CN=([^,]+)/.exec(subject);
+  return m ? m[1]!.trim() : '';
+}
+
+/**
+ * The verdict of a flow's names against a catalogue. Pure.
+ *
+ * @example
+ * nameVerdict({ sni: 'teams.microsoft.com', handshake: 'tls', proto: 6, sport: 50000, dport: 443 }, cat);
+ * // { app: 'Microsoft Teams', appSource: 'sni', category: 'chat', categorySource: 'sni', confidence: 0.95, ... }
+ */
+export function nameVerdict(f: FlowNames, cat: Catalog): NameVerdict {
+  const candidates: [string, Exclude<NameSource, 'none' | 'port' | 'dns'>][] = [];
+  if (f.sni) candidates.push([f.sni, f.handshake === 'quic' ? 'quic' : 'sni']);
+  if (f.certSubject) { const cn = commonName(f.certSubject); if (cn) candidates.push([cn, 'cert']); }
+  if (f.certSan) for (const n of f.certSan.split(',')) if (n.trim()) candidates.push([n.trim(), 'cert']);
+  if (f.httpHost) candidates.push([f.httpHost, 'http']);
+  for (const [name, source] of candidates) {
+    const s = matchName(cat, name);
+    if (s) return { app: s.name, appSource: source, category: s.category, categorySource: source, confidence: SOURCE_CONFIDENCE[source], evidence: normaliseName(name) };
+  }
+  // A DNS answer names the server, not what is spoken to it (time.apple.com serves NTP): a port convention comes first.
+  const byDport = matchPort(cat, f.proto, f.dport);
+  const p = byDport ?? (f.sport < f.dport ? matchPort(cat, f.proto, f.sport) : null);
+  if (p) {
+    const evidence = f.proto !== 6 && f.proto !== 17 ? `ip/${f.proto}` : `${f.proto === 6 ? 'tcp' : 'udp'}/${byDport ? f.dport : f.sport}`;
+    return { app: p.name, appSource: 'port', category: p.category, categorySource: 'port', confidence: SOURCE_CONFIDENCE.port, evidence };
+  }
+  if (f.dnsName) {
+    const s = matchName(cat, f.dnsName);
+    if (s) return { app: s.name, appSource: 'dns', category: s.category, categorySource: 'dns', confidence: SOURCE_CONFIDENCE.dns, evidence: normaliseName(f.dnsName) };
+  }
+  const web = candidates.find(([, s]) => s === 'sni' || s === 'quic' || s === 'http');
+  if (web && web[0] && !isAddressLiteral(web[0])) {
+    return { app: '', appSource: 'none', category: 'browsing', categorySource: web[1], confidence: UNCATALOGUED_WEB_CONFIDENCE, evidence: normaliseName(web[0]) };
+  }
+  return NONE;
+}
+
+function isAddressLiteral(n: string): boolean {
+  return /^[0-9.]+$/.test(n) || n.includes(':');
+}
+
+/** The behaviour model's answer for a flow. */
+export interface ModelAnswer {
+  /** The model's class, or 'unknown'. */
+  label: string;
+  confidence: number;
+  /** Why the model said unknown (too_few_packets, out_of_distribution, low_confidence), '' otherwise. */
+  unknownReason?: string;
+}
+
+export interface FlowVerdict {
+  app: string;
+  appSource: VerdictSource;
+  category: Category | 'unknown';
+  categorySource: VerdictSource;
+  categoryConfidence: number;
+  /** The model's own answer, kept beside the verdict so disagreements show ('' when no model ran). */
+  modelCategory: string;
+  modelConfidence: number;
+  modelUnknownReason: string;
+}
+
+/** Model classes (ISCX usage types) in our categories; a model already speaking ours passes through. */
+export const MODEL_LABEL_CATEGORY: Record<string, Category> = {
+  BROWSING: 'browsing', CHAT: 'chat', FT: 'file_transfer', FILE_TRANSFER: 'file_transfer', MAIL: 'mail',
+  EMAIL: 'mail', P2P: 'file_transfer', STREAMING: 'streaming', VOIP: 'voip', VPN: 'vpn', TOR: 'vpn',
+};
+
+export function modelCategory(label: string): Category | null {
+  if ((CATEGORIES as readonly string[]).includes(label)) return label as Category;
+  return MODEL_LABEL_CATEGORY[label.toUpperCase()] ?? null;
+}
+
+export interface CombineOptions {
+  /** Below this confidence a source is unsure (default 0.5). */
+  minConfidence?: number;
+}
+
+/**
+ * Names beat port conventions (already so in {@link nameVerdict}); both beat behaviour; "unknown" when all are
+ * unsure. The application comes from names only: the behaviour model answers a category.
+ *
+ * @example
+ * combineVerdict(nameVerdict(f, cat), { label: 'VOIP', confidence: 0.8 });
+ */
+export function combineVerdict(n: NameVerdict, model?: ModelAnswer | null, opts: CombineOptions = {}): FlowVerdict {
+  const min = opts.minConfidence ?? 0.5;
+  const m = model ?? null;
+  const base = {
+    app: n.app, appSource: n.app ? n.appSource : 'none' as VerdictSource,
+    modelCategory: m ? (m.label === 'unknown' ? 'unknown' : modelCategory(m.label) ?? m.label) : '',
+    modelConfidence: m ? m.confidence : 0,
+    modelUnknownReason: m ? (m.label === 'unknown' ? m.unknownReason || 'low_confidence' : '') : '',
+  };
+  if (n.categorySource !== 'none' && n.category !== 'unknown' && n.confidence >= min) {
+    return { ...base, category: n.category, categorySource: n.categorySource, categoryConfidence: n.confidence };
+  }
+  if (m && m.label !== 'unknown' && m.confidence >= min) {
+    const c = modelCategory(m.label);
+    if (c) return { ...base, category: c, categorySource: 'model', categoryConfidence: m.confidence };
+  }
+  return { ...base, category: 'unknown', categorySource: 'none', categoryConfidence: 0 };
+}
