@@ -8,7 +8,9 @@
  *
  *   node --import tsx bench/real-behaviour.ts [--table FILE.csv] [--folds 5] [--threads 1]
  *        [--models veil-forest,veil-boosting,sklearn-rf,xgboost,iscx] [--iscx models/category.veilmodel]
- *        [--splits group,kfold] [--include-fingerprints] [--json FILE]
+ *        [--splits group,kfold] [--include-fingerprints] [--rounds 100] [--json FILE]
+ *
+ * Boosting (Veil's and XGBoost's) runs --rounds rounds, depth 6, no early stopping; forests 100 trees, balanced.
  *
  * Without --table it builds the table first (a few seconds). Columns: what `veil train --label category
  * --group-by id_capture` would use (identity `id_*`, leaky names `tls_sni`, `tls_cert_*`, `name_*`, text columns
@@ -62,9 +64,10 @@ function foldScores(model: string, split: string, s: Split, yTrue: Int32Array, y
   });
 }
 
-async function runVeil(prep: PreparedData, split: Split, splitName: string, model: 'forest' | 'boosting', threads: number): Promise<FoldScore[]> {
+async function runVeil(prep: PreparedData, split: Split, splitName: string, model: 'forest' | 'boosting', threads: number, rounds: number): Promise<FoldScore[]> {
   const K = prep.classes.length;
-  const cv = await crossValidate(prep, { label: LABEL_COLUMN, model, seed: 0, threads }, split);
+  // Boosting: the same number of rounds as XGBoost, no early stopping on either side.
+  const cv = await crossValidate(prep, { label: LABEL_COLUMN, model, seed: 0, threads, boosting: { maxIter: rounds, earlyStopping: 'off' } }, split);
   const yPred = new Int32Array(prep.y.length);
   for (let i = 0; i < yPred.length; i++) {
     let b = 0;
@@ -74,19 +77,29 @@ async function runVeil(prep: PreparedData, split: Split, splitName: string, mode
   return foldScores(`veil-${model}`, splitName, split, prep.y, yPred, K);
 }
 
-async function runAnchors(prep: PreparedData, split: Split, splitName: string, models: string[], threads: number): Promise<FoldScore[]> {
-  if (!models.length) return [];
+/**
+ * scikit-learn 1.2's RandomForest refuses missing values: it gets them as -1e9 (below every value, so a split can
+ * send them apart as Veil's missing bin does); XGBoost takes NaN as missing natively.
+ */
+async function runAnchors(prep: PreparedData, split: Split, splitName: string, models: string[], threads: number, rounds: number): Promise<FoldScore[]> {
+  const out: FoldScore[] = [];
+  for (const m of models) out.push(...(await runAnchor(prep, split, splitName, m, threads, rounds, m === 'sklearn-rf')));
+  return out;
+}
+
+async function runAnchor(prep: PreparedData, split: Split, splitName: string, model: string, threads: number, rounds: number, impute: boolean): Promise<FoldScore[]> {
+  const models = [model];
   const dir = await mkdtemp(path.join(tmpdir(), 'veil-real-behaviour-'));
   try {
     const n = prep.y.length, F = prep.columns.length;
     const X = new Float64Array(n * F);
-    for (let f = 0; f < F; f++) { const c = prep.columns[f]!; for (let i = 0; i < n; i++) X[i * F + f] = c[i]!; }
+    for (let f = 0; f < F; f++) { const c = prep.columns[f]!; for (let i = 0; i < n; i++) { const x = c[i]!; X[i * F + f] = impute && Number.isNaN(x) ? -1e9 : x; } }
     const folds = new Int32Array(n).fill(-1);
     split.folds.forEach((fo, k) => { for (const r of fo.test) folds[r] = k; });
     await writeFile(path.join(dir, 'X.f64'), new Uint8Array(X.buffer));
     await writeFile(path.join(dir, 'y.i32'), new Uint8Array(prep.y.buffer, prep.y.byteOffset, prep.y.byteLength));
     await writeFile(path.join(dir, 'folds.i32'), new Uint8Array(folds.buffer));
-    await writeFile(path.join(dir, 'meta.json'), JSON.stringify({ rows: n, features: F, classes: prep.classes.length, folds: split.folds.length, models, threads, xgb_rounds: 300, seed: 0 }));
+    await writeFile(path.join(dir, 'meta.json'), JSON.stringify({ rows: n, features: F, classes: prep.classes.length, folds: split.folds.length, models, threads, xgb_rounds: rounds, seed: 0 }));
     const out: FoldScore[] = [];
     await runPythonLines<{ model: string; fold: number; rows: number; accuracy: number; macro_f1: number }>(path.join(HERE, 'learn-anchors.py'), dir, (r) => {
       out.push({ model: r.model, split: splitName, fold: r.fold, rows: r.rows, accuracy: r.accuracy, macro_f1: r.macro_f1 });
@@ -136,12 +149,14 @@ async function main(): Promise<void> {
       iscx: { type: 'string', default: path.resolve(HERE, '../models/category.veilmodel') },
       splits: { type: 'string', default: 'group,kfold' },
       'include-fingerprints': { type: 'boolean', default: false },
+      rounds: { type: 'string', default: '100' },
       json: { type: 'string' },
     },
   });
   const models = v.models!.split(',');
   const threads = Number(v.threads);
   const folds = Number(v.folds);
+  const rounds = Number(v.rounds);
   let file = v.table;
   let tmp: string | null = null;
   if (!file) {
@@ -170,11 +185,11 @@ async function main(): Promise<void> {
     for (const m of ['forest', 'boosting'] as const) {
       if (!models.includes(`veil-${m}`)) continue;
       const t0 = performance.now();
-      res.push(...(await runVeil(prep, split, s, m, threads)));
+      res.push(...(await runVeil(prep, split, s, m, threads, rounds)));
       process.stderr.write(`  veil-${m}: ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
     }
     const t0 = performance.now();
-    res.push(...(await runAnchors(prep, split, s, models.filter((m) => m === 'sklearn-rf' || m === 'xgboost' || m === 'sklearn-hgb'), threads)));
+    res.push(...(await runAnchors(prep, split, s, models.filter((m) => m === 'sklearn-rf' || m === 'xgboost' || m === 'sklearn-hgb'), threads, rounds)));
     process.stderr.write(`  anchors: ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
     if (iscx) res.push(...foldScores('iscx-model (shipped, not retrained)', s, split, prep.y, iscx.yPred, K));
     all.push(...res);

@@ -7,10 +7,10 @@
  * (unique across folders) for grouped splits.
  *
  *   node --import tsx bench/real-labels.ts [-o FILE.csv] [--data DIR] [--sources sni,quic,cert,http,dns,port,flow]
- *        [--active-timeout 15] [--idle-timeout 120] [--min-confidence 0]
+ *        [--active-timeout 15] [--idle-timeout 15] [--min-confidence 0]
  *
- * Flows are cut as `veil classify` cuts them for the shipped ISCX models (15 s active timeout by default), so the same
- * rows can be scored by both. When a flow is cut by the active timeout, the next flow on the same 5-tuple in the same
+ * Flows are cut as `veil classify` cuts them for the shipped ISCX models (15 s active and idle timeouts by default), so the same
+ * rows can be scored by both. When a flow is cut by the active or idle timeout, the next flow on the same 5-tuple in the same
  * capture (the same connection, its handshake no longer in view) inherits the earlier part's verdict, with source
  * `flow`: these are exactly the flows whose names are hidden, where a behaviour model is needed.
  */
@@ -86,7 +86,7 @@ export async function buildRealTable(o: BuildOptions): Promise<BuildSummary> {
   const sources = new Set(o.sources ?? LABEL_SOURCES);
   const cat = o.catalog ?? loadCatalog([]);
   const { files, duplicates } = o.files ? { files: o.files, duplicates: [] } : captureFiles(data);
-  const table = { activeTimeoutUs: (o.activeTimeoutS ?? 15) * 1e6, idleTimeoutUs: (o.idleTimeoutS ?? 120) * 1e6 };
+  const table = { activeTimeoutUs: (o.activeTimeoutS ?? 15) * 1e6, idleTimeoutUs: (o.idleTimeoutS ?? 15) * 1e6 };
   const extra: ColumnDef[] = [
     col(LABEL_COLUMN, 'metadata', 'string', '', 'none', 'Category of the flow from its own name verdict (the label)'),
     col('name_verdict_app', 'metadata', 'string', '', 'none', 'Service the names named'),
@@ -119,7 +119,7 @@ export async function buildRealTable(o: BuildOptions): Promise<BuildSummary> {
         // The connection's earlier part named by its handshake or Host beats this part's port or DNS guess.
         const weak = (x: string) => x === 'port' || x === 'dns';
         if (prev && (!label || (weak(label.source) && !weak(prev.source)))) label = { ...prev, source: 'flow' };
-        if (at('id_end_reason') === 'active' && label) cut.set(k, { app: label.app, category: label.category, source: label.source === 'flow' ? prev!.source : label.source, evidence: label.evidence, confidence: label.confidence });
+        if ((at('id_end_reason') === 'active' || at('id_end_reason') === 'idle') && label) cut.set(k, { app: label.app, category: label.category, source: label.source === 'flow' ? prev!.source : label.source, evidence: label.evidence, confidence: label.confidence });
         else cut.delete(k);
         if (!label || !sources.has(label.source) || label.confidence < (o.minConfidence ?? 0)) return;
         summary.labelled++;
@@ -157,7 +157,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.a
       data: { type: 'string' },
       sources: { type: 'string' },
       'active-timeout': { type: 'string', default: '15' },
-      'idle-timeout': { type: 'string', default: '120' },
+      'idle-timeout': { type: 'string', default: '15' },
       'min-confidence': { type: 'string', default: '0' },
     },
   });
