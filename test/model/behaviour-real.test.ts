@@ -20,7 +20,7 @@ test('the real-capture table gives the behaviour model no name, address or port 
   const dir = await mkdtemp(path.join(tmpdir(), 'veil-behaviour-real-'));
   try {
     const out = path.join(dir, 'flows.csv');
-    const files = ['ndpi/pcap/teams.pcap', 'ndpi/pcap/dns_doh.pcap', 'ndpi/pcap/quic-33.pcapng', 'ndpi/pcap/ntp.pcap', 'ndpi/pcap/http-manipulated.pcap']
+    const files = ['ndpi/pcap/teams.pcap', 'ndpi/pcap/dns_dot.pcap', 'ndpi/pcap/quic-33.pcapng', 'ndpi/pcap/NTPv4.pcap', 'ndpi/pcap/http-manipulated.pcap']
       .filter((f) => existsSync(path.join(SHARED_DATA!, f)));
     assert.ok(files.length >= 3, 'expected nDPI test captures in ../shared/data/ndpi/pcap');
     const s = await buildRealTable({ data: SHARED_DATA!, output: out, files });
