@@ -6,7 +6,7 @@
  * the same test rows. Two splits: grouped by capture (no capture in both train and test: the honest one) and a
  * stratified shuffled 5-fold (neighbouring flows of one capture on both sides: optimistic).
  *
- *   node --import tsx bench/real-behaviour.ts [--table FILE.csv] [--folds 5] [--threads 1]
+ *   node --import tsx bench/real-behaviour.ts [--table FILE.csv | --data DIR --dirs ndpi/pcap,...] [--folds 5] [--threads 1]
  *        [--models veil-forest,veil-boosting,sklearn-rf,xgboost,iscx] [--iscx models/category.veilmodel]
  *        [--splits group,kfold] [--include-fingerprints] [--rounds 100] [--json FILE]
  *
@@ -139,9 +139,13 @@ function table(rows: FoldScore[]): string {
   return lines.join('\n');
 }
 
-async function main(): Promise<void> {
+/** Runs the bench with these command-line arguments (bench/real-traffic.ts --behaviour calls it). */
+export async function behaviourBench(args: string[]): Promise<void> {
   const { values: v } = parseArgs({
+    args,
     options: {
+      data: { type: 'string' },
+      dirs: { type: 'string' },
       table: { type: 'string' },
       folds: { type: 'string', default: '5' },
       threads: { type: 'string', default: '1' },
@@ -162,7 +166,7 @@ async function main(): Promise<void> {
   if (!file) {
     tmp = await mkdtemp(path.join(tmpdir(), 'veil-real-table-'));
     file = path.join(tmp, 'real-flows.csv');
-    const s = await buildRealTable({ output: file });
+    const s = await buildRealTable({ output: file, ...(v.data ? { data: v.data } : {}), ...(v.dirs ? { dirs: v.dirs.split(',') } : {}) });
     process.stdout.write(`table: ${s.captures} captures (${s.duplicates.length} duplicate files skipped, ${s.failed.length} failed), ${s.flows} flows, ${s.labelled} labelled by their names\n\n${formatCounts(s)}\n\n`);
   }
   const { table: t } = await loadTable(file);
@@ -209,7 +213,7 @@ async function main(): Promise<void> {
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
-  main().catch((e: unknown) => {
+  behaviourBench(process.argv.slice(2)).catch((e: unknown) => {
     process.stderr.write(`${(e as Error).stack ?? String(e)}\n`);
     process.exitCode = 1;
   });

@@ -6,7 +6,7 @@
  * columns, which learning excludes (leaky: `name_*`), and `id_capture` holds the capture's path under the data folder
  * (unique across folders) for grouped splits.
  *
- *   node --import tsx bench/real-labels.ts [-o FILE.csv] [--data DIR] [--sources sni,quic,cert,http,dns,port,flow]
+ *   node --import tsx bench/real-labels.ts [-o FILE.csv] [--data DIR] [--dirs ndpi/pcap,ja4/pcap,...] [--sources sni,quic,cert,http,dns,port,flow]
  *        [--active-timeout 15] [--idle-timeout 15] [--min-confidence 0]
  *
  * Flows are cut as `veil classify` cuts them for the shipped ISCX models (15 s active and idle timeouts by default), so the same
@@ -66,6 +66,8 @@ export interface BuildOptions {
   minConfidence?: number;
   catalog?: Catalog;
   files?: string[];
+  /** Folders under `data` to read (default CAPTURE_DIRS). */
+  dirs?: string[];
   log?: (s: string) => void;
 }
 
@@ -85,7 +87,7 @@ export async function buildRealTable(o: BuildOptions): Promise<BuildSummary> {
   const data = o.data ?? SHARED_DATA;
   const sources = new Set(o.sources ?? LABEL_SOURCES);
   const cat = o.catalog ?? loadCatalog([]);
-  const { files, duplicates } = o.files ? { files: o.files, duplicates: [] } : captureFiles(data);
+  const { files, duplicates } = o.files ? { files: o.files, duplicates: [] } : captureFiles(data, o.dirs);
   const table = { activeTimeoutUs: (o.activeTimeoutS ?? 15) * 1e6, idleTimeoutUs: (o.idleTimeoutS ?? 15) * 1e6 };
   const extra: ColumnDef[] = [
     col(LABEL_COLUMN, 'metadata', 'string', '', 'none', 'Category of the flow from its own name verdict (the label)'),
@@ -155,6 +157,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.a
     options: {
       output: { type: 'string', short: 'o', default: 'real-flows.csv' },
       data: { type: 'string' },
+      dirs: { type: 'string' },
       sources: { type: 'string' },
       'active-timeout': { type: 'string', default: '15' },
       'idle-timeout': { type: 'string', default: '15' },
@@ -163,7 +166,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.a
   });
   const t0 = performance.now();
   const s = await buildRealTable({
-    output: v.output!, ...(v.data ? { data: v.data } : {}), ...(v.sources ? { sources: v.sources.split(',') } : {}),
+    output: v.output!, ...(v.data ? { data: v.data } : {}), ...(v.sources ? { sources: v.sources.split(',') } : {}), ...(v.dirs ? { dirs: v.dirs.split(',') } : {}),
     activeTimeoutS: Number(v['active-timeout']), idleTimeoutS: Number(v['idle-timeout']), minConfidence: Number(v['min-confidence']),
   });
   process.stderr.write(`${s.captures} captures (${s.duplicates.length} duplicates by content skipped, ${s.failed.length} failed), ${s.flows} flows, ${s.labelled} labelled -> ${v.output} (${((performance.now() - t0) / 1000).toFixed(1)} s)\n`);
