@@ -31,7 +31,7 @@ node --import tsx "$ROOT/bench/real-labels.ts" --data "$DATA" -o "$TMP/real-flow
   node --import tsx "$ROOT/bench/real-behaviour.ts" --table "$TMP/real-flows.csv" --threads "$THREADS" --json "$OUT/behaviour-category.bench.json"
 } > "$OUT/behaviour-category.bench.md"
 node "$ROOT/bin/veil.js" train "$TMP/real-flows.csv" --label category --group-by id_capture --exclude tls_client_hello_len \
-  --model forest --trees 100 --min-samples-leaf 3 --seed 0 --threads "$THREADS" -q \
+  --model forest --trees 100 --seed 0 --threads "$THREADS" -q \
   --meter-active-timeout 15 --meter-idle-timeout 15 \
   --json "$OUT/behaviour-category.evaluation.json" -o "$OUT/behaviour-category.veilmodel"
 echo "models/behaviour-category.veilmodel, .evaluation.json, .bench.md, .bench.json written" >&2
