@@ -2,7 +2,8 @@
  * A labelled flow table from the real captures of ../shared/data (nDPI's test captures, the JA4 reference captures,
  * Wireshark's test captures, the mobile-app captures): every flow metered with all feature families, its category
  * taken from its own name verdict against the shipped service catalogue (server name, certificate, HTTP Host, port
- * convention, DNS answer). Flows without a name are left out. The verdict is kept beside the label in `name_verdict_*`
+ * convention, DNS answer). Flows without a name are left out, and so are flows that only a weak port convention
+ * (HTTPS on tcp/443, HTTP on tcp/80) names: that is a guess about the category, not a name. The verdict is kept beside the label in `name_verdict_*`
  * columns, which learning excludes (leaky: `name_*`), and `id_capture` holds the capture's path under the data folder
  * (unique across folders) for grouped splits.
  *
@@ -22,7 +23,7 @@ import { parseArgs } from 'node:util';
 import { extractFlows } from '../src/flow/meter.ts';
 import { openWriter } from '../src/flow/output.ts';
 import { col, type CellValue, type ColumnDef } from '../src/flow/columns.ts';
-import { loadCatalog, nameVerdict, nameColumns, namesAt, type Catalog } from '../src/names/index.ts';
+import { loadCatalog, nameVerdict, nameColumns, namesAt, WEAK_PORT_CONFIDENCE, type Catalog } from '../src/names/index.ts';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 export const SHARED_DATA = path.resolve(HERE, '../../shared/data');
@@ -116,7 +117,9 @@ export async function buildRealTable(o: BuildOptions): Promise<BuildSummary> {
         summary.flows++;
         const v = nameVerdict(names, cat);
         let label: { app: string; category: string; source: string; evidence: string; confidence: number } | null = null;
-        if (v.category !== 'unknown') label = { app: v.app, category: v.category, source: v.categorySource, evidence: v.evidence, confidence: v.confidence };
+        // A weak port convention (any tcp/443 flow is 'browsing') is a guess, not a name: not a label.
+        const guess = v.categorySource === 'port' && v.confidence <= WEAK_PORT_CONFIDENCE;
+        if (v.category !== 'unknown' && !guess) label = { app: v.app, category: v.category, source: v.categorySource, evidence: v.evidence, confidence: v.confidence };
         const prev = cut.get(k);
         // The connection's earlier part named by its handshake or Host beats this part's port or DNS guess.
         const weak = (x: string) => x === 'port' || x === 'dns';

@@ -8,7 +8,10 @@
  * - application: where both name one (nDPI's bare protocols TLS, HTTP, QUIC, DTLS, Unknown name none), by a
  *   normalised comparison against nDPI's application or master protocol (ALIASES below for the few names that differ).
  *
- *   node --import tsx bench/real-traffic.ts [NDPI_DIR] [--catalog FILE] [--verbose] [--behaviour]
+ * With --with-model [FILE] (default models/category.veilmodel) the behaviour model's category is combined in as
+ * `veil classify` does (it answers where names and ports are silent, if it is sure).
+ *
+ *   node --import tsx bench/real-traffic.ts [NDPI_DIR] [--catalog FILE] [--with-model [FILE] [--model-overrides-guesses]] [--verbose] [--behaviour]
  *
  * --behaviour: then behaviour only (names hidden) on the same captures, bench/real-behaviour.ts: Veil's forest and
  * boosting against scikit-learn RF and XGBoost (and the shipped ISCX model), grouped by capture and shuffled.
@@ -17,8 +20,12 @@ import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { extractFlows } from '../src/flow/meter.ts';
-import { loadCatalog, nameVerdict, type Category } from '../src/names/index.ts';
+import { GUESS_CONFIDENCE, loadCatalog, nameVerdict, type Category } from '../src/names/index.ts';
 import { flowNamesOf } from '../src/names/row.ts';
+import { combineVerdict, type ModelAnswer } from '../src/names/verdict.ts';
+import { loadModel, modelInputs, predictColumns, type VeilModel } from '../src/model/index.ts';
+import { flowRowsToTable } from '../src/dataset/flows.ts';
+import type { CellValue, ColumnDef } from '../src/flow/columns.ts';
 import { NDPI_LIKE } from './ndpi-compare.ts';
 
 const PROTO: Record<string, number> = { TCP: 6, UDP: 17, ICMP: 1, ICMPV6: 58, IGMP: 2, ESP: 50, PGM: 113, PIM: 103, VRRP: 112, GRE: 47, SCTP: 132, OSPF: 89 };
@@ -67,6 +74,20 @@ export const ALIASES: Record<string, string[]> = {
   speedtest: ['ookla'],
   connectivitycheck: ['conncheck'],
   yandexmetrica: ['yandexmetrika'],
+  // The same thing under a protocol's or a vendor's name.
+  qq: ['oicq'],
+  tplinksmarthome: ['tplinkshp'],
+  ubiquitidiscovery: ['ubntac2'],
+  ipmi: ['rmcp'],
+  javarmi: ['jrmi'],
+  pop3s: ['pops'],
+  smtps: ['smtps'],
+  omronfins: ['fins'],
+  ethernetip: ['cip'],
+  pim: ['ippim'],
+  icloud: ['appleicloud'],
+  itunes: ['appleitunes'],
+  firebasecloudmessaging: ['googleservices', 'google'],
   proxy: ['httpproxy'],
 };
 
@@ -122,10 +143,14 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.a
   const args = process.argv.slice(2);
   const ci = args.indexOf('--catalog');
   const userCatalog = ci >= 0 ? [args[ci + 1]!] : [];
-  const dir = args.find((a, i) => !a.startsWith('--') && args[i - 1] !== '--catalog') ?? path.resolve(fileURLToPath(new URL('../../shared/data/ndpi', import.meta.url)));
+  const dir = args.find((a, i) => !a.startsWith('--') && args[i - 1] !== '--catalog' && args[i - 1] !== '--with-model') ?? path.resolve(fileURLToPath(new URL('../../shared/data/ndpi', import.meta.url)));
   const verbose = args.includes('--verbose');
   if (!existsSync(path.join(dir, 'pcap'))) { console.error(`no captures in ${dir}/pcap`); process.exit(2); }
   const cat = loadCatalog(userCatalog);
+  const mi = args.indexOf('--with-model');
+  const model: VeilModel | null = mi >= 0 ? await loadModel(args[mi + 1] && !args[mi + 1]!.startsWith('--') ? args[mi + 1]! : fileURLToPath(new URL('../models/category.veilmodel', import.meta.url))) : null;
+  if (model) console.log(`verdict = names, ports, then the ${model.manifest.name} model (${model.manifest.classes.join(', ')}) where they are silent${args.includes('--model-overrides-guesses') ? ' or only guess' : ''}`);
+  else console.log('verdict = names and ports only (--with-model [FILE] adds the behaviour model)');
   const map = cat.ndpiCategories;
   const pcaps = readdirSync(path.join(dir, 'pcap')).filter((f) => existsSync(path.join(dir, 'result', `${f}.out`))).sort();
   let flows = 0, categorised = 0, unmapped = 0, answered = 0, answeredMapped = 0, agree = 0;
@@ -140,7 +165,19 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.a
     const verdicts = parseVerdicts(readFileSync(path.join(dir, 'result', `${f}.out`), 'utf8'));
     const seen = new Set<string>();
     try {
-      await extractFlows({ path: path.join(dir, 'pcap', f) }, { families: ['stats', 'handshake', 'names'], table: NDPI_LIKE }, (row, columns) => {
+      const pending: CellValue[][] = [];
+      let cols: ColumnDef[] = [];
+      await extractFlows({ path: path.join(dir, 'pcap', f) }, { ...(model ? {} : { families: ['stats', 'handshake', 'names'] }), table: NDPI_LIKE }, (row, columns) => {
+        cols = columns;
+        pending.push([...row]);
+      });
+      let answers: ModelAnswer[] | null = null;
+      if (model && pending.length) {
+        const p = predictColumns(model, modelInputs(model, flowRowsToTable(f, cols, pending)));
+        answers = Array.from(p.label, (l, i) => ({ label: l < 0 ? 'unknown' : model.manifest.classes[l]!, confidence: p.confidence[i]! }));
+      }
+      pending.forEach((row, i) => {
+        const columns = cols;
         const names = flowNamesOf(row, columns);
         const icmp = names.proto === 1 || names.proto === 58;
         const c = (n: string) => row[columns.findIndex((x) => x.name === n)];
@@ -149,7 +186,12 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.a
         if (!n || seen.has(k)) return;
         seen.add(k);
         flows++;
-        const v = nameVerdict(names, cat);
+        const nv = nameVerdict(names, cat);
+        let v: { app: string; appSource: string; category: string; categorySource: string; confidence: number; evidence: string } = nv;
+        if (answers) {
+          const fv = combineVerdict(nv, answers[i], { modelOverridesGuesses: args.includes('--model-overrides-guesses') });
+          v = { ...nv, category: fv.category, categorySource: fv.categorySource, confidence: fv.categoryConfidence, evidence: fv.categorySource === 'model' ? `model says ${answers[i]!.label}` : nv.evidence };
+        }
         if (!n.category) return;
         categorised++;
         const ref: Category | null | undefined = map[n.category];
@@ -159,7 +201,8 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.a
         if (ref) {
           if (v.category !== 'unknown') {
             answeredMapped++;
-            const s = bySource[v.categorySource] ??= { answered: 0, agree: 0 };
+            const src = v.categorySource === 'port' && v.confidence <= GUESS_CONFIDENCE ? 'port (weak: HTTPS 443, HTTP 80)' : v.categorySource;
+            const s = bySource[src] ??= { answered: 0, agree: 0 };
             s.answered++;
             if (v.category === ref) { agree++; s.agree++; }
             else {
@@ -185,10 +228,12 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.a
   const f1s = [...perClass.entries()].filter(([, x]) => x.tp + x.fn > 0).map(([, x]) => (2 * x.tp) / Math.max(1, 2 * x.tp + x.fp + x.fn));
   const macro = f1s.reduce((a, b) => a + b, 0) / Math.max(1, f1s.length);
   console.log(`captures ${pcaps.length}, flows matched to nDPI's ${flows}, nDPI categorised ${categorised} (of which ${unmapped} in nDPI categories without a counterpart: ${Object.entries(map).filter(([, v]) => v === null).map(([k]) => k).join(', ')})`);
-  console.log(`category coverage: ${answered}/${categorised} answered (${pct(answered, categorised)})`);
+  console.log(`category coverage: ${answered}/${categorised} answered (${pct(answered, categorised)}; of the ${categorised - unmapped} in nDPI categories with a counterpart: ${pct(answeredMapped, categorised - unmapped)})`);
   console.log(`category accuracy of answered flows (nDPI category mapped): ${agree}/${answeredMapped} (${pct(agree, answeredMapped)})`);
   console.log(`category macro-F1 over ${f1s.length} categories ('unknown' counted wrong): ${macro.toFixed(3)}`);
-  for (const [s, x] of Object.entries(bySource).sort((a, b) => b[1].answered - a[1].answered)) console.log(`  via ${s.padEnd(5)} ${String(x.answered).padStart(5)} answered, ${pct(x.agree, x.answered)} agree`);
+  for (const [s, x] of Object.entries(bySource).sort((a, b) => b[1].answered - a[1].answered)) console.log(`  via ${s.padEnd(32)} ${String(x.answered).padStart(5)} answered, ${pct(x.agree, x.answered)} agree`);
+  const w = bySource['port (weak: HTTPS 443, HTTP 80)'] ?? { answered: 0, agree: 0 };
+  console.log(`without the weak port guesses: coverage ${pct(answered - w.answered, categorised)}, accuracy ${pct(agree - w.agree, answeredMapped - w.answered)}`);
   console.log(`application agreement where both name one: ${appAgree}/${appBoth} (${pct(appAgree, appBoth)})`);
   const top = (m: Map<string, number>, n: number) => [...m].sort((a, b) => b[1] - a[1]).slice(0, n);
   console.log('largest category disagreements:');

@@ -136,16 +136,17 @@ export async function run(argv: string[]): Promise<number> {
       const o: CellValue[] = idx.map((j) => (j < 0 ? '' : r[j]!));
       const labels: string[] = [];
       let model: ModelAnswer | null = null;
+      const reasons: string[] = [];
       answers.forEach(({ classes, p }, k) => {
         const l = p.label[i]!;
         const name = l < 0 ? 'unknown' : classes[l]!;
         labels.push(name);
-        if (k === behaviour) model = { label: name, confidence: p.confidence[i]!, unknownReason: l < 0 ? 'low_confidence' : '' };
+        reasons.push(l < 0 ? unknownReason(p, i) : '');
+        if (k === behaviour) model = { label: name, confidence: p.confidence[i]!, unknownReason: reasons[k]! };
       });
       const verdict = verdictCells(namesAt(r, nameCols!), catalog, model);
       o.push(...verdict);
-      answers.forEach(({ p }, k) => o.push(labels[k]!, Math.round(p.confidence[i]! * 1000) / 1000));
-      if (behaviour >= 0) o.push(labels[behaviour] === 'unknown' ? 'low_confidence' : '');
+      answers.forEach(({ p }, k) => o.push(labels[k]!, Math.round(p.confidence[i]! * 1000) / 1000, reasons[k]!));
       const bytes = (r[idx[12]!] as number) + (r[idx[13]!] as number);
       summary.add([String(verdict[0]) || '(none)', String(verdict[2]), ...labels], bytes);
       if (writer) writer.write(o);
@@ -167,8 +168,8 @@ export async function run(argv: string[]): Promise<number> {
         ...applied.flatMap((a) => [
           col(outputColumn(a.column), 'metadata', 'string', '', 'none', `Answer of the ${a.model.manifest.name} model (${a.model.manifest.classes.join(', ')}), or 'unknown'`),
           col(`${outputColumn(a.column)}_confidence`, 'metadata', 'float', 'ratio', 'none', `Calibrated probability of the ${outputColumn(a.column)} answer`),
-        ]),
-        ...(behaviour >= 0 ? [col(`${BEHAVIOUR_OUTPUT}_unknown_reason`, 'metadata', 'string', '', 'none', 'Why the behaviour model answered unknown (too_few_packets, out_of_distribution, low_confidence), else empty')] : [])];
+          col(`${outputColumn(a.column)}_unknown_reason`, 'metadata', 'string', '', 'none', `Why the ${outputColumn(a.column)} answer is 'unknown' (too_few_packets, out_of_distribution, low_confidence); empty when answered`),
+        ])];
       if (out) {
         writer = openWriter(out, format, outCols);
         // Live: every answer reaches the file as soon as it is made.
@@ -219,6 +220,14 @@ export async function run(argv: string[]): Promise<number> {
   return failures ? 1 : 0;
 }
 
+/** Why a model answered unknown for row `i`: its support guard's reason where the predictions carry one, else its
+ * confidence threshold. */
+function unknownReason(p: object, i: number): string {
+  const q = p as { reason?: ArrayLike<number>; reasonNames?: readonly string[] };
+  const r = q.reason?.[i];
+  return r && q.reasonNames?.[r] ? q.reasonNames[r]! : 'low_confidence';
+}
+
 function quietFlag(v: { quiet?: boolean }): boolean {
   return Boolean(v.quiet);
 }
@@ -237,7 +246,7 @@ function tableRow(o: CellValue[], nModels: number): string {
   const app = o[at] ? `${o[at]} (${o[at + 1]})` : '-';
   const category = `${o[at + 2]} (${o[at + 3]}${o[at + 3] === 'none' ? '' : ` ${(o[at + 4] as number).toFixed(2)}`})`;
   const answers: string[] = [];
-  for (let k = 0; k < nModels; k++) answers.push(`${o[at + 5 + 2 * k]} ${(o[at + 6 + 2 * k] as number).toFixed(2)}`.padEnd(20));
+  for (let k = 0; k < nModels; k++) answers.push(`${o[at + 5 + 3 * k]} ${(o[at + 6 + 3 * k] as number).toFixed(2)}`.padEnd(20));
   const name = String(o[14] || o[18] || o[19] || '');
   return [String(o[0]).padStart(5), ep(o[1]!, o[2]!).padEnd(22), ep(o[3]!, o[4]!).padEnd(22), proto.padEnd(2), app.slice(0, 24).padEnd(24), category.padEnd(26),
     ...answers, name.slice(0, 28).padEnd(28), String(o[15] || o[16] || '').split(',')[0]!.padEnd(9), String(o[17] ?? '')].join(' ');

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { openTableWriter, streamTable, type Table } from '../dataset/index.ts';
+import { makeTable, openTableWriter, streamTable, type Table } from '../dataset/index.ts';
 import { flowRowsToTable } from '../dataset/flows.ts';
 import { loadModel, predictTable, predictionTable } from '../model/index.ts';
 import { VeilError } from '../wire/errors.ts';
@@ -16,6 +16,10 @@ probabilities. DATA is a flow table (CSV, JSONL, Parquet, ARFF), read in chunks,
       --unknown-below P    override the model's 'unknown' threshold (0 disables)
       --chunk-rows N       rows per chunk (default 65536)
       --column-order P     fix (default) | refuse | keep
+      --verdict            add the flow verdict (app, app_source, category, category_source, category_confidence):
+                           names and port conventions from the service catalogue first, then this model's answer
+                           if sure, else unknown (the input needs the tls_*/name_* columns: a capture or veil extract output)
+      --catalog FILE       your service catalogue merged over the shipped one (repeatable; implies --verdict)
   capture input: --idle-timeout S --active-timeout S --activity-timeout S (as in veil extract)
   -q, --quiet              no progress
 `;
@@ -34,6 +38,8 @@ export async function run(argv: string[]): Promise<number> {
       'idle-timeout': { type: 'string' },
       'active-timeout': { type: 'string' },
       'activity-timeout': { type: 'string' },
+      verdict: { type: 'boolean' },
+      catalog: { type: 'string', multiple: true },
       quiet: { type: 'boolean', short: 'q' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -46,6 +52,8 @@ export async function run(argv: string[]): Promise<number> {
   const model = await loadModel(modelPath);
   const unknownBelow = v['unknown-below'] === undefined ? undefined : num(v['unknown-below'], 'unknown-below', 0, (x) => x >= 0 && x < 1);
   const chunkRows = num(v['chunk-rows'], 'chunk-rows', 65536, (x) => Number.isInteger(x) && x >= 1);
+  const catalog = v.verdict || v.catalog?.length ? (await import('../names/index.ts')).loadCatalog(v.catalog ?? []) : null;
+  const verdict = catalog ? await import('./verdict.ts') : null;
   const writer = openTableWriter(v.output);
   const progress = new CountProgress('predict', !quiet && Boolean(process.stderr.isTTY) && v.output !== '-');
   const counts = new Map<string, number>();
@@ -53,12 +61,15 @@ export async function run(argv: string[]): Promise<number> {
   const handle = async (t: Table): Promise<void> => {
     if (!t.rows) return;
     const pred = predictTable(model, t, { unknownBelow });
-    const out = predictionTable(model, t, pred);
+    let out = predictionTable(model, t, pred);
+    const labels: string[] = new Array(pred.label.length);
     for (let i = 0; i < pred.label.length; i++) {
       const l = pred.label[i]!;
       const name = l < 0 ? 'unknown' : model.manifest.classes[l]!;
+      labels[i] = name;
       counts.set(name, (counts.get(name) ?? 0) + 1);
     }
+    if (verdict && catalog) out = makeTable(out.source, [...out.columns, ...verdict.verdictTable(t, catalog, labels, pred.confidence).columns]);
     rows += t.rows;
     await writer.write(out);
   };
@@ -111,7 +122,8 @@ async function predictCapture(
     }
     throw e;
   }
-  const meter = extract.meterOptionsFrom(v as Record<string, string | boolean | undefined>);
+  const { catalog: _catalog, ...flags } = v;
+  const meter = extract.meterOptionsFrom(flags as Record<string, string | boolean | undefined>);
   let cols: readonly import('../flow/index.ts').ColumnDef[] = [];
   let buf: Cell[][] = [];
   let total = 0;

@@ -14,6 +14,8 @@ With --redis, jobs go to BullMQ and \`veil worker --redis URL --data-dir DIR\` p
       --host H             address to listen on (default ${DEFAULTS.host}); beyond loopback API keys are required
       --data-dir DIR       jobs database, uploads, results, uploaded models (default ${DEFAULTS.dataDir})
       --models DIR         directory of trained models to load (repeatable); all are applied by default
+      --catalog FILE       your service catalogue, merged over the shipped one (repeatable; checked at start and
+                           handed to the job threads; job results do not carry the name verdict yet)
       --redis URL          use BullMQ on this Redis (redis://host:port/db) instead of the embedded queue
       --prefix P           Redis key prefix (default ${DEFAULTS.redisPrefix})
       --api-key KEY        accept this bearer token (repeatable; also VEIL_API_KEYS, comma-separated)
@@ -37,6 +39,7 @@ export async function run(argv: string[]): Promise<number> {
       host: { type: 'string' },
       'data-dir': { type: 'string' },
       models: { type: 'string', multiple: true },
+      catalog: { type: 'string', multiple: true },
       redis: { type: 'string' },
       prefix: { type: 'string' },
       'api-key': { type: 'string', multiple: true },
@@ -54,6 +57,7 @@ export async function run(argv: string[]): Promise<number> {
     },
   });
   if (v.help) { process.stdout.write(HELP); return 0; }
+  if (v.catalog?.length) (await import('../names/index.ts')).exportCatalogFiles(v.catalog);
   const log = v.quiet ? () => {} : (m: string) => process.stderr.write(`veil serve: ${m}\n`);
   const rl = (v['rate-limit'] ?? `${DEFAULTS.rateLimit.perSecond}/${DEFAULTS.rateLimit.burst}`).split('/');
   const perSecond = Number(rl[0]);

@@ -15,6 +15,8 @@ same directory (shared storage) the server uses. Run as many workers on as many 
       --concurrency N      jobs at once, one worker thread each (default ${defaultConcurrency()})
       --data-dir DIR       the shared data dir (default ${DEFAULTS.dataDir})
       --models DIR         more model directories to search (repeatable; <data dir>/models is always searched)
+      --catalog FILE       your service catalogue, merged over the shipped one (repeatable; checked at start and
+                           handed to the job threads; job results do not carry the name verdict yet)
       --lock-duration MS   job lock lifetime: a dead worker's job is taken over after about this long (default 30000)
       --stalled-interval MS  how often to look for jobs of dead workers (default lock-duration / 2)
       --grace S            on SIGTERM, seconds running jobs may take before going back to the queue (default ${DEFAULTS.graceMs / 1000})
@@ -30,6 +32,7 @@ export async function run(argv: string[]): Promise<number> {
       concurrency: { type: 'string' },
       'data-dir': { type: 'string' },
       models: { type: 'string', multiple: true },
+      catalog: { type: 'string', multiple: true },
       'lock-duration': { type: 'string' },
       'stalled-interval': { type: 'string' },
       grace: { type: 'string' },
@@ -38,6 +41,7 @@ export async function run(argv: string[]): Promise<number> {
     },
   });
   if (v.help) { process.stdout.write(HELP); return 0; }
+  if (v.catalog?.length) (await import('../names/index.ts')).exportCatalogFiles(v.catalog);
   if (!v.redis) throw new VeilError('BAD_ARGUMENT', 'veil worker needs --redis URL (the Redis `veil serve --redis` uses)');
   const log = v.quiet ? () => {} : (m: string) => process.stderr.write(`veil worker[${process.pid}]: ${m}\n`);
   // A stray rejected promise must not take the worker and its running jobs down (they would wait for a stall).

@@ -8,6 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { delimiter, resolve } from 'node:path';
 import { VeilError } from '../wire/errors.ts';
 
 export const CATEGORIES = [
@@ -27,6 +28,9 @@ export interface ServiceEntry {
   domains?: string[];
   /** Port conventions: 'udp/53', 'tcp/137-139'. Only where the convention is strong. */
   ports?: string[];
+  /** The ports are a weak convention (HTTPS on 443): the verdict takes them last, at low confidence, and a sure
+   * behaviour model overrides them. */
+  weak?: boolean;
   note?: string;
 }
 
@@ -46,6 +50,8 @@ export interface Service {
   category: Category;
   /** Where the entry came from: the shipped file or a user's. */
   origin: string;
+  /** Its port rules are a weak convention (see {@link ServiceEntry.weak}). */
+  weak: boolean;
 }
 
 export interface Catalog {
@@ -119,6 +125,7 @@ export function validateCatalogFile(f: CatalogFile): string[] {
       }
     }
     if (!(s.domains?.length) && !(s.ports?.length)) errs.push(`${at}: neither domains nor ports`);
+    if (s.weak !== undefined && typeof s.weak !== 'boolean') errs.push(`${at}: "weak" must be true or false`);
   });
   for (const [n, c] of Object.entries(f.ndpiCategories ?? {})) {
     if (c !== null && !known.has(c)) errs.push(`ndpiCategories.${n}: unknown category '${String(c)}'`);
@@ -151,13 +158,22 @@ export function buildCatalog(files: { file: CatalogFile; origin: string }[]): Ca
     Object.assign(categories, file.categories ?? {});
     Object.assign(ndpiCategories, file.ndpiCategories ?? {});
     for (const e of file.services) {
-      const s: Service = { name: e.name, category: e.category, origin };
+      const s: Service = { name: e.name, category: e.category, origin, weak: e.weak === true };
       services.push(s);
       for (const d of e.domains ?? []) bySuffix.set(d, s);
       for (const r of e.ports ?? []) for (const k of portKeys(r)) byPort.set(k, s);
     }
   }
   return { version, services, categories, ndpiCategories, bySuffix, byPort };
+}
+
+/** Environment variable through which `veil serve --catalog` / `veil worker --catalog` hand the user's catalogue
+ * files (path.delimiter-separated, already validated) to the job threads. */
+export const CATALOG_ENV = 'VEIL_CATALOG';
+
+/** The user's catalogue files named by {@link CATALOG_ENV} ([] when unset). */
+export function catalogFilesFromEnv(env: NodeJS.ProcessEnv = process.env): string[] {
+  return (env[CATALOG_ENV] ?? '').split(delimiter).filter(Boolean);
 }
 
 let shipped: CatalogFile | null = null;
@@ -179,6 +195,17 @@ export function loadCatalog(userFiles: readonly string[] = []): Catalog {
     { file: shippedCatalogFile(), origin: 'shipped' },
     ...userFiles.map((f) => ({ file: readCatalogFile(f), origin: f })),
   ]);
+}
+
+/**
+ * `--catalog FILE...` of serve/worker: validates the files now (a bad file fails at start, not in a job) and names
+ * them in {@link CATALOG_ENV} for the job threads, which inherit the environment.
+ */
+export function exportCatalogFiles(files: readonly string[], env: NodeJS.ProcessEnv = process.env): Catalog {
+  const abs = files.map((f) => resolve(f));
+  const cat = loadCatalog(abs);
+  if (abs.length) env[CATALOG_ENV] = abs.join(delimiter);
+  return cat;
 }
 
 /** Normalises a name for matching: lower case, no wildcard label, no trailing dot. */

@@ -1,5 +1,5 @@
 import { CATEGORIES, shippedCatalogFile, type CatalogFile } from './catalog.ts';
-import { SOURCE_CONFIDENCE, UNCATALOGUED_WEB_CONFIDENCE } from './verdict.ts';
+import { GUESS_CONFIDENCE, SOURCE_CONFIDENCE, UNCATALOGUED_WEB_CONFIDENCE, WEAK_PORT_CONFIDENCE } from './verdict.ts';
 
 const esc = (s: string) => s.replace(/\|/g, '\\|');
 
@@ -20,8 +20,9 @@ export function catalogMarkdown(f: CatalogFile = shippedCatalogFile()): string {
   out.push(`3. the Host of a cleartext HTTP/1.x request (\`http\`, ${SOURCE_CONFIDENCE.http});`);
   out.push(`4. a port convention of the responder's port (then the initiator's, when it is the lower), or the IP protocol for non-TCP/UDP (\`port\`, ${SOURCE_CONFIDENCE.port});`);
   out.push(`5. the name a DNS answer earlier in the capture gave the responder's address (\`dns\`, ${SOURCE_CONFIDENCE.dns}): it names the server, not what is spoken to it, so a port convention comes first.`, '');
-  out.push(`A server name or HTTP Host that no entry matches is a web site: category \`browsing\` with no application, confidence ${UNCATALOGUED_WEB_CONFIDENCE}.`);
-  out.push('Otherwise the flow has no name verdict (source `none`) and the behaviour model answers if it is sure (`model`), else `unknown`.', '');
+  out.push(`6. a server name or HTTP Host that no entry matches: a web site, category \`browsing\` with no application, confidence ${UNCATALOGUED_WEB_CONFIDENCE};`);
+  out.push(`7. a weak port convention (entries marked weak: HTTPS on tcp/443, HTTP on tcp/80): its category with no application, confidence ${WEAK_PORT_CONFIDENCE}.`, '');
+  out.push(`Otherwise the flow has no name verdict (source \`none\`): the behaviour model answers if it is sure (calibrated confidence 0.5 or more; source \`model\`), else the verdict is \`unknown\`. (\`combineVerdict\` can also let a sure model override the guesses 6 and 7, confidence ${GUESS_CONFIDENCE} or less, when it is more confident than them: off by default, since the shipped model is the weaker of the two on real traffic.)`, '');
   out.push('Domain suffixes match on label boundaries: `teams.microsoft.com` matches `microsoft.com`, `notmicrosoft.com` does not;',
     'the longest matching suffix wins (`teams.microsoft.com` is Microsoft Teams, `www.microsoft.com` is Microsoft).',
     'A user\'s file (`--catalog FILE`, same schema) is merged over the shipped one: on a suffix or port both claim, theirs wins.', '');
@@ -35,7 +36,7 @@ export function catalogMarkdown(f: CatalogFile = shippedCatalogFile()): string {
     const list = f.services.filter((s) => s.category === c).sort((a, b) => a.name.localeCompare(b.name));
     if (!list.length) continue;
     out.push(`### ${c} (${list.length})`, '', '| service | domain suffixes | ports |', '|---|---|---|');
-    for (const s of list) out.push(`| ${esc(s.name)} | ${(s.domains ?? []).join(' ')} | ${(s.ports ?? []).join(' ')} |`);
+    for (const s of list) out.push(`| ${esc(s.name)} | ${(s.domains ?? []).join(' ')} | ${(s.ports ?? []).join(' ')}${s.weak ? ' (weak)' : ''} |`);
     out.push('');
   }
   return out.join('\n');

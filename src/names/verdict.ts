@@ -4,7 +4,7 @@
  * convention, else the DNS answer for the responder's address. The behaviour model comes after both ({@link combineVerdict});
  * "unknown" when every source is unsure.
  */
-import { CATEGORIES, matchName, matchPort, normaliseName, type Catalog, type Category } from './catalog.ts';
+import { CATEGORIES, matchName, matchPort, normaliseName, type Catalog, type Category, type Service } from './catalog.ts';
 
 export type NameSource = 'sni' | 'cert' | 'quic' | 'http' | 'dns' | 'port' | 'none';
 export type VerdictSource = NameSource | 'model';
@@ -47,6 +47,11 @@ export const SOURCE_CONFIDENCE: Record<Exclude<NameSource, 'none'>, number> = {
 };
 /** A web name (server name or HTTP Host) that the catalogue does not know: a web site, so browsing, less sure. */
 export const UNCATALOGUED_WEB_CONFIDENCE = 0.5;
+/** A weak port convention (HTTPS on tcp/443, HTTP on tcp/80) with no name at all. */
+export const WEAK_PORT_CONFIDENCE = 0.5;
+/** At or below this confidence a name verdict is a guess (uncatalogued name, weak port): a behaviour model more
+ * confident than the guess overrides it. */
+export const GUESS_CONFIDENCE = 0.5;
 
 const NONE: NameVerdict = { app: '', appSource: 'none', category: 'unknown', categorySource: 'none', confidence: 0, evidence: '' };
 
@@ -75,11 +80,10 @@ export function nameVerdict(f: FlowNames, cat: Catalog): NameVerdict {
   }
   // A DNS answer names the server, not what is spoken to it (time.apple.com serves NTP): a port convention comes first.
   const byDport = matchPort(cat, f.proto, f.dport);
-  const p = byDport ?? (f.sport < f.dport ? matchPort(cat, f.proto, f.sport) : null);
-  if (p) {
-    const evidence = f.proto !== 6 && f.proto !== 17 ? `ip/${f.proto}` : `${f.proto === 6 ? 'tcp' : 'udp'}/${byDport ? f.dport : f.sport}`;
-    return { app: p.name, appSource: 'port', category: p.category, categorySource: 'port', confidence: SOURCE_CONFIDENCE.port, evidence };
-  }
+  const bySport = f.sport < f.dport ? matchPort(cat, f.proto, f.sport) : null;
+  const strong = byDport && !byDport.weak ? byDport : bySport && !bySport.weak ? bySport : null;
+  const evidence = (s: Service) => (f.proto !== 6 && f.proto !== 17 ? `ip/${f.proto}` : `${f.proto === 6 ? 'tcp' : 'udp'}/${s === byDport ? f.dport : f.sport}`);
+  if (strong) return { app: strong.name, appSource: 'port', category: strong.category, categorySource: 'port', confidence: SOURCE_CONFIDENCE.port, evidence: evidence(strong) };
   if (f.dnsName) {
     const s = matchName(cat, f.dnsName);
     if (s) return { app: s.name, appSource: 'dns', category: s.category, categorySource: 'dns', confidence: SOURCE_CONFIDENCE.dns, evidence: normaliseName(f.dnsName) };
@@ -88,6 +92,9 @@ export function nameVerdict(f: FlowNames, cat: Catalog): NameVerdict {
   if (web && web[0] && !isAddressLiteral(web[0])) {
     return { app: '', appSource: 'none', category: 'browsing', categorySource: web[1], confidence: UNCATALOGUED_WEB_CONFIDENCE, evidence: normaliseName(web[0]) };
   }
+  const weak = byDport ?? bySport;
+  // A weak convention says what the traffic probably is, not which application: no app.
+  if (weak) return { app: '', appSource: 'none', category: weak.category, categorySource: 'port', confidence: WEAK_PORT_CONFIDENCE, evidence: `${weak.name} ${evidence(weak)}` };
   return NONE;
 }
 
@@ -130,11 +137,19 @@ export function modelCategory(label: string): Category | null {
 export interface CombineOptions {
   /** Below this confidence a source is unsure (default 0.5). */
   minConfidence?: number;
+  /**
+   * Let a behaviour model more confident than a guess (uncatalogued web name, weak port) override it (default
+   * false: names and ports beat behaviour, as the issue asks; on nDPI's captures the shipped ISCX model agrees with
+   * nDPI on 42 % of the flows it would take over, the guesses on 88-91 %).
+   */
+  modelOverridesGuesses?: boolean;
 }
 
 /**
- * Names beat port conventions (already so in {@link nameVerdict}); both beat behaviour; "unknown" when all are
- * unsure. The application comes from names only: the behaviour model answers a category.
+ * Names beat port conventions (already so in {@link nameVerdict}); both beat behaviour (with
+ * `modelOverridesGuesses`, a guess, confidence {@link GUESS_CONFIDENCE} or less, yields to a behaviour model more
+ * confident than it); "unknown" when all are unsure. The application comes from names only: the behaviour model
+ * answers a category.
  *
  * @example
  * combineVerdict(nameVerdict(f, cat), { label: 'VOIP', confidence: 0.8 });
@@ -148,7 +163,10 @@ export function combineVerdict(n: NameVerdict, model?: ModelAnswer | null, opts:
     modelConfidence: m ? m.confidence : 0,
     modelUnknownReason: m ? (m.label === 'unknown' ? m.unknownReason || 'low_confidence' : '') : '',
   };
-  if (n.categorySource !== 'none' && n.category !== 'unknown' && n.confidence >= min) {
+  const named = n.categorySource !== 'none' && n.category !== 'unknown' && n.confidence >= min;
+  const guess = opts.modelOverridesGuesses === true && n.confidence <= GUESS_CONFIDENCE;
+  const modelSure = m !== null && m.label !== 'unknown' && m.confidence >= min && modelCategory(m.label) !== null;
+  if (named && !(guess && modelSure && m.confidence > n.confidence)) {
     return { ...base, category: n.category, categorySource: n.categorySource, categoryConfidence: n.confidence };
   }
   if (m && m.label !== 'unknown' && m.confidence >= min) {

@@ -91,6 +91,21 @@ test('verdict: names beat ports, a DNS answer comes after a port convention, unc
   const web = nameVerdict({ ...base, sni: 'some-shop.example' }, cat);
   assert.deepEqual([web.app, web.category, web.categorySource], ['', 'browsing', 'sni']);
   assert.equal(nameVerdict({ ...base, dport: 40000 }, cat).category, 'unknown');
+  const https = nameVerdict(base, cat);
+  assert.deepEqual([https.app, https.category, https.categorySource, https.confidence], ['', 'browsing', 'port', 0.5], 'tcp/443 with no name: a weak guess, no application');
+  const viaDns = nameVerdict({ ...base, dnsName: 'www.netflix.com' }, cat);
+  assert.deepEqual([viaDns.app, viaDns.appSource], ['Netflix', 'dns'], 'a DNS answer beats a weak port');
+});
+
+test('combiner: a guess (weak port, uncatalogued name) beats behaviour unless told to yield to a more confident model', () => {
+  const cat = loadCatalog();
+  const guess = nameVerdict({ proto: 6, sport: 50000, dport: 443 }, cat);
+  assert.deepEqual([combineVerdict(guess, { label: 'VOIP', confidence: 0.8 }).category, combineVerdict(guess).categorySource], ['browsing', 'port']);
+  const yielded = combineVerdict(guess, { label: 'VOIP', confidence: 0.8 }, { modelOverridesGuesses: true });
+  assert.deepEqual([yielded.category, yielded.categorySource], ['voip', 'model']);
+  assert.equal(combineVerdict(guess, { label: 'VOIP', confidence: 0.45 }, { modelOverridesGuesses: true }).category, 'browsing');
+  const dnsFlow = nameVerdict({ proto: 17, sport: 40000, dport: 53 }, cat);
+  assert.equal(combineVerdict(dnsFlow, { label: 'VOIP', confidence: 0.99 }).category, 'network_services', 'a strong port convention beats behaviour');
 });
 
 test('combiner: names beat behaviour, behaviour answers where names are silent, unknown when all are unsure', () => {
@@ -124,4 +139,19 @@ test('buildCatalog keeps every service, later files winning', () => {
   ]);
   assert.equal(cat.services.length, 2);
   assert.equal(matchName(cat, 'm.x.example')?.name, 'Y');
+});
+
+test('the shipped catalogue validates against its JSON schema', async (t) => {
+  let Ajv2020: (new (o: object) => { compile(s: object): ((d: unknown) => boolean) & { errors?: unknown } }) | null = null;
+  try {
+    Ajv2020 = ((await import('ajv/dist/2020.js')) as unknown as { default: typeof Ajv2020 }).default;
+  } catch {
+    t.skip('ajv (a dependency of fastify) not installed');
+    return;
+  }
+  const schema = JSON.parse(readFileSync(new URL('../../src/names/catalog/services.schema.json', import.meta.url), 'utf8'));
+  const validate = new Ajv2020!({ allErrors: true, strict: false }).compile(schema);
+  const data = JSON.parse(readFileSync(new URL('../../src/names/catalog/services.json', import.meta.url), 'utf8'));
+  assert.ok(validate(data), JSON.stringify(validate.errors));
+  assert.ok(!validate({ version: '1', services: [{ name: 'x', category: 'nonsense', domains: ['a.example'] }] }));
 });
