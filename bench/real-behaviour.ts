@@ -8,7 +8,7 @@
  *
  *   node --import tsx bench/real-behaviour.ts [--table FILE.csv | --data DIR --dirs ndpi/pcap,...] [--folds 5] [--threads 1]
  *        [--models veil-forest,veil-boosting,sklearn-rf,xgboost,iscx] [--iscx models/category.veilmodel]
- *        [--splits group,kfold] [--include-fingerprints] [--rounds 100] [--json FILE]
+ *        [--splits group,kfold] [--include-fingerprints] [--rounds 100] [--exclude A,B] [--json FILE]
  *
  * Boosting (Veil's and XGBoost's) runs --rounds rounds, depth 6, no early stopping; forests 100 trees, balanced.
  *
@@ -39,8 +39,8 @@ export const BEHAVIOUR_EXCLUDE = ['tls_client_hello_len'];
 export const FINGERPRINT_COLUMNS = ['tls_ja4', 'tls_alpn', 'tls_protocol'];
 
 /** The role options the shipped behaviour model is trained with (scripts/build-real-models.sh passes the same). */
-export function behaviourRoles(fingerprints: boolean): { groupBy: string; exclude: string[]; include?: string[] } {
-  return { groupBy: 'id_capture', exclude: BEHAVIOUR_EXCLUDE, ...(fingerprints ? { include: FINGERPRINT_COLUMNS } : {}) };
+export function behaviourRoles(fingerprints: boolean, exclude: readonly string[] = []): { groupBy: string; exclude: string[]; include?: string[] } {
+  return { groupBy: 'id_capture', exclude: [...BEHAVIOUR_EXCLUDE, ...exclude], ...(fingerprints ? { include: FINGERPRINT_COLUMNS } : {}) };
 }
 
 /** Whether a feature column names the server, an address or a port (none may be a feature of a behaviour model). */
@@ -154,6 +154,7 @@ export async function behaviourBench(args: string[]): Promise<void> {
       splits: { type: 'string', default: 'group,kfold' },
       'include-fingerprints': { type: 'boolean', default: false },
       rounds: { type: 'string', default: '100' },
+      exclude: { type: 'string', default: '' },
       json: { type: 'string' },
     },
   });
@@ -170,7 +171,7 @@ export async function behaviourBench(args: string[]): Promise<void> {
     process.stdout.write(`table: ${s.captures} captures (${s.duplicates.length} duplicate files skipped, ${s.failed.length} failed), ${s.flows} flows, ${s.labelled} labelled by their names\n\n${formatCounts(s)}\n\n`);
   }
   const { table: t } = await loadTable(file);
-  const prep = prepareTraining(t, { label: LABEL_COLUMN, roles: behaviourRoles(v['include-fingerprints']!) });
+  const prep = prepareTraining(t, { label: LABEL_COLUMN, roles: behaviourRoles(v['include-fingerprints']!, v.exclude ? v.exclude.split(',') : []) });
   const bad = prep.specs.map((s) => [s.name, forbiddenFeature(s.name)] as const).filter(([, r]) => r);
   if (bad.length) throw new Error(`forbidden feature columns: ${bad.map(([n, r]) => `${n} (${r})`).join(', ')}`);
   const groups = groupCodes(columnStrings(requireColumn(t, 'id_capture')));
@@ -178,7 +179,7 @@ export async function behaviourBench(args: string[]): Promise<void> {
   const counts = prep.classes.map((c, i) => `${c} ${prep.y.filter((y) => y === i).length}`).join(', ');
   process.stdout.write(`# Behaviour only on real captures\n\n${prep.y.length} flows from ${nCaptures} captures, ${prep.classes.length} categories (${counts}); ` +
     `${prep.specs.length} features from ${prep.roles.features.length} columns; excluded ${prep.roles.excluded.length} columns ` +
-    `(identity, names, text${v['include-fingerprints'] ? ' except ' + FINGERPRINT_COLUMNS.join(', ') : ''}, ${BEHAVIOUR_EXCLUDE.join(', ')}); fit on ${threads} thread(s)\n`);
+    `(identity, names, text${v['include-fingerprints'] ? ' except ' + FINGERPRINT_COLUMNS.join(', ') : ''}, ${[...BEHAVIOUR_EXCLUDE, ...(v.exclude ? v.exclude.split(',') : [])].join(', ')}); fit on ${threads} thread(s)\n`);
   const all: FoldScore[] = [];
   const K = prep.classes.length;
   const iscx = models.includes('iscx') ? await iscxPredictions(v.iscx!, prep) : null;
