@@ -11,7 +11,10 @@
  * With --with-model [FILE] (default models/category.veilmodel) the behaviour model's category is combined in as
  * `veil classify` does (it answers where names and ports are silent, if it is sure).
  *
- *   node --import tsx bench/real-traffic.ts [NDPI_DIR] [--catalog FILE] [--with-model [FILE] [--model-overrides-guesses]] [--verbose]
+ *   node --import tsx bench/real-traffic.ts [NDPI_DIR] [--catalog FILE] [--with-model [FILE] [--model-overrides-guesses]] [--verbose] [--behaviour]
+ *
+ * --behaviour: then behaviour only (names hidden) on the same captures, bench/real-behaviour.ts: Veil's forest and
+ * boosting against scikit-learn RF and XGBoost (and the shipped ISCX model), grouped by capture and shuffled.
  */
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
@@ -239,4 +242,9 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.a
   for (const [k, n] of top(unanswered, verbose ? 60 : 15)) console.log(`  ${String(n).padStart(4)}  ${k}`);
   console.log('largest application disagreements:');
   for (const [k, n] of top(appMiss, verbose ? 60 : 15)) console.log(`  ${String(n).padStart(4)}  ${k}`);
+  if (args.includes('--behaviour')) {
+    console.log('');
+    const { behaviourBench } = await import('./real-behaviour.ts');
+    await behaviourBench(['--data', path.dirname(dir), '--dirs', path.join(path.basename(dir), 'pcap')]);
+  }
 }
