@@ -58,3 +58,16 @@ test('a .csv.gz whose header line inflates to 64 MiB is refused, naming the line
   const msg = await refusedAsBadTable('long.csv.gz', gz);
   assert.match(msg, /long\.csv\.gz:1: line longer than 1 MiB/);
 });
+
+test('a legitimate table whose header is wider than 64 KiB is accepted, plain and gzipped', async () => {
+  const names = Array.from({ length: 4000 }, (_, i) => `feature_with_a_long_name_${i}`);
+  const csv = Buffer.from(`${names.join(',')}\n${names.map((_, i) => i % 10).join(',')}\n`);
+  assert.ok(csv.indexOf(0x0a) > 64 * 1024);
+  for (const [name, data] of [['wide.csv', csv], ['wide.csv.gz', gzipSync(csv)]] as const) {
+    const r = await postJob(srv.url, { name, data });
+    assert.equal(r.status, 202, `${name}: ${JSON.stringify(r.body)}`);
+    const job = await waitFinal(srv.url, r.body.id);
+    assert.equal(job.state, 'done', `${name}: ${JSON.stringify(job.error)}`);
+    assert.equal(job.summary.rows, 1);
+  }
+});

@@ -7,8 +7,9 @@ import { ServiceError, toServiceError } from '../errors.ts';
 import { inflateHead } from '../sniff.ts';
 import { TABLE_LIMITS } from '../../dataset/limits.ts';
 
-/** Bytes of a text table read to learn its columns: the longest line the readers take (this runs in a pool thread). */
-const HEAD_BYTES = TABLE_LIMITS.maxLineBytes + 1;
+/** Bytes of a text table read to learn its columns; more only when its header line is longer, up to the line cap. */
+const HEAD_BYTES = 64 * 1024;
+const MAX_HEAD_BYTES = TABLE_LIMITS.maxLineBytes + 1;
 
 /**
  * Column names of a flow table, from its head (a parse error there is a BAD_TABLE). Text formats are judged from
@@ -18,13 +19,19 @@ export async function tableColumns(file: string, kind: { format: 'csv' | 'jsonl'
   const { format } = kind;
   try {
     if (format === 'csv' || format === 'jsonl') {
-      let head = readHead(file, HEAD_BYTES);
-      // Inflated with a bounded output (a 64 KiB gzip head can hold 64 MiB of text): at most HEAD_BYTES, maybe a prefix.
-      if (kind.gzip) head = inflateHead(head, HEAD_BYTES) ?? Buffer.alloc(0);
+      // Inflated with a bounded output (a 64 KiB gzip head can hold 64 MiB of text): at most n bytes, maybe a prefix.
+      const headOf = (n: number): Buffer => {
+        const raw = readHead(file, kind.gzip ? MAX_HEAD_BYTES : n);
+        return kind.gzip ? inflateHead(raw, n) ?? Buffer.alloc(0) : raw;
+      };
+      let n = HEAD_BYTES;
+      let head = headOf(n);
+      // A header line longer than the head (a wide table): read on to the line cap, so its columns are all seen.
+      if (head.length >= n && !head.includes(0x0a)) head = headOf((n = MAX_HEAD_BYTES));
       let text = head.toString('utf8');
       const nl = text.lastIndexOf('\n');
       // A head cut mid-line loses that line only; a file of one long line is parsed as it is.
-      if (nl > 0 && (kind.gzip || head.length >= HEAD_BYTES)) text = text.slice(0, nl + 1);
+      if (nl > 0 && (kind.gzip || head.length >= n)) text = text.slice(0, nl + 1);
       const t = format === 'csv' ? parseCsv(text, displayName) : parseJsonl(text, displayName);
       return new Set(t.columns.map((c) => c.name));
     }
