@@ -2,12 +2,12 @@
  * Behaviour only, on real captures: the category of each flow of ../shared/data (nDPI, JA4, Wireshark and mobile-app
  * captures) from its names (bench/real-labels.ts), learnt WITHOUT any name, address or port column, by Veil's forest
  * and boosting beside scikit-learn RandomForest and XGBoost on the same rows and the same folds, in one run; and the
- * shipped ISCX category model (models/category.veilmodel, classes mapped onto the catalogue's categories) scored on
+ * shipped ISCX category model (models/iscx/category.veilmodel, classes mapped onto the catalogue's categories) scored on
  * the same test rows. Two splits: grouped by capture (no capture in both train and test: the honest one) and a
  * stratified shuffled 5-fold (neighbouring flows of one capture on both sides: optimistic).
  *
  *   node --import tsx bench/real-behaviour.ts [--table FILE.csv | --data DIR --dirs ndpi/pcap,...] [--folds 5] [--threads 1]
- *        [--models veil-forest,veil-boosting,sklearn-rf,xgboost,iscx] [--iscx models/category.veilmodel]
+ *        [--models veil-forest,veil-boosting,sklearn-rf,xgboost,iscx] [--iscx models/iscx/category.veilmodel]
  *        [--splits group,kfold] [--include-fingerprints] [--rounds 100] [--exclude A,B] [--json FILE]
  *
  * Boosting (Veil's and XGBoost's) runs --rounds rounds, depth 6, no early stopping; forests 100 trees, balanced.
@@ -150,7 +150,7 @@ export async function behaviourBench(args: string[]): Promise<void> {
       folds: { type: 'string', default: '5' },
       threads: { type: 'string', default: '1' },
       models: { type: 'string', default: 'veil-forest,veil-boosting,sklearn-rf,xgboost,iscx' },
-      iscx: { type: 'string', default: path.resolve(HERE, '../models/category.veilmodel') },
+      iscx: { type: 'string', default: path.resolve(HERE, '../models/iscx/category.veilmodel') },
       splits: { type: 'string', default: 'group,kfold' },
       'include-fingerprints': { type: 'boolean', default: false },
       rounds: { type: 'string', default: '100' },

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # npm run models:build: trains the shipped default models from the ISCX VPN-nonVPN 2016 ARFF files in
 # ../shared/data, reproducibly (seed 0), and writes beside them their evaluation under two splits:
-#   models/category.veilmodel  usage category (7 classes), from Scenario B 15 s AllinOne (VPN and non-VPN rows)
+#   models/iscx/category.veilmodel  usage category (7 classes), from Scenario B 15 s AllinOne (VPN and non-VPN rows);
+#                              no longer a default (models/category.veilmodel is built from real captures by models:build-real)
 #   models/vpn.veilmodel       VPN vs Non-VPN, from Scenario A1 15 s
 #   models/<name>.evaluation.json   blocked 5-fold (neighbouring rows kept together): the honest figure
 #   models/<name>.shuffled.json     stratified shuffled 5-fold: the figure the literature reports
@@ -16,12 +17,13 @@ VEIL="node $ROOT/bin/veil.js"
 OUT=$ROOT/models
 # Forest settings keep the files small enough to commit (a few MB) at no cost in accuracy on these sets.
 COMMON=(--model forest --trees 100 --min-samples-leaf 3 --seed 0 --threads 2 -q --meter-active-timeout 15 --meter-idle-timeout 15)
-train() { # name data
-  local name=$1 data=$2
-  $VEIL train "$data" --label class1 "${COMMON[@]}" --folds 5 --json "$OUT/$name.shuffled.json" -o "$OUT/.$name.tmp"
-  rm -f "$OUT/.$name.tmp"
-  $VEIL train "$data" --label class1 "${COMMON[@]}" --blocked 5 --json "$OUT/$name.evaluation.json" -o "$OUT/$name.veilmodel"
+train() { # name data [dir]
+  local name=$1 data=$2 out=${3:-$OUT}
+  mkdir -p "$out"
+  $VEIL train "$data" --label class1 "${COMMON[@]}" --folds 5 --json "$out/$name.shuffled.json" -o "$out/.$name.tmp"
+  rm -f "$out/.$name.tmp"
+  $VEIL train "$data" --label class1 "${COMMON[@]}" --blocked 5 --json "$out/$name.evaluation.json" -o "$out/$name.veilmodel"
 }
-train category "$DATA/Scenario B-ARFF/TimeBasedFeatures-Dataset-15s-AllinOne.arff"
+train category "$DATA/Scenario B-ARFF/TimeBasedFeatures-Dataset-15s-AllinOne.arff" "$OUT/iscx"
 train vpn "$DATA/Scenario A1-ARFF/TimeBasedFeatures-Dataset-15s-VPN.arff"
-node --import tsx "$ROOT/scripts/models-report.ts" "$OUT" category vpn
+node --import tsx "$ROOT/scripts/models-report.ts" "$OUT" vpn

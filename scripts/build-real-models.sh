@@ -7,11 +7,11 @@
 #      part); flows without a name are left out. The table stays outside the repository (derived from the data).
 #   2. bench/real-behaviour.ts scores, on the same rows and the same folds, grouped by capture and shuffled:
 #      Veil's forest and boosting, scikit-learn RandomForest, XGBoost, and the shipped ISCX model
-#      -> models/behaviour-category.bench.md (and .bench.json with every fold)
+#      -> models/category.bench.md (and .bench.json with every fold)
 #   3. veil train fits the model on all rows without any name, address or port column (identity id_*, tls_sni,
 #      tls_cert_*, name_* and text columns are excluded by default; tls_client_hello_len too: it grows with the
-#      server name) -> models/behaviour-category.veilmodel, .evaluation.json (its grouped 5-fold)
-# About 5 minutes of CPU on one thread. models/behaviour-category.REPORT.md quotes the figures.
+#      server name) -> models/category.veilmodel (the default category model), .evaluation.json (its grouped 5-fold)
+# About 5 minutes of CPU on one thread. models/category.REPORT.md quotes the figures.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 DATA=${VEIL_SHARED_DATA:-$ROOT/../shared/data}
@@ -28,10 +28,10 @@ node --import tsx "$ROOT/bench/real-labels.ts" --data "$DATA" -o "$TMP/real-flow
   echo
   cat "$TMP/counts.md"
   echo
-  node --import tsx "$ROOT/bench/real-behaviour.ts" --table "$TMP/real-flows.csv" --threads "$THREADS" --json "$OUT/behaviour-category.bench.json"
-} > "$OUT/behaviour-category.bench.md"
+  node --import tsx "$ROOT/bench/real-behaviour.ts" --table "$TMP/real-flows.csv" --threads "$THREADS" --json "$OUT/category.bench.json"
+} > "$OUT/category.bench.md"
 node "$ROOT/bin/veil.js" train "$TMP/real-flows.csv" --label category --group-by id_capture --exclude tls_client_hello_len \
   --model forest --trees 100 --seed 0 --threads "$THREADS" -q \
   --meter-active-timeout 15 --meter-idle-timeout 15 \
-  --json "$OUT/behaviour-category.evaluation.json" -o "$OUT/behaviour-category.veilmodel"
-echo "models/behaviour-category.veilmodel, .evaluation.json, .bench.md, .bench.json written" >&2
+  --json "$OUT/category.evaluation.json" -o "$OUT/category.veilmodel"
+echo "models/category.veilmodel, .evaluation.json, .bench.md, .bench.json written" >&2

@@ -12,7 +12,7 @@ import { buildRealTable, LABEL_COLUMN } from '../../bench/real-labels.ts';
 import { behaviourRoles, forbiddenFeature } from '../../bench/real-behaviour.ts';
 import { SHARED_DATA, extended } from '../helpers/shared.ts';
 
-const MODEL = fileURLToPath(new URL('../../models/behaviour-category.veilmodel', import.meta.url));
+const MODEL = fileURLToPath(new URL('../../models/category.veilmodel', import.meta.url));
 /** Sources that must never reach a behaviour model, by exact name or prefix. */
 const NAMES_ADDRESSES_PORTS = /^(id_|tls_sni$|tls_cert_|name_|tls_client_hello_len$|category$)/;
 
@@ -45,7 +45,7 @@ test('the real-capture table gives the behaviour model no name, address or port 
   }
 });
 
-test('the shipped behaviour model learnt from no name, address or port column', { skip: existsSync(MODEL) ? false : 'models/behaviour-category.veilmodel not built' }, async () => {
+test('the shipped behaviour model learnt from no name, address or port column', { skip: existsSync(MODEL) ? false : 'models/category.veilmodel not built' }, async () => {
   const m = await loadModel(MODEL);
   for (const f of m.manifest.features) {
     assert.doesNotMatch(f.source, NAMES_ADDRESSES_PORTS, `feature ${f.name}`);
