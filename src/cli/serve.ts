@@ -15,7 +15,7 @@ With --redis, jobs go to BullMQ and \`veil worker --redis URL --data-dir DIR\` p
       --data-dir DIR       jobs database, uploads, results, uploaded models (default ${DEFAULTS.dataDir})
       --models DIR         directory of trained models to load (repeatable); all are applied by default
       --catalog FILE       your service catalogue, merged over the shipped one (repeatable; checked at start and
-                           handed to the job threads; job results do not carry the name verdict yet)
+                           handed to the job threads, which write the name verdict into every result row)
       --redis URL          use BullMQ on this Redis (redis://host:port/db) instead of the embedded queue
       --prefix P           Redis key prefix (default ${DEFAULTS.redisPrefix})
       --api-key KEY        accept this bearer token (repeatable; also VEIL_API_KEYS, comma-separated)
@@ -23,7 +23,10 @@ With --redis, jobs go to BullMQ and \`veil worker --redis URL --data-dir DIR\` p
       --max-upload SIZE    largest upload, e.g. 500M, 2G (default 1G)
       --max-inflated SIZE  most bytes a gzip upload may inflate to (default 8G)
       --job-timeout S      seconds one job run may take before it fails (default 7200; 0 = none)
-      --allowed-host NAME  a key-less server answers only to loopback names and --host; add names (repeatable)
+      --allowed-host NAME  a key-less server answers only to loopback names and --host; add names (repeatable);
+                           browser writes whose Origin is one of them are accepted (a reverse proxy's name)
+      --trust-proxy        behind a reverse proxy on this host: client addresses from X-Forwarded-For (the
+                           wrong-key limit counts per client, not all of loopback as one)
       --retention-hours H  delete finished jobs and their results after H hours (default ${DEFAULTS.retentionHours})
       --concurrency N      embedded queue: jobs run at once, one worker thread each (default ${defaultConcurrency()})
       --classify-threads N worker threads for POST /classify (default 1)
@@ -48,6 +51,7 @@ export async function run(argv: string[]): Promise<number> {
       'max-inflated': { type: 'string' },
       'job-timeout': { type: 'string' },
       'allowed-host': { type: 'string', multiple: true },
+      'trust-proxy': { type: 'boolean' },
       'retention-hours': { type: 'string' },
       concurrency: { type: 'string' },
       'classify-threads': { type: 'string' },
@@ -77,8 +81,9 @@ export async function run(argv: string[]): Promise<number> {
     apiKeys: keysFrom(v['api-key'] ?? [], process.env.VEIL_API_KEYS),
     maxUploadBytes: v['max-upload'] ? parseSize(v['max-upload']) : DEFAULTS.maxUploadBytes,
     maxInflatedBytes: v['max-inflated'] ? parseSize(v['max-inflated']) : DEFAULTS.maxInflatedBytes,
-    jobTimeoutMs: v['job-timeout'] !== undefined ? positiveInt('job-timeout', v['job-timeout'], true) * 1000 : DEFAULTS.jobTimeoutMs,
+    jobTimeoutMs: v['job-timeout'] !== undefined ? jobTimeout(v['job-timeout']) : DEFAULTS.jobTimeoutMs,
     allowedHosts: v['allowed-host'] ?? [],
+    trustProxy: v['trust-proxy'] === true,
     retentionHours: retention,
     concurrency: v.concurrency ? positiveInt('concurrency', v.concurrency) : defaultConcurrency(),
     classifyThreads: v['classify-threads'] ? positiveInt('classify-threads', v['classify-threads']) : 1,
@@ -96,4 +101,11 @@ export async function run(argv: string[]): Promise<number> {
   // Runs until SIGTERM/SIGINT; the signal handler exits the process.
   await new Promise<never>(() => {});
   return 0;
+}
+
+/** --job-timeout S in ms; timers hold at most 2^31-1 ms (a longer one would fire at once). */
+function jobTimeout(s: string): number {
+  const n = positiveInt('job-timeout', s, true);
+  if (n > 2_147_483) throw new VeilError('BAD_ARGUMENT', `--job-timeout must be at most 2147483 s (about 24 days), or 0 for none; got ${s}`);
+  return n * 1000;
 }

@@ -16,7 +16,7 @@ same directory (shared storage) the server uses. Run as many workers on as many 
       --data-dir DIR       the shared data dir (default ${DEFAULTS.dataDir})
       --models DIR         more model directories to search (repeatable; <data dir>/models is always searched)
       --catalog FILE       your service catalogue, merged over the shipped one (repeatable; checked at start and
-                           handed to the job threads; job results do not carry the name verdict yet)
+                           handed to the job threads, which write the name verdict into every result row)
       --lock-duration MS   job lock lifetime: a dead worker's job is taken over after about this long (default 30000)
       --stalled-interval MS  how often to look for jobs of dead workers (default lock-duration / 2)
       --grace S            on SIGTERM, seconds running jobs may take before going back to the queue (default ${DEFAULTS.graceMs / 1000})

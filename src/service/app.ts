@@ -6,7 +6,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import fastifyStatic from '@fastify/static';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { ApiKeys, AuthFailureGuard, OriginGuard, RateLimiter, isLoopback } from './api/auth.ts';
+import { ApiKeys, AuthFailureGuard, OriginGuard, RateLimiter } from './api/auth.ts';
 import type { App } from './api/app-types.ts';
 import type { ServiceContext } from './api/context.ts';
 import { jobRoutes } from './api/jobs.ts';
@@ -29,6 +29,8 @@ export interface AppOptions {
   listenHost?: string;
   /** More names the Host header may carry (a reverse proxy's); only checked on a key-less server. */
   allowedHosts?: readonly string[];
+  /** Behind a reverse proxy on this host: take the client address from X-Forwarded-For sent by loopback. */
+  trustProxy?: boolean;
   /** Requests with a wrong or missing key a client address may send (per second, burst) before it is refused. */
   authFailureLimit?: { perSecond: number; burst: number };
 }
@@ -57,6 +59,8 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     logger: opts.logger ?? false,
     // One line per failed request (from the error handler) instead of two per request: no headers, no body.
     disableRequestLogging: true,
+    // Without it every client of a proxy on this host is 'loopback', one bucket for the wrong-key limit.
+    ...(opts.trustProxy ? { trustProxy: ['127.0.0.0/8', '::1'] } : {}),
     bodyLimit: 16 << 20,
     // Ids in logs come from the request, not from user text.
     requestIdHeader: false,
@@ -82,7 +86,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   const limiter = new RateLimiter(opts.rateLimit?.perSecond ?? 0, opts.rateLimit?.burst ?? 0);
   const failures = new AuthFailureGuard(new RateLimiter(opts.authFailureLimit?.perSecond ?? 1, opts.authFailureLimit?.burst ?? 20, Date.now, 'this client address (wrong or missing API keys)'));
   const listenHost = opts.listenHost ?? '127.0.0.1';
-  const origins = new OriginGuard({ checkHost: !keys.enabled || isLoopback(listenHost), listenHost, allowedHosts: opts.allowedHosts ?? [] });
+  const origins = new OriginGuard({ checkHost: !keys.enabled, listenHost, allowedHosts: opts.allowedHosts ?? [] });
 
   // Authorisation is decided on the route the router matched (after it decoded %xx and stripped an absolute-form
   // origin), never on the raw URL: every route needs a key unless it is marked public here or in its own config.

@@ -44,6 +44,8 @@ export interface ServeConfig {
   webDir?: string | null;
   /** Names the Host header may carry besides loopback and --host (a key-less server refuses others). */
   allowedHosts?: string[];
+  /** Behind a reverse proxy on this host (client addresses from X-Forwarded-For). */
+  trustProxy?: boolean;
   log: (msg: string) => void;
   /** Fastify's logger (pino, JSON lines on stdout): each failed request with its code and reason; default off. */
   logger?: boolean;
@@ -123,72 +125,94 @@ async function startLocked(cfg: ServeConfig, dataDir: string, lock: DataDirLock)
     queue = new EmbeddedQueue(registry, jobPool, { dataDir, modelDirs: () => catalog.searchDirs, concurrency: cfg.concurrency, log: cfg.log });
   }
   await queue.start();
-
-  const ctx: ServiceContext = {
-    dataDir, registry, queue, catalog, pool: classifyPool, metrics,
-    state: { draining: false },
-    limits: {
-      maxUploadBytes: cfg.maxUploadBytes,
-      maxClassifyRows: cfg.maxClassifyRows,
-      maxInflatedBytes: cfg.maxInflatedBytes ?? DEFAULTS.maxInflatedBytes,
-      jobTimeoutMs: cfg.jobTimeoutMs ?? DEFAULTS.jobTimeoutMs,
-    },
+  // From here a failure to start (the port taken) must stop what already runs: jobs claimed by the queue would
+  // otherwise go on without the data dir lock, and a second server would run them again.
+  let app: App | null = null;
+  let sweeper: NodeJS.Timeout | null = null;
+  const undo = async (): Promise<void> => {
+    if (sweeper) clearInterval(sweeper);
+    await queue.close(0).catch(() => {});
+    await app?.close().catch(() => {});
+    await classifyPool.close().catch(() => {});
+    if (jobPool) await jobPool.close().catch(() => {});
+    metrics.close();
+    registry.close();
   };
-  const app = await buildApp({
-    ctx,
-    apiKeys: cfg.apiKeys,
-    rateLimit: cfg.rateLimit,
-    listenHost: cfg.host,
-    ...(cfg.logger ? { logger: { level: 'info' } } : {}),
-    allowedHosts: cfg.allowedHosts ?? [],
-    ...(cfg.webDir !== undefined ? { webDir: cfg.webDir } : {}),
-  });
-
-  const retentionMs = cfg.retentionHours * 3600_000;
-  const sweepNow = (startup = false): void => {
-    try {
-      const r = sweep(registry, dataDir, retentionMs, Date.now(), { startup });
-      if (r.expired || r.orphans) cfg.log(`retention: deleted ${r.expired} expired job(s), ${r.orphans} orphan file(s)`);
-    } catch (err) {
-      cfg.log(`retention sweep failed: ${(err as Error).message}`);
-    }
-  };
-  sweepNow(true);
-  const sweeper = setInterval(() => sweepNow(), cfg.sweepIntervalMs);
-  sweeper.unref();
-
-  const address = await app.listen({ host: cfg.host, port: cfg.port });
-  const url = address.replace('[::1]', 'localhost');
-
-  let closing: Promise<void> | null = null;
-  const close = (): Promise<void> => {
-    closing ??= (async () => {
-      ctx.state.draining = true;
-      clearInterval(sweeper);
-      await queue.close(cfg.graceMs);
-      await app.close();
-      await classifyPool.close();
-      if (jobPool) await jobPool.close();
-      metrics.close();
-      registry.close();
-      lock.release();
-    })();
-    return closing;
-  };
-
-  if (cfg.handleSignals) {
-    // A promise nobody awaited (a library's stray read, a late socket error) must never take the server and its
-    // running jobs down: log it and serve on. The jobs' own failures are handled where they run.
-    process.on('unhandledRejection', (reason) => {
-      cfg.log(`unhandled rejection (the server goes on): ${reason instanceof Error ? reason.stack ?? reason.message : String(reason)}`);
-      app.log.error({ err: reason }, 'unhandled rejection');
-    });
-    const onSignal = (sig: NodeJS.Signals): void => {
-      cfg.log(`${sig}: finishing running jobs (up to ${Math.round(cfg.graceMs / 1000)} s), taking no new ones`);
-      void close().then(() => process.exit(0), (err: unknown) => { cfg.log(`shutdown failed: ${(err as Error).message}`); process.exit(1); });
-    };
-    process.once('SIGTERM', onSignal);
-    process.once('SIGINT', onSignal);
+  try {
+    return await listening();
+  } catch (err) {
+    await undo();
+    throw err;
   }
-  return { app, ctx, url, close };
+
+  async function listening(): Promise<RunningServer> {
+    const ctx: ServiceContext = {
+      dataDir, registry, queue, catalog, pool: classifyPool, metrics,
+      state: { draining: false },
+      limits: {
+        maxUploadBytes: cfg.maxUploadBytes,
+        maxClassifyRows: cfg.maxClassifyRows,
+        maxInflatedBytes: cfg.maxInflatedBytes ?? DEFAULTS.maxInflatedBytes,
+        jobTimeoutMs: cfg.jobTimeoutMs ?? DEFAULTS.jobTimeoutMs,
+      },
+    };
+    app = await buildApp({
+      ctx,
+      apiKeys: cfg.apiKeys,
+      rateLimit: cfg.rateLimit,
+      listenHost: cfg.host,
+      ...(cfg.logger ? { logger: { level: 'info' } } : {}),
+      allowedHosts: cfg.allowedHosts ?? [],
+      trustProxy: cfg.trustProxy === true,
+      ...(cfg.webDir !== undefined ? { webDir: cfg.webDir } : {}),
+    });
+
+    const retentionMs = cfg.retentionHours * 3600_000;
+    const sweepNow = (startup = false): void => {
+      try {
+        const r = sweep(registry, dataDir, retentionMs, Date.now(), { startup });
+        if (r.expired || r.orphans) cfg.log(`retention: deleted ${r.expired} expired job(s), ${r.orphans} orphan file(s)`);
+      } catch (err) {
+        cfg.log(`retention sweep failed: ${(err as Error).message}`);
+      }
+    };
+    sweepNow(true);
+    sweeper = setInterval(() => sweepNow(), cfg.sweepIntervalMs);
+    sweeper.unref();
+
+    const address = await app.listen({ host: cfg.host, port: cfg.port });
+    const url = address.replace('[::1]', 'localhost');
+
+    let closing: Promise<void> | null = null;
+    const close = (): Promise<void> => {
+      closing ??= (async () => {
+        ctx.state.draining = true;
+        clearInterval(sweeper!);
+        await queue.close(cfg.graceMs);
+        await app!.close();
+        await classifyPool.close();
+        if (jobPool) await jobPool.close();
+        metrics.close();
+        registry.close();
+        lock.release();
+      })();
+      return closing;
+    };
+
+    if (cfg.handleSignals) {
+      // A promise nobody awaited (a library's stray read, a late socket error) must never take the server and its
+      // running jobs down: log it and serve on. The jobs' own failures are handled where they run.
+      process.on('unhandledRejection', (reason) => {
+        cfg.log(`unhandled rejection (the server goes on): ${reason instanceof Error ? reason.stack ?? reason.message : String(reason)}`);
+        app!.log.error({ err: reason }, 'unhandled rejection');
+      });
+      const onSignal = (sig: NodeJS.Signals): void => {
+        cfg.log(`${sig}: finishing running jobs (up to ${Math.round(cfg.graceMs / 1000)} s), taking no new ones`);
+        void close().then(() => process.exit(0), (err: unknown) => { cfg.log(`shutdown failed: ${(err as Error).message}`); process.exit(1); });
+      };
+      process.once('SIGTERM', onSignal);
+      process.once('SIGINT', onSignal);
+    }
+    return { app: app!, ctx, url, close };
+  }
 }

@@ -90,3 +90,18 @@ test('a stray unhandled rejection is logged and the server serves on', async () 
     tmp.cleanup();
   }
 });
+
+test('a server that cannot listen (port taken) stops what it started and releases the data dir', async () => {
+  const tmp = tempDir();
+  const a = await startTestServer(path.join(tmp.dir, 'a'));
+  try {
+    const port = Number(new URL(a.url).port);
+    await assert.rejects(startTestServer(path.join(tmp.dir, 'b'), { port }), /EADDRINUSE|address already in use/);
+    const b = await startTestServer(path.join(tmp.dir, 'b'));
+    assert.equal((await getJson(b.url, '/readyz')).status, 200, 'the data dir was released, its registry closed');
+    await b.close();
+  } finally {
+    await a.close();
+    tmp.cleanup();
+  }
+});

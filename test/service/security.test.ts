@@ -1,6 +1,7 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
+import path from 'node:path';
 import { isLoopback, hostOf } from '../../src/service/api/auth.ts';
 import { makeCapture, startTestServer, tempDir, multipart } from './helpers.ts';
 
@@ -229,4 +230,24 @@ test('client groups: loopback is one, IPv6 by /64, IPv4-mapped as IPv4', async (
   assert.notEqual(clientGroup('2001:db8:1:2::5'), clientGroup('2001:db8:1:3::5'));
   assert.equal(clientGroup('::ffff:10.1.2.3'), '10.1.2.3');
   assert.notEqual(clientGroup('10.1.2.3'), clientGroup('10.1.2.4'));
+});
+
+test('behind a reverse proxy: --allowed-host names are answered and their Origin may write; a keyed server takes any Host', async () => {
+  const tmp = tempDir();
+  const open = await startTestServer(path.join(tmp.dir, 'o'), { allowedHosts: ['veil.example'] });
+  const keyed = await startTestServer(path.join(tmp.dir, 'k'), { apiKeys: [KEY] });
+  try {
+    const port = Number(new URL(open.url).port);
+    assert.equal((await raw(port, 'GET', '/api/v1/jobs', { host: 'veil.example' })).status, 200);
+    assert.equal((await raw(port, 'GET', '/api/v1/jobs', { host: 'other.example' })).status, 403);
+    const up = multipart({ name: 'a.pcap', data: makeCapture(2) });
+    const viaProxy = await raw(port, 'POST', '/api/v1/jobs', { 'content-type': up.contentType, origin: 'https://veil.example' }, up.body);
+    assert.equal(viaProxy.status, 202, viaProxy.body);
+    const kport = Number(new URL(keyed.url).port);
+    assert.equal((await raw(kport, 'GET', '/api/v1/jobs', { host: 'veil.example.com', authorization: `Bearer ${KEY}` })).status, 200);
+  } finally {
+    await open.close();
+    await keyed.close();
+    tmp.cleanup();
+  }
 });

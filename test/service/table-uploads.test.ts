@@ -71,3 +71,18 @@ test('a legitimate table whose header is wider than 64 KiB is accepted, plain an
     assert.equal(job.summary.rows, 1);
   }
 });
+
+test('a label column named like a verdict column keeps its role under another name: no result column twice', async () => {
+  const csv = Buffer.from('id_src_port,id_dst_port,id_protocol,tls_sni,category\n40000,443,6,www.netflix.com,streaming\n40001,53,17,,network_services\n');
+  const r = await postJob(srv.url, { name: 'labelled.csv', data: csv }, { label: 'category', models: '' });
+  assert.equal(r.status, 202, JSON.stringify(r.body));
+  const job = await waitFinal(srv.url, r.body.id);
+  assert.equal(job.state, 'done', JSON.stringify(job.error));
+  const res = await getJson(srv.url, `/api/v1/jobs/${r.body.id}/results`);
+  const names = (res.body.columns as { name: string; role: string }[]).map((c) => `${c.name}:${c.role}`);
+  assert.equal(new Set(names.map((n) => n.split(':')[0])).size, names.length, names.join(','));
+  assert.ok(names.includes('true_category:label') && names.includes('category:metadata'), names.join(','));
+  const at = (n: string) => names.findIndex((x) => x.startsWith(`${n}:`));
+  assert.deepEqual(res.body.rows.map((row: unknown[]) => [row[at('true_category')], row[at('category')], row[at('app')]]),
+    [['streaming', 'streaming', 'Netflix'], ['network_services', 'network_services', 'DNS']]);
+});

@@ -226,7 +226,10 @@ export class OriginGuard {
       try {
         oh = origin === 'null' ? null : new URL(origin).host;
       } catch { oh = null; }
-      if (oh === null || host === null || oh.toLowerCase() !== hostHeader.trim().toLowerCase()) {
+      // Same origin as the request, or an origin on one of the server's names (a reverse proxy that rewrites Host).
+      const ohName = oh === null ? null : hostOf(oh);
+      const allowed = ohName !== null && this.opts.allowedHosts?.some((a) => a.toLowerCase() === ohName) === true;
+      if (oh === null || host === null || (oh.toLowerCase() !== hostHeader.trim().toLowerCase() && !allowed)) {
         throw new ServiceError('FORBIDDEN', `cross-origin writes are refused (Origin ${JSON.stringify(origin.slice(0, 100))})`);
       }
     }

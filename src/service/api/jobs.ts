@@ -135,6 +135,7 @@ export function jobRoutes(app: App, ctx: ServiceContext): void {
     ctx.registry.cancel(id);
     await ctx.queue.cancel(id);
     ctx.registry.delete(id);
+    ctx.registry.scrub();
     deleteResults(ctx.dataDir, id);
     removeUpload(ctx.dataDir, payload);
     reply.code(204);

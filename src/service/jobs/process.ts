@@ -266,7 +266,9 @@ function tablePlan(t: Table, models: readonly ServiceModel[], label: string | nu
     ...(ident.includes('id_flow') ? [] : [{ name: 'row', type: 'int' as const, role: 'identity' as const }]),
     ...ident.map((n) => ({ name: n, type: getColumn(t, n)!.kind === 'number' ? ('float' as const) : ('string' as const), role: 'identity' as const })),
     ...meta.map((n) => ({ name: n, type: 'string' as const, role: 'metadata' as const })),
-    ...(label ? [{ name: label, type: 'string' as const, role: 'label' as const }] : []),
+    // A label column named like a verdict column (an evaluation table labelled 'category') keeps its role under
+    // another name, so no result column is written twice.
+    ...(label ? [{ name: VERDICT_COLUMNS.some((c) => c.name === label) ? `true_${label}` : label, type: 'string' as const, role: 'label' as const }] : []),
     ...verdictResultColumns(),
     ...predictionColumns(models),
   ];

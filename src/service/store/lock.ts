@@ -1,4 +1,4 @@
-import { rmSync } from 'node:fs';
+import { renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { VeilError } from '../../wire/errors.ts';
@@ -33,8 +33,10 @@ export class DataDirLock {
           throw new VeilError('DATA_DIR_IN_USE', `${dataDir} is in use by another veil server; stop it first or use another --data-dir`);
         }
         // A lock file of an older Veil (a pid in text) or damaged: it holds nothing, replace it once.
+        // Moved aside, not removed: a racing server's rename fails, and it then meets the new lock (BUSY).
         if (attempt === 0 && (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT')) {
-          rmSync(file, { force: true });
+          try { renameSync(file, `${file}.old-${process.pid}`); } catch { /* another server moved it first */ }
+          rmSync(`${file}.old-${process.pid}`, { force: true });
           continue;
         }
         throw new VeilError('DATA_DIR_IN_USE', `${dataDir}: cannot take the lock ${file} (${(err as Error).message})`);
