@@ -11,12 +11,11 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { createGzip, gzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
-import { makeBigCapture, makeCapture, multipart } from '../test/service/helpers.ts';
+import { makeBigCapture, makeCapture, multipart, rawRequest } from '../test/service/helpers.ts';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 const KEY = 'attack-bench-key-0123456789abcdef';
@@ -91,23 +90,7 @@ async function watch<T>(srv: Server, fn: () => Promise<T>): Promise<{ value: T; 
 }
 
 function raw(port: number, method: string, target: string, headers: Record<string, string> = {}, body?: Buffer): Promise<{ status: number; body: string }> {
-  return new Promise((resolve) => {
-    const s = net.connect(port, '127.0.0.1');
-    const h = { host: `127.0.0.1:${port}`, connection: 'close', ...headers, ...(body ? { 'content-length': String(body.length) } : {}) };
-    const chunks: Buffer[] = [];
-    s.on('connect', () => {
-      s.write(`${method} ${target} HTTP/1.1\r\n${Object.entries(h).map(([k, v]) => `${k}: ${v}`).join('\r\n')}\r\n\r\n`);
-      // A server that refuses on the headers answers before the body: send it only if no answer came (a body
-      // sent into a closed connection resets it and loses the answer).
-      if (body) setTimeout(() => { if (chunks.length === 0 && !s.destroyed) s.end(body); }, 300);
-    });
-    s.on('data', (d) => chunks.push(d));
-    s.on('error', () => { /* a server that answers before reading the whole body resets it: 'close' follows */ });
-    s.on('close', () => {
-      const t = Buffer.concat(chunks).toString('latin1');
-      resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(t)?.[1] ?? 0), body: t.split('\r\n\r\n').slice(1).join('') });
-    });
-  });
+  return rawRequest(port, method, target, { headers, ...(body ? { body, bodyAfterMs: 300 } : {}) });
 }
 
 async function upload(srv: Server, name: string, data: Buffer, auth = true, route = '/api/v1/jobs'): Promise<{ status: number; body: any }> {

@@ -33,20 +33,32 @@ export function withVerdict<R extends readonly CellValue[]>(catalog: Catalog, wr
   };
 }
 
+/** The columns of a flow table the names layer reads (absent ones read as empty). */
+export const NAME_INPUTS = ['tls_sni', 'tls_protocol', 'tls_cert_subject', 'tls_cert_san', 'name_http_host', 'name_dns', 'id_protocol', 'id_src_port', 'id_dst_port'];
+const NAME_INPUT_AT = nameColumns(NAME_INPUTS.map((name) => ({ name })));
+
+/** What each row of a flow table shows in the clear, from its names columns when it has them. */
+export function tableNames(input: Table): FlowNames[] {
+  const cols = NAME_INPUTS.map((n) => getColumn(input, n));
+  const row: CellValue[] = new Array(NAME_INPUTS.length);
+  const out: FlowNames[] = new Array(input.rows);
+  for (let i = 0; i < input.rows; i++) {
+    for (let k = 0; k < cols.length; k++) { const c = cols[k]; row[k] = c ? cellValue(c, i) : null; }
+    out[i] = namesAt(row, NAME_INPUT_AT);
+  }
+  return out;
+}
+
 /**
  * `veil predict --catalog`: the verdict of each row of `input` (its names columns, when it has them) combined with
  * the model's answers, as columns to add to the prediction table.
  */
 export function verdictTable(input: Table, catalog: Catalog, labels: readonly string[], confidence: Float64Array): Table {
-  const names = ['tls_sni', 'tls_protocol', 'tls_cert_subject', 'tls_cert_san', 'name_http_host', 'name_dns', 'id_protocol', 'id_src_port', 'id_dst_port'];
-  const cols = names.map((n) => getColumn(input, n));
-  const at = nameColumns(names.map((name) => ({ name })));
+  const names = tableNames(input);
   const out: CellValue[][] = VERDICT_COLUMNS.map(() => new Array<CellValue>(input.rows));
-  const row: CellValue[] = new Array(names.length);
   for (let i = 0; i < input.rows; i++) {
-    for (let k = 0; k < names.length; k++) { const c = cols[k]; row[k] = c ? cellValue(c, i) : null; }
     const l = labels[i]!;
-    const cells = verdictCells(namesAt(row, at), catalog, { label: l, confidence: confidence[i]!, unknownReason: l === 'unknown' ? 'low_confidence' : '' });
+    const cells = verdictCells(names[i]!, catalog, { label: l, confidence: confidence[i]!, unknownReason: l === 'unknown' ? 'low_confidence' : '' });
     for (let k = 0; k < cells.length; k++) out[k]![i] = cells[k]!;
   }
   return makeTable(input.source, VERDICT_COLUMNS.map((c, k) => (c.type === 'float'

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { PcapWriter, buildPacket } from '../../src/wire/writer.ts';
 
 /** A TLS 1.3-style ClientHello record offering `sni` and `alpn` (enough for the handshake parser and JA4). */
@@ -358,4 +358,38 @@ export async function trainTinyModel(dir: string, name: string, target: 'applica
   const out = path.join(dir, `${name}.veilmodel`);
   await saveModel(model, out);
   return out;
+}
+
+export interface RawAnswer { status: number; headers: Record<string, string>; body: string }
+
+/**
+ * One HTTP/1.1 request over a raw socket, so the request line goes out exactly as written (fetch would normalise
+ * it). With `bodyAfterMs` the body is sent only if no answer came within that time: a server that refuses on the
+ * headers answers first, and a body sent into the closed connection would reset it and lose the answer. A reset
+ * ends the request with what arrived (status 0 when nothing did).
+ */
+export function rawRequest(port: number, method: string, target: string, opts: { headers?: Record<string, string>; body?: Buffer; localAddress?: string; bodyAfterMs?: number } = {}): Promise<RawAnswer> {
+  const { body } = opts;
+  return new Promise((resolve) => {
+    const s = connect({ port, host: '127.0.0.1', ...(opts.localAddress ? { localAddress: opts.localAddress } : {}) });
+    const h = { host: `127.0.0.1:${port}`, connection: 'close', ...opts.headers, ...(body ? { 'content-length': String(body.length) } : {}) };
+    const chunks: Buffer[] = [];
+    s.on('connect', () => {
+      s.write(`${method} ${target} HTTP/1.1\r\n${Object.entries(h).map(([k, v]) => `${k}: ${v}`).join('\r\n')}\r\n\r\n`);
+      if (!body) return;
+      if (opts.bodyAfterMs === undefined) s.write(body);
+      else setTimeout(() => { if (chunks.length === 0 && !s.destroyed) s.end(body); }, opts.bodyAfterMs);
+    });
+    s.on('data', (d: Buffer) => chunks.push(d));
+    s.on('error', () => { /* 'close' follows */ });
+    s.on('close', () => {
+      const text = Buffer.concat(chunks).toString('latin1');
+      const [head, ...rest] = text.split('\r\n\r\n');
+      const lines = (head ?? '').split('\r\n');
+      const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(lines[0] ?? '')?.[1] ?? 0);
+      const headers: Record<string, string> = {};
+      for (const l of lines.slice(1)) { const i = l.indexOf(':'); if (i > 0) headers[l.slice(0, i).toLowerCase()] = l.slice(i + 1).trim(); }
+      resolve({ status, headers, body: rest.join('\r\n\r\n') });
+    });
+  });
 }

@@ -1,9 +1,8 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import path from 'node:path';
 import { isLoopback, hostOf } from '../../src/service/api/auth.ts';
-import { makeCapture, startTestServer, tempDir, multipart } from './helpers.ts';
+import { makeCapture, startTestServer, tempDir, multipart, rawRequest, type RawAnswer } from './helpers.ts';
 
 /**
  * Nothing gets past the key: authorisation is decided on the route the router matched, so no spelling of a path
@@ -14,30 +13,9 @@ import { makeCapture, startTestServer, tempDir, multipart } from './helpers.ts';
 const KEY = 'security-test-key-0123456789';
 const KEY2 = 'security-test-key-never-used-before';
 
-interface RawAnswer { status: number; headers: Record<string, string>; body: string }
-
-/** One request over a raw socket, so the request line is sent exactly as written (fetch would normalise it). */
+/** One request with the request line exactly as written. */
 function raw(port: number, method: string, target: string, headers: Record<string, string> = {}, body?: Buffer, localAddress?: string): Promise<RawAnswer> {
-  return new Promise((resolve, reject) => {
-    const s = net.connect({ port, host: '127.0.0.1', ...(localAddress ? { localAddress } : {}) });
-    const h = { host: `127.0.0.1:${port}`, connection: 'close', ...headers, ...(body ? { 'content-length': String(body.length) } : {}) };
-    s.on('connect', () => {
-      s.write(`${method} ${target} HTTP/1.1\r\n${Object.entries(h).map(([k, v]) => `${k}: ${v}`).join('\r\n')}\r\n\r\n`);
-      if (body) s.write(body);
-    });
-    const chunks: Buffer[] = [];
-    s.on('data', (d) => chunks.push(d));
-    s.on('error', reject);
-    s.on('close', () => {
-      const text = Buffer.concat(chunks).toString('latin1');
-      const [head, ...rest] = text.split('\r\n\r\n');
-      const lines = (head ?? '').split('\r\n');
-      const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(lines[0] ?? '')?.[1] ?? 0);
-      const hs: Record<string, string> = {};
-      for (const l of lines.slice(1)) { const i = l.indexOf(':'); if (i > 0) hs[l.slice(0, i).toLowerCase()] = l.slice(i + 1).trim(); }
-      resolve({ status, headers: hs, body: rest.join('\r\n\r\n') });
-    });
-  });
+  return rawRequest(port, method, target, { headers, ...(body ? { body } : {}), ...(localAddress ? { localAddress } : {}) });
 }
 
 /** Spellings of one path that a router may take for it. */

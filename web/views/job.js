@@ -57,19 +57,25 @@ export async function jobView(root, id) {
   }
 
   /** Traffic by the verdict's application and category, in flows and in bytes. */
-  async function trafficCharts() {
-    const kinds = [['apps', 'application, flows'], ['apps-bytes', 'application, bytes'], ['categories', 'category, flows'], ['categories-bytes', 'category, bytes']];
-    const panel = h('div.chart-grid', {}, ...kinds.map(([k]) => h('figure', { dataset: { chart: k } }, h('span.muted', {}, 'loading…'))));
-    await Promise.all(kinds.map(async ([k, what], i) => {
+  /** Fills `panel` with one figure per chart (kind, API path, alt text), each loading on its own. */
+  async function figures(panel, charts) {
+    panel.replaceChildren(...charts.map(([k]) => h('figure', { dataset: { chart: k } }, h('span.muted', {}, 'loading…'))));
+    await Promise.all(charts.map(async ([, src, alt], i) => {
       const fig = panel.children[i];
       try {
-        const u = await blobUrl(`/jobs/${id}/charts/${k}.svg`);
+        const u = await blobUrl(src);
         urls.push(u);
-        fig.replaceChildren(h('img', { src: u, alt: `traffic by ${what}` }));
+        fig.replaceChildren(h('img', { src: u, alt }));
       } catch (e) {
         fig.replaceChildren(errorBox(e));
       }
     }));
+  }
+
+  async function trafficCharts() {
+    const kinds = [['apps', 'application, flows'], ['apps-bytes', 'application, bytes'], ['categories', 'category, flows'], ['categories-bytes', 'category, bytes']];
+    const panel = h('div.chart-grid');
+    await figures(panel, kinds.map(([k, what]) => [k, `/jobs/${id}/charts/${k}.svg`, `traffic by ${what}`]));
     return h('section.charts', { id: 'traffic-charts' }, h('h2', {}, 'Traffic by application and category'), panel);
   }
 
@@ -81,17 +87,7 @@ export async function jobView(root, id) {
     const show = async (m) => {
       for (const b of tabs.children) b.classList.toggle('active', b.dataset.model === m.name);
       const kinds = ['counts', 'confidence', ...(m.confusion ? ['confusion', 'f1'] : [])];
-      panel.replaceChildren(...kinds.map((k) => h('figure', { dataset: { chart: k } }, h('span.muted', {}, 'loading…'))));
-      await Promise.all(kinds.map(async (k, i) => {
-        const fig = panel.children[i];
-        try {
-          const u = await blobUrl(`/jobs/${id}/charts/${k}.svg?model=${encodeURIComponent(m.name)}`);
-          urls.push(u);
-          fig.replaceChildren(h('img', { src: u, alt: `${k} chart for ${m.name}` }));
-        } catch (e) {
-          fig.replaceChildren(errorBox(e));
-        }
-      }));
+      await figures(panel, kinds.map((k) => [k, `/jobs/${id}/charts/${k}.svg?model=${encodeURIComponent(m.name)}`, `${k} chart for ${m.name}`]));
     };
     for (const m of models) tabs.append(h('button.tab', { dataset: { model: m.name }, onclick: () => show(m) }, m.name));
     box.append(...[h('h2', {}, 'Charts'), models.length > 1 ? tabs : null, panel].filter(Boolean));

@@ -20,11 +20,7 @@ export class ApiKeys {
   /** The key's id for a request's Authorization header (its digest's first 8 hex digits), or null: no answer. */
   idOf(header: string | undefined): string | null {
     const m = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
-    if (!m) return null;
-    const d = digest(m[1]!);
-    let ok = false;
-    for (const k of this.digests) ok = timingSafeEqual(k, d) || ok;
-    return ok ? d.toString('hex').slice(0, 8) : null;
+    return m ? this.match(m[1]!) : null;
   }
 
   /** The key's id for a request's Authorization header, or a 401 error. */
@@ -32,11 +28,17 @@ export class ApiKeys {
     if (!header) throw new ServiceError('AUTH_MISSING', 'this server requires an API key: send "Authorization: Bearer <key>"', { 'www-authenticate': 'Bearer' });
     const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
     if (!m) throw new ServiceError('AUTH_MISSING', 'the Authorization header must be "Bearer <key>"', { 'www-authenticate': 'Bearer' });
-    const d = digest(m[1]!);
+    const id = this.match(m[1]!);
+    if (id === null) throw new ServiceError('AUTH_INVALID', 'the API key is not valid for this server', { 'www-authenticate': 'Bearer error="invalid_token"' });
+    return id;
+  }
+
+  /** The id of `token` when it is one of the keys (every digest compared, in constant time), else null. */
+  private match(token: string): string | null {
+    const d = digest(token);
     let ok = false;
     for (const k of this.digests) ok = timingSafeEqual(k, d) || ok;
-    if (!ok) throw new ServiceError('AUTH_INVALID', 'the API key is not valid for this server', { 'www-authenticate': 'Bearer error="invalid_token"' });
-    return d.toString('hex').slice(0, 8);
+    return ok ? d.toString('hex').slice(0, 8) : null;
   }
 }
 

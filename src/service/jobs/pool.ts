@@ -2,7 +2,7 @@ import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import type { ClassifyRequest, ClassifyResult } from '../models/classify.ts';
 import type { JobPayload, ProcessOutcome } from './types.ts';
-import type { ClassifyOutcome, InspectOutcome } from './thread.ts';
+import type { ClassifyOutcome, InspectOutcome, TaskFailure } from './thread.ts';
 import { ServiceError, type ServiceErrorCode } from '../errors.ts';
 
 /** A job running in the pool: its outcome, and a way to ask it to stop. */
@@ -44,26 +44,17 @@ export class CpuPool {
   }
 
   async classify(request: ClassifyRequest, modelDirs: string[]): Promise<ClassifyResult> {
-    const out = (await this.pool.run({ op: 'classify', request, modelDirs })) as ClassifyOutcome;
-    if (out.ok) return out.result;
-    if (out.error.userFacing) throw new ServiceError(out.error.code as ServiceErrorCode, out.error.message);
-    throw new Error(out.error.message);
+    return unwrap((await this.pool.run({ op: 'classify', request, modelDirs })) as ClassifyOutcome).result;
   }
 
   /** Column names of an uploaded flow table, read in a pool thread (a BAD_TABLE ServiceError when it cannot be). */
   async tableColumns(file: string, kind: { format: 'csv' | 'jsonl' | 'parquet' | 'arff'; gzip: boolean }, displayName: string): Promise<string[]> {
-    return this.inspect(await this.pool.run({ op: 'table-columns', file, kind, displayName }) as InspectOutcome).columns ?? [];
+    return unwrap(await this.pool.run({ op: 'table-columns', file, kind, displayName }) as InspectOutcome).columns ?? [];
   }
 
   /** Loads a model file in a pool thread and throws its error (BAD_MODEL) if it is not one this server can load. */
   async checkModel(file: string, name: string): Promise<void> {
-    this.inspect(await this.pool.run({ op: 'check-model', file, name }) as InspectOutcome);
-  }
-
-  private inspect(out: InspectOutcome): { columns?: string[] } {
-    if (out.ok) return out;
-    if (out.error.userFacing) throw new ServiceError(out.error.code as ServiceErrorCode, out.error.message);
-    throw new Error(out.error.message);
+    unwrap(await this.pool.run({ op: 'check-model', file, name }) as InspectOutcome);
   }
 
   get queued(): number {
@@ -73,4 +64,11 @@ export class CpuPool {
   async close(): Promise<void> {
     await this.pool.destroy();
   }
+}
+
+/** A task's outcome as the caller sees it: its value, or its error thrown again (a ServiceError when user-facing). */
+function unwrap<T extends { ok: true }>(out: T | TaskFailure): T {
+  if (out.ok) return out;
+  if (out.error.userFacing) throw new ServiceError(out.error.code as ServiceErrorCode, out.error.message);
+  throw new Error(out.error.message);
 }

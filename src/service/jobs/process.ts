@@ -9,15 +9,12 @@ import { cellValue, columnStrings, getColumn, numberColumn, stringColumn, type C
 import { ResultReader, ResultWriter, type ResultColumn } from '../store/results.ts';
 import { ServiceError, serviceCodeFor } from '../errors.ts';
 import { UNKNOWN_LABEL, type ServiceModel } from '../models/types.ts';
-import { VERDICT_COLUMNS, verdictCells } from '../../dataset/verdict.ts';
+import { VERDICT_COLUMNS, tableNames, verdictCells } from '../../dataset/verdict.ts';
 import { catalogFilesFromEnv, loadCatalog, nameColumns, namesAt, type Catalog, type FlowNames } from '../../names/index.ts';
 import { CONFIDENCE_BINS, type JobPayload, type JobSummary, type ModelRef, type ModelSummary, type ProcessOutcome, type TrafficSummary } from './types.ts';
 
 /** Handshake metadata carried into results beside the identity columns. */
 export const RESULT_METADATA = ['tls_sni', 'tls_alpn', 'tls_alpn_offered', 'tls_ja4', 'name_http_host', 'name_dns'] as const;
-
-/** The columns the names layer reads from a row (a table's, when present). */
-const NAME_INPUTS = ['tls_sni', 'tls_protocol', 'tls_cert_subject', 'tls_cert_san', 'name_http_host', 'name_dns', 'id_protocol', 'id_src_port', 'id_dst_port'];
 
 /** The model whose answer is the behaviour side of the verdict (as in `veil classify`). */
 const BEHAVIOUR_MODEL = 'category';
@@ -273,7 +270,6 @@ function tablePlan(t: Table, models: readonly ServiceModel[], label: string | nu
     ...predictionColumns(models),
   ];
   const addRow = !ident.includes('id_flow');
-  const at = nameColumns(NAME_INPUTS.map((name) => ({ name })));
   return {
     resultColumns,
     fromRows() {
@@ -292,18 +288,11 @@ function tablePlan(t: Table, models: readonly ServiceModel[], label: string | nu
         if (labels) row.push(labels[r] ?? null);
         base[r] = row;
       }
-      const nameCols = NAME_INPUTS.map((n) => getColumn(chunk, n));
       const fwd = getColumn(chunk, 'fwd_bytes');
       const bwd = getColumn(chunk, 'bwd_bytes');
-      const names: FlowNames[] = new Array(chunk.rows);
       const bytes = new Float64Array(chunk.rows);
-      const cells: CellValue[] = new Array(NAME_INPUTS.length);
-      for (let r = 0; r < chunk.rows; r++) {
-        for (let k = 0; k < nameCols.length; k++) { const c = nameCols[k]; cells[k] = c ? cellValue(c, r) : null; }
-        names[r] = namesAt(cells, at);
-        bytes[r] = fwd && bwd ? toNumber(cellValue(fwd, r)) + toNumber(cellValue(bwd, r)) : NaN;
-      }
-      return { rows: chunk.rows, base, table: chunk, labels, names, bytes };
+      for (let r = 0; r < chunk.rows; r++) bytes[r] = fwd && bwd ? toNumber(cellValue(fwd, r)) + toNumber(cellValue(bwd, r)) : NaN;
+      return { rows: chunk.rows, base, table: chunk, labels, names: tableNames(chunk), bytes };
     },
   };
 }

@@ -19,14 +19,17 @@ export type ThreadTask =
   | { op: 'table-columns'; file: string; kind: { format: 'csv' | 'jsonl' | 'parquet' | 'arff'; gzip: boolean }; displayName: string }
   | { op: 'check-model'; file: string; name: string };
 
+/** A task's error as it crosses the thread boundary: the registry code of a user-facing error, else INTERNAL. */
+export type TaskFailure = { ok: false; error: { code: string; message: string; userFacing: boolean } };
+
 /** The outcome of the inspection tasks an upload needs before it is accepted (off the API thread). */
-export type InspectOutcome = { ok: true; columns?: string[] } | { ok: false; error: { code: string; message: string; userFacing: boolean } };
+export type InspectOutcome = { ok: true; columns?: string[] } | TaskFailure;
 
 const cache = new ModelCache();
 
-export type ClassifyOutcome = { ok: true; result: ClassifyResult } | { ok: false; error: { code: string; message: string; userFacing: boolean } };
+export type ClassifyOutcome = { ok: true; result: ClassifyResult } | TaskFailure;
 
-function failure(err: unknown): { ok: false; error: { code: string; message: string; userFacing: boolean } } {
+function failure(err: unknown): TaskFailure {
   const e = err as { userFacing?: boolean; code?: unknown; name?: unknown; message?: unknown };
   return { ok: false, error: { code: e?.userFacing ? serviceCodeFor(String(e.code ?? ''), String(e.name ?? '')) : 'INTERNAL', message: String(e?.message ?? err), userFacing: Boolean(e?.userFacing) } };
 }
@@ -51,8 +54,7 @@ export default async function task(t: ThreadTask): Promise<ProcessOutcome | Clas
     try {
       return { ok: true, result: await classifyRows(t.request, (ref) => cache.get(ref, t.modelDirs)) };
     } catch (err) {
-      const e = err as { userFacing?: boolean; code?: unknown; name?: unknown; message?: unknown };
-      return { ok: false, error: { code: e.userFacing ? serviceCodeFor(String(e.code ?? ''), String(e.name ?? '')) : 'INTERNAL', message: String(e?.message ?? err), userFacing: Boolean(e?.userFacing) } };
+      return failure(err);
     }
   }
   const ac = new AbortController();
