@@ -101,7 +101,9 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       e = new ServiceError('BAD_REQUEST', err.message);
     } else if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
       e = new ServiceError('BATCH_TOO_LARGE', 'the request body is larger than 16 MiB');
-    } else if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || (err.statusCode === 400 && !(err instanceof ServiceError))) {
+    } else if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+      e = new ServiceError('UNSUPPORTED_MEDIA_TYPE', `the body's Content-Type (${String(req.headers['content-type'] ?? 'none').split(';')[0]!.slice(0, 80)}) is not one this route reads`);
+    } else if (err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || (err.statusCode === 400 && !(err instanceof ServiceError))) {
       e = new ServiceError('BAD_REQUEST', err.message);
     } else if (!(err instanceof ServiceError) && !(err as { userFacing?: boolean }).userFacing && typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
       // A plugin's own client error (the static files' 403 for a dot-segment path, a malformed URL): the

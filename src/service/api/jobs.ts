@@ -85,10 +85,7 @@ export function jobRoutes(app: App, ctx: ServiceContext): void {
         const columns = new Set(await ctx.pool.tableColumns(tmp, kind, up.displayName));
         const need = [...new Set([...models.flatMap((m) => m.columns), ...(label ? [label] : [])])];
         const missing = need.filter((c) => !columns.has(c));
-        if (missing.length) {
-          const what = label && missing.includes(label) ? (missing.length === 1 ? 'the label column' : 'the label column and columns the model(s) need') : 'columns the model(s) need';
-          throw new ServiceError('MISSING_COLUMNS', `${up.displayName}: lacks ${missing.length} ${what}: ${missing.join(', ')}`);
-        }
+        if (missing.length) throw new ServiceError('MISSING_COLUMNS', `${up.displayName}: ${lacksPhrase(missing, label)}`);
       }
       const file = path.join('uploads', `${id}${storedExtension(kind)}`);
       renameSync(tmp, path.join(ctx.dataDir, file));
@@ -116,7 +113,7 @@ export function jobRoutes(app: App, ctx: ServiceContext): void {
     schema: { summary: 'List jobs, newest first', tags: ['jobs'], querystring: JobListQuery, response: { 200: JobList } },
     config: { errors: [400, 401, 429] },
   }, async (req) => {
-    const { jobs, total } = ctx.registry.list({ limit: req.query.limit, offset: req.query.offset, ...(req.query.state ? { state: req.query.state } : {}) });
+    const { jobs, total } = ctx.registry.list({ limit: req.query.limit ?? 50, offset: req.query.offset ?? 0, ...(req.query.state ? { state: req.query.state } : {}) });
     return { jobs: jobs.map(view), total };
   });
 
@@ -152,7 +149,10 @@ export function jobRoutes(app: App, ctx: ServiceContext): void {
     const r = openResults(req.params.id);
     try {
       const q = req.query;
-      return r.page({ offset: q.offset, limit: q.limit, ...(q.sort ? { sort: q.sort } : {}), ...(q.desc ? { desc: q.desc } : {}), ...(q.q ? { q: q.q } : {}) });
+      if (q.sort && !r.columns.some((c) => c.name === q.sort)) {
+        throw new ServiceError('BAD_REQUEST', `querystring/sort '${q.sort.slice(0, 80)}' is not a column of job ${req.params.id}'s results; sort by one of: ${r.columns.map((c) => c.name).join(', ')}`);
+      }
+      return r.page({ offset: q.offset ?? 0, limit: q.limit ?? 100, ...(q.sort ? { sort: q.sort } : {}), ...(q.desc ? { desc: q.desc } : {}), ...(q.q ? { q: q.q } : {}) });
     } finally {
       r.close();
     }
@@ -274,13 +274,29 @@ export function perClassScores(classes: readonly string[], matrix: readonly (rea
   }).filter((s) => s.support > 0 || colSum[classes.indexOf(s.label)]! > 0);
 }
 
-function parseList(s: string | undefined): string[] | null {
-  if (s === undefined || s.trim() === '') return null;
+/**
+ * What a table lacks, in words: "lacks the label column 'truth'", "lacks 2 columns the models need: a, b", "lacks
+ * the label column 'truth' and 1 column the models need: a".
+ */
+export function lacksPhrase(missing: readonly string[], label: string | null): string {
+  const model = missing.filter((c) => c !== label);
+  const parts: string[] = [];
+  if (label !== null && missing.includes(label)) parts.push(`the label column '${label}'`);
+  if (model.length) parts.push(`${model.length} column${model.length === 1 ? '' : 's'} the models need: ${model.join(', ')}`);
+  return `lacks ${parts.join(' and ')}`;
+}
+
+/**
+ * The `models` field of POST /jobs: absent means the default models; present but empty (`""` or `[]`, a form with
+ * every model unticked) means no model at all, never the defaults.
+ */
+export function parseList(s: string | undefined): string[] | null {
+  if (s === undefined) return null;
   const t = s.trim();
   if (t.startsWith('[')) {
     try {
       const a = JSON.parse(t) as unknown;
-      if (Array.isArray(a) && a.every((x) => typeof x === 'string')) return a as string[];
+      if (Array.isArray(a) && a.every((x) => typeof x === 'string')) return (a as string[]).map((x) => x.trim()).filter(Boolean);
     } catch { /* fall through */ }
     throw new ServiceError('BAD_REQUEST', 'models must be a comma-separated list or a JSON array of names');
   }

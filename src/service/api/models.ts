@@ -8,7 +8,7 @@ import type { ServiceContext } from './context.ts';
 import { perClassScores } from './jobs.ts';
 import { charts } from './charts.ts';
 import {
-  ClassifyBody, ClassifyResponse, Model, ModelChartParams, ModelList, ModelName, ModelParams, ModelUploadDoc,
+  ClassifyBody, ClassifyResponse, Model, ModelChartParams, ModelList, ModelName, ModelParams, ModelPatch, ModelUploadDoc,
 } from './schemas.ts';
 import { receiveUpload } from './upload.ts';
 
@@ -75,13 +75,35 @@ export function modelRoutes(app: App, ctx: ServiceContext): void {
       });
       const info = await ctx.catalog.install(tmp, name, {
         replace: /^(1|true|yes|on)$/i.test(up.fields.replace ?? ''),
-        isDefault: !/^(0|false|no|off)$/i.test(up.fields.default ?? ''),
+        // Only when asked: an upload never changes what jobs that name no models get without a word.
+        isDefault: /^(1|true|yes|on)$/i.test(up.fields.default ?? ''),
       });
       reply.code(201).header('location', `/api/v1/models/${encodeURIComponent(name)}`);
       return info;
     } finally {
       rmSync(tmp, { force: true });
     }
+  });
+
+  app.patch('/api/v1/models/:name', {
+    schema: {
+      summary: 'Choose whether a model is a default (applied to jobs and POST /classify requests that name no models)',
+      tags: ['models'], params: ModelParams, body: ModelPatch, response: { 200: Model },
+    },
+    config: { errors: [400, 401, 403, 404, 429] },
+  }, async (req) => ctx.catalog.setDefault(req.params.name, req.body.default));
+
+  app.delete('/api/v1/models/:name', {
+    schema: {
+      summary: 'Unload a model: an uploaded one is deleted; one of a --models directory stays on disk and is no longer loaded by this server',
+      description: 'Jobs already queued with the model fail if their worker no longer finds it; finished jobs keep their results.',
+      tags: ['models'], params: ModelParams, response: { 204: { type: 'null' } },
+    },
+    config: { errors: [400, 401, 403, 404, 429] },
+  }, async (req, reply) => {
+    await ctx.catalog.remove(req.params.name);
+    reply.code(204);
+    return null;
   });
 
   // The body is parsed, checked and predicted in a worker thread: the API thread only reads the bytes, so large

@@ -74,14 +74,14 @@ export const JobList = Type.Object({ jobs: Type.Array(Type.Ref('Job')), total: T
 
 export const JobListQuery = Type.Object({
   state: Type.Optional(Type.Union([Type.Literal('queued'), Type.Literal('running'), Type.Literal('done'), Type.Literal('failed'), Type.Literal('cancelled')])),
-  offset: Type.Integer({ minimum: 0, default: 0 }),
-  limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 }),
+  offset: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
 });
 
 export const ResultsQuery = Type.Object({
-  offset: Type.Integer({ minimum: 0, default: 0 }),
-  limit: Type.Integer({ minimum: 1, maximum: 5000, default: 100 }),
-  sort: Type.Optional(Type.String({ maxLength: 200, description: 'Column to order by' })),
+  offset: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 5000, default: 100 })),
+  sort: Type.Optional(Type.String({ maxLength: 200, description: 'Column to order by: one of the page\'s column names (another name answers 400 naming them)' })),
   desc: Type.Optional(Type.Boolean({ description: 'Descending order' })),
   q: Type.Optional(Type.String({ maxLength: 200, description: 'Case-insensitive substring filter over the row' })),
 });
@@ -142,6 +142,9 @@ export const Model = Type.Object({
 
 export const ModelList = Type.Object({ models: Type.Array(Type.Ref('Model')) });
 export const ModelParams = Type.Object({ name: ModelName });
+export const ModelPatch = Type.Object({
+  default: Type.Boolean({ description: 'Apply the model to jobs and POST /classify requests that name no models' }),
+}, { additionalProperties: false });
 export const ModelChartParams = Type.Object({
   name: ModelName,
   chart: Type.Union([Type.Literal('importance.svg'), Type.Literal('f1.svg'), Type.Literal('confusion.svg')]),
@@ -164,7 +167,7 @@ export const ClassifyResponse = Type.Object({
 /** Documentation only: the multipart fields of POST /jobs (the body is streamed, not validated as a whole). */
 export const JobUploadDoc = Type.Object({
   file: Type.String({ format: 'binary', description: 'A capture (pcap, pcapng, optionally gzipped) or a flow table (CSV, JSONL, Parquet, ARFF)' }),
-  models: Type.Optional(Type.String({ description: 'Comma-separated model names (default: the default models)' })),
+  models: Type.Optional(Type.String({ description: 'Comma-separated model names or a JSON array; absent: the default models; empty ("" or []): no model (flows and names only)' })),
   label: Type.Optional(Type.String({ description: 'Label column of a flow table: adds a confusion matrix and per-class scores' })),
   partial: Type.Optional(Type.String({ description: '"true": keep the flows before damage in a truncated capture instead of refusing it' })),
 }, { required: ['file'] });
@@ -173,7 +176,7 @@ export const ModelUploadDoc = Type.Object({
   file: Type.String({ format: 'binary', description: 'A model artifact written by `veil train`' }),
   name: Type.Optional(Type.String({ description: 'Name to load it under (default: the file\'s own model name)' })),
   replace: Type.Optional(Type.String({ description: '"true" to replace a model of the same name' })),
-  default: Type.Optional(Type.String({ description: '"false" to load it without applying it to jobs that name no models' })),
+  default: Type.Optional(Type.String({ description: '"true" to make it a default model (applied to jobs that name no models); without it the upload is loaded but not a default' })),
 }, { required: ['file'] });
 
 export const ErrorList = Type.Object({

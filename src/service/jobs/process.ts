@@ -133,6 +133,7 @@ export async function processJob(job: JobPayload, ctx: ProcessContext): Promise<
         format: job.input.format,
         chunkRows: BATCH_ROWS,
         warn,
+        flagAdvice: false,
         onProgress: (f: number) => { read = f; },
         ...(job.limits?.maxInflatedBytes ? { limits: { maxInflatedBytes: job.limits.maxInflatedBytes } } : {}),
         ...(job.labelColumn ? { textColumns: [job.labelColumn] } : {}),

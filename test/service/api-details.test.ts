@@ -1,0 +1,163 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { getJson, makeCapture, postJob, startTestServer, tempDir, trainTinyModel, waitFinal } from './helpers.ts';
+import { ISCX_DECLARED_ORDER, Rng } from '../../src/dataset/index.ts';
+
+/**
+ * The API's small promises (issue 15): an empty model list means no model, unknown sort columns and non-multipart
+ * uploads are refused in words, defaults are documented as defaults, warnings speak to API users, and models can be
+ * unloaded and made (or unmade) defaults.
+ */
+
+let srv: Awaited<ReturnType<typeof startTestServer>>;
+let tmp: ReturnType<typeof tempDir>;
+let vpnFile: string;
+let shippedDir: string;
+
+before(async () => {
+  tmp = tempDir('veil-api-');
+  shippedDir = path.join(tmp.dir, 'shipped');
+  mkdirSync(shippedDir);
+  await trainTinyModel(shippedDir, 'application', 'application');
+  vpnFile = await trainTinyModel(tmp.dir, 'vpn', 'vpn');
+  srv = await startTestServer(path.join(tmp.dir, 'data'), { modelDirs: [shippedDir] });
+});
+after(async () => {
+  await srv?.close();
+  tmp?.cleanup();
+});
+
+const json = async (method: string, p: string, body?: unknown): Promise<{ status: number; body: any }> => {
+  const r = await fetch(`${srv.url}${p}`, { method, ...(body !== undefined ? { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) } : {}) });
+  return { status: r.status, body: r.status === 204 ? null : await r.json().catch(() => null) };
+};
+
+test('a job whose models field is empty ("" or []) applies no model, not the defaults; an absent field applies them', async () => {
+  for (const models of ['', '[]', ' , ']) {
+    const r = await postJob(srv.url, { name: 'a.pcap', data: makeCapture(3) }, { models });
+    assert.equal(r.status, 202, JSON.stringify(r.body));
+    assert.deepEqual(r.body.models, [], `models=${JSON.stringify(models)}`);
+    const job = await waitFinal(srv.url, r.body.id);
+    assert.equal(job.state, 'done');
+    assert.deepEqual(job.summary.models, []);
+  }
+  const dflt = await postJob(srv.url, { name: 'a.pcap', data: makeCapture(3) });
+  assert.deepEqual(dflt.body.models, ['application']);
+});
+
+test('?sort on a column the results do not have answers 400 naming the allowed columns', async () => {
+  const r = await postJob(srv.url, { name: 'a.pcap', data: makeCapture(3) }, { models: '' });
+  await waitFinal(srv.url, r.body.id);
+  const bad = await getJson(srv.url, `/api/v1/jobs/${r.body.id}/results?sort=nope`);
+  assert.equal(bad.status, 400);
+  assert.equal(bad.body.error.code, 'BAD_REQUEST');
+  assert.match(bad.body.error.message, /'nope'/);
+  assert.match(bad.body.error.message, /id_src_port/);
+  const ok = await getJson(srv.url, `/api/v1/jobs/${r.body.id}/results?sort=id_src_port&desc=true`);
+  assert.equal(ok.status, 200);
+  const port = ok.body.columns.findIndex((c: { name: string }) => c.name === 'id_src_port');
+  assert.deepEqual(ok.body.rows.map((row: unknown[]) => row[port]), [40002, 40001, 40000]);
+});
+
+test('a non-multipart body to an upload route answers 415 in the documented format', async () => {
+  for (const [route, type, body] of [
+    ['/api/v1/jobs', 'application/json', '{"file":"x"}'],
+    ['/api/v1/jobs', 'application/octet-stream', 'abc'],
+    ['/api/v1/models', 'text/plain', 'abc'],
+  ] as const) {
+    const r = await fetch(`${srv.url}${route}`, { method: 'POST', headers: { 'content-type': type }, body });
+    assert.equal(r.status, 415, `${route} ${type}`);
+    const b = (await r.json()) as { error: { code: string; status: number; message: string } };
+    assert.equal(b.error.code, 'UNSUPPORTED_MEDIA_TYPE');
+    assert.equal(b.error.status, 415);
+    assert.match(b.error.message, /multipart\/form-data|Content-Type/);
+  }
+});
+
+test('OpenAPI does not mark offset and limit required: they have defaults', async () => {
+  const doc = (await getJson(srv.url, '/docs/json')).body;
+  for (const route of ['/api/v1/jobs', '/api/v1/jobs/{id}/results']) {
+    const params = doc.paths[route].get.parameters as { name: string; in: string; required?: boolean; schema: { default?: unknown } }[];
+    for (const name of ['offset', 'limit']) {
+      const p = params.find((x) => x.name === name && x.in === 'query');
+      assert.ok(p, `${route} ${name}`);
+      assert.notEqual(p.required, true, `${route} ${name} is required`);
+      assert.notEqual(p.schema.default, undefined);
+    }
+  }
+  // And the defaults still apply.
+  const list = await getJson(srv.url, '/api/v1/jobs');
+  assert.equal(list.status, 200);
+});
+
+test('an ISCX ARFF job warns about its column order without telling API users to pass a CLI flag', async () => {
+  const rng = new Rng(1);
+  const stat = (): number[] => { const a = 1 + rng.float() * 1000, b = a + rng.float() * 1000, c = b + rng.float() * 1000; return [a, b, c, (c - a) / 3]; };
+  const rows: string[] = [];
+  for (let i = 0; i < 60; i++) {
+    const [fmin, fmean, fmax, fstd] = stat(), [bmin, bmean, bmax, bstd] = stat(), [imin, imean, imax, istd] = stat(), [amin, amean, amax, astd] = stat(), [dmin, dmean, dmax, dstd] = stat();
+    rows.push([1e6 * rng.float(), fmin, bmin, fmax, bmax, fmean, bmean, fstd, bstd, rng.float() * 100, rng.float() * 1e5,
+      imin, imax, imean, istd, amin, amean, amax, astd, dmin, dmean, dmax, dstd].join(',') + `,${i % 2 ? 'VPN' : 'Non-VPN'}`);
+  }
+  const arff = ['@RELATION flows', ...ISCX_DECLARED_ORDER.map((n) => `@ATTRIBUTE ${n} NUMERIC`), '@ATTRIBUTE class1 {Non-VPN,VPN}', '@DATA', ...rows].join('\n') + '\n';
+  const r = await postJob(srv.url, { name: 'iscx.arff', data: Buffer.from(arff) }, { models: '' });
+  assert.equal(r.status, 202, JSON.stringify(r.body));
+  const job = await waitFinal(srv.url, r.body.id);
+  assert.equal(job.state, 'done', JSON.stringify(job.error));
+  const w = (job.summary.warnings as string[]).find((x) => /ISCX 2016 header error/.test(x));
+  assert.ok(w, job.summary.warnings.join('\n'));
+  assert.doesNotMatch(w, /--[a-z]/, w);
+  assert.match(w, /Columns renamed/);
+});
+
+test('a table lacking its label column says so in words, not "lacks 1 the label column"', async () => {
+  const csv = Buffer.from('id_src_port,id_dst_port\n1,2\n');
+  const r = await postJob(srv.url, { name: 'x.csv', data: csv }, { models: '', label: 'truth' });
+  assert.equal(r.status, 400);
+  assert.equal(r.body.error.code, 'MISSING_COLUMNS');
+  assert.equal(r.body.error.message, "x.csv: lacks the label column 'truth'");
+  const both = await postJob(srv.url, { name: 'x.csv', data: csv }, { models: 'application', label: 'truth' });
+  assert.match(both.body.error.message, /^x\.csv: lacks the label column 'truth' and \d+ columns the models need: /);
+});
+
+test('an uploaded model is not made a default unless asked; PATCH chooses defaults; the choice survives a reload', async () => {
+  const fd = new FormData();
+  fd.append('file', new Blob([readFileSync(vpnFile)]), 'vpn.veilmodel');
+  const up = await fetch(`${srv.url}/api/v1/models`, { method: 'POST', body: fd });
+  assert.equal(up.status, 201);
+  assert.equal(((await up.json()) as { isDefault: boolean }).isDefault, false);
+  const job = await postJob(srv.url, { name: 'a.pcap', data: makeCapture(3) });
+  assert.deepEqual(job.body.models, ['application'], 'the upload did not join the defaults');
+
+  const on = await json('PATCH', '/api/v1/models/vpn', { default: true });
+  assert.equal(on.status, 200, JSON.stringify(on.body));
+  assert.equal(on.body.isDefault, true);
+  const off = await json('PATCH', '/api/v1/models/application', { default: false });
+  assert.equal(off.body.isDefault, false);
+  assert.deepEqual((await postJob(srv.url, { name: 'a.pcap', data: makeCapture(3) })).body.models, ['vpn']);
+  assert.equal((await json('PATCH', '/api/v1/models/vpn', { default: 'yes' })).status, 400);
+  assert.equal((await json('PATCH', '/api/v1/models/nope', { default: true })).body.error.code, 'MODEL_NOT_FOUND');
+
+  await srv.ctx.catalog.load();
+  const list = (await getJson(srv.url, '/api/v1/models')).body.models as { name: string; isDefault: boolean }[];
+  assert.deepEqual(list.map((m) => [m.name, m.isDefault]).sort(), [['application', false], ['vpn', true]]);
+  await json('PATCH', '/api/v1/models/application', { default: true });
+});
+
+test('DELETE unloads a model: an upload is deleted, a --models one stays on disk but is not loaded again', async () => {
+  const uploaded = path.join(srv.ctx.dataDir, 'models', 'vpn.veilmodel');
+  assert.ok(existsSync(uploaded));
+  assert.equal((await json('DELETE', '/api/v1/models/vpn')).status, 204);
+  assert.equal(existsSync(uploaded), false);
+  assert.equal((await json('DELETE', '/api/v1/models/vpn')).body.error.code, 'MODEL_NOT_FOUND');
+
+  assert.equal((await json('DELETE', '/api/v1/models/application')).status, 204);
+  assert.ok(existsSync(path.join(shippedDir, 'application.veilmodel')), 'a --models directory is read-only');
+  assert.deepEqual((await getJson(srv.url, '/api/v1/models')).body.models, []);
+  await srv.ctx.catalog.load();
+  assert.deepEqual((await getJson(srv.url, '/api/v1/models')).body.models, [], 'still unloaded after a reload');
+  const r = await postJob(srv.url, { name: 'a.pcap', data: makeCapture(3) }, { models: 'application' });
+  assert.equal(r.body.error.code, 'UNKNOWN_MODEL');
+});
