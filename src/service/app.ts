@@ -177,6 +177,11 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     limiter.take(failures.authorise(keys, req.ip, req.headers.authorization));
   });
 
+  // Counted by the route's template (bounded labels); the latency is Fastify's, from arrival to the last byte handed on.
+  app.addHook('onResponse', async (req, reply) => {
+    ctx.metrics.httpRequest(req.method, req.routeOptions.url, reply.statusCode, reply.elapsedTime / 1000);
+  });
+
   app.setNotFoundHandler((req, reply) => {
     const e = new ServiceError('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`);
     reply.code(404).type('application/json').send(errorBody(e));
