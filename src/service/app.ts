@@ -44,6 +44,8 @@ function isPublicRoute(url: string): boolean {
 
 export const DEFAULT_WEB_DIR = fileURLToPath(new URL('../../web/', import.meta.url));
 export const API_VERSION = '1';
+/** Where the API's route plugins are mounted. */
+export const API_PREFIX = `/api/v${API_VERSION}`;
 
 /**
  * Builds the HTTP app (API under /api/v1, OpenAPI at /docs, Prometheus at /metrics, the web UI at /) without
@@ -187,12 +189,14 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     reply.code(404).type('application/json').send(errorBody(e));
   });
 
-  jobRoutes(app, ctx);
-  modelRoutes(app, ctx);
-
-  app.get('/api/v1/errors', {
-    schema: { summary: 'Every error code the API answers with, its status and meaning', tags: ['system'], response: { 200: ErrorList } },
-  }, async () => ({ errors: (Object.keys(ERRORS) as ServiceErrorCode[]).map((code) => ({ code, ...ERRORS[code] })) }));
+  // The API's routes are plugins written relative to their prefix: the version lives here only.
+  await app.register(jobRoutes(ctx), { prefix: API_PREFIX });
+  await app.register(modelRoutes(ctx), { prefix: API_PREFIX });
+  await app.register((async (api: App) => {
+    api.get('/errors', {
+      schema: { summary: 'Every error code the API answers with, its status and meaning', tags: ['system'], response: { 200: ErrorList } },
+    }, async () => ({ errors: (Object.keys(ERRORS) as ServiceErrorCode[]).map((code) => ({ code, ...ERRORS[code] })) }));
+  }), { prefix: API_PREFIX });
 
   app.get('/healthz', { schema: { summary: 'Liveness: the process serves HTTP', tags: ['system'] }, config: { public: true } }, async () => ({ status: 'ok' }));
 

@@ -69,6 +69,9 @@ export const Job = Type.Object({
   summary: Type.Union([JobSummary, Type.Null()]),
 }, { $id: 'Job', title: 'Job' });
 export type JobT = Static<typeof Job>;
+/** A route's response as a reference to the shared Job schema (added once by buildApp): a route plugin that used the
+ * schema object itself would register a second 'Job' in its own context and break every other reference to it. */
+export const JobRef = Type.Unsafe<JobT>(Type.Ref('Job'));
 
 export const JobList = Type.Object({ jobs: Type.Array(Type.Ref('Job')), total: Type.Integer() });
 
@@ -140,6 +143,7 @@ export const Model = Type.Object({
   isDefault: Type.Boolean({ description: 'Applied to jobs that name no models' }),
 }, { $id: 'Model', title: 'Model' });
 
+export const ModelRefSchema = Type.Unsafe<Static<typeof Model>>(Type.Ref('Model'));
 export const ModelList = Type.Object({ models: Type.Array(Type.Ref('Model')) });
 export const ModelParams = Type.Object({ name: ModelName });
 export const ModelPatch = Type.Object({
