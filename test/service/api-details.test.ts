@@ -161,3 +161,40 @@ test('DELETE unloads a model: an upload is deleted, a --models one stays on disk
   const r = await postJob(srv.url, { name: 'a.pcap', data: makeCapture(3) }, { models: 'application' });
   assert.equal(r.body.error.code, 'UNKNOWN_MODEL');
 });
+
+test('result columns carry their kind, unit and meaning from the server; where= filters exactly; groups count flows per value', async () => {
+  const r = await postJob(srv.url, { name: 'k.pcap', data: makeCapture(9, 6, ['www.netflix.com', 'zoom.us', 'www.example.com']) }, { models: '' });
+  await waitFinal(srv.url, r.body.id);
+  const page = (await getJson(srv.url, `/api/v1/jobs/${r.body.id}/results`)).body;
+  const kind = Object.fromEntries((page.columns as { name: string; kind: string }[]).map((c) => [c.name, c.kind]));
+  assert.equal(kind.id_src_addr, 'address');
+  assert.equal(kind.id_dst_port, 'port');
+  assert.equal(kind.id_protocol, 'protocol');
+  assert.equal(kind.id_first_ts, 'time');
+  assert.equal(kind.tls_sni, 'name');
+  assert.equal(kind.tls_ja4, 'fingerprint');
+  assert.equal(kind.app, 'service');
+  assert.equal(kind.category_confidence, 'confidence');
+  const ts = (page.columns as { name: string; unit: string; description: string }[]).find((c) => c.name === 'id_first_ts')!;
+  assert.equal(ts.unit, 's');
+  assert.match(ts.description, /epoch/);
+
+  const netflix = (await getJson(srv.url, `/api/v1/jobs/${r.body.id}/results?where=app%3DNetflix`)).body;
+  assert.equal(netflix.matched, 3);
+  const app = netflix.columns.findIndex((c: { name: string }) => c.name === 'app');
+  assert.ok(netflix.rows.every((row: unknown[]) => row[app] === 'Netflix'));
+  const none = (await getJson(srv.url, `/api/v1/jobs/${r.body.id}/results?where=app%3DNetflix&where=category%3Dvoip`)).body;
+  assert.equal(none.matched, 0);
+  assert.equal((await getJson(srv.url, `/api/v1/jobs/${r.body.id}/results?where=nope%3Dx`)).status, 400);
+
+  const g = (await getJson(srv.url, `/api/v1/jobs/${r.body.id}/groups?by=category`)).body;
+  assert.equal(g.groups, 3);
+  assert.equal(g.matched, 9);
+  assert.deepEqual(g.rows.map((x: { value: string; flows: number }) => [x.value, x.flows]).sort(), [['browsing', 3], ['streaming', 3], ['voip', 3]]);
+  const hosts = (await getJson(srv.url, `/api/v1/jobs/${r.body.id}/groups?by=id_dst_addr&where=app%3DZoom`)).body;
+  assert.equal(hosts.matched, 3);
+  assert.equal(hosts.rows.reduce((a: number, x: { flows: number }) => a + x.flows, 0), 3);
+  const bad = await getJson(srv.url, `/api/v1/jobs/${r.body.id}/groups?by=nope`);
+  assert.equal(bad.status, 400);
+  assert.match(bad.body.error.message, /tls_sni/);
+});

@@ -6,6 +6,7 @@ import { csvCell, openWriter } from '../../flow/output.ts';
 import type { ColumnDef } from '../../flow/columns.ts';
 import type { PerClassScore } from '../../model/evaluation.ts';
 import { charts } from './charts.ts';
+import { describeColumn } from './columns.ts';
 import { ServiceError, errorBody, toServiceError } from '../errors.ts';
 import { storedExtension } from '../sniff.ts';
 import { deleteResults, ResultReader, resultsDir } from '../store/results.ts';
@@ -13,7 +14,7 @@ import { CONFIDENCE_BINS, type JobPayload, type JobRecord, type ModelSummary } f
 import type { ServiceContext } from './context.ts';
 import type { App } from './app-types.ts';
 import {
-  ChartParams, ChartQuery, JobRef, JobList, JobListQuery, JobParams, JobUploadDoc, ResultPage, ResultsQuery,
+  ChartParams, ChartQuery, GroupPage, GroupsQuery, JobRef, JobList, JobListQuery, JobParams, JobUploadDoc, ResultPage, ResultsQuery,
 } from './schemas.ts';
 import { receiveUpload } from './upload.ts';
 
@@ -48,9 +49,10 @@ export function jobRoutes(ctx: ServiceContext): (app: App) => Promise<void> {
       if (!rec) throw new ServiceError('JOB_NOT_FOUND', `no job '${id}'`);
       return view(rec);
     };
+    // A failed job may have kept the flows it finished before the failure: they are readable as a done job's.
     const openResults = (id: string): ResultReader => {
       const rec = mustGet(id);
-      const r = rec.state === 'done' ? ResultReader.open(ctx.dataDir, id) : null;
+      const r = rec.state === 'done' || rec.state === 'failed' ? ResultReader.open(ctx.dataDir, id) : null;
       if (!r) {
         const why = rec.state === 'failed' ? `failed: ${rec.error?.message ?? ''}` : rec.state;
         throw new ServiceError('JOB_NOT_DONE', `job ${id} has no results (${why})`);
@@ -154,10 +156,29 @@ export function jobRoutes(ctx: ServiceContext): (app: App) => Promise<void> {
       const r = openResults(req.params.id);
       try {
         const q = req.query;
-        if (q.sort && !r.columns.some((c) => c.name === q.sort)) {
-          throw new ServiceError('BAD_REQUEST', `querystring/sort '${q.sort.slice(0, 80)}' is not a column of job ${req.params.id}'s results; sort by one of: ${r.columns.map((c) => c.name).join(', ')}`);
-        }
-        return r.page({ offset: q.offset ?? 0, limit: q.limit ?? 100, ...(q.sort ? { sort: q.sort } : {}), ...(q.desc ? { desc: q.desc } : {}), ...(q.q ? { q: q.q } : {}) });
+        if (q.sort) mustBeColumn(r, 'sort', q.sort, req.params.id);
+        const where = parseWhere(r, q.where, req.params.id);
+        const page = r.page({ offset: q.offset ?? 0, limit: q.limit ?? 100, ...(q.sort ? { sort: q.sort } : {}), ...(q.desc ? { desc: q.desc } : {}), ...(q.q ? { q: q.q } : {}), where });
+        return { ...page, columns: page.columns.map(describeColumn) };
+      } finally {
+        r.close();
+      }
+    });
+
+    app.get('/jobs/:id/groups', {
+      schema: {
+        summary: 'Flows and bytes per value of one result column (host, service, SNI, category ...), among the rows a filter keeps',
+        tags: ['results'], params: JobParams, querystring: GroupsQuery, response: { 200: GroupPage },
+      },
+      config: { errors: [400, 401, 404, 409, 429] },
+    }, async (req) => {
+      const r = openResults(req.params.id);
+      try {
+        const q = req.query;
+        mustBeColumn(r, 'by', q.by, req.params.id);
+        const where = parseWhere(r, q.where, req.params.id);
+        const bytes = r.columns.map(describeColumn).filter((c) => c.kind === 'bytes').map((c) => c.name);
+        return r.groups(q.by, { ...(q.q ? { q: q.q } : {}), where }, q.limit ?? 50, bytes);
       } finally {
         r.close();
       }
@@ -221,7 +242,7 @@ export function jobRoutes(ctx: ServiceContext): (app: App) => Promise<void> {
       config: { errors: [400, 401, 404, 409, 429] },
     }, async (req, reply) => {
       const rec = mustGet(req.params.id);
-      if (rec.state !== 'done' || !rec.summary) throw new ServiceError('JOB_NOT_DONE', `job ${rec.id} has no results (${rec.state})`);
+      if ((rec.state !== 'done' && rec.state !== 'failed') || !rec.summary) throw new ServiceError('JOB_NOT_DONE', `job ${rec.id} has no results (${rec.state})`);
       const kind = req.params.chart.replace(/\.svg$/, '');
       const traffic = /^(apps|categories)(-bytes)?$/.exec(kind);
       if (traffic) {
@@ -278,6 +299,23 @@ export function perClassScores(classes: readonly string[], matrix: readonly (rea
     const f1 = precision + recall > 0 ? (2 * precision * recall) / (precision + recall) : 0;
     return { label, precision, recall, f1, support };
   }).filter((s) => s.support > 0 || colSum[classes.indexOf(s.label)]! > 0);
+}
+
+function mustBeColumn(r: ResultReader, param: string, name: string, id: string): void {
+  if (r.columnIndex(name) < 0) {
+    throw new ServiceError('BAD_REQUEST', `querystring/${param} '${name.slice(0, 80)}' is not a column of job ${id}'s results; use one of: ${r.columns.map((c) => c.name).join(', ')}`);
+  }
+}
+
+/** `where=column=value` filters (the first '=' splits; the column must exist). */
+function parseWhere(r: ResultReader, where: readonly string[] | undefined, id: string): { column: string; value: string }[] {
+  return (where ?? []).map((w) => {
+    const i = w.indexOf('=');
+    if (i <= 0) throw new ServiceError('BAD_REQUEST', `querystring/where '${w.slice(0, 80)}' must be column=value`);
+    const column = w.slice(0, i);
+    mustBeColumn(r, 'where', column, id);
+    return { column, value: w.slice(i + 1) };
+  });
 }
 
 /**

@@ -87,6 +87,25 @@ export const ResultsQuery = Type.Object({
   sort: Type.Optional(Type.String({ maxLength: 200, description: 'Column to order by: one of the page\'s column names (another name answers 400 naming them)' })),
   desc: Type.Optional(Type.Boolean({ description: 'Descending order' })),
   q: Type.Optional(Type.String({ maxLength: 200, description: 'Case-insensitive substring filter over the row' })),
+  where: Type.Optional(Type.Array(Type.String({ maxLength: 400 }), { maxItems: 8, description: 'Exact matches `column=value`, repeatable (all must hold); an empty value matches empty cells' })),
+});
+
+export const GroupsQuery = Type.Object({
+  by: Type.String({ maxLength: 200, description: 'Column to group by (a host, service, SNI or category column, or any other)' }),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
+  q: Type.Optional(Type.String({ maxLength: 200, description: 'Case-insensitive substring filter over the row' })),
+  where: Type.Optional(Type.Array(Type.String({ maxLength: 400 }), { maxItems: 8, description: 'Exact matches `column=value`, repeatable' })),
+});
+
+export const GroupPage = Type.Object({
+  by: Type.String(),
+  groups: Type.Integer({ description: 'Distinct values among the matching rows' }),
+  matched: Type.Integer({ description: 'Rows matching the filter' }),
+  rows: Type.Array(Type.Object({
+    value: Type.String({ description: 'The value as text (\'\' for empty cells)' }),
+    flows: Type.Integer(),
+    bytes: Type.Union([Type.Number(), Type.Null()], { description: 'Bytes both ways of these flows; null when the results carry no byte counts' }),
+  }), { description: 'Most flows first' }),
 });
 
 const Cell = Type.Union([Type.Number(), Type.String(), Type.Boolean(), Type.Null()]);
@@ -96,6 +115,9 @@ export const ResultColumn = Type.Object({
   type: Type.String(),
   role: Type.Union([Type.Literal('identity'), Type.Literal('metadata'), Type.Literal('label'), Type.Literal('prediction')]),
   model: Type.Optional(Type.String()),
+  kind: Type.String({ description: 'What the column holds, for display: flow, address, port, protocol, time, duration, bytes, packets, number, text, flag, name, service, category, source, fingerprint, alpn, confidence, label, unknown, reason, truth (src/service/api/columns.ts)' }),
+  unit: Type.String({ description: 'Unit from the column definition (us, s, bytes, packets, ratio ...), or empty' }),
+  description: Type.String({ description: 'Meaning from the column definition, or empty' }),
 });
 
 export const ResultPage = Type.Object({
