@@ -34,14 +34,41 @@ async function fail(res) {
   return new ApiError(res.status, code, message);
 }
 
+/**
+ * GET a JSON resource; empty query values are left out, an array value repeats its parameter.
+ * @param {string} path
+ * @param {Record<string, string | number | boolean | null | undefined | readonly string[]>} [query]
+ * @returns {Promise<any>}
+ */
 export async function get(path, query = {}) {
   const q = new URLSearchParams();
-  for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== null && v !== '') q.set(k, String(v));
-  const res = await fetch(`${BASE}${path}${q.size ? `?${q}` : ''}`, { headers: headers() });
+  for (const [k, v] of Object.entries(query)) {
+    if (Array.isArray(v)) for (const x of v) q.append(k, String(x));
+    else if (v !== undefined && v !== null && v !== '') q.set(k, String(v));
+  }
+  const qs = q.toString();
+  const res = await fetch(`${BASE}${path}${qs ? `?${qs}` : ''}`, { headers: headers() });
   if (!res.ok) throw await fail(res);
   return res.json();
 }
 
+/**
+ * A JSON request (PATCH, POST) answered with JSON.
+ * @param {string} method
+ * @param {string} path
+ * @param {unknown} body
+ * @returns {Promise<any>}
+ */
+export async function send(method, path, body) {
+  const res = await fetch(`${BASE}${path}`, { method, headers: headers({ 'content-type': 'application/json' }), body: JSON.stringify(body) });
+  if (!res.ok) throw await fail(res);
+  return res.status === 204 ? null : res.json();
+}
+
+/**
+ * DELETE a resource (a 404 counts as done: it is gone either way).
+ * @param {string} path
+ */
 export async function del(path) {
   const res = await fetch(`${BASE}${path}`, { method: 'DELETE', headers: headers() });
   if (!res.ok && res.status !== 404) throw await fail(res);

@@ -121,8 +121,8 @@ test('the jobs list shows live state and the models page shows metrics and featu
   await page.waitForSelector('#jobs-table tbody tr[data-state="done"]');
   await page.screenshot({ path: path.join(ARTIFACTS, 'ui-jobs.png') });
   await page.goto(`${srv.url}/#/models`);
-  await page.waitForSelector('a.card.model[data-model="application"]');
-  await page.click('a.card.model[data-model="application"]');
+  await page.waitForSelector('.card.model[data-model="application"] a.model-link');
+  await page.click('.card.model[data-model="application"] a.model-link');
   await page.waitForSelector('figure[data-chart="importance"] img');
   const text = await page.textContent('main');
   assert.match(text ?? '', /macro F1/);
