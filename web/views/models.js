@@ -92,9 +92,14 @@ export async function modelsView(root) {
   await refresh();
 }
 
-/** One model: classes, metrics, per-class scores, feature columns and importance (charts from the API). */
+/**
+ * One model: classes, metrics, per-class scores, feature columns and importance (charts from the API).
+ * @param {HTMLElement} root
+ * @param {string} name
+ */
 export async function modelView(root, name) {
   root.append(h('p', {}, h('a', { href: '#/models' }, '← Models')));
+  /** @type {ModelInfo} */
   let m;
   try {
     m = await get(`/models/${encodeURIComponent(name)}`);
@@ -102,11 +107,13 @@ export async function modelView(root, name) {
     root.append(errorBox(e));
     return;
   }
+  /** @type {string[]} */
   const urls = [];
+  /** @param {string} kind */
   const chart = (kind) => {
     const fig = h('figure', { dataset: { chart: kind } }, h('span.muted', {}, 'loading…'));
     blobUrl(`/models/${encodeURIComponent(name)}/charts/${kind}.svg`).then((u) => { urls.push(u); fig.replaceChildren(h('img', { src: u, alt: `${kind} of ${name}` })); },
-      (e) => fig.replaceChildren(h('span.muted', {}, e.message)));
+      (e) => fig.replaceChildren(h('span.muted', {}, e instanceof Error ? e.message : String(e))));
     return fig;
   };
   const metrics = m.metrics;
@@ -114,7 +121,7 @@ export async function modelView(root, name) {
     h('h1', {}, m.name),
     h('p.muted', {}, `${m.kind} · predicts ${m.target} · unknown below confidence ${m.threshold} · sha256 ${m.sha256.slice(0, 12)}…${m.trainedAt ? ` · trained ${new Date(m.trainedAt).toLocaleString()}` : ''}`),
     metrics ? h('div.facts', {}, ...[['accuracy', metrics.accuracy], ['balanced accuracy', metrics.balancedAccuracy], ['macro F1', metrics.macroF1], ['weighted F1', metrics.weightedF1]]
-      .filter(([, v]) => typeof v === 'number').map(([k, v]) => h('div.fact', {}, h('span.k', {}, k), h('span.v', {}, pct(v)))),
+      .filter(([, v]) => typeof v === 'number').map(([k, v]) => h('div.fact', {}, h('span.k', {}, k), h('span.v', {}, pct(/** @type {number} */ (v))))),
       metrics.split ? h('div.fact', {}, h('span.k', {}, 'evaluated on'), h('span.v.small', {}, metrics.split)) : null) : null,
     h('section.chart-grid', {}, m.featureImportance.length ? chart('importance') : null, metrics?.perClass || metrics?.confusion ? chart('f1') : null, metrics?.confusion ? chart('confusion') : null),
     h('h2', {}, `Classes (${m.classes.length})`),
@@ -123,6 +130,6 @@ export async function modelView(root, name) {
       h('tbody', {}, ...metrics.perClass.map((p) => h('tr', {}, h('td', {}, p.label), h('td.num', {}, pct(p.precision)), h('td.num', {}, pct(p.recall)), h('td.num', {}, pct(p.f1)), h('td.num', {}, p.support))))) : null,
     h('h2', {}, `Feature columns (${m.columns.length})`),
     h('details', {}, h('summary', {}, 'show'), h('p.mono', {}, m.columns.join(', '))),
-  ].filter(Boolean));
+  ].filter((x) => x !== null));
   return () => { for (const u of urls) URL.revokeObjectURL(u); };
 }

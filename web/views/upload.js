@@ -2,11 +2,15 @@
 import { get, upload } from '../api.js';
 import { h, fmtBytes, progressBar, errorBox } from '../ui.js';
 
-/** Upload page: drop zone or file picker, models to apply, optional label column, XHR progress bar. */
+/**
+ * Upload page: drop zone or file picker, models to apply, optional label column, XHR progress bar.
+ * @param {HTMLElement} root
+ */
 export async function uploadView(root) {
+  /** @type {File | null} */
   let file = null;
   const info = h('p.muted', { id: 'file-info' }, 'No file chosen.');
-  const input = h('input', { type: 'file', id: 'file-input', hidden: true, onchange: () => choose(input.files[0]) });
+  const input = /** @type {HTMLInputElement} */ (h('input', { type: 'file', id: 'file-input', hidden: true, onchange: () => choose(input.files?.[0]) }));
   const zone = h('div.drop', { id: 'drop-zone', tabindex: 0, role: 'button', 'aria-label': 'Choose or drop a file' },
     h('strong', {}, 'Drop a capture or flow table here'),
     h('span.muted', {}, 'pcap, pcapng, CSV, JSONL, Parquet, ARFF (gzip allowed) — or click to choose'),
@@ -24,11 +28,12 @@ export async function uploadView(root) {
   const modelsBox = h('fieldset.models', {}, h('legend', {}, 'Models'), h('span.muted', {}, 'loading…'));
   const none = h('span.muted', { id: 'no-model-note', hidden: true }, 'No model ticked: the job meters flows and names them, without any model.');
   const noteNone = () => { none.hidden = modelsBox.querySelector('input[type=checkbox]:checked') !== null; };
-  const label = h('input', { id: 'label-input', placeholder: 'e.g. label (flow tables only)', size: 24 });
-  const partial = h('input', { type: 'checkbox', id: 'partial-input' });
+  const label = /** @type {HTMLInputElement} */ (h('input', { id: 'label-input', placeholder: 'e.g. label (flow tables only)', size: 24 }));
+  const partial = /** @type {HTMLInputElement} */ (h('input', { type: 'checkbox', id: 'partial-input' }));
   const status = h('div.status', { id: 'upload-status' });
-  const send = h('button.primary', { id: 'upload-button', type: 'submit', disabled: true }, 'Upload and classify');
+  const send = /** @type {HTMLButtonElement} */ (h('button.primary', { id: 'upload-button', type: 'submit', disabled: true }, 'Upload and classify'));
 
+  /** @param {File | undefined} f */
   function choose(f) {
     if (!f) return;
     file = f;
