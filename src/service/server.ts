@@ -234,23 +234,32 @@ async function startLocked(cfg: ServeConfig, dataDir: string, lock: DataDirLock)
  * One structured line per job event, on the server's logger (pino through Fastify): `job started` (attempt, input
  * kind, size, models), `job retried` (the transient error, when it runs again), `job done` (flows, packets,
  * duration), `job failed` (code and message) and `job cancelled`. Workers on Redis report through the registry, so
- * their jobs are logged here too.
+ * their jobs are logged here too. As with refused requests, no line carries the upload's file name: it is replaced by
+ * `<upload>` in error messages.
  */
 export function logJobs(registry: JobRegistry, jobLog: (write: (l: FastifyBaseLogger) => void) => void): void {
-  const line = (m: string): string => m.split('\n')[0]!.slice(0, 500);
+  const names = new Map<string, string>();
+  const line = (id: string, m: string): string => {
+    const name = names.get(id) ?? registry.payload(id)?.inputName;
+    const first = m.split('\n')[0]!;
+    return (name ? first.split(name).join('<upload>') : first).slice(0, 500);
+  };
   registry.onStart((id, attempt) => {
     const p = registry.payload(id);
+    if (p) names.set(id, p.inputName);
     jobLog((l) => l.info({ job: id, attempt, input: p ? `${p.input.kind}/${p.input.format}${p.input.gzip ? '.gz' : ''}` : null, bytes: p?.inputBytes ?? null, models: p?.models.map((m) => m.name) ?? [] }, 'job started'));
   });
   registry.onRequeue((id, runAfter, error) => {
-    jobLog((l) => l.warn({ job: id, code: error?.code ?? null, error: error ? line(error.message) : null, retryInMs: Math.max(0, runAfter - Date.now()) }, 'job retried'));
+    jobLog((l) => l.warn({ job: id, code: error?.code ?? null, error: error ? line(id, error.message) : null, retryInMs: Math.max(0, runAfter - Date.now()) }, 'job retried'));
   });
   registry.onFinal((job) => {
+    const err = job.error ? line(job.id, job.error.message) : null;
+    names.delete(job.id);
     const ms = job.startedAt !== null && job.finishedAt !== null ? job.finishedAt - job.startedAt : null;
     if (job.state === 'done') {
       jobLog((l) => l.info({ job: job.id, attempt: job.attempts, flows: job.summary?.rows ?? 0, packets: job.summary?.packets ?? null, warnings: job.summary?.warnings.length ?? 0, durationMs: ms }, 'job done'));
     } else if (job.state === 'failed') {
-      jobLog((l) => l.warn({ job: job.id, attempt: job.attempts, code: job.error?.code ?? null, error: job.error ? line(job.error.message) : null, flows: job.summary?.rows ?? null, durationMs: ms }, 'job failed'));
+      jobLog((l) => l.warn({ job: job.id, attempt: job.attempts, code: job.error?.code ?? null, error: err, flows: job.summary?.rows ?? null, durationMs: ms }, 'job failed'));
     } else {
       jobLog((l) => l.info({ job: job.id, durationMs: ms }, 'job cancelled'));
     }

@@ -49,7 +49,10 @@ test('each job logs its start and its end as structured lines, a failed job its 
   const failed = jobLines(bad.body.id).find((l) => l.msg === 'job failed')!;
   assert.equal(failed.code, 'BAD_CAPTURE');
   assert.equal(failed.level, 40);
-  assert.match(String(failed.error), /cut\.pcap\.gz/);
+  // The message as the API gives it, but never the upload's file name (as for refused requests).
+  assert.match(job.error.message, /cut\.pcap\.gz/);
+  assert.doesNotMatch(JSON.stringify(jobLines(bad.body.id)), /cut\.pcap/);
+  assert.match(String(failed.error), /<upload>/);
   assert.ok(jobLines(bad.body.id).some((l) => l.msg === 'job started'));
 });
 
