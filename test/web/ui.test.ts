@@ -16,6 +16,7 @@ import { makeCapture, parseCsvText, REPO, SERVICE_OF, startTestServer, tempDir, 
 declare const document: any;
 declare const DataTransfer: any;
 declare const DragEvent: any;
+declare const getComputedStyle: any;
 type HTMLElement = any;
 
 const ARTIFACTS = path.join(REPO, 'test-artifacts');
@@ -180,6 +181,12 @@ test('a flow opens into its detail: every column, the handshake, the answers wit
   assert.ok(bars.some(([c, w]) => /mid/.test(c!) && w === '50%'), JSON.stringify(bars));
 
   const api = (await (await fetch(`${srv.url}/api/v1/jobs/${id}/results?limit=1`)).json()) as { columns: { name: string }[]; rows: unknown[][] };
+  // JA4 and SNI whole on hover, however narrow their cells.
+  const ja4 = api.rows[0]![api.columns.findIndex((c) => c.name === 'tls_ja4')] as string;
+  assert.match(ja4, /^t13d\d{4}h2_[0-9a-f]{12}_[0-9a-f]{12}$/);
+  assert.equal((await columnValues('tls_ja4'))[0], ja4);
+  assert.equal((await columnValues('tls_sni'))[0], api.rows[0]![api.columns.findIndex((c) => c.name === 'tls_sni')]);
+  assert.equal(await page.$eval('#results-table td.k-fingerprint', (td) => getComputedStyle(td).textOverflow), 'ellipsis');
   await page.click('#results-table tbody tr:first-child');
   await page.waitForSelector('dialog#flow-detail[open]');
   const cols = await page.$$eval('#flow-detail dd', (dds) => dds.map((d) => (d as HTMLElement).dataset.col));
