@@ -91,7 +91,7 @@ export async function run(argv: string[]): Promise<number> {
   if (!quiet) process.stdout.write(`model: ${modelPath} (${m.modelType}, trained on ${m.training.source})\n${formatEvaluation(result)}`);
   if (v.json) await writeFile(v.json, JSON.stringify(result, null, 2) + '\n');
   if (v.report) {
-    const url = new URL('../report/index.ts', import.meta.url);
+    const url = new URL(`../report/index.${import.meta.url.endsWith('.js') ? 'js' : 'ts'}`, import.meta.url);
     try {
       await access(url);
     } catch {
