@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
-import { extractFlows, type ExtractSummary, type MeterOptions } from '../flow/meter.ts';
+import { extractFlows, meterColumns, type ExtractSummary, type MeterOptions } from '../flow/meter.ts';
 import { formatFor, openWriter, type RowWriter } from '../flow/output.ts';
 import { familyNames } from '../flow/features/index.ts';
 import { extractParallel } from '../flow/parallel.ts';
@@ -158,8 +158,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   if (!writer) {
     // No flow at all: still write a header so the output is a valid (empty) table.
-    const { Meter } = await import('../flow/meter.ts');
-    const columns = new Meter(meter, () => {}).columns;
+    const columns = meterColumns(meter);
     writer = openWriter(out, format, verdict ? [...columns, ...verdict.VERDICT_COLUMNS] : columns);
   }
   await (writer as RowWriter).close();
