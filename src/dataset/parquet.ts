@@ -1,7 +1,9 @@
 import { stat } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
-import { ByteWriter, ParquetWriter, fileWriter, schemaFromColumnData, type ColumnSource } from 'hyparquet-writer';
-import { StringColumnBuilder, concatTables, makeTable, type Column, type Table } from './table.ts';
+import * as hyparquetWriter from 'hyparquet-writer';
+import { ByteWriter, fileWriter } from 'hyparquet-writer';
+import { ParquetEncoder } from '../flow/encoders.ts';
+import { StringColumnBuilder, concatTables, encodedColumns, forEachRow, makeTable, type Column, type Table } from './table.ts';
 import { DatasetError, DatasetErrorCode } from './errors.ts';
 import { tableLimits, type TableLimits } from './limits.ts';
 
@@ -241,19 +243,6 @@ function assemble(name: string, chunks: { rowStart: number; data: ArrayLike<unkn
   return b.finish();
 }
 
-function columnSources(t: Table): ColumnSource[] {
-  return t.columns.map((c): ColumnSource => {
-    if (c.kind === 'number') {
-      const data: (number | null)[] = new Array(t.rows);
-      for (let i = 0; i < t.rows; i++) { const v = c.values[i]!; data[i] = Number.isNaN(v) ? null : v; }
-      return { name: c.name, data, type: 'DOUBLE', nullable: true };
-    }
-    const data: (string | null)[] = new Array(t.rows);
-    for (let i = 0; i < t.rows; i++) { const k = c.codes[i]!; data[i] = k < 0 ? null : c.dictionary[k]!; }
-    return { name: c.name, data, type: 'STRING', nullable: true };
-  });
-}
-
 /** Writes a whole table to a Parquet file. */
 export function writeParquet(t: Table, path: string): void {
   const w = new ParquetTableWriter(path);
@@ -264,31 +253,33 @@ export function writeParquet(t: Table, path: string): void {
 /** Parquet bytes of a table (tests, services). */
 export function tableToParquet(t: Table): Uint8Array {
   const writer = new ByteWriter();
-  const columnData = columnSources(t);
-  const pw = new ParquetWriter({ writer, schema: schemaFromColumnData({ columnData }) });
-  pw.write({ columnData });
-  pw.finish();
+  const e = new ParquetEncoder(hyparquetWriter, encodedColumns(t), writer);
+  forEachRow(t, (cells) => e.row(cells));
+  e.finish();
   return writer.getBytes();
 }
 
-/** Streaming Parquet writer: one row group per table written; the schema comes from the first. */
+/**
+ * Streaming Parquet writer through the one Parquet encoder (flow/encoders.ts): row groups of a bounded number of
+ * cells, whatever the chunks written; the schema comes from the first chunk.
+ */
 export class ParquetTableWriter {
-  private pw: ParquetWriter | null = null;
+  private enc: ParquetEncoder | null = null;
   private names: string[] = [];
   constructor(private readonly path: string) {}
   write(t: Table): void {
-    const columnData = columnSources(t);
-    if (!this.pw) {
+    if (!this.enc) {
       this.names = t.columns.map((c) => c.name);
-      this.pw = new ParquetWriter({ writer: fileWriter(this.path), schema: schemaFromColumnData({ columnData }) });
+      this.enc = new ParquetEncoder(hyparquetWriter, encodedColumns(t), fileWriter(this.path));
     } else if (t.columns.map((c) => c.name).join('\0') !== this.names.join('\0')) {
       throw new Error(`${this.path}: every chunk written must have the same columns`);
     }
-    this.pw.write({ columnData });
+    const e = this.enc;
+    forEachRow(t, (cells) => e.row(cells));
   }
   close(): void {
-    if (!this.pw) return;
-    this.pw.finish();
-    this.pw = null;
+    if (!this.enc) return;
+    this.enc.finish();
+    this.enc = null;
   }
 }
