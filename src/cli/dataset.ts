@@ -7,6 +7,7 @@ import { formatFor, openWriter, type RowWriter } from '../flow/output.ts';
 import { labelFlow, readLabelEntries, readRules, ruleColumns, type LabelFrom, type Labeller } from '../dataset/labels.ts';
 import { VeilError } from '../wire/errors.ts';
 import { METER_ARG_OPTIONS, meterOptionsFrom, formatSkipped } from './extract.ts';
+import { Progress } from './progress.ts';
 
 const HELP = `usage: veil dataset build CAPTURE|DIR... -o OUT [options]
 
@@ -62,10 +63,15 @@ export async function run(argv: string[]): Promise<number> {
   let keep: number[] = [];
   const counts = new Map<string, number>();
   let unlabelled = 0, failures = 0;
-  for (const file of files) {
+  const progress = new Progress('dataset build', !v.quiet && Boolean(process.stderr.isTTY));
+  const sizes = files.map((f) => { try { return statSync(f).size; } catch { return 0; } });
+  const totalBytes = sizes.reduce((a, b) => a + b, 0);
+  let doneBytes = 0, flows = 0;
+  for (const [fi, file] of files.entries()) {
     let index: Map<string, number> | null = null;
     try {
       const s = await extractFlows({ path: file }, meter, (row: CellValue[], columns: ColumnDef[]) => {
+        flows++;
         if (!index) index = new Map(columns.map((c, i) => [c.name, i]));
         if (!writer) {
           labeller.ruleColumns = ruleColumns(labeller.rules, columns);
@@ -79,14 +85,17 @@ export async function run(argv: string[]): Promise<number> {
         if (!label) { unlabelled++; if (!v['keep-unlabelled']) return; }
         counts.set(label, (counts.get(label) ?? 0) + 1);
         writer.write([...keep.map((i) => row[i]!), label, source]);
-      });
+      }, { onProgress: (b) => progress.update(doneBytes + b, totalBytes, `${fi + 1}/${files.length} captures  ${flows} flows`) });
+      progress.done();
       if (s.capture.error) { failures++; process.stderr.write(`veil: ${s.capture.error.message}; the flows before it were kept\n`); }
       if (!v.quiet) process.stderr.write(`${file}: ${s.flows} flows, ${formatSkipped(s.skipped)}\n`);
     } catch (err) {
+      progress.done();
       if (!(err as VeilError).userFacing) throw err;
       failures++;
       process.stderr.write(`veil: ${(err as Error).message}\n`);
     }
+    doneBytes += sizes[fi]!;
   }
   if (writer) await (writer as RowWriter).close();
   if (!v.quiet) {

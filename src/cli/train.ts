@@ -124,11 +124,17 @@ export function columnOrderFrom(v: string | undefined): ColumnOrderPolicy {
 
 /** Loads a table printing warnings (loud ones always, notices unless quiet). */
 export async function loadForCli(path: string, policy: ColumnOrderPolicy, quiet: boolean, textColumns?: string[]): Promise<LoadedTable> {
-  return loadTable(path, {
-    columnOrder: policy,
-    textColumns,
-    warn: (m) => { if (!quiet || m.startsWith('WARNING')) process.stderr.write(`veil: ${m}\n`); },
-  });
+  const progress = new CountProgress('loading', !quiet && Boolean(process.stderr.isTTY));
+  try {
+    return await loadTable(path, {
+      columnOrder: policy,
+      textColumns,
+      warn: (m) => { if (!quiet || m.startsWith('WARNING')) process.stderr.write(`veil: ${m}\n`); },
+      onProgress: (f) => progress.update(Math.round(f * 100), 100, `% of ${path}`),
+    });
+  } finally {
+    progress.done();
+  }
 }
 
 export async function run(argv: string[]): Promise<number> {
