@@ -6,7 +6,7 @@
 // other files (catalogue JSON, worker .mjs entries) are copied, their `./x.ts` imports turned into `./x.js`.
 // dist/BUILD.json records the newest source mtime: bin/veil.js runs from src/ through tsx when src/ is newer.
 import { build } from 'esbuild';
-import { cpSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -18,6 +18,12 @@ const outName = process.argv[2] ?? 'dist';
 if (!/^[\w.-]+$/.test(outName)) throw new Error(`build: OUT must be a folder name under the project root, got '${outName}'`);
 const dist = path.join(root, outName);
 const tmp = path.join(root, `${outName}.tmp-${process.pid}`);
+
+if (!existsSync(src)) {
+  // A Docker layer that installs dependencies before copying the sources (see Dockerfile).
+  process.stdout.write('veil: no src/ here yet: build skipped\n');
+  process.exit(0);
+}
 
 /** Every file under dir, relative paths. */
 function walk(dir, rel = '') {
