@@ -1,14 +1,13 @@
 import { stat } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
-import * as hyparquetWriter from 'hyparquet-writer';
-import { ByteWriter, fileWriter } from 'hyparquet-writer';
 import { ParquetEncoder } from '../flow/encoders.ts';
+import { parquetFileSink } from '../flow/parquet-writer.ts';
 import { StringColumnBuilder, concatTables, encodedColumns, forEachRow, makeTable, type Column, type Table } from './table.ts';
 import { DatasetError, DatasetErrorCode } from './errors.ts';
 import { tableLimits, type TableLimits } from './limits.ts';
 
 /**
- * Parquet through hyparquet (read) and hyparquet-writer (write). Numeric and boolean columns become numbers (INT64
+ * Parquet through hyparquet (read) and our flat writer (flow/parquet-writer.ts, through the Parquet encoder). Numeric and boolean columns become numbers (INT64
  * as doubles, exact below 2^53), text and everything else text (nested values as JSON). Reading streams by row
  * windows: a file is never decoded whole into row objects.
  *
@@ -252,11 +251,11 @@ export function writeParquet(t: Table, path: string): void {
 
 /** Parquet bytes of a table (tests, services). */
 export function tableToParquet(t: Table): Uint8Array {
-  const writer = new ByteWriter();
-  const e = new ParquetEncoder(hyparquetWriter, encodedColumns(t), writer);
+  const parts: Uint8Array[] = [];
+  const e = new ParquetEncoder(encodedColumns(t), (b) => parts.push(b));
   forEachRow(t, (cells) => e.row(cells));
   e.finish();
-  return writer.getBytes();
+  return new Uint8Array(Buffer.concat(parts));
 }
 
 /**
@@ -265,12 +264,14 @@ export function tableToParquet(t: Table): Uint8Array {
  */
 export class ParquetTableWriter {
   private enc: ParquetEncoder | null = null;
+  private file: ReturnType<typeof parquetFileSink> | null = null;
   private names: string[] = [];
   constructor(private readonly path: string) {}
   write(t: Table): void {
     if (!this.enc) {
       this.names = t.columns.map((c) => c.name);
-      this.enc = new ParquetEncoder(hyparquetWriter, encodedColumns(t), fileWriter(this.path));
+      const file = (this.file = parquetFileSink(this.path));
+      this.enc = new ParquetEncoder(encodedColumns(t), (b) => file.write(b));
     } else if (t.columns.map((c) => c.name).join('\0') !== this.names.join('\0')) {
       throw new Error(`${this.path}: every chunk written must have the same columns`);
     }
@@ -280,6 +281,7 @@ export class ParquetTableWriter {
   close(): void {
     if (!this.enc) return;
     this.enc.finish();
+    this.file!.close();
     this.enc = null;
   }
 }

@@ -1,5 +1,5 @@
-import type { ByteWriter, ParquetWriter } from 'hyparquet-writer';
 import type { CellValue } from './columns.ts';
+import { FlatParquetWriter } from './parquet-writer.ts';
 
 /**
  * One encoder per output format (CSV, JSONL, Parquet), used by the flow writers (flow/output.ts) and the table
@@ -339,18 +339,18 @@ export class JsonlEncoder {
   }
 }
 
-type ParquetModule = typeof import('hyparquet-writer');
-
 /** Cells held at most before a row group is written (rows per group: this over the column count, 1024 to 65536). */
 export const PARQUET_GROUP_CELLS = 1 << 22;
 
 /**
  * Parquet: rows are stored column-wise into one row group's typed arrays (numbers in a Float64Array, NaN for
- * missing; booleans in a Uint8Array; text in an array), written when full, so memory is bounded by one row group
- * (PARQUET_GROUP_CELLS cells) whatever the number of rows. Numbers are DOUBLE, text STRING, booleans BOOLEAN, all
- * nullable. hyparquet-writer is passed in (loaded by the caller, so a CSV run never loads its ~50 modules).
- * `numberStatistics: false` leaves out the min/max of number columns (a tenth of hyparquet-writer's time; the
- * meter's wide tables do so), text and boolean columns keep theirs.
+ * missing; booleans in a Uint8Array; text in an array), written when full by our flat Parquet writer
+ * (flow/parquet-writer.ts), so memory is bounded by one row group (PARQUET_GROUP_CELLS cells) whatever the number
+ * of rows. Numbers are DOUBLE, text STRING, booleans BOOLEAN, all nullable.
+ *
+ * @example
+ * const e = new ParquetEncoder(columns, (b) => chunks.push(b));
+ * e.row([1, 'a', true]); e.finish();
  */
 export class ParquetEncoder {
   readonly groupRows: number;
@@ -359,19 +359,16 @@ export class ParquetEncoder {
   private readonly strs: ((string | null)[] | null)[];
   private readonly bools: (Uint8Array | null)[];
   private n = 0;
-  private writer: ParquetWriter | null = null;
-  private readonly numberStatistics: boolean;
+  private readonly writer: FlatParquetWriter;
 
-  constructor(private readonly pq: ParquetModule, private readonly columns: readonly EncodedColumn[],
-    private readonly sink: ReturnType<ParquetModule['fileWriter']> | ByteWriter,
-    opts: { groupRows?: number; numberStatistics?: boolean } = {}) {
-    this.numberStatistics = opts.numberStatistics ?? true;
+  constructor(columns: readonly EncodedColumn[], sink: (b: Uint8Array) => void, opts: { groupRows?: number } = {}) {
     this.groupRows = opts.groupRows ?? Math.max(1024, Math.min(65536, Math.floor(PARQUET_GROUP_CELLS / Math.max(1, columns.length))));
     this.kinds = Uint8Array.from(columns, (c) => (c.type === 'string' ? 1 : c.type === 'bool' ? 2 : 0));
     const g = this.groupRows;
     this.nums = columns.map((_, i) => (this.kinds[i] === 0 ? new Float64Array(g) : null));
     this.strs = columns.map((_, i) => (this.kinds[i] === 1 ? new Array<string | null>(g).fill(null) : null));
     this.bools = columns.map((_, i) => (this.kinds[i] === 2 ? new Uint8Array(g) : null));
+    this.writer = new FlatParquetWriter(columns.map((c, i) => ({ name: c.name, kind: this.kinds[i] === 1 ? 'string' : this.kinds[i] === 2 ? 'bool' : 'number' })), sink);
   }
 
   row(row: readonly (CellValue | undefined)[]): void {
@@ -387,28 +384,17 @@ export class ParquetEncoder {
   }
 
   private flushGroup(): void {
-    const n = this.n;
-    const columnData = this.columns.map((c, i) => {
-      const k = this.kinds[i];
-      let data: ArrayLike<unknown>;
-      if (k === 0) {
-        const a = this.nums[i]!.subarray(0, n);
-        let missing = false;
-        for (let j = 0; j < n; j++) if (a[j] !== a[j]) { missing = true; break; }
-        // A column without a missing value goes as its typed array (no copy); else as values with nulls.
-        data = missing ? Array.from(a, (x) => (x !== x ? null : x)) : a.slice();
-      } else if (k === 1) data = this.strs[i]!.slice(0, n);
-      else data = Array.from(this.bools[i]!.subarray(0, n), (x) => (x === 2 ? null : x === 1));
-      return { name: c.name, data, type: (k === 1 ? 'STRING' : k === 2 ? 'BOOLEAN' : 'DOUBLE') as 'STRING' | 'BOOLEAN' | 'DOUBLE', nullable: true, statistics: k !== 0 || this.numberStatistics };
-    });
-    this.writer ??= new this.pq.ParquetWriter({ writer: this.sink, schema: this.pq.schemaFromColumnData({ columnData: columnData as never }), createdBy: 'veil' });
-    void this.writer.write({ columnData: columnData as never, rowGroupSize: Math.max(1, n) });
+    if (this.n === 0) return;
+    this.writer.writeGroup(this.n, this.kinds.reduce<(Float64Array | Uint8Array | (string | null)[])[]>((a, k, i) => {
+      a.push(k === 0 ? this.nums[i]! : k === 1 ? this.strs[i]! : this.bools[i]!);
+      return a;
+    }, []));
     this.n = 0;
   }
 
   /** Writes the last (partial) row group and the footer; a file without rows still gets its schema. */
   finish(): void {
-    if (this.n > 0 || !this.writer) this.flushGroup();
-    void this.writer!.finish();
+    this.flushGroup();
+    this.writer.finish();
   }
 }

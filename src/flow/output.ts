@@ -1,7 +1,7 @@
-import { createWriteStream, writeFileSync, type WriteStream } from 'node:fs';
-import type { ByteWriter } from 'hyparquet-writer';
+import { createWriteStream, type WriteStream } from 'node:fs';
 import type { CellValue, ColumnDef } from './columns.ts';
 import { CsvEncoder, JsonlEncoder, ParquetEncoder } from './encoders.ts';
+import { parquetFileSink } from './parquet-writer.ts';
 
 export { csvCell, csvHeader } from './encoders.ts';
 
@@ -67,49 +67,20 @@ class TextWriter implements RowWriter {
   }
 }
 
-type ParquetModule = typeof import('hyparquet-writer');
-let parquetModule: ParquetModule | null = null;
-let parquetLoad: Promise<ParquetModule> | null = null;
-
-/** hyparquet-writer (some 50 modules) is loaded when a Parquet file is opened, not at every start. */
-export function loadParquet(): Promise<ParquetModule> {
-  parquetLoad ??= import('hyparquet-writer').then((m) => (parquetModule = m));
-  return parquetLoad;
-}
-
-/**
- * Parquet flow rows through the ParquetEncoder (memory bounded by one row group). hyparquet-writer loads
- * asynchronously from the constructor; rows that come before it (at most one row group's worth, then they are
- * kept in a list until it is there) are written as soon as it is.
- */
+/** Parquet flow rows through the ParquetEncoder (memory bounded by one row group). */
 class ParquetRowWriter implements RowWriter {
-  private enc: ParquetEncoder | null = null;
-  private early: (readonly CellValue[])[] = [];
-  private sink: ReturnType<ParquetModule['fileWriter']> | ByteWriter | null = null;
-  private readonly ready: Promise<ParquetModule>;
-  constructor(private readonly path: string, private readonly columns: readonly ColumnDef[]) {
-    // Create the file now, as hyparquet-writer's fileWriter does, so that a bad path fails here.
-    if (path !== '-') writeFileSync(path, '', { flag: 'w' });
-    this.ready = loadParquet();
-    this.ready.catch(() => {}); // reported by close()
-  }
-  private encoder(pq: ParquetModule): ParquetEncoder {
-    if (!this.enc) {
-      this.sink = this.path === '-' ? new pq.ByteWriter() : pq.fileWriter(this.path);
-      this.enc = new ParquetEncoder(pq, this.columns, this.sink, { numberStatistics: false });
-      for (const r of this.early) this.enc.row(r);
-      this.early = [];
-    }
-    return this.enc;
+  private readonly file: ReturnType<typeof parquetFileSink>;
+  private readonly enc: ParquetEncoder;
+  constructor(path: string, columns: readonly ColumnDef[]) {
+    this.file = parquetFileSink(path); // a bad path fails here
+    this.enc = new ParquetEncoder(columns, (b) => this.file.write(b));
   }
   write(row: readonly CellValue[]): void {
-    if (this.enc) this.enc.row(row);
-    else if (parquetModule) this.encoder(parquetModule).row(row);
-    else this.early.push(row);
+    this.enc.row(row);
   }
   async close(): Promise<void> {
-    const e = this.encoder(await this.ready);
-    e.finish();
-    if (this.path === '-') process.stdout.write(new Uint8Array((this.sink as ByteWriter).getBuffer()));
+    this.enc.finish();
+    this.file.close();
+    if (process.stdout.writableNeedDrain) await new Promise<void>((r) => process.stdout.once('drain', () => r()));
   }
 }

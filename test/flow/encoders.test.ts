@@ -3,7 +3,6 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import * as pq from 'hyparquet-writer';
 import { parquetMetadata, parquetReadObjects } from 'hyparquet';
 import { CsvEncoder, JsonlEncoder, ParquetEncoder } from '../../src/flow/encoders.ts';
 import { extractFlows, meterColumns } from '../../src/flow/meter.ts';
@@ -11,6 +10,14 @@ import { openWriter, type OutputFormat } from '../../src/flow/output.ts';
 import type { CellValue, ColumnDef } from '../../src/flow/columns.ts';
 import { cellValue, loadTable, makeTable, numberColumn, stringColumn, writeTable, type Table } from '../../src/dataset/index.ts';
 import { extended, SHARED_DATA } from '../helpers/shared.ts';
+
+/** The bytes an encoder writes, as the ArrayBuffer hyparquet reads. */
+function parquetBytes(write: (sink: (b: Uint8Array) => void) => void): ArrayBuffer {
+  const parts: Uint8Array[] = [];
+  write((b) => parts.push(b));
+  const all = Buffer.concat(parts);
+  return all.buffer.slice(all.byteOffset, all.byteOffset + all.length);
+}
 
 const COLS = [
   { name: 'nan', type: 'float' }, { name: 'inf', type: 'float' }, { name: 'ninf', type: 'float' }, { name: 'null', type: 'float' },
@@ -29,11 +36,7 @@ function encodeText(kind: 'csv' | 'jsonl' | 'csv6'): string {
 test('one non-finite rule in every format: NaN and null are missing, infinities are values', async () => {
   assert.equal(encodeText('csv'), 'nan,inf,ninf,null,x,s,b\n,Infinity,-Infinity,,0.30000000000000004,"a,""b""",1\n');
   assert.equal(encodeText('jsonl'), '{"nan":null,"inf":"Infinity","ninf":"-Infinity","null":null,"x":0.30000000000000004,"s":"a,\\"b\\"","b":true}\n');
-  const w = new pq.ByteWriter();
-  const e = new ParquetEncoder(pq, COLS, w);
-  e.row(ROW);
-  e.finish();
-  const bytes = w.getBuffer();
+  const bytes = parquetBytes((sink) => { const e = new ParquetEncoder(COLS, sink); e.row(ROW); e.finish(); });
   const [row] = await parquetReadObjects({ file: bytes });
   assert.deepEqual(row, { nan: null, inf: Infinity, ninf: -Infinity, null: null, x: 0.30000000000000004, s: 'a,"b"', b: true });
 });
@@ -66,11 +69,11 @@ test('tables keep infinities through every writer and reader (CSV, JSONL, Parque
 });
 
 test('a Parquet row group holds at most groupRows rows: memory is bounded by one group', async () => {
-  const w = new pq.ByteWriter();
-  const e = new ParquetEncoder(pq, COLS, w, { groupRows: 1024 });
-  for (let i = 0; i < 5000; i++) e.row([i, i, i, null, i / 3, `s${i % 7}`, i % 2 === 0]);
-  e.finish();
-  const bytes = w.getBuffer();
+  const bytes = parquetBytes((sink) => {
+    const e = new ParquetEncoder(COLS, sink, { groupRows: 1024 });
+    for (let i = 0; i < 5000; i++) e.row([i, i, i, null, i / 3, `s${i % 7}`, i % 2 === 0]);
+    e.finish();
+  });
   const meta = parquetMetadata(bytes);
   assert.deepEqual(meta.row_groups.map((g) => Number(g.num_rows)), [1024, 1024, 1024, 1024, 904]);
   const rows = await parquetReadObjects({ file: bytes });
@@ -125,4 +128,17 @@ test('flow rows read back the same from Parquet, JSONL and CSV on real TLS and Q
     const n = await roundTrip(path.join(SHARED_DATA!, 'ndpi/pcap', f));
     assert.ok(n > 0, f);
   }
+});
+
+test('Parquet: unique and non-ASCII text, all-missing columns and an empty table read back', async () => {
+  const cols = [{ name: 'u', type: 'string' }, { name: 'few', type: 'string' }, { name: 'none', type: 'float' }, { name: 'big', type: 'float' }] as const;
+  const rows: CellValue[][] = [];
+  for (let i = 0; i < 3000; i++) rows.push([`ünï-${i}-\u{1F600}`, i % 3 === 0 ? null : `é${i % 5}`, null, i * 1e12 + 0.5]);
+  const bytes = parquetBytes((sink) => { const e = new ParquetEncoder(cols, sink); for (const r of rows) e.row(r); e.finish(); });
+  const back = await parquetReadObjects({ file: bytes });
+  assert.deepEqual(back.map((o) => [o.u, o.few, o.none, o.big]), rows);
+  const empty = parquetBytes((sink) => new ParquetEncoder(cols, sink).finish());
+  assert.equal(Number(parquetMetadata(empty).num_rows), 0);
+  assert.deepEqual(parquetMetadata(empty).schema.slice(1).map((s) => s.name), ['u', 'few', 'none', 'big']);
+  assert.deepEqual(await parquetReadObjects({ file: empty }), []);
 });
