@@ -129,7 +129,8 @@ export async function run(argv: string[]): Promise<number> {
         });
       } else {
         const total = input === '-' ? null : await captureTotalBytes(input).catch(() => null);
-        summary = await extractFlows({ path: input }, meter, onRow, {
+        // The writers encode a row at once: one reused row array unless the verdict wrapper sees it first.
+        summary = await extractFlows({ path: input }, verdict ? meter : { ...meter, reuseRow: true }, onRow, {
           onProgress: (bytes, m) => progress.update(bytes, total, `${formatRate(m.stats.packets / Math.max(0.001, (Date.now() - t0) / 1000))} pkt/s  ${m.stats.flows} flows`),
         });
       }
