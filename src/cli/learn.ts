@@ -24,7 +24,7 @@ or category where the name is hidden (ECH, VPN tunnels, name-less QUIC): 'veil c
       --label COL          its label column (default label)
       --group-by COL       its group column (default id_capture)
   learning:
-      --model M            forest (default), boosting, or any model of 'veil train'
+      --model M            boosting (the default of 'veil train'), forest, or any model of 'veil train'
       --folds K            grouped folds (default 5)
       --seed S, --threads N, --no-guard, --trees N, --max-iter N   as for 'veil train'
   metering (captures): --idle-timeout S (120), --active-timeout S (1800), --features ... as for 'veil extract';

@@ -104,3 +104,15 @@ test('veil learn: one class is a clear error', () => {
   assert.notEqual(r.status, 0);
   assert.match(r.stderr, /one: every labelled flow is 'Netflix' \(4 flows\): learning needs two classes or more/);
 });
+
+test('veil train: the default learner is boosting; another learner\'s option is refused, not ignored', async () => {
+  const table = path.join(tmp, 'cats.csv');
+  if (!existsSync(table)) veil(['dataset', 'build', path.join(tmp, 'caps'), '--label-from', 'names:category', '-o', table, '-q']);
+  const model = path.join(tmp, 'default.veilmodel');
+  const r = veil(['train', table, '--label', 'label', '--threads', '1', '--max-iter', '10', '-o', model, '-q']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal((await loadModel(model)).manifest.modelType, 'boosting');
+  const bad = veil(['train', table, '--label', 'label', '--trees', '5', '-o', model, '-q']);
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /--trees is an option of --model forest, not of boosting \(the default learner is boosting\)/);
+});
