@@ -13,6 +13,7 @@ const commands: Record<string, Command> = {
   predict: { describe: 'apply a model to flows or a capture', load: () => import('./predict.ts') },
   classify: { describe: 'extract and classify a capture or live interface in one step', load: () => import('./classify.ts') },
   dataset: { describe: 'build labelled flow tables from captures', load: () => import('./dataset.ts') },
+  learn: { describe: 'teach Veil your network: label captures by their names, learn their behaviour', load: () => import('./learn.ts') },
   serve: { describe: 'run the HTTP API and web UI', load: () => import('./serve.ts') },
   worker: { describe: 'process queued jobs from Redis', load: () => import('./worker.ts') },
 };
