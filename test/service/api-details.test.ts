@@ -2,6 +2,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { getJson, makeCapture, postJob, startTestServer, tempDir, trainTinyModel, waitFinal } from './helpers.ts';
 import { ISCX_DECLARED_ORDER, Rng } from '../../src/dataset/index.ts';
 
@@ -197,4 +198,35 @@ test('result columns carry their kind, unit and meaning from the server; where= 
   const bad = await getJson(srv.url, `/api/v1/jobs/${r.body.id}/groups?by=nope`);
   assert.equal(bad.status, 400);
   assert.match(bad.body.error.message, /tls_sni/);
+});
+
+test("a failed job's kept flows are readable: results, groups and downloads answer as for a done job", async () => {
+  const { ResultWriter } = await import('../../src/service/store/results.ts');
+  const id = `j${Date.now().toString(36).padStart(9, '0')}feedfacecafe`;
+  srv.ctx.registry.insert({
+    kind: 'veil-job', version: 1, id, input: { kind: 'capture', format: 'pcap', gzip: false }, file: `uploads/${id}.pcap`,
+    inputName: 'cut.pcap', inputBytes: 10, models: [], labelColumn: null, partial: false, createdAt: Date.now(),
+  });
+  // Failed in the same tick: no worker claims it.
+  srv.ctx.registry.fail(id, 'BAD_CAPTURE', 'cut.pcap: truncated record at byte offset 9000');
+  const w = new ResultWriter(srv.ctx.dataDir, id, [{ name: 'id_flow', type: 'int', role: 'identity' }, { name: 'app', type: 'string', role: 'metadata' }]);
+  w.add([1, 'Netflix']);
+  w.add([2, 'Zoom']);
+  w.commit({ rows: 2, warnings: [], labelColumn: null, models: [], durationMs: 1 });
+  const page = await getJson(srv.url, `/api/v1/jobs/${id}/results`);
+  assert.equal(page.status, 200, JSON.stringify(page.body));
+  assert.deepEqual(page.body.rows, [[1, 'Netflix'], [2, 'Zoom']]);
+  assert.equal((await getJson(srv.url, `/api/v1/jobs/${id}/groups?by=app`)).body.groups, 2);
+  const csv = await fetch(`${srv.url}/api/v1/jobs/${id}/results.csv`);
+  assert.equal(csv.status, 200);
+  assert.equal(await csv.text(), 'id_flow,app\n1,Netflix\n2,Zoom\n');
+  // A failed job without kept flows still says why it has none.
+  const cap = makeCapture(3);
+  const none = await postJob(srv.url, { name: 'x.pcap.gz', data: gzipSync(cap.subarray(0, cap.length - 37)) }, { models: '' });
+  assert.equal(none.status, 202, JSON.stringify(none.body));
+  const failed = await waitFinal(srv.url, none.body.id);
+  assert.equal(failed.state, 'failed');
+  const r = await getJson(srv.url, `/api/v1/jobs/${none.body.id}/results`);
+  assert.equal(r.status, 409);
+  assert.match(r.body.error.message, /failed: /);
 });
