@@ -145,6 +145,15 @@ test('the verdict: an application column named from the server names, and traffi
   await page.waitForFunction(() => document.querySelectorAll('#traffic-charts figure img').length === 4);
   const alts = await page.$$eval('#traffic-charts figure img', (imgs) => imgs.map((i) => (i as HTMLElement).getAttribute('alt') ?? ''));
   assert.ok(alts.includes('traffic by application, flows') && alts.includes('traffic by category, bytes'), alts.join('; '));
+  // Charts fill their panel, and are never drawn smaller than they were laid out (their labels stay readable).
+  const sizes = await page.$$eval('#traffic-charts figure img', (imgs) => imgs.map((i) => {
+    const img = i as HTMLElement & { naturalWidth: number; clientWidth: number; parentElement: { clientWidth: number } };
+    return [img.clientWidth, img.naturalWidth, img.parentElement.clientWidth];
+  }));
+  for (const [shown, natural, panel] of sizes) {
+    assert.ok(shown! >= panel! - 24, `fills its panel: ${sizes.join(' | ')}`);
+    assert.ok(shown! >= 0.95 * natural!, `not shrunk: ${sizes.join(' | ')}`);
+  }
   // The by-application chart is a real SVG naming the applications.
   const svg = await (await fetch(`${srv.url}/api/v1/jobs/${id}/charts/apps.svg`)).text();
   assert.match(svg, /<svg/);
