@@ -44,6 +44,6 @@ export const IDENTITY_COLUMNS: readonly ColumnDef[] = [
   col('id_ip_version', 'identity', 'int', '', 'none', 'IP version (4 or 6)', true),
   col('id_first_ts', 'identity', 'float', 's', 'none', 'Timestamp of the first packet, seconds since the Unix epoch', true),
   col('id_last_ts', 'identity', 'float', 's', 'none', 'Timestamp of the last packet, seconds since the Unix epoch', true),
-  col('id_end_reason', 'identity', 'string', '', 'none', 'Why the flow ended: fin (FIN both ways), rst, idle (idle timeout), active (active timeout), eof (end of input)', true),
+  col('id_end_reason', 'identity', 'string', '', 'none', 'Why the flow ended: fin (FIN both ways), rst, idle (idle timeout), active (active timeout), eof (end of input), packets (written at the --early N packet cut)', true),
   col('id_capture', 'identity', 'string', '', 'none', 'Name of the capture the flow came from (file name, or interface)', true),
 ];
