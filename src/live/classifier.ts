@@ -86,7 +86,8 @@ export class FlowClassifier {
   private readonly behaviour: number;
 
   constructor(readonly kind: VerdictKind, private readonly models: readonly AppliedModel[], private readonly catalog: Catalog) {
-    this.behaviour = models.findLastIndex((m) => m.column === BEHAVIOUR_COLUMN);
+    // The behaviour side of the verdict: the 'category' model (an early one may be named category-early10 and the like).
+    this.behaviour = models.findLastIndex((m) => m.column === BEHAVIOUR_COLUMN || m.column.startsWith(`${BEHAVIOUR_COLUMN}-`));
   }
 
   classify(rows: readonly CellValue[][], columns: readonly ColumnDef[]): LiveRecord[] {
