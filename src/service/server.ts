@@ -17,6 +17,7 @@ import { JobRegistry } from './store/registry.ts';
 import { sweep } from './store/sweeper.ts';
 import { ApiKeys } from './api/auth.ts';
 import { LiveManager } from './live/manager.ts';
+import type { MeterOptions } from '../flow/meter.ts';
 
 export interface ServeConfig {
   host: string;
@@ -55,7 +56,7 @@ export interface ServeConfig {
   adminKeys?: string[];
   /** Live monitoring: sources started with the server (`--interface`), worker threads and early cut per source,
    * how long live records are kept, the service catalogue files. Absent: no live routes. */
-  live?: { sources: { iface: string; filter?: string }[]; workers: number; early: number; retentionHours: number; catalogFiles?: string[] };
+  live?: { sources: { iface: string; filter?: string }[]; workers: number; early: number; retentionHours: number; catalogFiles?: string[]; meter?: MeterOptions };
   /** Install SIGTERM/SIGINT handlers (the CLI does; tests call close()). */
   handleSignals: boolean;
 }
@@ -137,7 +138,7 @@ async function startLocked(cfg: ServeConfig, dataDir: string, lock: DataDirLock)
   // otherwise go on without the data dir lock, and a second server would run them again.
   let app: App | null = null;
   let sweeper: NodeJS.Timeout | null = null;
-  const live = cfg.live ? new LiveManager({ dataDir, catalog, retentionMs: cfg.live.retentionHours * 3600_000, catalogFiles: cfg.live.catalogFiles ?? [], log: cfg.log }) : null;
+  const live = cfg.live ? new LiveManager({ dataDir, catalog, retentionMs: cfg.live.retentionHours * 3600_000, catalogFiles: cfg.live.catalogFiles ?? [], ...(cfg.live.meter ? { meter: cfg.live.meter } : {}), log: cfg.log }) : null;
   const undo = async (): Promise<void> => {
     if (sweeper) clearInterval(sweeper);
     await live?.close().catch(() => {});
