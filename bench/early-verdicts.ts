@@ -34,8 +34,8 @@ for (const spec of v['early-model'] ?? []) {
 }
 const meter = { table: { idleTimeoutUs: 15e6, activeTimeoutUs: 15e6 } };
 
-interface Tally { flows: number; reached: number; app: number; appNamed: number; category: number; unknownEarly: number; unknownFinal: number; tEarly: number[]; tFinal: number[] }
-const tallies = new Map(CUTS.map((n) => [n, { flows: 0, reached: 0, app: 0, appNamed: 0, category: 0, unknownEarly: 0, unknownFinal: 0, tEarly: [], tFinal: [] } as Tally]));
+interface Tally { flows: number; reached: number; app: number; appNamed: number; category: number; known: number; knownAgree: number; unknownEarly: number; unknownFinal: number; tEarly: number[]; tFinal: number[] }
+const tallies = new Map(CUTS.map((n) => [n, { flows: 0, reached: 0, app: 0, appNamed: 0, category: 0, known: 0, knownAgree: 0, unknownEarly: 0, unknownFinal: 0, tEarly: [], tFinal: [] } as Tally]));
 let captures = 0, failed = 0;
 
 for (const f of readdirSync(pcaps).sort()) {
@@ -65,6 +65,7 @@ for (const f of readdirSync(pcaps).sort()) {
       if (e.app === fin.app) t.app++;
       if (fin.app) t.appNamed++;
       if (e.category === fin.category) t.category++;
+      if (fin.category !== 'unknown') { t.known++; if (e.category === fin.category) t.knownAgree++; }
       if (e.category === 'unknown') t.unknownEarly++;
       if (fin.category === 'unknown') t.unknownFinal++;
       t.tEarly.push(e.lastTs - e.firstTs);
@@ -77,9 +78,9 @@ const pct = (a: number, b: number) => (b ? `${((100 * a) / b).toFixed(1)} %` : '
 const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s.length ? s[Math.floor(s.length / 2)]! : 0; };
 console.log(`early-verdicts: ${captures} captures of ${pcaps} (${failed} with damage, read up to it), flows cut at 15 s idle/active as the shipped models`);
 console.log(`final verdict: names of the whole flow + ${finalModels.length ? 'the shipped category model' : 'no model'}; early verdict: names by packet N${earlyModels.size ? ' + early models' : ' (no early model)'}`);
-console.log('N    flows reaching N   app agrees (early = final)   category agrees   early unknown   final unknown   median s from first packet: early / final');
+console.log('N    flows reaching N        app agrees (early = final)   category agrees   where final knows it   early unknown   final unknown   median s from first packet: early / final');
 for (const n of CUTS) {
   const t = tallies.get(n)!;
-  console.log(`${String(n).padEnd(4)} ${`${t.reached} / ${t.flows} (${pct(t.reached, t.flows)})`.padEnd(18)} ${pct(t.app, t.reached).padEnd(28)} ${pct(t.category, t.reached).padEnd(17)} ` +
+  console.log(`${String(n).padEnd(4)} ${`${t.reached} / ${t.flows} (${pct(t.reached, t.flows)})`.padEnd(23)} ${pct(t.app, t.reached).padEnd(28)} ${pct(t.category, t.reached).padEnd(17)} ${`${pct(t.knownAgree, t.known)} of ${t.known}`.padEnd(22)} ` +
     `${pct(t.unknownEarly, t.reached).padEnd(15)} ${pct(t.unknownFinal, t.reached).padEnd(15)} ${median(t.tEarly).toFixed(3)} / ${median(t.tFinal).toFixed(3)}`);
 }
