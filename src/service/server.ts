@@ -56,7 +56,7 @@ export interface ServeConfig {
   adminKeys?: string[];
   /** Live monitoring: sources started with the server (`--interface`), worker threads and early cut per source,
    * how long live records are kept, the service catalogue files. Absent: no live routes. */
-  live?: { sources: { iface: string; filter?: string }[]; workers: number; early: number; retentionHours: number; catalogFiles?: string[]; meter?: MeterOptions };
+  live?: { sources: { iface: string; filter?: string }[]; workers: number; early: number; retentionHours: number; catalogFiles?: string[]; meter?: MeterOptions; earlyModels?: { column: string; file: string }[] };
   /** Install SIGTERM/SIGINT handlers (the CLI does; tests call close()). */
   handleSignals: boolean;
 }
@@ -138,7 +138,7 @@ async function startLocked(cfg: ServeConfig, dataDir: string, lock: DataDirLock)
   // otherwise go on without the data dir lock, and a second server would run them again.
   let app: App | null = null;
   let sweeper: NodeJS.Timeout | null = null;
-  const live = cfg.live ? new LiveManager({ dataDir, catalog, retentionMs: cfg.live.retentionHours * 3600_000, catalogFiles: cfg.live.catalogFiles ?? [], ...(cfg.live.meter ? { meter: cfg.live.meter } : {}), log: cfg.log }) : null;
+  const live = cfg.live ? new LiveManager({ dataDir, catalog, retentionMs: cfg.live.retentionHours * 3600_000, catalogFiles: cfg.live.catalogFiles ?? [], ...(cfg.live.meter ? { meter: cfg.live.meter } : {}), ...(cfg.live.earlyModels ? { earlyModels: cfg.live.earlyModels } : {}), log: cfg.log }) : null;
   const undo = async (): Promise<void> => {
     if (sweeper) clearInterval(sweeper);
     await live?.close().catch(() => {});

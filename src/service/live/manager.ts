@@ -30,6 +30,9 @@ export interface LiveManagerOptions {
   catalogFiles?: string[];
   /** Meter settings for live flows (default: 15 s idle, as the shipped models were metered; 120 s active). */
   meter?: MeterOptions;
+  /** Models trained with `veil train --early N` (the early verdicts' behaviour side), kept out of the catalog so
+   * that jobs never apply them to whole flows; each source uses those whose cut is its own N. */
+  earlyModels?: { column: string; file: string }[];
   /** Most live sources at once. */
   maxSources?: number;
   log?: (m: string) => void;
@@ -71,7 +74,7 @@ export class LiveManager {
     }
     const { refs } = this.opts.catalog.resolve(req.models ?? null);
     const dirs = this.opts.catalog.searchDirs;
-    const models = refs.map((r) => ({ column: r.name, file: findModelFile(r.name, dirs)! })).filter((m) => m.file);
+    const models = [...refs.map((r) => ({ column: r.name, file: findModelFile(r.name, dirs)! })).filter((m) => m.file), ...(this.opts.earlyModels ?? [])];
     const id = `live-${randomBytes(4).toString('hex')}`;
     const source = new LiveSource({
       iface: req.interface,
