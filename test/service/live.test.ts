@@ -13,7 +13,7 @@ import { cryptoFrame, paddingFrames, sealInitial } from '../quic/builder.ts';
 
 /**
  * Live monitoring end to end on loopback: `veil serve --interface lo` (a live source with 2 worker threads, early
- * verdicts at 5 packets, the shipped models) while real TLS (curl against a Node https server, SNI en.wikipedia.org)
+ * verdicts at 10 packets, the shipped models and the shipped early model) while real TLS (curl against a Node https server, SNI en.wikipedia.org)
  * and a real QUIC Initial (SNI www.youtube.com, sealed with the RFC 9001 keys) cross the interface; the dashboard
  * (web/live.html) in Debian's chromium shows the flows with an early verdict while they are open and a final one
  * after they end. Screenshots go to test-artifacts/. Needs root (capture) and tcpdump, curl and chromium.
@@ -62,7 +62,8 @@ before(async () => {
   srv = await startTestServer(path.join(tmp.dir, 'data'), {
     modelDirs: [path.join(REPO, 'models')],
     live: {
-      sources: [{ iface: 'lo', filter: `tcp port ${tlsPort} or udp port ${quicPort}` }], workers: 2, early: 5, retentionHours: 1,
+      sources: [{ iface: 'lo', filter: `tcp port ${tlsPort} or udp port ${quicPort}` }], workers: 2, early: 10, retentionHours: 1,
+      earlyModels: [{ column: 'category-early10', file: path.join(REPO, 'models/early/category-early10.veilmodel') }],
       meter: { table: { idleTimeoutUs: 2e6, closeGraceUs: 1e6 } },
     },
   });
@@ -80,14 +81,14 @@ after(async () => {
   tmp?.cleanup();
 });
 
-/** Six client datagrams of one QUIC connection: a real Initial carrying a ClientHello, then padded Initials. */
+/** Twelve client datagrams of one QUIC connection: a real Initial carrying a ClientHello, then padded Initials. */
 function sendQuic(): Promise<void> {
   const dcid = hex('8394c8f03e515708');
   const spec = chromeLikeHello('www.youtube.com');
   const ch = handshake(1, clientHelloBody({ ...spec, extensions: [...(spec.extensions ?? []), ext.quicTransportParameters()] }));
   const pad = (f: Uint8Array) => cat(f, paddingFrames(Math.max(0, 1162 - f.length)));
   const packets = [sealInitial({ dcid, pn: 0, frames: pad(cryptoFrame(0, ch)), sender: 'client' })];
-  for (let pn = 1; pn < 6; pn++) packets.push(sealInitial({ dcid, pn, frames: pad(paddingFrames(16)), sender: 'client' }));
+  for (let pn = 1; pn < 12; pn++) packets.push(sealInitial({ dcid, pn, frames: pad(paddingFrames(16)), sender: 'client' }));
   return packets.reduce((p, pkt) => p.then(() => new Promise<void>((r) => udp.send(pkt, quicPort, '127.0.0.1', () => r()))), Promise.resolve());
 }
 
@@ -105,7 +106,7 @@ async function until<T>(what: string, f: () => Promise<T | null | undefined | fa
   }
 }
 
-test('serve --interface: TLS and QUIC flows get an early verdict at packet 5 while open, then a final one; the dashboard shows both', { skip: skip ?? false }, async () => {
+test('serve --interface: TLS and QUIC flows get an early verdict at packet 10 while open, then a final one; the dashboard shows both', { skip: skip ?? false }, async () => {
   const src = (await (await fetch(`${srv.url}/api/v1/live/sources`)).json()) as { sources: any[] };
   assert.equal(src.sources.length, 1);
   assert.equal(src.sources[0].workers, 2);
@@ -116,7 +117,8 @@ test('serve --interface: TLS and QUIC flows get an early verdict at packet 5 whi
 
   // While curl still downloads: the TLS flow's early verdict (named by its SNI) is stored and on the page.
   const early = await until('the early TLS verdict', async () => (await records()).find((r) => r.kind === 'early' && r.dport === tlsPort));
-  assert.equal(early.packets, 5);
+  assert.equal(early.packets, 10);
+  assert.deepEqual(early.models.map((m: any) => m.column), ['category-early10'], 'the early verdict\'s model is the one trained with --early 10');
   assert.equal(early.app, 'Wikipedia');
   assert.equal(early.category, 'browsing');
   await until('the early verdict on the page', async () => page.evaluate(() => [...document.querySelectorAll('#flows td[data-verdict=early]')].some((td: any) => td.textContent.includes('Wikipedia'))));
@@ -130,6 +132,7 @@ test('serve --interface: TLS and QUIC flows get an early verdict at packet 5 whi
   assert.equal(final.key, early.key, 'early and final records of one flow share its key');
   assert.equal(final.app, 'Wikipedia');
   assert.equal(final.alpn, 'http/1.1');
+  assert.deepEqual(final.models.map((m: any) => m.column).sort(), ['category', 'vpn'], 'whole-flow models only on the final verdict');
 
   const quicEarly = await until('the QUIC verdicts', async () => {
     const rs = await records();
