@@ -248,6 +248,7 @@ export class LiveSource {
     if (this.fill > 0) this.publish();
     this.producer!.end();
     if (err && !this.stopping) this.fail(err);
+    else if (!this.stopping && this.state === 'running') this.state = 'stopped'; // the tool ended by itself
     if (!this.stopping) this.opts.onEnd?.(err);
   }
 

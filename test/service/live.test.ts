@@ -161,10 +161,21 @@ test('serve --interface: TLS and QUIC flows get an early verdict at packet 10 wh
   await until('the charts', async () => page.evaluate(() => document.querySelectorAll('#c-cat-bytes polygon').length > 0));
   await page.screenshot({ path: path.join(ARTIFACTS, 'live-final.png'), fullPage: true });
 
+  // Hovering the table pauses it: a new flow's verdicts wait (counted on the badge) until the pointer leaves.
+  const rowsBefore = await page.evaluate(() => document.querySelectorAll('#flows tbody tr').length);
+  await page.hover('#flows tbody tr');
+  assert.equal(await page.evaluate(() => document.querySelector('#paused').hidden), false);
+  await sendQuic();
+  await until('records while paused', async () => page.evaluate(() => /new/.test(document.querySelector('#paused').textContent)));
+  assert.equal(await page.evaluate(() => document.querySelectorAll('#flows tbody tr').length), rowsBefore, 'paused: no row added');
+  await page.mouse.move(5, 5);
+  await until('the new flow after the pause', async () => page.evaluate((n: number) => document.querySelectorAll('#flows tbody tr').length > n, rowsBefore));
+  assert.equal(await page.evaluate(() => document.querySelector('#paused').hidden), true);
+
   // Prometheus: flows and bytes by category and application.
   const metrics = await (await fetch(`${srv.url}/metrics`)).text();
   assert.match(metrics, /veil_live_flows_total\{category="browsing",app="Wikipedia"\} 1/);
-  assert.match(metrics, /veil_live_flows_total\{category="streaming",app="YouTube"\} 1/);
+  assert.match(metrics, /veil_live_flows_total\{category="streaming",app="YouTube"\} [12]/);
   const bytes = Number(/veil_live_bytes_total\{category="browsing",app="Wikipedia"\} (\d+)/.exec(metrics)?.[1]);
   assert.equal(bytes, final.bytes, 'a flow\'s bytes count once (early part + the rest at its final verdict)');
   assert.match(metrics, /veil_live_verdicts_total\{kind="early"\} [1-9]/);
