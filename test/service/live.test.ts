@@ -7,7 +7,7 @@ import https from 'node:https';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { freePort, REPO, startTestServer, tempDir } from './helpers.ts';
+import { freePort, kill, REPO, spawnServe, startTestServer, tempDir } from './helpers.ts';
 import { chromeLikeHello, clientHelloBody, cat, ext, handshake, hex } from '../tls/builder.ts';
 import { cryptoFrame, paddingFrames, sealInitial } from '../quic/builder.ts';
 
@@ -216,3 +216,26 @@ test('live sources need an admin key on a server with API keys', { skip: skip ??
   }
 });
 
+
+test('veil serve --interface lo --live-workers 2 --early 10: the source runs from the start with the shipped early model; SIGTERM stops it', { skip: skip ?? false }, async () => {
+  const t3 = tempDir('veil-live-cli-');
+  const { proc, url } = await spawnServe(['--data-dir', path.join(t3.dir, 'data'), '--interface', 'lo', '--filter', 'udp port 9', '--live-workers', '2', '--early', '10', '--live-retention-hours', '2', '-q']);
+  try {
+    const list = (await (await fetch(`${url}/api/v1/live/sources`)).json()) as { sources: any[] };
+    assert.equal(list.sources.length, 1);
+    const s = list.sources[0];
+    assert.equal(s.iface, 'lo');
+    assert.equal(s.filter, 'udp port 9');
+    assert.equal(s.workers, 2);
+    assert.equal(s.early, 10);
+    assert.equal(s.state, 'running');
+    assert.ok(s.models.includes('category-early10'), `models: ${s.models.join(', ')}`);
+    const page = await (await fetch(`${url}/live.html`)).text();
+    assert.match(page, /Live traffic/);
+    proc.child.kill('SIGTERM');
+    assert.equal(await proc.exited, 0);
+  } finally {
+    await kill(proc);
+    t3.cleanup();
+  }
+});
