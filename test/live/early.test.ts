@@ -99,10 +99,10 @@ test('veil extract --early 6 then veil train --early 6: the model records its cu
       const x = spawnSync(process.execPath, [VEIL, 'extract', cap, ...args, '--verdict', '-o', out, '-q'], { encoding: 'utf8' });
       assert.equal(x.status, 0, x.stderr);
     }
-    const refused = spawnSync(process.execPath, [VEIL, 'train', whole, '--label', 'app', '--early', '6', '-o', model, '--trees', '5', '-q'], { encoding: 'utf8' });
+    const refused = spawnSync(process.execPath, [VEIL, 'train', whole, '--label', 'app', '--early', '6', '-o', model, '--model', 'forest', '--trees', '5', '-q'], { encoding: 'utf8' });
     assert.notEqual(refused.status, 0);
     assert.match(refused.stderr, /whole\.csv: row 1 has 19 packets, more than --early 6.*veil extract --early 6/);
-    const tr = spawnSync(process.execPath, [VEIL, 'train', table, '--label', 'app', '--early', '6', '-o', model, '--trees', '5', '--threads', '1'], { encoding: 'utf8' });
+    const tr = spawnSync(process.execPath, [VEIL, 'train', table, '--label', 'app', '--early', '6', '-o', model, '--model', 'forest', '--trees', '5', '--threads', '1'], { encoding: 'utf8' });
     assert.equal(tr.status, 0, tr.stderr);
     const features = /features \(\d+\): (.*)/.exec(tr.stdout)![1]!.split(', ');
     assert.ok(features.length > 0 && features.every((f) => /^seq_(len|dir|gap)_[1-6](_us)?$/.test(f) || /^tls_/.test(f)), features.join(','));
