@@ -38,7 +38,12 @@ export function parseCaptureStats(stderr: string): CaptureStats | null {
   const re = /(\d+) packets? captured[,\s]+(\d+) packets? received by filter[,\s]+(\d+) packets? dropped by kernel(?:[,\s]+(\d+) packets? dropped by interface)?/g;
   let m: RegExpExecArray | null, last: RegExpExecArray | null = null;
   while ((m = re.exec(stderr)) !== null) last = m;
-  if (!last) return null;
+  if (!last) {
+    // dumpcap, at exit: "Packets received/dropped on interface 'lo': 138/0 (pcap:0/dumpcap:0/flushed:0/ps_ifdrop:0)".
+    const d = /Packets received\/dropped on interface [^:]*(?::[^:]*)*?: (\d+)\/(\d+) \(pcap:(\d+)\/dumpcap:(\d+)\/flushed:(\d+)\/ps_ifdrop:(\d+)\)/.exec(stderr);
+    if (!d) return null;
+    return { captured: Number(d[1]), received: Number(d[1]) + Number(d[2]), droppedByKernel: Number(d[3]) + Number(d[4]) + Number(d[5]), droppedByInterface: Number(d[6]) };
+  }
   return { captured: Number(last[1]), received: Number(last[2]), droppedByKernel: Number(last[3]), droppedByInterface: Number(last[4] ?? 0) };
 }
 
@@ -122,7 +127,7 @@ export function openLiveCapture(opts: LiveCaptureOptions): LiveCapture {
       stderr = (stderr + s).slice(-8192);
       statsText = (statsText + s).slice(-2048);
       const st = parseCaptureStats(statsText);
-      if (st && /dropped by (kernel|interface)[^\n]*\n\s*$/.test(statsText)) {
+      if (st && (name === 'dumpcap' || /dropped by (kernel|interface)[^\n]*\n\s*$/.test(statsText))) {
         counters = st;
         statsText = '';
         const w = statsWaiters;

@@ -9,6 +9,8 @@ test('parseCaptureStats: tcpdump\'s SIGUSR1 line and its exit block, the last on
   const exit = `${usr1}60 packets captured\n120 packets received by filter\n4 packets dropped by kernel\n7 packets dropped by interface\n`;
   assert.deepEqual(parseCaptureStats(exit), { captured: 60, received: 120, droppedByKernel: 4, droppedByInterface: 7 });
   assert.equal(parseCaptureStats('tcpdump: listening on lo\n'), null);
+  const dumpcap = "File: /dev/null\nPackets captured: 138\nPackets received/dropped on interface 'Loopback: lo': 138/5 (pcap:2/dumpcap:3/flushed:0/ps_ifdrop:1) (96.5%)";
+  assert.deepEqual(parseCaptureStats(dumpcap), { captured: 138, received: 143, droppedByKernel: 5, droppedByInterface: 1 });
 });
 
 test('RollingSeries: bytes/s and flows/s per step over the window, top applications kept apart, older seconds out of the window', () => {
