@@ -147,7 +147,11 @@ export class LiveSource {
         ring, shard: { index, count: this.count }, name: this.opts.iface, early: this.opts.early ?? 0,
         meter: this.opts.meter ?? {}, models: this.opts.models ?? [], catalogFiles: this.opts.catalogFiles ?? [],
       };
-      const w = new Worker(new URL('./worker-boot.mjs', import.meta.url), { workerData: setup, resourceLimits: { maxYoungGenerationSizeMb: 64 } });
+      // Built (dist/, plain JavaScript): the worker module runs as it is; from the sources, through tsx.
+      const built = import.meta.url.endsWith('.js');
+      const w = new Worker(new URL(built ? './worker.js' : './worker-boot.mjs', import.meta.url), {
+        workerData: setup, resourceLimits: { maxYoungGenerationSizeMb: 64 }, ...(built ? { execArgv: [] } : {}),
+      });
       this.threads.push(w);
       let onReady!: () => void, onFail!: (e: Error) => void;
       ready.push(new Promise<void>((res, rej) => { onReady = res; onFail = rej; }));
