@@ -45,7 +45,8 @@ export function jobRoutes(app: App, ctx: ServiceContext): void {
   };
   const openResults = (id: string): ResultReader => {
     const rec = mustGet(id);
-    const r = rec.state === 'done' ? ResultReader.open(ctx.dataDir, id) : null;
+    // A failed job may have kept results (a damaged capture's flows before the damage).
+    const r = rec.state === 'done' || rec.state === 'failed' ? ResultReader.open(ctx.dataDir, id) : null;
     if (!r) {
       const why = rec.state === 'failed' ? `failed: ${rec.error?.message ?? ''}` : rec.state;
       throw new ServiceError('JOB_NOT_DONE', `job ${id} has no results (${why})`);
