@@ -117,8 +117,9 @@ export class CaptureError extends VeilError {
   declare readonly code: 'TRUNCATED' | 'BAD_MAGIC' | 'CORRUPT_RECORD' | 'IO';
   readonly file: string;
   readonly offset: number;
+  /** `offset` < 0: the file could not be read at all (code IO), so no place in it is named. */
   constructor(code: CaptureError['code'], file: string, offset: number, detail: string) {
-    super(code, `${file}: ${detail} at byte offset ${offset}`);
+    super(code, offset < 0 ? `${file}: ${detail}` : `${file}: ${detail} at byte offset ${offset}`);
     this.name = 'CaptureError';
     this.file = file;
     this.offset = offset;

@@ -6,7 +6,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { extractFlows, type MeterOptions } from '../../src/flow/meter.ts';
 import type { CellValue, ColumnDef } from '../../src/flow/columns.ts';
-import { PcapWriter, PcapngWriter, linkTypeOf, type LinkName } from '../../src/wire/writer.ts';
+import { PcapWriter, PcapngWriter } from '../../src/wire/writer.ts';
+import { linkTypeOf, type LinkName } from '../../src/wire/testing.ts';
 import { frames } from './scenario.ts';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/flow/', import.meta.url));

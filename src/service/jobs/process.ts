@@ -51,18 +51,33 @@ export async function processJob(job: JobPayload, ctx: ProcessContext): Promise<
   // The job's time limit aborts it like a cancel, but it ends as a failure naming the limit.
   const timeout = job.limits?.timeoutMs ? AbortSignal.timeout(job.limits.timeoutMs) : null;
   const signal = timeout ? (ctx.signal ? AbortSignal.any([ctx.signal, timeout]) : timeout) : ctx.signal;
+  let acc: Accumulator | null = null;
+  const summary: JobSummary = { rows: 0, warnings: [], labelColumn: job.labelColumn, models: [], durationMs: 0 };
+  /** Commits the rows written so far with their summary (the results of a job that ends early), if any. */
+  const keep = (w: ResultWriter | null): JobSummary | null => {
+    if (!w || !w.rows || !acc) return null;
+    summary.rows = w.rows;
+    summary.models = acc.summaries();
+    summary.traffic = acc.traffic();
+    summary.durationMs = Date.now() - t0;
+    w.commit(summary);
+    return summary;
+  };
   const stopped = (w: ResultWriter | null): ProcessOutcome => {
     if (timeout?.aborted && !ctx.signal?.aborted) {
-      w?.abort();
-      return { ok: false, error: { code: 'JOB_TIMEOUT', message: `${job.inputName}: the job ran longer than this server's limit of ${Math.round(job.limits!.timeoutMs / 1000)} s`, userFacing: true } };
+      // A job over the time limit fails, but the flows it finished stay readable beside the error.
+      const kept = keep(w);
+      if (!kept) w?.abort();
+      const message = `${job.inputName}: the job ran longer than this server's limit of ${Math.round(job.limits!.timeoutMs / 1000)} s${kept ? `; the ${kept.rows} flows it finished are kept` : ''}`;
+      return { ok: false, error: { code: 'JOB_TIMEOUT', message, userFacing: true }, ...(kept ? { summary: kept } : {}) };
     }
     return cancelled(w);
   };
   try {
     const models: ServiceModel[] = [];
     for (const ref of job.models) models.push(await ctx.model(ref));
-    const acc = new Accumulator(models, job.labelColumn);
-    const summary: JobSummary = { rows: 0, warnings: [], labelColumn: job.labelColumn, models: [], durationMs: 0 };
+    const a = new Accumulator(models, job.labelColumn);
+    acc = a;
     let lastProgress = 0;
     const progress = (p: number): void => {
       const now = Date.now();
@@ -84,7 +99,7 @@ export async function processJob(job: JobPayload, ctx: ProcessContext): Promise<
         onBatch: (b) => {
           cols ??= resultColumns(b.columns);
           writer ??= new ResultWriter(ctx.dataDir, job.id, cols);
-          acc.writeBatch(b, writer);
+          a.writeBatch(b, writer);
         },
         onProgress: (bytes) => progress(bytes / total),
         ...(signal ? { signal } : {}),
@@ -128,7 +143,7 @@ export async function processJob(job: JobPayload, ctx: ProcessContext): Promise<
           writer = new ResultWriter(ctx.dataDir, job.id, [...(plan.columns.some((c) => c.name === 'id_flow') ? [] : [ROW_COLUMN]), ...resultColumns(plan.columns)]);
           rowNumbers = !plan.columns.some((c) => c.name === 'id_flow');
         }
-        acc.writeBatch(plan.answer(chunk), writer!, rowNumbers ? rows + 1 : 0);
+        a.writeBatch(plan.answer(chunk), writer!, rowNumbers ? rows + 1 : 0);
         rows += chunk.rows;
         progress(read);
       }
@@ -136,8 +151,8 @@ export async function processJob(job: JobPayload, ctx: ProcessContext): Promise<
     }
     const w = writer as ResultWriter;
     summary.rows = w.rows;
-    summary.models = acc.summaries();
-    summary.traffic = acc.traffic();
+    summary.models = a.summaries();
+    summary.traffic = a.traffic();
     summary.durationMs = Date.now() - t0;
     w.commit(summary);
     writer = null;
