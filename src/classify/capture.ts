@@ -7,7 +7,7 @@ import { tableNames, verdictCells } from '../dataset/verdict.ts';
 import { modelInputs, predictColumns } from '../model/classifier.ts';
 import type { VeilModel } from '../model/artifact.ts';
 import { nameColumns, namesAt, type Catalog, type FlowNames, type ModelAnswer } from '../names/index.ts';
-import { VeilError } from '../wire/errors.ts';
+import { VeilError } from '../core/errors.ts';
 import { answerLayout, BEHAVIOUR_MODEL, type AnswerColumn } from './layout.ts';
 import { chooseTimeouts, type MeterTimeouts } from './timeouts.ts';
 

@@ -7,7 +7,7 @@ import { formatFor, openWriter, type RowWriter } from '../flow/output.ts';
 import { loadModel, type VeilModel } from '../model/index.ts';
 import { answerModel, classifyCapture, type AnswerBatch } from '../classify/capture.ts';
 import type { AnswerColumn } from '../classify/layout.ts';
-import { VeilError } from '../wire/errors.ts';
+import { VeilError } from '../core/errors.ts';
 import { captureTotalBytes } from '../wire/reader.ts';
 import { loadCatalog, type Catalog } from '../names/index.ts';
 import { METER_ARG_OPTIONS, meterOptionsFrom, formatSkipped } from './extract.ts';

@@ -5,7 +5,7 @@ import { extractFlows } from '../flow/meter.ts';
 import { col, type CellValue, type ColumnDef } from '../flow/columns.ts';
 import { formatFor, openWriter, type RowWriter } from '../flow/output.ts';
 import { labelFlow, readLabelEntries, readRules, ruleColumns, type LabelFrom, type Labeller } from '../dataset/labels.ts';
-import { VeilError } from '../wire/errors.ts';
+import { VeilError } from '../core/errors.ts';
 import { METER_ARG_OPTIONS, meterOptionsFrom, formatSkipped } from './extract.ts';
 
 const HELP = `usage: veil dataset build CAPTURE|DIR... -o OUT [options]

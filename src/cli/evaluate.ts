@@ -6,7 +6,7 @@ import {
   type EvaluationResult, type TrainConfig, type ForestParams, type BoostingParams,
 } from '../model/index.ts';
 import { isNnArchitecture, type NnParams } from '../model/nn/index.ts';
-import { VeilError } from '../wire/errors.ts';
+import { VeilError } from '../core/errors.ts';
 import { CountProgress, SHARED_OPTIONS, columnOrderFrom, loadForCli, num, splitFromArgs } from './train.ts';
 
 const HELP = `usage: veil evaluate MODEL DATA [--label COL] [--report DIR] [--json FILE] [options]

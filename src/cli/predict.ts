@@ -5,7 +5,7 @@ import { loadModel } from '../model/index.ts';
 import { answerModel, classifyCapture, tableAnswerPlan, type AnswerBatch } from '../classify/capture.ts';
 import type { AnswerColumn } from '../classify/layout.ts';
 import { formatFor, openWriter, type RowWriter } from '../flow/output.ts';
-import { VeilError } from '../wire/errors.ts';
+import { VeilError } from '../core/errors.ts';
 import { CountProgress, columnOrderFrom, num } from './train.ts';
 
 const HELP = `usage: veil predict MODEL DATA -o OUT [options]

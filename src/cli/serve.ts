@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { VeilError } from '../wire/errors.ts';
+import { VeilError } from '../core/errors.ts';
 import { keysFrom } from '../service/api/auth.ts';
 import { defaultConcurrency, DEFAULTS, startServer } from '../service/server.ts';
 import { parseSize, positiveInt } from '../service/config.ts';

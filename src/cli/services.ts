@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { catalogMarkdown, loadCatalog, matchName, shippedCatalogFile, validateCatalogFile, type CatalogFile } from '../names/index.ts';
-import { VeilError } from '../wire/errors.ts';
+import { VeilError } from '../core/errors.ts';
 
 const HELP = `usage: veil services [--markdown] [--check FILE] [--match NAME...] [--catalog FILE]
 

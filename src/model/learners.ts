@@ -1,4 +1,4 @@
-import { Rng, deriveSeed } from '../dataset/rng.ts';
+import { Rng, deriveSeed } from '../core/rng.ts';
 import { binColumns, fitBinEdges, toRowMajorBins, MAX_BINS } from './binning.ts';
 import { accumulate, accumulateColumns, joinTrees, prepareInference, toRowMajor, type FlatTree, type TreeEnsemble } from './trees/ensemble.ts';
 import { bootstrapCounts, FOREST_DEFAULTS, type ForestData, type ForestParams, type GrownForestTree } from './trees/forest.ts';

@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { delimiter, resolve } from 'node:path';
-import { VeilError } from '../wire/errors.ts';
+import { VeilError } from '../core/errors.ts';
 
 export const CATEGORIES = [
   'streaming', 'file_transfer', 'voip', 'browsing', 'chat', 'mail', 'vpn', 'gaming', 'social', 'cloud',

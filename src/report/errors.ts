@@ -1,4 +1,4 @@
-import { VeilError } from '../wire/errors.ts';
+import { VeilError } from '../core/errors.ts';
 
 /** Stable codes of report errors. */
 export const ReportErrorCode = {

@@ -1,4 +1,4 @@
-import { VeilError } from '../wire/errors.ts';
+import { VeilError } from '../core/errors.ts';
 
 /**
  * The service's one error registry: every error the HTTP API answers with has a stable code here, its status and

@@ -6,7 +6,7 @@
 export {
   CaptureError, DecodeStatus, LinkType, newPacketInfo, type PacketInfo, type RawFrame,
 } from './types.ts';
-export { VeilError } from './errors.ts';
+export { VeilError } from '../core/errors.ts';
 export {
   readCapture, captureTotalBytes, MAX_SANE_CAPLEN, MAX_BLOCK_LEN,
   type CaptureSummary, type CaptureSource, type CaptureFormat, type ReadCaptureOptions,

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { PassThrough } from 'node:stream';
-import { VeilError } from './errors.ts';
+import { VeilError } from '../core/errors.ts';
 
 /**
  * Live capture through tcpdump (falling back to Wireshark's dumpcap): the tool writes pcap to its stdout, which

@@ -1,4 +1,4 @@
-import { VeilError } from './errors.ts';
+import { VeilError } from '../core/errors.ts';
 
 /**
  * Contracts of the wire layer: what a capture reader hands out and what the packet decoder fills in.

@@ -1,6 +1,6 @@
 import { createReadStream, openSync, readSync, closeSync, promises as fsp } from 'node:fs';
 import { createGunzip } from 'node:zlib';
-import { VeilError } from '../errors.ts';
+import { VeilError } from '../../core/errors.ts';
 import { ioError } from './damage.ts';
 
 export type CaptureSource = { path: string } | { stream: NodeJS.ReadableStream; name: string };
