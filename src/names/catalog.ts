@@ -64,6 +64,9 @@ export interface Catalog {
   byPort: Map<string, Service>;
 }
 
+export const CatalogErrorCode = { BAD_CATALOG: 'BAD_CATALOG' } as const;
+export type CatalogErrorCode = (typeof CatalogErrorCode)[keyof typeof CatalogErrorCode];
+
 export class CatalogError extends VeilError {
   constructor(file: string, detail: string) {
     super('BAD_CATALOG', `${file}: ${detail}`);

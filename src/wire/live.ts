@@ -28,6 +28,9 @@ export interface LiveCapture {
   stop(): Promise<void>;
 }
 
+export const LiveCaptureErrorCode = { LIVE_CAPTURE: 'LIVE_CAPTURE' } as const;
+export type LiveCaptureErrorCode = (typeof LiveCaptureErrorCode)[keyof typeof LiveCaptureErrorCode];
+
 /** The capture tool is missing, lacks permission, or rejected the interface or filter. */
 export class LiveCaptureError extends VeilError {
   constructor(message: string) {

@@ -112,9 +112,18 @@ export interface RawFrame {
   fileOffset: number;
 }
 
+/** Codes of capture reader failures: damage at a byte offset (the first three), or a file that cannot be read. */
+export const CaptureErrorCode = {
+  TRUNCATED: 'TRUNCATED',
+  BAD_MAGIC: 'BAD_MAGIC',
+  CORRUPT_RECORD: 'CORRUPT_RECORD',
+  IO: 'IO',
+} as const;
+export type CaptureErrorCode = (typeof CaptureErrorCode)[keyof typeof CaptureErrorCode];
+
 /** A reader failure names the file and the byte offset where the damage starts. */
 export class CaptureError extends VeilError {
-  declare readonly code: 'TRUNCATED' | 'BAD_MAGIC' | 'CORRUPT_RECORD' | 'IO';
+  declare readonly code: CaptureErrorCode;
   readonly file: string;
   readonly offset: number;
   /** `offset` < 0: the file could not be read at all (code IO), so no place in it is named. */
