@@ -2,7 +2,7 @@ import type { FeatureSpec, ExcludedColumn, SplitInfo } from '../dataset/index.ts
 import type { TreeEnsemble } from './trees/ensemble.ts';
 import type { ForestParams } from './trees/forest.ts';
 import type { BoostingParams } from './trees/boosting.ts';
-import type { OutputKind } from './learners.ts';
+import type { OutputKind } from './fitting.ts';
 import type { Calibration } from './calibration.ts';
 import type { NoveltyModel } from './novelty.ts';
 import type { NnArchitecture, NnParams, NeuralNetwork } from './nn/spec.ts';
