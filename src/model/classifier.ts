@@ -16,6 +16,7 @@ import {
 import { macroF1, scores, type Scores } from './metrics.ts';
 import type { EvaluationResult } from './evaluation.ts';
 import type { ModelManifest, VeilModel } from './artifact.ts';
+import type { ModelKind } from './types.ts';
 import { MODEL_FORMAT_VERSION } from './artifact.ts';
 import { ModelError, ModelErrorCode } from './errors.ts';
 import {
@@ -313,10 +314,14 @@ export async function trainModel(
   const classCounts: Record<string, number> = {};
   for (const r of rows) { const c = prep.classes[prep.y[r]!]!; classCounts[c] = (classCounts[c] ?? 0) + 1; }
   const cv = extras.cv;
-  const manifest: ModelManifest = {
-    kind: 'veil-model',
+  const k: ModelKind = spec
+    ? (spec.type === 'forest' ? { modelType: 'forest', params: spec.params } : { modelType: 'boosting', params: spec.params })
+    : { modelType: cfg.model as NnArchitecture, params: { ...netParams(cfg), input: net!.network.spec.input.kind } };
+  // Fields in their persisted order (a model written again gives the same bytes); `k` keeps kind and params paired.
+  const manifest = {
+    kind: 'veil-model' as const,
     formatVersion: MODEL_FORMAT_VERSION,
-    modelType: cfg.model,
+    modelType: k.modelType,
     name: cfg.name ?? `${cfg.model} on ${prep.table.source}`,
     createdAt: new Date().toISOString(),
     veilVersion: VEIL_VERSION,
@@ -330,7 +335,7 @@ export async function trainModel(
       columnOrder: extras.columnOrder ?? { status: 'ok' },
       maxBins: cfg.maxBins ?? 255,
     },
-    params: spec ? spec.params : { ...netParams(cfg), input: net!.network.spec.input.kind },
+    params: k.params,
     output: fitted ? fitted.output : 'softmax',
     calibration,
     unknownBelow,
@@ -355,7 +360,7 @@ export async function trainModel(
         curves: net.curves,
       },
     } : {}),
-  };
+  } as ModelManifest;
   return { manifest, ...(fitted ? { ensemble: fitted.ensemble } : { network: net!.network }), ...(novelty ? { novelty } : {}) };
 }
 

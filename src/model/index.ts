@@ -21,6 +21,7 @@ export {
   saveModel, loadModel, serializeModel, deserializeModel, MODEL_MAGIC, MODEL_FORMAT_VERSION,
   type VeilModel, type ModelManifest, type BlobRef,
 } from './artifact.ts';
+export type { ModelKind, ModelType, ManifestBody } from './types.ts';
 export { validateManifest, METER_TIMEOUT_RANGE_S } from './manifest.ts';
 export type { ModelSupport } from './support.ts';
 export { fitTemperature, applyCalibration, temperedNll, type Calibration } from './calibration.ts';

@@ -24,11 +24,23 @@ export interface BlobRef {
   length: number;
 }
 
+/**
+ * The kinds of model, each with its own parameters: the manifest's `modelType` is the discriminant (persisted
+ * under that name since format version 1, so shipped model files load as they are).
+ */
+export type ModelKind =
+  | { modelType: 'forest'; params: ForestParams }
+  | { modelType: 'boosting'; params: BoostingParams }
+  | { modelType: NnArchitecture; params: NnParams };
+export type ModelType = ModelKind['modelType'];
+
 /** Everything about a model except its arrays. Persisted as the manifest. */
-export interface ModelManifest {
+export type ModelManifest = ManifestBody & ModelKind;
+
+/** The fields every kind of model's manifest has. */
+export interface ManifestBody {
   kind: 'veil-model';
   formatVersion: typeof MODEL_FORMAT_VERSION;
-  modelType: 'forest' | 'boosting' | NnArchitecture;
   name: string;
   createdAt: string;
   veilVersion: string;
@@ -45,7 +57,6 @@ export interface ModelManifest {
     columnOrder: { status: 'ok' | 'fixed' | 'permuted'; message?: string };
     maxBins: number;
   };
-  params: ForestParams | BoostingParams | NnParams;
   output: OutputKind;
   calibration: Calibration;
   /** Answer 'unknown' when the calibrated top probability is below this (0: never). */
