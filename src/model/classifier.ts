@@ -466,18 +466,42 @@ export function evaluateModel(model: VeilModel, table: Table, opts: EvaluateOpti
   const pred = predictColumns(model, columns, { unknownBelow: opts.unknownBelow });
   const s = scores({ classes, modelClasses: K, yTrue: y, yPred: pred.label, proba: pred.proba });
   const perm = permutationImportance(model, columns, y, opts.permutationRows ?? 20_000, opts.seed ?? 0);
-  const result: EvaluationResult = {
-    kind: 'veil-evaluation',
-    version: 1,
+  return buildEvaluation({
     model: { kind: m.modelType, name: m.name, ...(opts.modelPath ? { path: opts.modelPath } : {}) },
-    data: { source: table.source, rows: s.rows, label: opts.label },
+    source: table.source, label: opts.label,
     split: opts.split ?? {
       kind: 'none', shuffled: false, seed: 0,
       description: m.training.source === table.source && m.training.rows === table.rows
         ? `model applied to its own training data (${table.source}): optimistic, not a test`
         : `model trained on ${m.training.source}, applied to every row of ${table.source}`,
     },
-    classes,
+    classes, K, s, yTrue: y, yPred: pred.label, proba: pred.proba,
+    unknown: { threshold: pred.unknownBelow, count: s.unknownCount, reasons: reasonCounts(pred.reason, known(y, K)) },
+    featureImportance: m.featureImportance.map((fi, f) => ({ feature: fi.feature, impurity: fi.impurity, permutation: perm ? perm[f]! : 0 })),
+    timings: { predictSeconds: pred.seconds, rowsPerSecond: pred.seconds > 0 ? table.rows / pred.seconds : 0 },
+    ...(m.network ? { curves: m.network.curves } : {}),
+  });
+}
+
+/**
+ * The one builder of an evaluation result (`veil evaluate` on a table, the cross-validation of `veil train` and
+ * `veil evaluate --folds`): scores, the unknown answers, the risk-coverage curve, the open set (true classes the
+ * model does not know), importance and timings, in the persisted layout of EvaluationResult.
+ */
+function buildEvaluation(a: {
+  model: EvaluationResult['model']; source: string; label: string; split: EvaluationResult['split'];
+  classes: string[]; K: number; s: Scores; yTrue: Int32Array; yPred: Int32Array; proba: Float64Array;
+  unknown: EvaluationResult['unknown']; featureImportance: EvaluationResult['featureImportance'];
+  timings: EvaluationResult['timings']; curves?: EvaluationResult['curves'];
+}): EvaluationResult {
+  const { s, K, yTrue: y, yPred } = a;
+  const result: EvaluationResult = {
+    kind: 'veil-evaluation',
+    version: 1,
+    model: a.model,
+    data: { source: a.source, rows: s.rows, label: a.label },
+    split: a.split,
+    classes: a.classes,
     accuracy: s.accuracy,
     balancedAccuracy: s.balancedAccuracy,
     macro: s.macro,
@@ -485,18 +509,18 @@ export function evaluateModel(model: VeilModel, table: Table, opts: EvaluateOpti
     topK: s.topK,
     perClass: s.perClass,
     confusion: s.confusion,
-    unknown: { threshold: pred.unknownBelow, count: s.unknownCount, reasons: reasonCounts(pred.reason, known(y, K)) },
-    riskCoverage: riskCoverageOf(pred.proba, K, y, pred.label),
-    featureImportance: m.featureImportance.map((fi, f) => ({ feature: fi.feature, impurity: fi.impurity, permutation: perm ? perm[f]! : 0 })),
+    unknown: a.unknown,
+    riskCoverage: riskCoverageOf(a.proba, K, y, yPred),
+    featureImportance: a.featureImportance,
     classCounts: s.classCounts,
-    timings: { predictSeconds: pred.seconds, rowsPerSecond: pred.seconds > 0 ? table.rows / pred.seconds : 0 },
+    timings: a.timings,
     createdAt: new Date().toISOString(),
-    ...(m.network ? { curves: m.network.curves } : {}),
+    ...(a.curves ? { curves: a.curves } : {}),
   };
-  const unseen = classes.slice(K).filter((c) => (s.classCounts[c] ?? 0) > 0);
+  const unseen = a.classes.slice(K).filter((c) => (s.classCounts[c] ?? 0) > 0);
   if (unseen.length) {
     let rows = 0, unk = 0;
-    for (let i = 0; i < y.length; i++) if (y[i]! >= K) { rows++; if (pred.label[i]! < 0) unk++; }
+    for (let i = 0; i < y.length; i++) if (y[i]! >= K) { rows++; if (yPred[i]! < 0) unk++; }
     result.openSet = { unseenClasses: unseen, rows, unknown: unk, unknownRate: rows ? unk / rows : 0 };
   }
   return result;
@@ -520,24 +544,16 @@ export function cvEvaluation(
   let unknown = 0;
   for (let i = 0; i < yPred.length; i++) if (cv.tested[i] && reason[i]) { yPred[i] = -1; unknown++; }
   const s = scores({ classes: prep.classes, modelClasses: K, yTrue, yPred, proba });
-  return {
-    kind: 'veil-evaluation',
-    version: 1,
+  return buildEvaluation({
     model: { kind: cfg.model, name: cfg.name ?? `${cfg.model} (cross-validated)` },
-    data: { source: prep.table.source, rows: s.rows, label: cfg.label },
-    split: cv.split,
-    classes: prep.classes,
-    accuracy: s.accuracy, balancedAccuracy: s.balancedAccuracy, macro: s.macro, weighted: s.weighted, topK: s.topK,
-    perClass: s.perClass, confusion: s.confusion,
+    source: prep.table.source, label: cfg.label, split: cv.split,
+    classes: prep.classes, K, s, yTrue, yPred, proba,
     unknown: { threshold: thr, count: unknown, reasons: reasonCounts(reason, cv.tested) },
-    riskCoverage: riskCoverageOf(proba, K, yTrue, yPred),
     featureImportance: (model?.manifest.featureImportance ?? prep.specs.map((sp) => ({ feature: sp.name, impurity: 0 })))
       .map((fi) => ({ feature: fi.feature, impurity: fi.impurity, permutation: 0 })),
-    classCounts: s.classCounts,
     timings: { fitSeconds: cv.fitSeconds, predictSeconds: cv.predictSeconds, rowsPerSecond: cv.predictSeconds > 0 ? s.rows / cv.predictSeconds : 0 },
-    createdAt: new Date().toISOString(),
     ...(model?.manifest.network ? { curves: model.manifest.network.curves } : {}),
-  };
+  });
 }
 
 function known(y: Int32Array, K: number): Uint8Array {
