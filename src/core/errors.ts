@@ -20,6 +20,10 @@ export const VeilErrorCode = {
   BAD_RULES: 'BAD_RULES',
   /** The service's data directory is locked by another server, or the lock cannot be taken. */
   DATA_DIR_IN_USE: 'DATA_DIR_IN_USE',
+  /** Learning needs labelled flows and none was labelled. */
+  NO_LABELS: 'NO_LABELS',
+  /** Learning needs two classes or more and the labels hold one. */
+  ONE_CLASS: 'ONE_CLASS',
 } as const;
 export type VeilErrorCode = (typeof VeilErrorCode)[keyof typeof VeilErrorCode];
 

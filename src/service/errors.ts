@@ -118,6 +118,8 @@ export const LAYER_ERRORS: Readonly<Record<LayerErrorCode, ServiceErrorCode>> = 
   BAD_LABELS: 'BAD_REQUEST',
   BAD_RULES: 'BAD_REQUEST',
   DATA_DIR_IN_USE: 'BAD_REQUEST',
+  NO_LABELS: 'NO_LABELS',
+  ONE_CLASS: 'BAD_REQUEST',
   // wire
   TRUNCATED: 'BAD_CAPTURE',
   BAD_MAGIC: 'BAD_CAPTURE',

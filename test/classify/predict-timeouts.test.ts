@@ -59,7 +59,7 @@ test('veil predict MODEL CAPTURE meters with the flow timeouts the model records
   const labelled = path.join(dir, 'labelled.csv');
   await writeTable(withColumn(t, stringColumn('parity', label)), labelled);
   const model = path.join(dir, 'm.veilmodel');
-  assert.equal(await silently(() => train([labelled, '--label', 'parity', '--trees', '5', '--threads', '1', '-q',
+  assert.equal(await silently(() => train([labelled, '--label', 'parity', '--model', 'forest', '--trees', '5', '--threads', '1', '-q',
     '--meter-active-timeout', '15', '--meter-idle-timeout', '15', '-o', model])), 0);
 
   const out = path.join(dir, 'pred.csv');
