@@ -64,3 +64,29 @@ test('a job failed by damage in its capture keeps the flows before the damage, r
     } finally { reg.close(); }
   } finally { t.cleanup(); }
 });
+
+test('a job whose models were trained on different flow timeouts says which model is metered otherwise', async () => {
+  const { loadModelFile } = await import('../../src/service/models/load.ts');
+  const { withManifest } = await import('../model/manifest-helpers.ts');
+  const { readFileSync } = await import('node:fs');
+  const root = path.resolve(import.meta.dirname, '../..');
+  const t = tempDir();
+  try {
+    mkdirSync(path.join(t.dir, 'uploads'));
+    writeFileSync(path.join(t.dir, 'uploads', 'jmix000001.pcap'), makeCapture(4));
+    const vpnBytes = new Uint8Array(readFileSync(path.join(root, 'models/vpn.veilmodel')));
+    const longFile = path.join(t.dir, 'long.veilmodel');
+    writeFileSync(longFile, withManifest(vpnBytes, (m) => { m.meter = { idleTimeoutS: 120, activeTimeoutS: 1800 }; }));
+    const models = {
+      vpn: await loadModelFile(path.join(root, 'models/vpn.veilmodel'), 'vpn'),
+      long: await loadModelFile(longFile, 'long'),
+    };
+    const job = { ...payload('jmix000001'), models: [{ name: 'vpn', sha256: models.vpn.sha256 }, { name: 'long', sha256: models.long.sha256 }] };
+    const out = await processJob(job, { ...ctx(t.dir), model: async (ref) => models[ref.name as 'vpn' | 'long'] });
+    assert.ok(out.ok, JSON.stringify(out));
+    if (!out.ok) return;
+    assert.deepEqual(out.summary.warnings, [
+      "model 'long' was trained on flows cut at idle 120 s, active 1800 s but the capture is metered with idle 15 s, active 15 s (as model 'vpn' records); its answers on longer flows may be off",
+    ]);
+  } finally { t.cleanup(); }
+});
