@@ -1,8 +1,8 @@
 import { createRequire } from 'node:module';
 import {
   assignRoles, blockedKFold, columnStrings, encodeFeatures, encodeLabels, groupCodes, groupKFold, holdout, planFeatures,
-  requireColumn, stratifiedKFold, Rng, identityReason, makeTable, numberColumn, stringColumn,
-  type Column, type ColumnRoles, type FeatureSpec, type RoleOptions, type Split, type SplitInfo, type Table,
+  requireColumn, stratifiedKFold, Rng, identityReason,
+  type ColumnRoles, type FeatureSpec, type RoleOptions, type Split, type SplitInfo, type Table,
 } from '../dataset/index.ts';
 import { fitEnsemble, predictProba, forestParams, boostingParams, type LearnerSpec } from './learners.ts';
 import type { ForestParams } from './trees/forest.ts';
@@ -410,41 +410,6 @@ export function predictColumns(model: VeilModel, columns: Float64Array[], opts: 
 
 export function predictTable(model: VeilModel, table: Table, opts: { unknownBelow?: number } = {}): Predictions {
   return predictColumns(model, modelInputs(model, table), opts);
-}
-
-/** Columns written by `veil predict`: the input's identity columns, then the answer, confidence and top 3. */
-export function predictionTable(model: VeilModel, table: Table, pred: Predictions): Table {
-  const m = model.manifest;
-  const K = m.classes.length;
-  const n = table.rows;
-  const idNames = new Set(m.identityColumns);
-  const cols: Column[] = table.columns.filter((c) => idNames.has(c.name) || identityReason(c.name) !== null);
-  cols.push(stringColumn('predicted', Array.from(pred.label, (l) => (l < 0 ? 'unknown' : m.classes[l]!))));
-  cols.push(numberColumn('confidence', pred.confidence));
-  const top = Math.min(3, K);
-  const names: (string | null)[][] = Array.from({ length: top }, () => new Array<string | null>(n));
-  const probs = Array.from({ length: top }, () => new Float64Array(n));
-  const order = new Int32Array(K);
-  for (let i = 0; i < n; i++) {
-    for (let c = 0; c < K; c++) order[c] = c;
-    const o = i * K;
-    // Partial selection of the top classes (K is small; ties keep class order).
-    for (let a = 0; a < top; a++) {
-      let best = a;
-      for (let c = a + 1; c < K; c++) if (pred.proba[o + order[c]!]! > pred.proba[o + order[best]!]!) best = c;
-      const t = order[a]!; order[a] = order[best]!; order[best] = t;
-      names[a]![i] = m.classes[order[a]!]!;
-      probs[a]![i] = pred.proba[o + order[a]!]!;
-    }
-  }
-  for (let a = 0; a < top; a++) {
-    cols.push(stringColumn(`top${a + 1}`, names[a]!));
-    cols.push(numberColumn(`top${a + 1}_p`, probs[a]!));
-  }
-  if (pred.novelty) cols.push(numberColumn('novelty', pred.novelty));
-  // Why the answer is 'unknown' (too_few_packets, out_of_distribution, low_confidence); empty when answered.
-  cols.push(stringColumn('unknown_reason', Array.from(pred.reason, (r) => (r ? pred.reasonNames[r]! : null))));
-  return makeTable(table.source, cols);
 }
 
 export interface EvaluateOptions {

@@ -4,7 +4,7 @@
  * calibration and open-set 'unknown' answers, metrics and evaluation results.
  */
 export {
-  prepareTraining, makeSplit, crossValidate, trainModel, predictColumns, predictTable, predictionTable, modelInputs,
+  prepareTraining, makeSplit, crossValidate, trainModel, predictColumns, predictTable, modelInputs,
   evaluateModel, cvEvaluation, permutationImportance, identityColumnsOf, modelProba, VEIL_VERSION,
   type TrainConfig, type PreparedData, type SplitSpec, type CrossValidation, type Predictions, type EvaluateOptions,
 } from './classifier.ts';
