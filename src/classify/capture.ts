@@ -127,6 +127,30 @@ export async function classifyCapture(
   const { table: timeouts, warnings } = chooseTimeouts(models, opts.timeouts);
   for (const w of warnings) opts.warn?.(w);
   const meter: MeterOptions = { ...opts.meter, table: { ...opts.meter?.table, ...timeouts } };
+  const rows = answerRows(models, opts);
+  let timer: NodeJS.Timeout | null = null;
+  try {
+    const s = await extractFlows(source, meter, rows.row, {
+      ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+      ...(opts.signal ? { signal: opts.signal } : {}),
+      ...(opts.maxInflatedBytes !== undefined ? { maxInflatedBytes: opts.maxInflatedBytes } : {}),
+      ...(opts.live ? { onMeter: (m: Meter) => { timer = setInterval(() => { m.tick(Date.now() * 1000); rows.flush(); }, 1000); } } : {}),
+    });
+    if (timer) clearInterval(timer);
+    return { ...s, answerColumns: rows.end(s.columns), table: meter.table!, warnings };
+  } finally {
+    if (timer) clearInterval(timer);
+  }
+}
+
+/**
+ * The batching half of classifyCapture, for a caller that meters itself (the live early-verdict path): hand it
+ * each ended flow's row (`row`, as the meter writes it; kept until its batch is answered), `flush` to answer the
+ * rows so far (a live clock tick), `end` at the end (answers the rest; returns the layout).
+ */
+export function answerRows(
+  models: readonly AnswerModel[], opts: Pick<ClassifyOptions, 'catalog' | 'batchRows' | 'onBatch'>,
+): { row(row: CellValue[], columns: readonly ColumnDef[]): void; flush(): void; end(columns: readonly ColumnDef[]): AnswerColumn[] } {
   const batchRows = opts.batchRows ?? BATCH_ROWS;
   let plan: CapturePlan | null = null;
   let buf: CellValue[][] = [];
@@ -136,25 +160,19 @@ export async function classifyCapture(
     buf = [];
     opts.onBatch(plan.answer(rows));
   };
-  let timer: NodeJS.Timeout | null = null;
-  try {
-    const s = await extractFlows(source, meter, (row, cols) => {
+  return {
+    row(row, cols) {
       plan ??= capturePlan(cols, models, opts.catalog);
       buf.push(row);
       if (buf.length >= batchRows) flush();
-    }, {
-      ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
-      ...(opts.signal ? { signal: opts.signal } : {}),
-      ...(opts.maxInflatedBytes !== undefined ? { maxInflatedBytes: opts.maxInflatedBytes } : {}),
-      ...(opts.live ? { onMeter: (m: Meter) => { timer = setInterval(() => { m.tick(Date.now() * 1000); flush(); }, 1000); } } : {}),
-    });
-    if (timer) clearInterval(timer);
-    plan ??= capturePlan(s.columns, models, opts.catalog);
-    flush();
-    return { ...s, answerColumns: plan.columns, table: meter.table!, warnings };
-  } finally {
-    if (timer) clearInterval(timer);
-  }
+    },
+    flush,
+    end(cols) {
+      plan ??= capturePlan(cols, models, opts.catalog);
+      flush();
+      return plan.columns;
+    },
+  };
 }
 
 interface CapturePlan {

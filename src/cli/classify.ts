@@ -2,10 +2,11 @@ import { parseArgs } from 'node:util';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { CellValue } from '../flow/columns.ts';
+import type { CellValue, ColumnDef } from '../flow/columns.ts';
 import { formatFor, openWriter, type RowWriter } from '../flow/output.ts';
 import { loadModel, type VeilModel } from '../model/index.ts';
-import { answerModel, classifyCapture, type AnswerBatch } from '../classify/capture.ts';
+import { answerModel, answerRows, classifyCapture, type AnswerBatch } from '../classify/capture.ts';
+import { chooseTimeouts } from '../classify/timeouts.ts';
 import type { AnswerColumn } from '../classify/layout.ts';
 import { VeilError } from '../core/errors.ts';
 import { captureTotalBytes } from '../wire/reader.ts';
@@ -34,6 +35,9 @@ summary (traffic by application and category, flows and bytes) at the end.
   -o, --output FILE          write every flow with its answers (format from the extension, or --format)
       --format F             csv | jsonl | parquet
   -i, --interface IFACE      classify live traffic as flows end (tcpdump or dumpcap); --filter BPF
+      --early N              with --interface: also an early verdict at each flow's N-th packet (lines marked
+                             'early'; its behaviour side from a model trained with 'veil train --early N'); with -o,
+                             the early verdicts go to FILE.early.jsonl
       --quiet                no table, progress or summary
 Meter options as for 'veil extract'; by default the flow timeouts the models' training flows were cut with (their
 manifests record them: 15 s for the shipped models); a model metered otherwise than it was trained is named in a
@@ -87,6 +91,10 @@ export async function run(argv: string[]): Promise<number> {
   }
   // A model of yours named like a shipped one replaces it (`-m mine.veilmodel=category`: your behaviour model).
   const applied: Applied[] = [...defaults.applied.filter((d) => !mine.some((m) => m.column === d.column)), ...mine];
+  // Models trained on flows cut at N packets give early verdicts only (src/live); never applied to whole flows.
+  const early = v.early !== undefined && v.interface ? await import('../live/index.ts') : null;
+  const earlyModels = applied.filter((a) => (a.model.manifest.meter?.earlyPackets ?? 0) > 0);
+  if (earlyModels.length) applied.splice(0, applied.length, ...applied.filter((a) => !earlyModels.includes(a)));
   if (!applied.length) {
     process.stderr.write(`veil: no model to apply: the shipped models are missing from ${v['models-dir'] ?? DEFAULT_DIR} (npm run models:build) and no --model was given; writing flows with their handshake facts only\n`);
   }
@@ -128,7 +136,29 @@ export async function run(argv: string[]): Promise<number> {
   const opts = { catalog, meter, timeouts, onBatch, warn: (m: string) => { warn(m); } };
 
   let failures = 0;
-  if (v.interface) {
+  if (v.interface && early) {
+    const n = early.earlyPackets(v.early!);
+    const sidecar = v.output ? early.openEarlySidecar(`${v.output}.early.jsonl`) : null;
+    // The live meter is the early path's own; the final rows take the one answer path's batching and timeouts.
+    const chosen = chooseTimeouts(models, timeouts);
+    for (const w of chosen.warnings) warn(w);
+    const rows = answerRows(models, { catalog, onBatch, batchRows: 512 });
+    let columns: readonly ColumnDef[] = [];
+    const s = await early.classifyLiveEarly({
+      iface: v.interface, ...(v.filter ? { filter: v.filter } : {}), early: n, meter: { ...meter, table: chosen.table }, catalog,
+      earlyModels: earlyModels.filter((a) => a.model.manifest.meter?.earlyPackets === n),
+      onFinalRow: (row, cols) => { columns = cols; rows.row(row, cols); },
+      onEarly: (r) => {
+        sidecar?.write(r);
+        if (table) process.stdout.write(early.earlyLine(r) + '\n');
+      },
+      onReady: () => { if (!quiet) process.stderr.write(`veil: classifying live traffic on ${v.interface}; early verdicts at ${n} packets, final ones as flows end (Ctrl-C stops)\n`); },
+      onTick: rows.flush,
+    });
+    if (columns.length) rows.end(columns);
+    await sidecar?.close();
+    if (s.capture.error && s.capture.error.code !== 'TRUNCATED') { failures++; process.stderr.write(`veil: ${s.capture.error.message}\n`); }
+  } else if (v.interface) {
     const { openLiveCapture } = await import('../wire/live.ts');
     const cap = openLiveCapture({ iface: v.interface, filter: v.filter, onReady: () => { if (!quiet) process.stderr.write(`veil: classifying live traffic on ${v.interface}; flows appear as they end (Ctrl-C stops)\n`); } });
     const stop = () => { void cap.stop(); };

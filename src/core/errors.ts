@@ -24,6 +24,8 @@ export const VeilErrorCode = {
   NO_LABELS: 'NO_LABELS',
   /** Learning needs two classes or more and the labels hold one. */
   ONE_CLASS: 'ONE_CLASS',
+  /** A live metering worker thread failed (src/live). */
+  LIVE_WORKER: 'LIVE_WORKER',
 } as const;
 export type VeilErrorCode = (typeof VeilErrorCode)[keyof typeof VeilErrorCode];
 
