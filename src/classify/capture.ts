@@ -3,7 +3,7 @@ import { IDENTITY_COLUMNS, type CellValue, type ColumnDef } from '../flow/column
 import type { FlowTableOptions } from '../flow/table.ts';
 import { cellValue, getColumn, makeTable, numberColumn, stringColumn, type Column, type Table } from '../dataset/table.ts';
 import { identityReason } from '../dataset/roles.ts';
-import { tableNames, verdictCells } from '../dataset/verdict.ts';
+import { appAnswer, isApplicationModel, tableNames, verdictCells } from '../dataset/verdict.ts';
 import { modelInputs, predictColumns } from '../model/classifier.ts';
 import type { VeilModel } from '../model/artifact.ts';
 import { nameColumns, namesAt, type Catalog, type FlowNames, type ModelAnswer } from '../names/index.ts';
@@ -112,7 +112,8 @@ const isMeterIdentity = new Set(IDENTITY_COLUMNS.map((c) => c.name));
  * The one path from a capture to answers (`veil classify`, `veil predict CAPTURE`, the service's capture jobs):
  * meters the capture with the flow timeouts the models record (`chooseTimeouts`: the user's win), gathers ended
  * flows into batches, applies every model to a batch, names each flow (names where visible, the `category`
- * model's behaviour answer where hidden, 'unknown' where unsure) and hands the batch over in the answer layout.
+ * model's behaviour answer where hidden, and an application model's, one whose classes are catalogued services,
+ * for the application; 'unknown' where unsure) and hands the batch over in the answer layout.
  * Damage in the capture stops the read there; the flows before it are answered and the summary carries the error.
  *
  * @example
@@ -256,6 +257,8 @@ function answerBatch(
 ): AnswerBatch {
   const answers = models.map((m) => m.predict(input));
   const behaviour = models.findLastIndex((m) => m.name === BEHAVIOUR_MODEL);
+  // A model whose classes are catalogued services (taught by names: veil learn) names flows whose names are hidden.
+  const appModel = catalog ? models.findLastIndex((m, k) => k !== behaviour && isApplicationModel(m.classes, catalog)) : -1;
   const shown = from.filter((j) => j >= 0);
   const rows: CellValue[][] = new Array(n);
   const app = new Array<string>(n);
@@ -268,7 +271,8 @@ function answerBatch(
     if (names && catalog) {
       const b = behaviour >= 0 ? answers[behaviour]! : null;
       const model: ModelAnswer | null = b ? { label: b.labels[i]!, confidence: b.confidence[i]!, unknownReason: b.unknownReason[i] ?? '' } : null;
-      const v = verdictCells(names[i]!, catalog, model);
+      const a = appModel >= 0 ? answers[appModel]! : null;
+      const v = verdictCells(names[i]!, catalog, model, a ? appAnswer(catalog, a.labels[i]!, a.confidence[i]!, a.unknownReason[i] ?? '') : null);
       o.push(...v);
       app[i] = String(v[0] ?? '');
       category[i] = String(v[2] ?? '');

@@ -75,6 +75,11 @@ test('veil learn: names label the captures, the model learns behaviour only and 
   const ans = head!.indexOf('apps.label'); // a model's answers are named after its file (docs/ANSWERS.md)
   assert.ok(ans >= 0, `a model answer column in ${head}`);
   assert.deepEqual(rows.map((x) => x[ans]), ['Netflix', 'Netflix', 'Zoom', 'Zoom'], 'recognised by behaviour with no name in view');
+  // Its answers are the verdict's application where no name shows, and the service's category goes with them.
+  const col = (n: string) => rows.map((x) => x[head!.indexOf(n)]);
+  assert.deepEqual(col('app'), ['Netflix', 'Netflix', 'Zoom', 'Zoom']);
+  assert.deepEqual(col('app_source'), ['model', 'model', 'model', 'model']);
+  assert.deepEqual(col('category'), ['streaming', 'streaming', 'voip', 'voip']);
 });
 
 test('veil learn --target category learns the category', async () => {
