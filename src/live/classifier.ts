@@ -177,7 +177,8 @@ export class LiveMeter {
   private add(kind: VerdictKind, row: CellValue[]): void {
     const list = this.pending[kind];
     list.push(row);
-    if (list.length >= this.batch) this.flushKind(kind);
+    // A full batch of finals takes the early rows waiting with it, first: a flow's early record precedes its final.
+    if (list.length >= this.batch) { if (kind === 'final') this.flush(); else this.flushKind(kind); }
   }
 
   private flushKind(kind: VerdictKind): void {
@@ -194,8 +195,9 @@ export class LiveMeter {
   }
 
   frame(f: RawFrame): void {
-    this.full.frame(f);
+    // The cut meter first: a flow whose N-th packet ends it gets its early row before its final one.
     if (this.cut !== null) this.cut.frame(f);
+    this.full.frame(f);
   }
 
   /** Ends flows idle past their timeout at wall-clock time `nowUs`. */
