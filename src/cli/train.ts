@@ -7,7 +7,7 @@ import {
   type EvaluationResult, type SplitSpec, type TrainConfig,
 } from '../model/index.ts';
 import { describeLayers, isNnArchitecture, type NnParams } from '../model/nn/index.ts';
-import { VeilError } from '../wire/errors.ts';
+import { VeilError } from '../core/errors.ts';
 
 const HELP = `usage: veil train DATA --label COL -o MODEL [options]
 

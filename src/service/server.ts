@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { VeilError } from '../wire/errors.ts';
+import { VeilError } from '../core/errors.ts';
 import { isLoopback } from './api/auth.ts';
 import type { FastifyBaseLogger } from 'fastify';
 import type { App } from './api/app-types.ts';

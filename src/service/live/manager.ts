@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { LiveSource, type LiveSourceStats } from '../../live/source.ts';
 import type { LiveRecord } from '../../live/classifier.ts';
 import type { MeterOptions } from '../../flow/meter.ts';
+import { checkLiveArgs } from '../../wire/live.ts';
 import { ServiceError } from '../errors.ts';
 import type { ModelCatalog } from '../models/catalog.ts';
 import { findModelFile } from '../models/cache.ts';
@@ -65,7 +66,11 @@ export class LiveManager {
 
   async start(req: LiveStartRequest): Promise<LiveSourceInfo> {
     if (this.sources.size >= (this.opts.maxSources ?? 4)) throw new ServiceError('BAD_REQUEST', `at most ${this.opts.maxSources ?? 4} live sources run at once; stop one first`);
-    if (!/^[A-Za-z0-9_.:@-]{1,64}$/.test(req.interface)) throw new ServiceError('BAD_REQUEST', `'${req.interface.slice(0, 80)}' is not an interface name`);
+    try {
+      checkLiveArgs(req.interface, req.filter);
+    } catch (e) {
+      throw new ServiceError('BAD_REQUEST', (e as Error).message);
+    }
     for (const s of this.sources.values()) {
       const st = s.source.stats();
       if (st.iface === req.interface && st.state === 'running' && st.filter === (req.filter ?? '')) {

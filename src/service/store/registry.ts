@@ -56,7 +56,7 @@ export class JobRegistry {
       running: d.prepare("UPDATE jobs SET state = 'running', started_at = COALESCE(started_at, ?), attempts = MAX(attempts, ?) WHERE id = ? AND state IN ('queued', 'running')"),
       progress: d.prepare("UPDATE jobs SET progress = ? WHERE id = ? AND state = 'running'"),
       done: d.prepare("UPDATE jobs SET state = 'done', progress = 1, finished_at = ?, summary = ?, error_code = NULL, error_message = NULL WHERE id = ? AND state IN ('queued', 'running')"),
-      fail: d.prepare("UPDATE jobs SET state = 'failed', finished_at = ?, error_code = ?, error_message = ? WHERE id = ? AND state IN ('queued', 'running')"),
+      fail: d.prepare("UPDATE jobs SET state = 'failed', finished_at = ?, error_code = ?, error_message = ?, summary = ? WHERE id = ? AND state IN ('queued', 'running')"),
       cancel: d.prepare("UPDATE jobs SET state = 'cancelled', finished_at = ? WHERE id = ? AND state IN ('queued', 'running')"),
       requeue: d.prepare("UPDATE jobs SET state = 'queued', run_after = ?, error_code = ?, error_message = ?, progress = 0 WHERE id = ? AND state IN ('queued', 'running')"),
       resetRunning: d.prepare("UPDATE jobs SET state = 'queued', progress = 0 WHERE state = 'running'"),
@@ -145,8 +145,9 @@ export class JobRegistry {
     return this.final(id, this.st.done.run(now, JSON.stringify(summary), id).changes === 1);
   }
 
-  fail(id: string, code: string, message: string, now = Date.now()): boolean {
-    return this.final(id, this.st.fail.run(now, code, message, id).changes === 1);
+  /** Marks a job failed; `summary` describes the results it kept (a damaged capture's flows before the damage). */
+  fail(id: string, code: string, message: string, now = Date.now(), summary: JobSummary | null = null): boolean {
+    return this.final(id, this.st.fail.run(now, code, message, summary ? JSON.stringify(summary) : null, id).changes === 1);
   }
 
   cancel(id: string, now = Date.now()): boolean {
