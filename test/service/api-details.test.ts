@@ -220,13 +220,23 @@ test("a failed job's kept flows are readable: results, groups and downloads answ
   const csv = await fetch(`${srv.url}/api/v1/jobs/${id}/results.csv`);
   assert.equal(csv.status, 200);
   assert.equal(await csv.text(), 'id_flow,app\n1,Netflix\n2,Zoom\n');
-  // A failed job without kept flows still says why it has none.
+  // A damaged capture's job fails and keeps the flows before the damage (src/service/jobs/process.ts): readable too.
   const cap = makeCapture(3);
-  const none = await postJob(srv.url, { name: 'x.pcap.gz', data: gzipSync(cap.subarray(0, cap.length - 37)) }, { models: '' });
-  assert.equal(none.status, 202, JSON.stringify(none.body));
-  const failed = await waitFinal(srv.url, none.body.id);
+  const cut = await postJob(srv.url, { name: 'x.pcap.gz', data: gzipSync(cap.subarray(0, cap.length - 37)) }, { models: '' });
+  assert.equal(cut.status, 202, JSON.stringify(cut.body));
+  const failed = await waitFinal(srv.url, cut.body.id);
   assert.equal(failed.state, 'failed');
-  const r = await getJson(srv.url, `/api/v1/jobs/${none.body.id}/results`);
-  assert.equal(r.status, 409);
-  assert.match(r.body.error.message, /failed: /);
+  const r = await getJson(srv.url, `/api/v1/jobs/${cut.body.id}/results`);
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.ok(r.body.total >= 1 && r.body.total <= 3, `the flows before the damage: ${r.body.total}`);
+  // A job with no results at all still says why.
+  const queued = `j${Date.now().toString(36).padStart(9, '0')}0badc0ffee00`;
+  srv.ctx.registry.insert({
+    kind: 'veil-job', version: 1, id: queued, input: { kind: 'capture', format: 'pcap', gzip: false }, file: `uploads/${queued}.pcap`,
+    inputName: 'gone.pcap', inputBytes: 10, models: [], labelColumn: null, partial: false, createdAt: Date.now(),
+  });
+  srv.ctx.registry.fail(queued, 'BAD_CAPTURE', 'gone.pcap: not a capture');
+  const none = await getJson(srv.url, `/api/v1/jobs/${queued}/results`);
+  assert.equal(none.status, 409);
+  assert.match(none.body.error.message, /failed: gone\.pcap: not a capture/);
 });
