@@ -61,7 +61,7 @@ export function describeColumn(c: ResultColumn): DescribedColumn {
 function kindOf(c: ResultColumn, def: ColumnDef | undefined): ColumnKind {
   if (c.role === 'label') return 'truth';
   if (c.role === 'prediction' && c.model !== undefined) {
-    // The four answer columns a job writes per model (src/service/jobs/process.ts predictionColumns).
+    // The four answer columns of each model (src/classify/layout.ts modelAnswerColumns: NAME.label ... NAME.unknown_reason).
     const field = c.name.startsWith(`${c.model}.`) ? c.name.slice(c.model.length + 1) : '';
     if (field === 'label') return 'label';
     if (field === 'confidence') return 'confidence';
