@@ -147,7 +147,7 @@ async function startLocked(cfg: ServeConfig, dataDir: string, lock: DataDirLock)
   // otherwise go on without the data dir lock, and a second server would run them again.
   let app: App | null = null;
   let sweeper: NodeJS.Timeout | null = null;
-  const live = cfg.live ? new LiveManager({ dataDir, catalog, retentionMs: cfg.live.retentionHours * 3600_000, catalogFiles: cfg.live.catalogFiles ?? [], ...(cfg.live.meter ? { meter: cfg.live.meter } : {}), ...(cfg.live.earlyModels ? { earlyModels: cfg.live.earlyModels } : {}), log: cfg.log }) : null;
+  const live = cfg.live ? new LiveManager({ dataDir, catalog, retentionMs: cfg.live.retentionHours * 3600_000, catalogFiles: cfg.live.catalogFiles ?? [], defaultEarly: cfg.live.early, defaultWorkers: cfg.live.workers, ...(cfg.live.meter ? { meter: cfg.live.meter } : {}), ...(cfg.live.earlyModels ? { earlyModels: cfg.live.earlyModels } : {}), log: cfg.log }) : null;
   const undo = async (): Promise<void> => {
     if (sweeper) clearInterval(sweeper);
     await live?.close().catch(() => {});

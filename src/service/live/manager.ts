@@ -36,6 +36,9 @@ export interface LiveManagerOptions {
   earlyModels?: { column: string; file: string }[];
   /** Most live sources at once. */
   maxSources?: number;
+  /** A source started without `early` / `workers` gets the server's (`veil serve --early`, `--live-workers`). */
+  defaultEarly?: number;
+  defaultWorkers?: number;
   log?: (m: string) => void;
 }
 
@@ -84,8 +87,8 @@ export class LiveManager {
     const source = new LiveSource({
       iface: req.interface,
       ...(req.filter ? { filter: req.filter } : {}),
-      workers: req.workers ?? 1,
-      early: req.early ?? 0,
+      workers: req.workers ?? this.opts.defaultWorkers ?? 1,
+      early: req.early ?? this.opts.defaultEarly ?? 0,
       meter: { table: { idleTimeoutUs: 15e6, activeTimeoutUs: 120e6 }, ...this.opts.meter },
       models,
       catalogFiles: this.opts.catalogFiles ?? [],
@@ -100,7 +103,7 @@ export class LiveManager {
       throw err;
     }
     this.sources.set(id, { source, models: models.map((m) => m.column) });
-    this.opts.log?.(`live source ${id}: ${req.interface}${req.filter ? ` (${req.filter})` : ''}, ${req.workers ?? 1} worker(s), early verdicts ${req.early ? `at ${req.early} packets` : 'off'}`);
+    this.opts.log?.(`live source ${id}: ${req.interface}${req.filter ? ` (${req.filter})` : ''}, ${req.workers ?? this.opts.defaultWorkers ?? 1} worker(s), early verdicts ${(req.early ?? this.opts.defaultEarly) ? `at ${req.early ?? this.opts.defaultEarly} packets` : 'off'}`);
     return this.info(id);
   }
 

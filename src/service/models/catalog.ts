@@ -50,7 +50,11 @@ export class ModelCatalog {
       const model = await loadModelFile(file, name);
       // Describe it once here, so a model the listing cannot describe is skipped rather than failing the listing.
       model.info();
-      this.entries.set(name, { model, file, sizeBytes: statSync(file).size, isDefault: flags[name]?.default ?? true });
+      // An early model (veil train --early N) answers flows as of their N-th packet: never a default for jobs,
+      // which answer whole flows (live sources apply it at packet N).
+      const early = (model.meter?.earlyPackets ?? 0) > 0;
+      if (early && flags[name]?.default) this.warnings.push(`${file}: an early model (${model.meter!.earlyPackets} packets) is not applied to whole flows by default`);
+      this.entries.set(name, { model, file, sizeBytes: statSync(file).size, isDefault: early ? false : flags[name]?.default ?? true });
     } catch (err) {
       this.warnings.push(`${file}: not loaded: ${(err as Error).message}`);
     }
@@ -60,6 +64,9 @@ export class ModelCatalog {
   setDefault(name: string, isDefault: boolean): ModelInfo {
     const e = this.entries.get(name);
     if (!e) throw new ServiceError('MODEL_NOT_FOUND', `no model named '${name}' is loaded`);
+    if (isDefault && (e.model.meter?.earlyPackets ?? 0) > 0) {
+      throw new ServiceError('BAD_REQUEST', `'${name}' is an early model (${e.model.meter!.earlyPackets} packets): it answers live flows at that packet, never whole flows, so it cannot be a default`);
+    }
     e.isDefault = isDefault;
     const flags = this.flags();
     flags[name] = { ...flags[name], default: isDefault };
