@@ -160,10 +160,12 @@ export class ModelCatalog {
     }
     if (old && old !== dest) rmSync(old, { force: true });
     const flags = this.flags();
-    flags[name] = { default: opts.isDefault };
+    // An early model is never a default for whole-flow jobs, even when the upload asks.
+    const isDefault = opts.isDefault && !((model.meter?.earlyPackets ?? 0) > 0);
+    flags[name] = { default: isDefault };
     this.saveFlags(flags);
     // The loader hashed the same bytes we just moved, so the model's sha256 pins the installed file.
-    const entry: Entry = { model, file: dest, sizeBytes: statSync(dest).size, isDefault: opts.isDefault };
+    const entry: Entry = { model, file: dest, sizeBytes: statSync(dest).size, isDefault };
     this.entries.set(name, entry);
     return this.info(entry);
   }
