@@ -4,7 +4,7 @@ import {
   requireColumn, stratifiedKFold, Rng, identityReason,
   type ColumnRoles, type FeatureSpec, type RoleOptions, type Split, type SplitInfo, type Table,
 } from '../dataset/index.ts';
-import { fitEnsemble, predictProba, forestParams, boostingParams, type LearnerSpec } from './learners.ts';
+import { fitEnsemble, predictProba, forestParams, boostingParams, type Fitted, type LearnerSpec } from './learners.ts';
 import type { ForestParams } from './trees/forest.ts';
 import type { BoostingParams } from './trees/boosting.ts';
 import { applyCalibration, fitTemperature, type Calibration } from './calibration.ts';
@@ -168,6 +168,49 @@ function learnerSpec(cfg: TrainConfig): LearnerSpec {
     : { type: 'boosting', params: boostingParams({ seed, ...cfg.boosting }) };
 }
 
+/** A fitted learner of any kind: class probabilities of any rows, held-out ones when asked, and what the model keeps. */
+interface FittedLearner {
+  kind: ModelKind;
+  proba(columns: readonly Float64Array[], rows?: Int32Array): Float64Array;
+  heldOut?: { rows: Int32Array; proba: Float64Array; what: string } | undefined;
+  trees?: Fitted;
+  net?: FittedNetwork;
+}
+
+/** One learner interface, registered per model kind: fit on rows (held-out scores if asked), then probabilities. */
+interface Learner {
+  fit(prep: PreparedData, cfg: TrainConfig, rows: Int32Array, stage: string, heldOut: boolean): Promise<FittedLearner>;
+}
+
+const TREES: Learner = {
+  async fit(prep, cfg, rows, stage, heldOut) {
+    const spec = learnerSpec(cfg);
+    const fitted = await fitEnsemble(prep.columns, prep.y, prep.classes.length, spec, {
+      threads: cfg.threads, maxBins: cfg.maxBins, heldOut, onProgress: (d, t) => cfg.onProgress?.(stage, d, t),
+    }, rows);
+    const kind: ModelKind = spec.type === 'forest' ? { modelType: 'forest', params: spec.params } : { modelType: 'boosting', params: spec.params };
+    return { kind, proba: (c, r) => predictProba(fitted.ensemble, fitted.output, c, r), heldOut: fitted.heldOut, trees: fitted };
+  },
+};
+
+const NETWORKS: Learner = {
+  async fit(prep, cfg, rows, stage, heldOut) {
+    const net = await fitNet(prep, cfg, rows, stage, heldOut);
+    const kind = { modelType: cfg.model as NnArchitecture, params: { ...netParams(cfg), input: net.network.spec.input.kind } } as ModelKind;
+    return { kind, proba: (c, r) => networkProba(net.network, c, r), heldOut: net.heldOut, net };
+  },
+};
+
+const LEARNER_BY_KIND: Record<ModelKind['modelType'], Learner> = {
+  forest: TREES, boosting: TREES, mlp: NETWORKS, cnn: NETWORKS, lstm: NETWORKS, 'cnn-lstm': NETWORKS,
+};
+
+function learnerFor(cfg: TrainConfig): Learner {
+  const l = LEARNER_BY_KIND[cfg.model];
+  if (!l) throw new ModelError(ModelErrorCode.BAD_TRAINING, `no learner for model kind '${cfg.model}'`);
+  return l;
+}
+
 export interface CrossValidation {
   split: SplitInfo;
   /** Out-of-fold probabilities, rows x classes (rows never tested stay 0; see `tested`). */
@@ -184,27 +227,17 @@ export async function crossValidate(prep: PreparedData, cfg: TrainConfig, split:
   const n = prep.y.length;
   const proba = new Float64Array(n * K);
   const tested = new Uint8Array(n);
-  const spec = isNn(cfg) ? null : learnerSpec(cfg);
+  const learner = learnerFor(cfg);
   let fitSeconds = 0;
   let predictSeconds = 0;
   for (let k = 0; k < split.folds.length; k++) {
     const fold = split.folds[k]!;
-    cfg.onProgress?.(`fold ${k + 1}/${split.folds.length}`, k, split.folds.length);
+    const stage = `fold ${k + 1}/${split.folds.length}`;
+    cfg.onProgress?.(stage, k, split.folds.length);
     const t0 = performance.now();
-    let p: Float64Array;
-    let t1: number;
-    if (spec) {
-      const fitted = await fitEnsemble(prep.columns, prep.y, K, spec, {
-        threads: cfg.threads, maxBins: cfg.maxBins,
-        onProgress: (d, t) => cfg.onProgress?.(`fold ${k + 1}/${split.folds.length}`, d, t),
-      }, fold.train);
-      t1 = performance.now();
-      p = predictProba(fitted.ensemble, fitted.output, prep.columns, fold.test);
-    } else {
-      const fitted = await fitNet(prep, cfg, fold.train, `fold ${k + 1}/${split.folds.length}`, false);
-      t1 = performance.now();
-      p = networkProba(fitted.network, prep.columns, fold.test);
-    }
+    const fitted = await learner.fit(prep, cfg, fold.train, stage, false);
+    const t1 = performance.now();
+    const p = fitted.proba(prep.columns, fold.test);
     predictSeconds += (performance.now() - t1) / 1000;
     fitSeconds += (t1 - t0) / 1000;
     for (let i = 0; i < fold.test.length; i++) {
@@ -262,15 +295,12 @@ export async function trainModel(
   const rows = labelledRows(prep.y);
   const t0 = performance.now();
   const wantHeldOut = cfg.calibrate !== false && !extras.cv;
-  // Networks calibrate on their early-stopping validation share.
-  const net = isNn(cfg) ? await fitNet(prep, cfg, rows, 'final model', wantHeldOut) : null;
-  const spec = net ? null : learnerSpec(cfg);
-  const fitted = spec ? await fitEnsemble(prep.columns, prep.y, K, spec, {
-    threads: cfg.threads, maxBins: cfg.maxBins, heldOut: wantHeldOut,
-    onProgress: (d, t) => cfg.onProgress?.('final model', d, t),
-  }, rows) : null;
+  // Held out: the forest's out-of-bag rows, boosting's and the networks' validation share.
+  const learnt = await learnerFor(cfg).fit(prep, cfg, rows, 'final model', wantHeldOut);
+  const fitted = learnt.trees ?? null;
+  const net = learnt.net ?? null;
   const fitSeconds = (performance.now() - t0) / 1000;
-  const heldOut = net ? net.heldOut : fitted!.heldOut;
+  const heldOut = learnt.heldOut;
 
   let calibration: Calibration = { method: 'none' };
   if (cfg.calibrate !== false) {
@@ -314,9 +344,7 @@ export async function trainModel(
   const classCounts: Record<string, number> = {};
   for (const r of rows) { const c = prep.classes[prep.y[r]!]!; classCounts[c] = (classCounts[c] ?? 0) + 1; }
   const cv = extras.cv;
-  const k: ModelKind = spec
-    ? (spec.type === 'forest' ? { modelType: 'forest', params: spec.params } : { modelType: 'boosting', params: spec.params })
-    : { modelType: cfg.model as NnArchitecture, params: { ...netParams(cfg), input: net!.network.spec.input.kind } };
+  const k: ModelKind = learnt.kind;
   // Fields in their persisted order (a model written again gives the same bytes); `k` keeps kind and params paired.
   const manifest = {
     kind: 'veil-model' as const,
