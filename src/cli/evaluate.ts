@@ -7,7 +7,7 @@ import {
 } from '../model/index.ts';
 import { isNnArchitecture, type NnParams } from '../model/nn/index.ts';
 import { VeilError } from '../wire/errors.ts';
-import { CountProgress, SHARED_OPTIONS, columnOrderFrom, loadForCli, num, splitFromArgs } from './train.ts';
+import { CountProgress, SHARED_OPTIONS, columnOrderFrom, loadForCli, num, splitFromArgs, warnUntestable } from './train.ts';
 
 const HELP = `usage: veil evaluate MODEL DATA [--label COL] [--report DIR] [--json FILE] [options]
 
@@ -69,7 +69,9 @@ export async function run(argv: string[]): Promise<number> {
         onProgress: (stage, d, t) => progress.update(d, t, stage),
       };
       const prep = prepareTraining(table, cfg);
-      const cv = await crossValidate(prep, cfg, makeSplit(prep, split, cfg.seed));
+      const s = makeSplit(prep, split, cfg.seed);
+      warnUntestable(s, prep.y, prep.classes, quiet);
+      const cv = await crossValidate(prep, cfg, s);
       progress.done();
       result = cvEvaluation(prep, cv, cfg, model);
       result.model.path = modelPath;
