@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import path from 'node:path';
 import { availableParallelism } from 'node:os';
 import { writeFile } from 'node:fs/promises';
 import { loadTable, untestableClasses, type ColumnOrderPolicy, type LoadedTable, type Split } from '../dataset/index.ts';
@@ -8,6 +9,7 @@ import {
 } from '../model/index.ts';
 import { describeLayers, isNnArchitecture, type NnParams } from '../model/nn/index.ts';
 import { VeilError } from '../wire/errors.ts';
+import { rowHashes, rowSketch, type RowSketch } from '../model/fingerprint.ts';
 
 const HELP = `usage: veil train DATA --label COL -o MODEL [options]
 
@@ -235,7 +237,8 @@ export async function run(argv: string[]): Promise<number> {
     guard,
     calibrate: !v['no-calibrate'],
     novelty: v['no-novelty'] ? false : nq,
-    name: v.name,
+    // The file's name, not its path: a model's name travels (API, UI, reports) and must not carry build folders.
+    name: v.name ?? `${model} on ${path.basename(positionals[0]!)}`,
   };
   if (isNnArchitecture(model)) {
     const inp = v.input;
@@ -291,6 +294,7 @@ export async function run(argv: string[]): Promise<number> {
       if (raw !== undefined) meterTimeouts[key] = num(raw as string, opt, 0, (x) => x >= METER_TIMEOUT_RANGE_S[0] && x <= METER_TIMEOUT_RANGE_S[1]);
     }
     if (Object.keys(meterTimeouts).length) m.manifest.meter = meterTimeouts;
+    m.manifest.training.rowSketch = trainingSketch(prep.columns, prep.y, prep.classes);
     await saveModel(m, v.output);
     const cal = m.manifest.calibration;
     if (!quiet && cal.method === 'temperature' && (cal.temperature >= TEMPERATURE_CAP * 0.999 || cal.temperature <= 1 / TEMPERATURE_CAP * 1.001)) {
@@ -338,4 +342,10 @@ export function warnUntestable(s: Split, y: Int32Array, classes: readonly string
       'below understate it. Give these classes rows in more groups, or use --blocked K or --folds K\n');
   }
   return bad;
+}
+
+/** The fingerprint of the labelled training rows (model/fingerprint.ts), so evaluate knows them by content. */
+function trainingSketch(columns: readonly Float64Array[], y: Int32Array, classes: readonly string[]): RowSketch {
+  const all = rowHashes(columns, Array.from(y, (c) => (c < 0 ? null : classes[c]!)));
+  return rowSketch(all.filter((_, i) => y[i]! >= 0));
 }

@@ -13,6 +13,7 @@ import { networkBlobs, networkFromBlobs, type NetworkManifest } from './nn/artif
 import { ModelError, ModelErrorCode } from './errors.ts';
 import { validateManifest } from './manifest.ts';
 import type { ModelSupport } from './support.ts';
+import type { RowSketch } from './fingerprint.ts';
 
 /**
  * The model file: one self-describing binary file.
@@ -75,6 +76,8 @@ export interface ModelManifest {
     trees: number;
     nodes: number;
     rounds?: number;
+    /** Fingerprint of the training rows (model/fingerprint.ts): evaluate recognises them by content. */
+    rowSketch?: RowSketch;
   };
   /** Cross-validated scores measured before the final fit, with the split that produced them. */
   metrics?: { split: SplitInfo; rows: number; accuracy: number; balancedAccuracy: number; macroF1: number; weightedF1: number };

@@ -5,7 +5,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { copyFileSync, readFileSync } from 'node:fs';
 import { groupCodes, groupKFold, untestableClasses } from '../../src/dataset/index.ts';
+import { loadModel } from '../../src/model/index.ts';
 
 const VEIL = fileURLToPath(new URL('../../bin/veil.js', import.meta.url));
 const tmp = mkdtempSync(path.join(tmpdir(), 'veil-trainw-'));
@@ -38,4 +40,29 @@ test('train with a grouped split names the classes it cannot test; train without
   assert.match(n.stderr, /no split given, so no scores: add --group-by COL/);
   const k = spawnSync(process.execPath, [VEIL, 'train', f, '--label', 'label', '--folds', '3', '--no-guard', '-o', path.join(tmp, 'k.veilmodel')], { encoding: 'utf8' });
   assert.doesNotMatch(k.stderr, /cannot be tested|no split given/, 'a shuffled split tests every class');
+});
+
+test('evaluate knows the training rows by content: a copy elsewhere, or a table holding them among others', async () => {
+  const f = path.join(tmp, 'train.csv');
+  writeFileSync(f, table());
+  const model = path.join(tmp, 'fp.veilmodel');
+  const t = spawnSync(process.execPath, [VEIL, 'train', f, '--label', 'label', '--folds', '3', '--no-guard', '-q', '-o', model], { encoding: 'utf8' });
+  assert.equal(t.status, 0, t.stderr);
+  const m = await loadModel(model);
+  assert.equal(m.manifest.name, 'forest on train.csv', 'the name carries the file name, not its folders');
+  assert.equal(m.manifest.training.rowSketch?.rows, 100);
+  const evaluate = (data: string) => spawnSync(process.execPath, [VEIL, 'evaluate', model, data, '-q'], { encoding: 'utf8' });
+  // The same rows through another path.
+  const copy = path.join(tmp, 'elsewhere.csv');
+  copyFileSync(f, copy);
+  assert.match(evaluate(copy).stderr, /elsewhere\.csv is the model's training data: these scores are optimistic/);
+  // Half training rows, half new ones (other values): an estimate of the share.
+  const lines = readFileSync(f, 'utf8').trim().split('\n');
+  const fresh = lines.slice(1).map((l) => l.replace(/^(cap\d\.pcap),(\d+),(\d+)/, (_x, c, a, b) => `${c},${Number(a) + 1000},${Number(b) + 7}`));
+  const mixed = path.join(tmp, 'mixed.csv');
+  writeFileSync(mixed, [lines[0], ...lines.slice(1), ...fresh].join('\n') + '\n');
+  assert.match(evaluate(mixed).stderr, /about (4\d|5\d|6\d) % of the rows of .*mixed\.csv are the model's training rows/);
+  const other = path.join(tmp, 'other.csv');
+  writeFileSync(other, [lines[0], ...fresh].join('\n') + '\n');
+  assert.doesNotMatch(evaluate(other).stderr, /optimistic/);
 });
