@@ -181,6 +181,8 @@ export async function run(argv: string[]): Promise<number> {
   };
 
   let failures = 0;
+  /** Captures of which not one packet was read: after nothing but such failures there is nothing to summarise. */
+  let unread = 0;
   if (v.interface) {
     const { openLiveCapture } = await import('../wire/live.ts');
     const cap = openLiveCapture({ iface: v.interface, filter: v.filter, onReady: () => { if (!quiet) process.stderr.write(`veil: classifying live traffic on ${v.interface}; flows appear as they end (Ctrl-C stops)\n`); } });
@@ -205,18 +207,20 @@ export async function run(argv: string[]): Promise<number> {
         });
         flush();
         progress.done();
-        if (s.capture.error) { failures++; process.stderr.write(`veil: ${s.capture.error.message}${s.flows ? `; the ${s.flows} flows before it were classified` : ''}\n`); }
+        if (s.capture.error) { failures++; if (s.packets === 0) unread++; process.stderr.write(`veil: ${s.capture.error.message}${s.flows ? `; the ${s.flows} flows before it were classified` : ''}\n`); }
         if (!quiet) process.stderr.write(`${input}: ${s.packets} packets, ${s.flows} flows, ${formatSkipped(s.skipped)}\n`);
       } catch (err) {
         progress.done();
         if (!(err as VeilError).userFacing) throw err;
         failures++;
+        unread++;
         process.stderr.write(`veil: ${(err as Error).message}\n`);
       }
     }
   }
   if (writer) await (writer as RowWriter).close();
-  if (!quiet) (table ? process.stdout : process.stderr).write(summary.format());
+  const nothingRead = !v.interface && unread === positionals.length;
+  if (!quiet && !nothingRead) (table ? process.stdout : process.stderr).write(summary.format());
   return failures ? 1 : 0;
 }
 
@@ -233,7 +237,7 @@ function tableHeader(models: string[]): string {
 
 /** One flow as a table line: identity, the verdict, each model's own answer with its confidence, then the name
  * (SNI, else HTTP Host, else DNS answer), ALPN and JA4. */
-function tableRow(o: CellValue[], nModels: number): string {
+export function tableRow(o: CellValue[], nModels: number): string {
   const proto = ({ 6: 'tcp', 17: 'udp', 1: 'icmp', 58: 'icmp6' } as Record<number, string>)[o[5] as number] ?? String(o[5]);
   const ep = (a: CellValue, p: CellValue) => `${String(a).includes(':') ? `[${a}]` : a}:${p}`;
   const at = SHOWN.length;
@@ -242,8 +246,15 @@ function tableRow(o: CellValue[], nModels: number): string {
   const answers: string[] = [];
   for (let k = 0; k < nModels; k++) answers.push(`${o[at + 5 + 3 * k]} ${(o[at + 6 + 3 * k] as number).toFixed(2)}`.padEnd(20));
   const name = String(o[14] || o[18] || o[19] || '');
-  return [String(o[0]).padStart(5), ep(o[1]!, o[2]!).padEnd(22), ep(o[3]!, o[4]!).padEnd(22), proto.padEnd(2), app.slice(0, 24).padEnd(24), category.padEnd(26),
-    ...answers, name.slice(0, 28).padEnd(28), String(o[15] || o[16] || '').split(',')[0]!.padEnd(9), String(o[17] ?? '')].join(' ');
+  // The negotiated ALPN only: the first offered one is not what the flow speaks (tls_alpn_offered keeps the list).
+  const alpn = String(o[15] || '');
+  return [String(o[0]).padStart(5), ep(o[1]!, o[2]!).padEnd(22), ep(o[3]!, o[4]!).padEnd(22), proto.padEnd(2), fit(app, 24), category.padEnd(26),
+    ...answers, fit(name, 28), fit(alpn || '-', 9), String(o[17] ?? '')].join(' ');
+}
+
+/** Text padded to `width`, or cut with an ellipsis so a cut name never reads as a whole one. */
+export function fit(s: string, width: number): string {
+  return s.length > width ? `${s.slice(0, width - 1)}\u2026` : s.padEnd(width);
 }
 
 /** Answers listed per section of the summary, largest in bytes first. */

@@ -111,6 +111,8 @@ export async function run(argv: string[]): Promise<number> {
 
   let writer: RowWriter | null = null;
   let failures = 0;
+  /** Inputs of which not one packet was read (missing, a directory, not a capture). */
+  let unread = 0;
   const totals = { packets: 0, flows: 0, skipped: {} as Record<string, number> };
   const progress = new Progress('extract', !quiet && Boolean(process.stderr.isTTY));
   for (const input of positionals) {
@@ -138,6 +140,7 @@ export async function run(argv: string[]): Promise<number> {
       if ((err as VeilError).userFacing) {
         process.stderr.write(`veil: ${(err as Error).message}\n`);
         failures++;
+        unread++;
         continue;
       }
       throw err;
@@ -148,6 +151,7 @@ export async function run(argv: string[]): Promise<number> {
     for (const [k, n] of Object.entries(summary.skipped)) totals.skipped[k] = (totals.skipped[k] ?? 0) + n;
     if (summary.capture.error) {
       failures++;
+      if (summary.packets === 0) unread++;
       process.stderr.write(`veil: ${summary.capture.error.message}${summary.flows ? `; the ${summary.flows} flows before it were written` : ''}\n`);
     }
     if (!quiet) {
@@ -155,6 +159,10 @@ export async function run(argv: string[]): Promise<number> {
       process.stderr.write(`${input}: ${summary.packets} packets, ${summary.flows} flows, ${summary.metered} metered, ` +
         `${formatSkipped(summary.skipped)} in ${secs.toFixed(2)} s\n`);
     }
+  }
+  if (!writer && unread === positionals.length) {
+    // Nothing could be read at all (no such file, not a capture): no output file, the error says why.
+    return 1;
   }
   if (!writer) {
     // No flow at all: still write a header so the output is a valid (empty) table.

@@ -1,3 +1,4 @@
+import { rm } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { makeTable, openTableWriter, streamTable, type Table } from '../dataset/index.ts';
 import { flowRowsToTable } from '../dataset/flows.ts';
@@ -74,6 +75,7 @@ export async function run(argv: string[]): Promise<number> {
     await writer.write(out);
   };
   let damage: string | null = null;
+  let thrown = true;
   try {
     if (CAPTURE.test(dataPath)) {
       damage = await predictCapture(dataPath, v, chunkRows, handle, (n) => progress.update(n, n, 'flows'));
@@ -87,9 +89,16 @@ export async function run(argv: string[]): Promise<number> {
         progress.update(rows, rows, 'rows');
       }
     }
+    thrown = false;
   } finally {
     progress.done();
     await writer.close();
+    // A run that failed before any flow leaves no empty (or header-only) output behind.
+    if ((thrown || damage) && rows === 0 && v.output !== '-') await rm(v.output, { force: true });
+  }
+  if (damage && rows === 0) {
+    process.stderr.write(`veil: ${damage}\n`);
+    return 1;
   }
   if (!quiet && v.output !== '-') {
     const summary = [...counts].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${n}`).join(', ');
