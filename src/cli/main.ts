@@ -19,7 +19,7 @@ const commands: Record<string, Command> = {
 
 function usage(): string {
   const rows = Object.entries(commands).map(([n, c]) => `  ${n.padEnd(10)} ${c.describe}`);
-  return `usage: veil <command> [options]\n\ncommands:\n${rows.join('\n')}\n\nveil <command> --help for a command's options\n`;
+  return `usage: veil <command> [options]\n\ncommands:\n${rows.join('\n')}\n\nveil <command> --help for a command's options; veil --version\n`;
 }
 
 /**
@@ -47,6 +47,12 @@ async function dieWithWrapper(): Promise<void> {
 async function main(argv: string[]): Promise<number> {
   await dieWithWrapper();
   const [name, ...rest] = argv;
+  if (name === '--version' || name === '-V' || name === 'version') {
+    const { readFileSync } = await import('node:fs');
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    process.stdout.write(`veil ${pkg.version} (node ${process.versions.node})\n`);
+    return 0;
+  }
   if (!name || name === '--help' || name === '-h') {
     process.stdout.write(usage());
     return name ? 0 : 2;

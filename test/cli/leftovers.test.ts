@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,4 +38,13 @@ test('the classify table shows the negotiated ALPN only and marks a cut name wit
   o[15] = 'h2';
   assert.match(tableRow(o, 1), / h2 {8}t13d/);
   assert.equal(fit('short', 8), 'short   ');
+});
+
+test('veil --version prints the package version', () => {
+  const pkg = JSON.parse(readFileSync(fileURLToPath(new URL('../../package.json', import.meta.url)), 'utf8')) as { version: string };
+  for (const flag of ['--version', '-V']) {
+    const r = spawnSync(process.execPath, [VEIL, flag], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout.split(' ')[0] + ' ' + r.stdout.split(' ')[1], `veil ${pkg.version}`);
+  }
 });
