@@ -11,6 +11,7 @@ export {
   type CaptureSummary, type CaptureSource, type CaptureFormat, type ReadCaptureOptions,
 } from './reader.ts';
 export { decodePacket, decodeStatusName, formatIp, parseIp, GTPU_PORT } from './decode.ts';
+export { linkTypeName, linkTypeKey } from './linktypes.ts';
 export {
   PcapWriter, PcapngWriter, buildPacket, linkTypeOf, tcpFlags, tsToTicks, DEFAULT_START_US,
   type PcapWriterOptions, type PcapngWriterOptions, type PcapngInterfaceOptions, type PcapngRecordOptions,
