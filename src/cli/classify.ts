@@ -14,6 +14,7 @@ import { loadCatalog, nameColumns, namesAt, type Catalog, type ModelAnswer } fro
 import { VERDICT_COLUMNS, verdictCells } from '../dataset/verdict.ts';
 import { METER_ARG_OPTIONS, meterOptionsFrom, formatSkipped } from './extract.ts';
 import { formatBytes, formatRate, Progress } from './progress.ts';
+import { onStopSignals } from './signals.ts';
 
 const DEFAULT_DIR = fileURLToPath(new URL('../../models/', import.meta.url));
 
@@ -186,14 +187,13 @@ export async function run(argv: string[]): Promise<number> {
   if (v.interface) {
     const { openLiveCapture } = await import('../wire/live.ts');
     const cap = openLiveCapture({ iface: v.interface, filter: v.filter, onReady: () => { if (!quiet) process.stderr.write(`veil: classifying live traffic on ${v.interface}; flows appear as they end (Ctrl-C stops)\n`); } });
-    const stop = () => { void cap.stop(); };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+    const dispose = onStopSignals(() => { void cap.stop(); });
     let timer: NodeJS.Timeout | null = null;
     const s = await extractFlows({ stream: cap.stream, name: v.interface }, { captureName: v.interface, ...meter }, onRow, {
       onMeter: (m) => { timer = setInterval(() => { m.tick(Date.now() * 1000); flush(); }, 1000); },
     });
     if (timer) clearInterval(timer);
+    dispose();
     flush();
     if (s.capture.error && s.capture.error.code !== 'TRUNCATED') { failures++; process.stderr.write(`veil: ${s.capture.error.message}\n`); }
   } else {

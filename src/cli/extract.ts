@@ -7,6 +7,7 @@ import { extractParallel } from '../flow/parallel.ts';
 import { VeilError } from '../wire/errors.ts';
 import { captureTotalBytes } from '../wire/reader.ts';
 import { formatRate, Progress } from './progress.ts';
+import { onStopSignals } from './signals.ts';
 
 const HELP = `usage: veil extract CAPTURE... [options]      (CAPTURE '-' reads standard input)
        veil extract --interface IFACE [--filter BPF] [options]
@@ -189,9 +190,7 @@ async function runLive(iface: string, filter: string | undefined, meter: MeterOp
   const { openLiveCapture } = await import('../wire/live.ts');
   const cap = openLiveCapture({ iface, filter, onReady: () => { if (!quiet) process.stderr.write(`veil: capturing on ${iface}${filter ? ` (${filter})` : ''}; flows are written as they end\n`); } });
   let writer: RowWriter | null = null;
-  const stop = () => { void cap.stop(); };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  const dispose = onStopSignals(() => { void cap.stop(); });
   let timer: NodeJS.Timeout | null = null;
   const write: RowSink = (row, columns) => {
     if (!writer) {
@@ -204,6 +203,7 @@ async function runLive(iface: string, filter: string | undefined, meter: MeterOp
     onMeter: (m) => { timer = setInterval(() => m.tick(Date.now() * 1000), 1000); },
   });
   if (timer) clearInterval(timer);
+  dispose();
   if (writer) await (writer as RowWriter).close();
   if (!quiet) process.stderr.write(`${iface}: ${summary.packets} packets, ${summary.flows} flows, ${formatSkipped(summary.skipped)}\n`);
   return summary.capture.error && summary.capture.error.code !== 'TRUNCATED' ? 1 : 0;

@@ -1,0 +1,54 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { createServer, connect } from 'node:net';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * `veil classify --interface` stopped with Ctrl-C prints its summary. The terminal's SIGINT reaches the whole
+ * process group (the bin/veil.js wrapper, veil, tcpdump) and the wrapper passes a second copy on; the second one
+ * used to kill veil before the summary. Here on the loopback interface with real tcpdump.
+ */
+const VEIL = fileURLToPath(new URL('../../bin/veil.js', import.meta.url));
+const canCapture = process.getuid?.() === 0 && spawnSync('sh', ['-c', 'command -v tcpdump']).status === 0;
+const why = canCapture ? false : 'live capture needs root and tcpdump';
+if (why) process.stderr.write(`NOTICE: skipping the Ctrl-C live test: ${why}\n`);
+
+test('classify --interface lo: Ctrl-C (SIGINT to the process group) still prints the summary', { skip: why }, async () => {
+  const server = createServer((s) => { s.on('data', () => s.end('bye\n')); });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const port = (server.address() as { port: number }).port;
+  const veil = spawn(process.execPath, [VEIL, 'classify', '--interface', 'lo', '--filter', `tcp port ${port}`, '--no-defaults'], {
+    detached: true, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '', err = '';
+  veil.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
+  veil.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
+  const exited = new Promise<number | null>((r) => veil.on('exit', (code) => r(code)));
+  try {
+    const ready = Date.now() + 30_000;
+    while (!/classifying live traffic/.test(err) && Date.now() < ready) await new Promise((r) => setTimeout(r, 100));
+    assert.match(err, /classifying live traffic on lo/);
+    await new Promise((r) => setTimeout(r, 1000)); // tcpdump's filter is set once it says it listens
+    for (let i = 0; i < 3; i++) {
+      await new Promise<void>((resolve, reject) => {
+        const c = connect(port, '127.0.0.1', () => c.write('hello\n'));
+        c.on('data', () => c.end());
+        c.on('close', () => resolve());
+        c.on('error', reject);
+      });
+    }
+    await new Promise((r) => setTimeout(r, 1500));
+    // What Ctrl-C does: SIGINT to the whole foreground group; the wrapper's forwarded copy arrives a moment later.
+    process.kill(-veil.pid!, 'SIGINT');
+    await new Promise((r) => setTimeout(r, 30));
+    try { process.kill(-veil.pid!, 'SIGINT'); } catch { /* already gone */ }
+    const code = await Promise.race([exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 20_000))]);
+    assert.notEqual(code, 'timeout', `veil did not stop:\n${err}`);
+    assert.match(err, /\n3 flows, /, `the summary after Ctrl-C:\n${err}`);
+    assert.equal(out.trim().split('\n').length, 4, 'a header and the three flows');
+  } finally {
+    if (veil.exitCode === null && veil.signalCode === null) { try { process.kill(-veil.pid!, 'SIGKILL'); } catch { /* gone */ } }
+    server.close();
+  }
+});
