@@ -4,11 +4,11 @@
  * left the second to Node's default, which killed the process before it wrote its last flows and summary. Here the
  * first SIGINT/SIGTERM stops the capture, a repeat is ignored, and only a third (the user insisting) exits at once.
  */
-export function onStopSignals(stop: () => void): () => void {
+export function onStopSignals(stop: (sig: NodeJS.Signals) => void): () => void {
   let seen = 0;
   const handler = (sig: NodeJS.Signals): void => {
     seen++;
-    if (seen === 1) stop();
+    if (seen === 1) stop(sig);
     else if (seen >= 3) process.exit(sig === 'SIGINT' ? 130 : 143);
   };
   process.on('SIGINT', handler);

@@ -5,6 +5,7 @@ import { RedisJobWorker } from '../service/jobs/redis.ts';
 import { defaultConcurrency, DEFAULTS } from '../service/server.ts';
 import { positiveInt } from '../service/config.ts';
 import { SHIPPED_MODELS_DIR } from './shipped.ts';
+import { onStopSignals } from './signals.ts';
 
 const HELP = `usage: veil worker --redis URL [options]
 
@@ -70,8 +71,7 @@ export async function run(argv: string[]): Promise<number> {
       log(`${sig}: finishing ${worker.running} running job(s) (up to ${graceMs / 1000} s), taking no new ones`);
       void worker.close(graceMs).then(resolve, (err: unknown) => { log(`shutdown: ${(err as Error).message}`); resolve(); });
     };
-    process.once('SIGTERM', stop);
-    process.once('SIGINT', stop);
+    onStopSignals(stop);
   });
   return 0;
 }

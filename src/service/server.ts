@@ -206,12 +206,17 @@ async function startLocked(cfg: ServeConfig, dataDir: string, lock: DataDirLock)
         cfg.log(`unhandled rejection (the server goes on): ${reason instanceof Error ? reason.stack ?? reason.message : String(reason)}`);
         app!.log.error({ err: reason }, 'unhandled rejection');
       });
+      // Ctrl-C reaches the server twice (the terminal's SIGINT and the bin/veil.js wrapper's copy): a repeat must not
+      // fall to Node's default and kill the graceful shutdown; a third signal exits at once.
+      let signals = 0;
       const onSignal = (sig: NodeJS.Signals): void => {
+        if (++signals >= 3) process.exit(sig === 'SIGINT' ? 130 : 143);
+        if (signals > 1) return;
         cfg.log(`${sig}: finishing running jobs (up to ${Math.round(cfg.graceMs / 1000)} s), taking no new ones`);
         void close().then(() => process.exit(0), (err: unknown) => { cfg.log(`shutdown failed: ${(err as Error).message}`); process.exit(1); });
       };
-      process.once('SIGTERM', onSignal);
-      process.once('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+      process.on('SIGINT', onSignal);
     }
     return { app: app!, ctx, url, close };
   }

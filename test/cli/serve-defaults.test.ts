@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import {
-  REPO, deleteKeys, getJson, kill, postJob, sleep, spawnServe, spawnVeil, tempDir, uniquePrefix, until, waitFinal, type Proc,
+  REPO, deleteKeys, getJson, kill, makeBigCapture, postJob, sleep, spawnServe, spawnVeil, tempDir, uniquePrefix, until, waitFinal, type Proc,
 } from '../service/helpers.ts';
 
 /**
@@ -75,6 +75,26 @@ test('npm start stopped with SIGTERM stops the veil server it started', async ()
   } finally {
     if (serverPid && alive(serverPid)) { process.kill(serverPid, 'SIGKILL'); await sleep(200); }
     if (npm.exitCode === null) npm.kill('SIGKILL');
+    tmp.cleanup();
+  }
+});
+
+test('veil serve: Ctrl-C delivered twice (terminal and wrapper) still shuts down gracefully with exit code 0', async () => {
+  const tmp = tempDir();
+  const { proc, url } = await spawnServe(['--data-dir', tmp.dir, '--grace', '3']);
+  try {
+    // A job running during the shutdown keeps the server in its grace period when the second SIGINT arrives.
+    const up = await postJob(url, { name: 'big.pcap', data: makeBigCapture(4000, 30) });
+    assert.equal(up.status, 202);
+    await until('the job to run', async () => ((await getJson(url, `/api/v1/jobs/${up.body.id}`)).body.state === 'running' ? true : undefined), 30_000);
+    proc.child.kill('SIGINT');
+    await sleep(200);
+    proc.child.kill('SIGINT');
+    const code = await proc.exited;
+    assert.equal(code, 0, `exit code ${code}, signal ${proc.child.signalCode}:\n${proc.out().slice(-600)}`);
+    assert.match(proc.out(), /SIGINT: finishing running jobs/);
+  } finally {
+    await kill(proc);
     tmp.cleanup();
   }
 });
