@@ -7,9 +7,12 @@ RUN apt-get update && apt-get install -y --no-install-recommends python3 make g+
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY package.json package-lock.json ./
+COPY scripts/build.mjs ./scripts/build.mjs
+# npm ci's `prepare` build finds no src/ yet and skips; `npm run build` below builds dist/ once src/ is in.
 RUN npm ci --no-audit --no-fund && npm cache clean --force
 COPY bin ./bin
 COPY src ./src
+RUN npm run build
 COPY web ./web
 COPY models ./models
 COPY docs ./docs

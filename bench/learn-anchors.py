@@ -5,6 +5,8 @@ Reads DIR/meta.json (rows, features, classes, folds, models, threads, xgb_rounds
 row-major float64, NaN = missing), DIR/y.i32 (class per row) and DIR/folds.i32 (fold number of each row's test
 fold, -1 = in no test fold), and prints one JSON line per (model, fold) on stdout:
 {"model", "fold", "accuracy", "macro_f1", "fit_s", "fit_cpu_s", "predict_s", "predict_cpu_s", "rows"}.
+With "dump_predictions": true in meta.json it also writes DIR/pred-MODEL-FOLD.i32: the predicted class of each of
+the fold's test rows, in row order (bench/names-hidden.ts scores them per class).
 
 Fits use `threads` threads; predictions run on one thread (threadpoolctl limits OpenMP, n_jobs=1, nthread=1),
 best of three runs.
@@ -71,6 +73,8 @@ def main():
                     t3, c3 = time.perf_counter(), time.process_time()
                     predict_s, predict_cpu_s = min(predict_s, t3 - t2), min(predict_cpu_s, c3 - c2)
             pred = present[np.argmax(proba, axis=1)]
+            if meta.get('dump_predictions'):
+                pred.astype('<i4').tofile(os.path.join(d, 'pred-%s-%d.i32' % (name, fold)))
             yt = y[test]
             print(json.dumps({
                 'model': name, 'fold': fold, 'rows': int(test.sum()),

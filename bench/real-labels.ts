@@ -23,13 +23,14 @@ import { parseArgs } from 'node:util';
 import { extractFlows } from '../src/flow/meter.ts';
 import { openWriter } from '../src/flow/output.ts';
 import { col, type CellValue, type ColumnDef } from '../src/flow/columns.ts';
-import { loadCatalog, nameVerdict, nameColumns, namesAt, WEAK_PORT_CONFIDENCE, type Catalog } from '../src/names/index.ts';
+import { loadCatalog, type Catalog } from '../src/names/index.ts';
+import { CaptureNameLabeller, NAME_LABEL_SOURCES } from '../src/dataset/name-labels.ts';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 export const SHARED_DATA = path.resolve(HERE, '../../shared/data');
 /** The folders of ../shared/data that hold captures, and where in them. */
 export const CAPTURE_DIRS = ['ndpi/pcap', 'ja4/pcap', 'wireshark-captures/test/captures', 'mobile-apps'];
-export const LABEL_SOURCES = ['sni', 'quic', 'cert', 'http', 'dns', 'port', 'flow'] as const;
+export const LABEL_SOURCES = NAME_LABEL_SOURCES;
 /** Columns the builder adds after the meter's: the label and the verdict it came from (leaky by name). */
 export const LABEL_COLUMN = 'category';
 export const VERDICT_COLUMNS = ['name_verdict_app', 'name_verdict_source', 'name_verdict_evidence', 'name_verdict_confidence'];
@@ -101,8 +102,8 @@ export async function buildRealTable(o: BuildOptions): Promise<BuildSummary> {
   let columns: ColumnDef[] = [];
   const summary: BuildSummary = { captures: 0, duplicates, failed: [], flows: 0, labelled: 0, counts: {}, columns: [] };
   for (const f of files) {
-    // Verdicts of flows cut by the active timeout, by 5-tuple: the connection's next flow inherits them.
-    const cut = new Map<string, { app: string; category: string; source: string; evidence: string; confidence: number }>();
+    // The names label of each flow; a flow cut by a timeout hands its name to its connection's next part.
+    let labeller: CaptureNameLabeller | null = null;
     try {
       await extractFlows({ path: path.join(data, f) }, { captureName: f, table }, (row, cols) => {
         if (!writer) {
@@ -110,22 +111,9 @@ export async function buildRealTable(o: BuildOptions): Promise<BuildSummary> {
           writer = openWriter(o.output, 'csv', columns);
           summary.columns = columns.map((c) => c.name);
         }
-        const nc = nameColumns(cols);
-        const names = namesAt(row, nc);
-        const at = (n: string) => row[cols.findIndex((c) => c.name === n)];
-        const k = `${names.proto}|${at('id_src_addr')}|${names.sport}|${at('id_dst_addr')}|${names.dport}`;
+        labeller ??= new CaptureNameLabeller(cat, cols);
         summary.flows++;
-        const v = nameVerdict(names, cat);
-        let label: { app: string; category: string; source: string; evidence: string; confidence: number } | null = null;
-        // A weak port convention (any tcp/443 flow is 'browsing') is a guess, not a name: not a label.
-        const guess = v.categorySource === 'port' && v.confidence <= WEAK_PORT_CONFIDENCE;
-        if (v.category !== 'unknown' && !guess) label = { app: v.app, category: v.category, source: v.categorySource, evidence: v.evidence, confidence: v.confidence };
-        const prev = cut.get(k);
-        // The connection's earlier part named by its handshake or Host beats this part's port or DNS guess.
-        const weak = (x: string) => x === 'port' || x === 'dns';
-        if (prev && (!label || (weak(label.source) && !weak(prev.source)))) label = { ...prev, source: 'flow' };
-        if ((at('id_end_reason') === 'active' || at('id_end_reason') === 'idle') && label) cut.set(k, { app: label.app, category: label.category, source: label.source === 'flow' ? prev!.source : label.source, evidence: label.evidence, confidence: label.confidence });
-        else cut.delete(k);
+        const label = labeller.label(row);
         if (!label || !sources.has(label.source) || label.confidence < (o.minConfidence ?? 0)) return;
         summary.labelled++;
         const c = (summary.counts[label.source] ??= {});

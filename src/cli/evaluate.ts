@@ -24,7 +24,9 @@ re-fitted and tested on DATA under that split, and the split is reported.
       --report DIR         write an HTML report with charts (SVG and PNG) into DIR
       --json FILE          write the EvaluationResult as JSON
       --unknown-below P    override the model's 'unknown' threshold (0 disables)
-      --permutation-rows N rows used for permutation importance (default 20000; 0 skips it)
+      --permutation-rows N rows sampled at most for permutation importance (default 20000; 0 skips it); rows,
+                           repeats (up to 3) and features are cut to fit ~2.5e8 tree evaluations (~20 s), and
+                           the summary says what was sampled
       --folds K | --group-by COL | --blocked K | --holdout P   re-fit under this split (see above)
       --seed S --threads N  for re-fitting
       --column-order P     fix (default) | refuse | keep
@@ -85,13 +87,17 @@ export async function run(argv: string[]): Promise<number> {
         process.stderr.write(`veil: warning: about ${Math.round(seen * 100)} % of the rows of ${dataPath} are the model's training rows ` +
           '(same inputs and label): these scores are optimistic (evaluate on rows the model did not learn from)\n');
       }
+      const progress = new CountProgress('evaluate', !quiet && Boolean(process.stderr.isTTY));
       result = evaluateModel(model, table, {
         label,
         unknownBelow,
+        onPermutationProgress: (done, s) => progress.update(done, s.features,
+          `features permuted (permutation importance on ${s.rows} of ${s.labelledRows} rows, ${s.repeats} repeat${s.repeats > 1 ? 's' : ''})`),
         permutationRows: num(v['permutation-rows'], 'permutation-rows', 20_000, (x) => Number.isInteger(x) && x >= 0),
         seed: num(v.seed, 'seed', 0),
         modelPath,
       });
+      progress.done();
     }
   } finally {
     await closeWorkers();
@@ -99,7 +105,7 @@ export async function run(argv: string[]): Promise<number> {
   if (!quiet) process.stdout.write(`model: ${modelPath} (${m.modelType}, trained on ${m.training.source})\n${formatEvaluation(result)}`);
   if (v.json) await writeFile(v.json, JSON.stringify(result, null, 2) + '\n');
   if (v.report) {
-    const url = new URL('../report/index.ts', import.meta.url);
+    const url = new URL(`../report/index.${import.meta.url.endsWith('.js') ? 'js' : 'ts'}`, import.meta.url);
     try {
       await access(url);
     } catch {

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
-import { extractFlows, type ExtractSummary, type MeterOptions } from '../flow/meter.ts';
+import { extractFlows, meterColumns, type ExtractSummary, type MeterOptions } from '../flow/meter.ts';
 import { formatFor, openWriter, type RowWriter } from '../flow/output.ts';
 import { familyNames } from '../flow/features/index.ts';
 import { extractParallel } from '../flow/parallel.ts';
@@ -132,7 +132,8 @@ export async function run(argv: string[]): Promise<number> {
         });
       } else {
         const total = input === '-' ? null : await captureTotalBytes(input).catch(() => null);
-        summary = await extractFlows({ path: input }, meter, onRow, {
+        // The writers encode a row at once: one reused row array unless the verdict wrapper sees it first.
+        summary = await extractFlows({ path: input }, verdict ? meter : { ...meter, reuseRow: true }, onRow, {
           onProgress: (bytes, m) => progress.update(bytes, total, `${formatRate(m.stats.packets / Math.max(0.001, (Date.now() - t0) / 1000))} pkt/s  ${m.stats.flows} flows`),
         });
       }
@@ -167,8 +168,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   if (!writer) {
     // No flow at all: still write a header so the output is a valid (empty) table.
-    const { Meter } = await import('../flow/meter.ts');
-    const columns = new Meter(meter, () => {}).columns;
+    const columns = meterColumns(meter);
     writer = openWriter(out, format, verdict ? [...columns, ...verdict.VERDICT_COLUMNS] : columns);
   }
   await (writer as RowWriter).close();

@@ -13,6 +13,7 @@ const commands: Record<string, Command> = {
   predict: { describe: 'apply a model to flows or a capture', load: () => import('./predict.ts') },
   classify: { describe: 'extract and classify a capture or live interface in one step', load: () => import('./classify.ts') },
   dataset: { describe: 'build labelled flow tables from captures', load: () => import('./dataset.ts') },
+  learn: { describe: 'teach Veil your network: label captures by their names, learn their behaviour', load: () => import('./learn.ts') },
   serve: { describe: 'run the HTTP API and web UI', load: () => import('./serve.ts') },
   worker: { describe: 'process queued jobs from Redis', load: () => import('./worker.ts') },
 };
@@ -26,7 +27,7 @@ function usage(): string {
  * Started by bin/veil.js with an IPC channel: when the wrapper dies without passing a signal on (SIGKILL), the
  * channel closes and this process goes too, so no orphan keeps serving on the port with the data dir locked.
  */
-async function dieWithWrapper(): Promise<void> {
+async function dieWithWrapper(command: string | undefined): Promise<void> {
   if (!process.channel) return;
   process.channel.unref();
   process.on('disconnect', () => {
@@ -34,7 +35,9 @@ async function dieWithWrapper(): Promise<void> {
     process.exit(137);
   });
   // The 'disconnect' handler needs this thread's event loop; a watchdog thread also notices a blocked one
-  // (re-parented: our parent pid changed) and kills the process.
+  // (re-parented: our parent pid changed) and kills the process. Only the long-lived commands get it: a thread costs
+  // ~0.08 CPU-s to start, most of a short command's start-up, and the others return to their event loop often.
+  if (command !== 'serve' && command !== 'worker') return;
   const { Worker } = await import('node:worker_threads');
   const dog = new Worker(
     "const { workerData } = require('node:worker_threads');" +
@@ -45,8 +48,8 @@ async function dieWithWrapper(): Promise<void> {
 }
 
 async function main(argv: string[]): Promise<number> {
-  await dieWithWrapper();
   const [name, ...rest] = argv;
+  await dieWithWrapper(name);
   if (name === '--version' || name === '-V' || name === 'version') {
     const { readFileSync } = await import('node:fs');
     const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -67,7 +70,7 @@ async function main(argv: string[]): Promise<number> {
     mod = await cmd.load();
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    if (e.code === 'ERR_MODULE_NOT_FOUND' && new RegExp(`/cli/${name}\\.ts'`).test(e.message)) {
+    if (e.code === 'ERR_MODULE_NOT_FOUND' && new RegExp(`/cli/${name}\\.[tj]s'`).test(e.message)) {
       process.stderr.write(`veil: command '${name}' is not available in this build\n`);
       return 2;
     }

@@ -17,7 +17,8 @@ Trains a classifier on a flow table (CSV, JSONL, Parquet or ARFF) and writes a m
 
   -l, --label COL          label column (required)
   -o, --output MODEL       model file to write (required)
-      --model M            forest (default) | boosting | mlp | cnn | lstm | cnn-lstm (neural networks)
+      --model M            boosting (default: level with the best of scikit-learn and XGBoost in bench/learn-bench.ts)
+                           | forest | mlp | cnn | lstm | cnn-lstm (neural networks)
   split (cross-validation before the final fit on all rows; scores are printed and stored in the model):
       --folds K            stratified shuffled K-fold
       --group-by COL       group K-fold (default 5, or --folds): no value of COL in both train and test
@@ -94,6 +95,24 @@ export class CountProgress {
   }
 }
 
+/** The learner `veil train` (and `veil learn`) uses without --model. */
+export const DEFAULT_LEARNER = 'boosting';
+
+/** Options that belong to one tree learner only: given with another, they would be ignored without a word. */
+const LEARNER_OPTIONS: Record<'forest' | 'boosting', readonly string[]> = {
+  forest: ['trees', 'max-features'],
+  boosting: ['max-iter', 'max-leaf-nodes', 'l2', 'min-child-weight', 'early-stopping'],
+};
+
+export function learnerOptionMismatch(model: string, v: Record<string, unknown>): { option: string; of: string } | null {
+  for (const [of, opts] of Object.entries(LEARNER_OPTIONS)) {
+    if (of === model) continue;
+    const option = opts.find((o) => v[o] !== undefined);
+    if (option) return { option, of };
+  }
+  return null;
+}
+
 function usage(msg: string): VeilError {
   return new VeilError('CLI_USAGE', `${msg} (see --help)`);
 }
@@ -126,11 +145,17 @@ export function columnOrderFrom(v: string | undefined): ColumnOrderPolicy {
 
 /** Loads a table printing warnings (loud ones always, notices unless quiet). */
 export async function loadForCli(path: string, policy: ColumnOrderPolicy, quiet: boolean, textColumns?: string[]): Promise<LoadedTable> {
-  return loadTable(path, {
-    columnOrder: policy,
-    textColumns,
-    warn: (m) => { if (!quiet || m.startsWith('WARNING')) process.stderr.write(`veil: ${m}\n`); },
-  });
+  const progress = new CountProgress('loading', !quiet && Boolean(process.stderr.isTTY));
+  try {
+    return await loadTable(path, {
+      columnOrder: policy,
+      textColumns,
+      warn: (m) => { if (!quiet || m.startsWith('WARNING')) process.stderr.write(`veil: ${m}\n`); },
+      onProgress: (f) => progress.update(Math.round(f * 100), 100, `% of ${path}`),
+    });
+  } finally {
+    progress.done();
+  }
 }
 
 export async function run(argv: string[]): Promise<number> {
@@ -178,8 +203,10 @@ export async function run(argv: string[]): Promise<number> {
   if (positionals.length !== 1) throw usage('give exactly one DATA file');
   if (!v.label) throw usage('--label is required');
   if (!v.output) throw usage('-o MODEL is required');
-  const model = v.model ?? 'forest';
+  const model = v.model ?? DEFAULT_LEARNER;
   if (model !== 'forest' && model !== 'boosting' && !isNnArchitecture(model)) throw usage(`--model: forest, boosting, mlp, cnn, lstm or cnn-lstm (got '${model}')`);
+  const foreign = learnerOptionMismatch(model, v as Record<string, unknown>);
+  if (foreign) throw usage(`--${foreign.option} is an option of --model ${foreign.of}, not of ${model}${v.model ? '' : ` (the default learner is ${DEFAULT_LEARNER})`}`);
   const quiet = Boolean(v.quiet);
   const split = splitFromArgs(v);
   const pos = (x: number): boolean => x > 0;

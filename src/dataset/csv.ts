@@ -1,6 +1,7 @@
 import { createWriteStream } from 'node:fs';
 import type { Writable } from 'node:stream';
-import { ColumnBuilder, cellValue, makeTable, type Column, type Table } from './table.ts';
+import { ColumnBuilder, forEachRow, makeTable, type Table } from './table.ts';
+import { CsvEncoder } from '../flow/encoders.ts';
 import { DatasetError, DatasetErrorCode } from './errors.ts';
 import { readLineBatches, splitLines, type LineReadOptions } from './lines.ts';
 import { sizeText, tableLimits, type TableLimits } from './limits.ts';
@@ -247,28 +248,16 @@ function uniqueNames(names: string[], source: string, warn?: (m: string) => void
 }
 
 /** Quotes a field when it holds the delimiter, a quote or a line break. */
-export function csvField(s: string): string {
-  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
+export { csvField } from '../flow/encoders.ts';
 
-function formatCell(c: Column, row: number): string {
-  const v = cellValue(c, row);
-  if (v === null) return '';
-  if (typeof v === 'number') return Number.isNaN(v) ? '' : String(v);
-  return csvField(v);
-}
-
-/** Appends a table's rows as CSV lines (header first when `header` is true). */
+/** A table's rows as CSV text through the one CSV encoder (flow/encoders.ts), header first when `header`. */
 export function tableToCsv(t: Table, header = true): string {
-  const parts: string[] = [];
-  if (header) parts.push(t.columns.map((c) => csvField(c.name)).join(',') + '\n');
-  const cols = t.columns;
-  for (let r = 0; r < t.rows; r++) {
-    let line = '';
-    for (let j = 0; j < cols.length; j++) line += (j ? ',' : '') + formatCell(cols[j]!, r);
-    parts.push(line + '\n');
-  }
-  return parts.join('');
+  const parts: Buffer[] = [];
+  const e = new CsvEncoder((b) => parts.push(Buffer.from(b)));
+  if (header) e.header(t.columns);
+  forEachRow(t, (cells) => e.row(cells));
+  e.flush();
+  return Buffer.concat(parts).toString('utf8');
 }
 
 /** Streaming CSV writer: the header comes from the first table written. */
@@ -279,9 +268,13 @@ export class CsvWriter {
     this.out = typeof target === 'string' ? createWriteStream(target) : target;
   }
   async write(t: Table): Promise<void> {
-    const text = tableToCsv(t, !this.wroteHeader);
+    let drained = true;
+    const e = new CsvEncoder((b) => { drained = this.out.write(b); });
+    if (!this.wroteHeader) e.header(t.columns);
     this.wroteHeader = true;
-    if (!this.out.write(text)) await new Promise<void>((r) => this.out.once('drain', () => r()));
+    forEachRow(t, (cells) => e.row(cells));
+    e.flush();
+    if (!drained) await new Promise<void>((r) => this.out.once('drain', () => r()));
   }
   async close(): Promise<void> {
     if ((this.out as unknown) === process.stdout) return;

@@ -1,6 +1,7 @@
 import { createWriteStream } from 'node:fs';
 import type { Writable } from 'node:stream';
-import { ColumnBuilder, cellValue, makeTable, type Table } from './table.ts';
+import { ColumnBuilder, forEachRow, makeTable, type Table } from './table.ts';
+import { JsonlEncoder } from '../flow/encoders.ts';
 import { DatasetError, DatasetErrorCode } from './errors.ts';
 import { readLineBatches, splitLines, type LineReadOptions } from './lines.ts';
 import { sizeText, tableLimits, type TableLimits } from './limits.ts';
@@ -130,18 +131,14 @@ export function parseJsonl(text: string, source = '<jsonl>', opts: JsonlReadOpti
   return p.take();
 }
 
-/** Rows of a table as JSON lines (NaN and missing as null). */
+/** Rows of a table as JSON lines through the one JSONL encoder (flow/encoders.ts: NaN and missing as null,
+ * infinities as the strings "Infinity" / "-Infinity"). */
 export function tableToJsonl(t: Table): string {
-  const parts: string[] = [];
-  for (let r = 0; r < t.rows; r++) {
-    const o: Record<string, unknown> = {};
-    for (const c of t.columns) {
-      const v = cellValue(c, r);
-      o[c.name] = typeof v === 'number' && !Number.isFinite(v) ? (Number.isNaN(v) ? null : String(v)) : v;
-    }
-    parts.push(JSON.stringify(o) + '\n');
-  }
-  return parts.join('');
+  const parts: Buffer[] = [];
+  const e = new JsonlEncoder(t.columns, (b) => parts.push(b));
+  forEachRow(t, (cells) => e.row(cells));
+  e.flush();
+  return Buffer.concat(parts).toString('utf8');
 }
 
 export class JsonlWriter {

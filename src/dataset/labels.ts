@@ -3,15 +3,30 @@ import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { VeilError } from '../wire/errors.ts';
 import type { CellValue, ColumnDef } from '../flow/columns.ts';
+import { nameLabelValue, type NameLabel, type NameTarget } from './name-labels.ts';
 
 /**
  * Labelling your own captures: a flow gets its label from (in order of precedence) a labels CSV (capture + 5-tuple
- * or time range), rules on handshake metadata (SNI / ALPN / JA4 patterns), or the capture's directory or file name.
+ * or time range), rules on handshake metadata (SNI / ALPN / JA4 patterns), the names the flow shows (its application
+ * or category through the service catalogue: ./name-labels.ts), or the capture's directory or file name.
  * Rules name the application from the very columns a model must not learn it from, so the columns a rule matched on
  * are dropped from the labelled table: the model has to recognise the application from behaviour, as it must when
  * the name is hidden (ECH, VPN).
  */
-export type LabelFrom = 'dir' | 'name' | 'none';
+export type LabelFrom = 'dir' | 'name' | 'none' | 'names:app' | 'names:category';
+
+export const LABEL_FROM: readonly LabelFrom[] = ['dir', 'name', 'none', 'names:app', 'names:category'];
+
+/** `--label-from` as given: `names` alone means the application. */
+export function parseLabelFrom(v: string): LabelFrom | null {
+  const x = v === 'names' ? 'names:app' : v;
+  return (LABEL_FROM as readonly string[]).includes(x) ? (x as LabelFrom) : null;
+}
+
+/** The names target of a label source, or null when it is not names. */
+export function namesTarget(from: LabelFrom): NameTarget | null {
+  return from === 'names:app' ? 'app' : from === 'names:category' ? 'category' : null;
+}
 
 export interface Rule {
   label: string;
@@ -115,8 +130,13 @@ export function labelFromPath(capturePath: string, from: LabelFrom): string {
   return '';
 }
 
-/** Label and where it came from ('' when none applies). */
-export function labelFlow(l: Labeller, capturePath: string, row: readonly CellValue[], col: (name: string) => number): { label: string; source: string } {
+/**
+ * Label and where it came from ('' when none applies). `names` is the flow's names label (a
+ * CaptureNameLabeller's answer), used when the labeller's `from` is `names:app` or `names:category`.
+ */
+export function labelFlow(
+  l: Labeller, capturePath: string, row: readonly CellValue[], col: (name: string) => number, names?: NameLabel | null,
+): { label: string; source: string } {
   const capture = path.basename(capturePath);
   const get = (n: string) => { const i = col(n); return i < 0 ? null : row[i]; };
   for (const e of l.entries) {
@@ -135,6 +155,11 @@ export function labelFlow(l: Labeller, capturePath: string, row: readonly CellVa
     if (r.sni && r.sni.test(String(get('tls_sni') ?? ''))) return { label: r.label, source: 'rule:sni' };
     if (r.alpn && r.alpn.test(String(get('tls_alpn') ?? '') || String(get('tls_alpn_offered') ?? ''))) return { label: r.label, source: 'rule:alpn' };
     if (r.ja4 && r.ja4.test(String(get('tls_ja4') ?? ''))) return { label: r.label, source: 'rule:ja4' };
+  }
+  const target = namesTarget(l.from);
+  if (target) {
+    const label = names ? nameLabelValue(names, target) : '';
+    return { label, source: label ? `names:${names!.source}` : '' };
   }
   const label = labelFromPath(capturePath, l.from);
   return { label, source: label ? `path:${l.from}` : '' };

@@ -1,12 +1,13 @@
 import { stat } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
-import { ByteWriter, ParquetWriter, fileWriter, schemaFromColumnData, type ColumnSource } from 'hyparquet-writer';
-import { StringColumnBuilder, concatTables, makeTable, type Column, type Table } from './table.ts';
+import { ParquetEncoder } from '../flow/encoders.ts';
+import { parquetFileSink } from '../flow/parquet-writer.ts';
+import { StringColumnBuilder, concatTables, encodedColumns, forEachRow, makeTable, type Column, type Table } from './table.ts';
 import { DatasetError, DatasetErrorCode } from './errors.ts';
 import { tableLimits, type TableLimits } from './limits.ts';
 
 /**
- * Parquet through hyparquet (read) and hyparquet-writer (write). Numeric and boolean columns become numbers (INT64
+ * Parquet through hyparquet (read) and our flat writer (flow/parquet-writer.ts, through the Parquet encoder). Numeric and boolean columns become numbers (INT64
  * as doubles, exact below 2^53), text and everything else text (nested values as JSON). Reading streams by row
  * windows: a file is never decoded whole into row objects.
  *
@@ -241,19 +242,6 @@ function assemble(name: string, chunks: { rowStart: number; data: ArrayLike<unkn
   return b.finish();
 }
 
-function columnSources(t: Table): ColumnSource[] {
-  return t.columns.map((c): ColumnSource => {
-    if (c.kind === 'number') {
-      const data: (number | null)[] = new Array(t.rows);
-      for (let i = 0; i < t.rows; i++) { const v = c.values[i]!; data[i] = Number.isNaN(v) ? null : v; }
-      return { name: c.name, data, type: 'DOUBLE', nullable: true };
-    }
-    const data: (string | null)[] = new Array(t.rows);
-    for (let i = 0; i < t.rows; i++) { const k = c.codes[i]!; data[i] = k < 0 ? null : c.dictionary[k]!; }
-    return { name: c.name, data, type: 'STRING', nullable: true };
-  });
-}
-
 /** Writes a whole table to a Parquet file. */
 export function writeParquet(t: Table, path: string): void {
   const w = new ParquetTableWriter(path);
@@ -263,32 +251,37 @@ export function writeParquet(t: Table, path: string): void {
 
 /** Parquet bytes of a table (tests, services). */
 export function tableToParquet(t: Table): Uint8Array {
-  const writer = new ByteWriter();
-  const columnData = columnSources(t);
-  const pw = new ParquetWriter({ writer, schema: schemaFromColumnData({ columnData }) });
-  pw.write({ columnData });
-  pw.finish();
-  return writer.getBytes();
+  const parts: Uint8Array[] = [];
+  const e = new ParquetEncoder(encodedColumns(t), (b) => parts.push(b));
+  forEachRow(t, (cells) => e.row(cells));
+  e.finish();
+  return new Uint8Array(Buffer.concat(parts));
 }
 
-/** Streaming Parquet writer: one row group per table written; the schema comes from the first. */
+/**
+ * Streaming Parquet writer through the one Parquet encoder (flow/encoders.ts): row groups of a bounded number of
+ * cells, whatever the chunks written; the schema comes from the first chunk.
+ */
 export class ParquetTableWriter {
-  private pw: ParquetWriter | null = null;
+  private enc: ParquetEncoder | null = null;
+  private file: ReturnType<typeof parquetFileSink> | null = null;
   private names: string[] = [];
   constructor(private readonly path: string) {}
   write(t: Table): void {
-    const columnData = columnSources(t);
-    if (!this.pw) {
+    if (!this.enc) {
       this.names = t.columns.map((c) => c.name);
-      this.pw = new ParquetWriter({ writer: fileWriter(this.path), schema: schemaFromColumnData({ columnData }) });
+      const file = (this.file = parquetFileSink(this.path));
+      this.enc = new ParquetEncoder(encodedColumns(t), (b) => file.write(b));
     } else if (t.columns.map((c) => c.name).join('\0') !== this.names.join('\0')) {
       throw new Error(`${this.path}: every chunk written must have the same columns`);
     }
-    this.pw.write({ columnData });
+    const e = this.enc;
+    forEachRow(t, (cells) => e.row(cells));
   }
   close(): void {
-    if (!this.pw) return;
-    this.pw.finish();
-    this.pw = null;
+    if (!this.enc) return;
+    this.enc.finish();
+    this.file!.close();
+    this.enc = null;
   }
 }

@@ -108,6 +108,20 @@ export function cellValue(c: Column, row: number): number | string | null {
   return code < 0 ? null : c.dictionary[code]!;
 }
 
+/** Encoder column types of a table's columns (numbers and text). */
+export function encodedColumns(t: Table): { name: string; type: 'number' | 'string' }[] {
+  return t.columns.map((c) => ({ name: c.name, type: c.kind === 'number' ? 'number' : 'string' }));
+}
+
+/** Calls `each` with every row's cells in column order (one reused array: copy it to keep it). */
+export function forEachRow(t: Table, each: (cells: (number | string | null)[]) => void): void {
+  const cells: (number | string | null)[] = new Array(t.columns.length);
+  for (let r = 0; r < t.rows; r++) {
+    for (let j = 0; j < t.columns.length; j++) cells[j] = cellValue(t.columns[j]!, r);
+    each(cells);
+  }
+}
+
 /** The cell as text ('' for missing). */
 export function cellText(c: Column, row: number): string {
   const v = cellValue(c, row);

@@ -1,5 +1,5 @@
 /** The flow layer's public face: meter, table, columns, writers, reference. */
-export { extractFlows, Meter, type ExtractSummary, type MeterOptions, type MeterStats } from './meter.ts';
+export { extractFlows, Meter, meterColumns, type ExtractSummary, type MeterOptions, type MeterStats } from './meter.ts';
 export { FlowTable, DEFAULT_TABLE_OPTIONS, endpointHash, type FlowTableOptions } from './table.ts';
 export { Flow, formatAddr, type EndReason } from './flow.ts';
 export { IDENTITY_COLUMNS, type CellValue, type ColumnDef, type ColumnRole, type ColumnType, type Direction } from './columns.ts';

@@ -3,7 +3,7 @@ import { readCapture, type CaptureSummary } from '../wire/reader.ts';
 import { DecodeStatus, newPacketInfo, type PacketInfo, type RawFrame } from '../wire/types.ts';
 import { linkTypeKey } from '../wire/linktypes.ts';
 import { Anonymizer } from './anonymize.ts';
-import { IDENTITY_COLUMNS, type CellValue, type ColumnDef } from './columns.ts';
+import { IDENTITY_COLUMNS, IDENTITY_FIELDS, type CellValue, type ColumnDef, type IdentityContext } from './columns.ts';
 import { buildFamilies, DEFAULT_FEATURE_OPTIONS, familyNames, type FeatureFamily, type FeatureOptions } from './features/index.ts';
 import { formatAddrAt, type Flow } from './flow.ts';
 import { endpointHash, FlowTable, type FlowTableOptions } from './table.ts';
@@ -19,6 +19,10 @@ export interface MeterOptions {
   anonymizeKey?: string | null;
   /** Meter only flows whose symmetric endpoint hash falls in this shard (for --workers). */
   shard?: { index: number; count: number };
+  /** Hand every flow's row in one reused array (no array per flow): for consumers that encode the row at once and
+   * keep nothing of it (the CSV, JSONL and Parquet writers). Every family fills all its cells, so no cell leaks
+   * from one flow into the next. */
+  reuseRow?: boolean;
 }
 
 /** Counters reported at the end of a run. */
@@ -59,16 +63,20 @@ export class Meter {
   /** Packets of link types the decoder does not read, by link type (filled on the skip path only). */
   private readonly unknownLinks = new Map<number, number>();
   private readonly anon: Anonymizer | null;
-  private readonly captureName: string;
+  /** The row reused for every flow (reuseRow), else null. */
+  private readonly reused: CellValue[] | null;
+  /** Reused for every flow's identity getters. */
+  private readonly identity: IdentityContext;
   private readonly shard: { index: number; count: number } | null;
 
   constructor(opts: MeterOptions, private readonly onRow: (row: CellValue[], flow: Flow) => void) {
     this.stats.bytes = 0;
     const fopts = { ...DEFAULT_FEATURE_OPTIONS, ...opts.features };
     this.families = buildFamilies(opts.families ?? familyNames(), fopts);
-    this.columns = [...IDENTITY_COLUMNS, ...this.families.flatMap((f) => f.columns)];
+    this.columns = columnsOf(this.families);
     this.anon = opts.anonymizeKey ? new Anonymizer(opts.anonymizeKey) : null;
-    this.captureName = opts.captureName ?? '';
+    this.identity = { flowNumber: 0, src: '', dst: '', capture: opts.captureName ?? '' };
+    this.reused = opts.reuseRow ? new Array<CellValue>(this.columns.length).fill(null) : null;
     this.shard = opts.shard && opts.shard.count > 1 ? opts.shard : null;
     const fams = this.families;
     this.table = new FlowTable(
@@ -128,16 +136,13 @@ export class Meter {
   }
 
   private emit(flow: Flow): void {
-    const row: CellValue[] = new Array(this.columns.length);
-    let src = formatAddrAt(flow.ipVersion, flow.addr, 0), dst = formatAddrAt(flow.ipVersion, flow.addr, 4);
-    if (this.anon) { src = this.anon.address(src); dst = this.anon.address(dst); }
-    row[0] = ++this.stats.flows;
-    row[1] = src; row[2] = dst;
-    row[3] = flow.sport; row[4] = flow.dport;
-    row[5] = flow.proto; row[6] = flow.ipVersion;
-    row[7] = flow.firstTs / 1e6; row[8] = flow.lastTs / 1e6;
-    row[9] = flow.endReason;
-    row[10] = this.captureName;
+    const row: CellValue[] = this.reused ?? new Array(this.columns.length);
+    const c = this.identity;
+    c.src = formatAddrAt(flow.ipVersion, flow.addr, 0);
+    c.dst = formatAddrAt(flow.ipVersion, flow.addr, 4);
+    if (this.anon) { c.src = this.anon.address(c.src); c.dst = this.anon.address(c.dst); }
+    c.flowNumber = ++this.stats.flows;
+    for (let i = 0; i < IDENTITY_FIELDS.length; i++) row[i] = IDENTITY_FIELDS[i]![1](flow, c);
     let at = IDENTITY_COLUMNS.length;
     const fams = this.families;
     for (let i = 0; i < fams.length; i++) {
@@ -147,6 +152,18 @@ export class Meter {
     flow.states = NO_STATES;
     this.onRow(row, flow);
   }
+}
+
+function columnsOf(families: readonly FeatureFamily<any>[]): ColumnDef[] {
+  return [...IDENTITY_COLUMNS, ...families.flatMap((f) => f.columns)];
+}
+
+/**
+ * The columns a meter with these options writes, in order, without building one (no flow table; the families'
+ * column lists only).
+ */
+export function meterColumns(opts: Pick<MeterOptions, 'families' | 'features'> = {}): ColumnDef[] {
+  return columnsOf(buildFamilies(opts.families ?? familyNames(), { ...DEFAULT_FEATURE_OPTIONS, ...opts.features }));
 }
 
 export interface ExtractSummary extends MeterStats {

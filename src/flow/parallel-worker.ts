@@ -13,7 +13,8 @@ const post = (m: WorkerMessage, transfer?: ArrayBuffer[]): void => port.postMess
 let rows: CellValue[][] = [];
 let writer: RowWriter | null = null;
 let sentColumns = false;
-const m = new Meter({ captureName: captureFileName(path), ...meter, shard }, (row) => {
+// Formatted at once when `format` is set: one reused row array; rows posted to the main thread are kept, so new ones.
+const m = new Meter({ captureName: captureFileName(path), ...meter, shard, reuseRow: format !== null }, (row) => {
   if (!sentColumns) {
     post({ kind: 'columns', columns: m.columns });
     sentColumns = true;

@@ -57,7 +57,8 @@ export async function extractParallel(path: string, meter: MeterOptions, workers
   // The main thread's own shard.
   const shard = { index: 0, count };
   let writer: RowWriter | null = null;
-  const m = new Meter({ captureName: captureFileName(path), ...meter, shard }, (row) => {
+  // Formatted at once into bytes: one reused row array. Rows handed to the sink may be kept: a new array each.
+  const m = new Meter({ captureName: captureFileName(path), ...meter, shard, reuseRow: sink.kind === 'bytes' }, (row) => {
     row[0] = shardFlowId(row[0] as number, shard);
     if (sink.kind === 'rows') sink.write(row, m.columns);
     else {

@@ -10,6 +10,8 @@ import { fileURLToPath } from 'node:url';
 let bundle: Promise<URL | null> | null = null;
 
 export function flowWorkerScript(): Promise<URL | null> {
+  // Built into dist/ (plain JavaScript): the worker module loads as it is.
+  if (import.meta.url.endsWith('.js')) return Promise.resolve(new URL('./parallel-worker.js', import.meta.url));
   bundle ??= (async () => {
     try {
       const esbuild = await import('esbuild');

@@ -445,8 +445,10 @@ export function predictionTable(model: VeilModel, table: Table, pred: Prediction
 export interface EvaluateOptions {
   label: string;
   unknownBelow?: number;
-  /** Permutation importance on up to this many rows (0: skip). Default 20 000. */
+  /** Permutation importance on up to this many rows (0: skip), within PERMUTATION_TREE_BUDGET. Default 20 000. */
   permutationRows?: number;
+  /** Told, before each feature is permuted, how far permutation importance is and what it samples. */
+  onPermutationProgress?: (featuresDone: number, sample: PermutationSample) => void;
   seed?: number;
   modelPath?: string;
   split?: SplitInfo;
@@ -460,7 +462,8 @@ export function evaluateModel(model: VeilModel, table: Table, opts: EvaluateOpti
   const { classes, y } = encodeLabels(requireColumn(table, opts.label, 'label column'), m.classes);
   const pred = predictColumns(model, columns, { unknownBelow: opts.unknownBelow });
   const s = scores({ classes, modelClasses: K, yTrue: y, yPred: pred.label, proba: pred.proba });
-  const perm = permutationImportance(model, columns, y, opts.permutationRows ?? 20_000, opts.seed ?? 0);
+  const perm = permutationImportance(model, columns, y, opts.permutationRows ?? 20_000, opts.seed ?? 0,
+    opts.onPermutationProgress ? { onProgress: opts.onPermutationProgress } : {});
   const result: EvaluationResult = {
     kind: 'veil-evaluation',
     version: 1,
@@ -482,7 +485,8 @@ export function evaluateModel(model: VeilModel, table: Table, opts: EvaluateOpti
     confusion: s.confusion,
     unknown: { threshold: pred.unknownBelow, count: s.unknownCount, reasons: reasonCounts(pred.reason, known(y, K)) },
     riskCoverage: riskCoverageOf(pred.proba, K, y, pred.label),
-    featureImportance: m.featureImportance.map((fi, f) => ({ feature: fi.feature, impurity: fi.impurity, permutation: perm ? perm[f]! : 0 })),
+    featureImportance: m.featureImportance.map((fi, f) => ({ feature: fi.feature, impurity: fi.impurity, permutation: perm ? perm.importance[f]! : 0 })),
+    ...(perm ? { permutationSample: perm.sample } : {}),
     classCounts: s.classCounts,
     timings: { predictSeconds: pred.seconds, rowsPerSecond: pred.seconds > 0 ? table.rows / pred.seconds : 0 },
     createdAt: new Date().toISOString(),
@@ -558,34 +562,104 @@ function riskCoverageOf(proba: Float64Array, K: number, y: Int32Array, label: In
 }
 
 /**
- * Mean drop in macro-F1 when one input column is shuffled across the evaluated rows (seeded; one repeat), over at
- * most `maxRows` rows. Null when skipped.
+ * Work allowed for permutation importance, in tree evaluations (one row through one tree; ~20 ns each here): about
+ * 10 s on this project's 2-core machine for any tree model. Networks count as NETWORK_ROW_COST trees per row.
+ */
+export const PERMUTATION_TREE_BUDGET = 6e8;
+const NETWORK_ROW_COST = 50;
+/** Rows sampled at least (all if fewer are labelled), repeats at most. */
+const PERMUTATION_MIN_ROWS = 200;
+const PERMUTATION_MAX_REPEATS = 3;
+
+/** What permutation importance was computed on (reported with the scores). */
+export interface PermutationSample {
+  /** Rows sampled (stratified by class, seeded) of the labelled rows. */
+  rows: number;
+  labelledRows: number;
+  /** Shuffles per feature, averaged. */
+  repeats: number;
+  /** Features permuted; the others are left at 0: unused by every tree (their permutation changes nothing), or
+   * beyond the budget (then the ones with the highest impurity importance were kept). */
+  features: number;
+  unusedFeatures: number;
+  seed: number;
+}
+
+/**
+ * Mean drop in macro-F1 when one input column is shuffled across sampled evaluation rows (seeded), bounded so it
+ * costs at most PERMUTATION_TREE_BUDGET tree evaluations whatever the model and the table: features no tree splits
+ * on are skipped (exactly 0), then rows are sampled per class and the repeats chosen to fit (at least
+ * PERMUTATION_MIN_ROWS rows; below that, fewer features: those with the highest impurity importance). Null when
+ * skipped (`maxRows` 0 or fewer than two labelled rows).
  */
 export function permutationImportance(
   model: VeilModel, columns: Float64Array[], y: Int32Array, maxRows: number, seed: number,
-): Float64Array | null {
+  opts: { budget?: number; onProgress?: (featuresDone: number, sample: PermutationSample) => void } = {},
+): { importance: Float64Array; sample: PermutationSample } | null {
+  const budget = opts.budget ?? PERMUTATION_TREE_BUDGET;
   if (maxRows <= 0) return null;
   const m = model.manifest;
   const K = m.classes.length;
   const labelled: number[] = [];
   for (let i = 0; i < y.length; i++) if (y[i]! >= 0) labelled.push(i);
   if (labelled.length < 2) return null;
+  const rowCost = m.modelType === 'forest' || m.modelType === 'boosting' ? Math.max(1, m.training.trees) : NETWORK_ROW_COST;
+  const trees = m.modelType === 'forest' || m.modelType === 'boosting';
+  // A feature no tree splits on has impurity 0 and cannot change a prediction.
+  let features = columns.map((_, f) => f).filter((f) => !trees || (m.featureImportance[f]?.impurity ?? 0) > 0);
+  const unused = columns.length - features.length;
+  const rowsFor = (nf: number, reps: number): number => Math.floor(budget / rowCost / (nf * reps + 1));
+  let repeats = PERMUTATION_MAX_REPEATS;
+  const want = Math.min(labelled.length, maxRows);
+  while (repeats > 1 && rowsFor(features.length, repeats) < want) repeats--;
+  let n = Math.min(want, rowsFor(Math.max(1, features.length), repeats));
+  const floor = Math.min(want, PERMUTATION_MIN_ROWS);
+  if (n < floor) {
+    // Keep the features with the most impurity importance that fit the budget at the floor's rows.
+    const nf = Math.max(1, Math.floor((budget / rowCost / floor - 1) / repeats));
+    features = [...features].sort((a, b) => (m.featureImportance[b]?.impurity ?? 0) - (m.featureImportance[a]?.impurity ?? 0) || a - b).slice(0, nf).sort((a, b) => a - b);
+    n = floor;
+  }
   const rng = new Rng(seed);
-  const rows = Int32Array.from(labelled.length > maxRows ? rng.shuffle(labelled).slice(0, maxRows).sort((a, b) => a - b) : labelled);
+  const rows = Int32Array.from(stratifiedSample(labelled, y, n, rng));
   const yr = Int32Array.from(rows, (r) => y[r]!);
   const sub = columns.map((c) => Float64Array.from(rows, (r) => c[r]!));
   let nc = K;
   for (const t of yr) if (t >= nc) nc = t + 1;
+  const sample: PermutationSample = { rows: rows.length, labelledRows: labelled.length, repeats, features: features.length, unusedFeatures: unused, seed };
+  opts.onProgress?.(0, sample);
   const base = macroF1(yr, argmaxRows(modelProba(model, sub), K), nc);
   const out = new Float64Array(columns.length);
-  for (let f = 0; f < sub.length; f++) {
+  let done = 0;
+  for (const f of features) {
+    opts.onProgress?.(done++, sample);
     const orig = sub[f]!;
-    sub[f] = rng.shuffle(orig.slice());
-    const score = macroF1(yr, argmaxRows(modelProba(model, sub), K), nc);
-    out[f] = base - score;
+    let drop = 0;
+    for (let k = 0; k < repeats; k++) {
+      sub[f] = rng.shuffle(orig.slice());
+      drop += base - macroF1(yr, argmaxRows(modelProba(model, sub), K), nc);
+    }
+    out[f] = drop / repeats;
     sub[f] = orig;
   }
-  return out;
+  return { importance: out, sample };
+}
+
+/** `n` of `rows`, each class keeping its share (at least one row of every class while n allows), sorted. */
+function stratifiedSample(rows: number[], y: Int32Array, n: number, rng: Rng): number[] {
+  if (n >= rows.length) return rows;
+  const byClass = new Map<number, number[]>();
+  for (const r of rows) { const c = y[r]!; let l = byClass.get(c); if (!l) byClass.set(c, (l = [])); l.push(r); }
+  const classes = [...byClass.keys()].sort((a, b) => a - b);
+  const out: number[] = [];
+  // Largest-remainder quotas of n, then at least one per class while rows remain.
+  const quota = classes.map((c) => (byClass.get(c)!.length * n) / rows.length);
+  const take = quota.map((q) => Math.floor(q));
+  let left = n - take.reduce((a, b) => a + b, 0);
+  const order = classes.map((_, i) => i).sort((a, b) => (quota[b]! - take[b]!) - (quota[a]! - take[a]!) || a - b);
+  for (const i of order) { if (left <= 0) break; take[i]!++; left--; }
+  classes.forEach((c, i) => { out.push(...rng.shuffle(byClass.get(c)!.slice()).slice(0, take[i]!)); });
+  return out.sort((a, b) => a - b);
 }
 
 /** Names of identity columns in a table (for prediction output and reports). */

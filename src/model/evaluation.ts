@@ -54,6 +54,8 @@ export interface EvaluationResult {
    */
   riskCoverage?: { coverage: number[]; accuracy: number[]; threshold: number[]; answered: { coverage: number; accuracy: number } };
   featureImportance: FeatureImportance[];
+  /** What permutation importance was computed on (sampled rows, repeats, features), when it was. */
+  permutationSample?: { rows: number; labelledRows: number; repeats: number; features: number; unusedFeatures: number; seed: number };
   /** Training curves for neural models: per epoch loss/accuracy (train and validation). */
   curves?: { epoch: number; loss: number; accuracy: number; valLoss?: number; valAccuracy?: number }[];
   /** Class distribution of the evaluated rows (true labels). */

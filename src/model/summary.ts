@@ -35,5 +35,12 @@ export function formatEvaluation(r: EvaluationResult, opts: { perClass?: boolean
     lines.push(perm ? 'most important features (permutation: macro-F1 drop; impurity share):' : 'most important features (impurity share):');
     for (const f of imp) lines.push(`  ${f.feature.padEnd(28)} ${perm ? `${f.permutation.toFixed(3)}  ` : ''}${f.impurity.toFixed(3)}`);
   }
+  const ps = r.permutationSample;
+  if (ps) {
+    lines.push(`permutation importance sampled ${ps.rows} of ${ps.labelledRows} labelled rows (stratified, seed ${ps.seed}), ` +
+      `${ps.repeats} repeat${ps.repeats > 1 ? 's' : ''}, ${ps.features} features permuted` +
+      `${ps.unusedFeatures ? `; ${ps.unusedFeatures} no tree splits on count 0` : ''}` +
+      `${ps.features + ps.unusedFeatures < r.featureImportance.length ? `; the other ${r.featureImportance.length - ps.features - ps.unusedFeatures} (lowest impurity) not computed, 0` : ''}`);
+  }
   return lines.join('\n') + '\n';
 }

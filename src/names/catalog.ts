@@ -216,6 +216,15 @@ export function normaliseName(name: string): string {
   return n;
 }
 
+const byName = new WeakMap<Catalog, Map<string, Service>>();
+
+/** The catalogued service called `name` (as an application model answers it), or null. */
+export function serviceNamed(cat: Catalog, name: string): Service | null {
+  let m = byName.get(cat);
+  if (!m) { m = new Map(cat.services.map((s) => [s.name, s])); byName.set(cat, m); }
+  return m.get(name) ?? null;
+}
+
 /** The service whose longest suffix matches `name` on a label boundary, or null. */
 export function matchName(cat: Catalog, name: string): Service | null {
   let n = normaliseName(name);

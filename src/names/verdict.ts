@@ -134,9 +134,21 @@ export function modelCategory(label: string): Category | null {
   return MODEL_LABEL_CATEGORY[label.toUpperCase()] ?? null;
 }
 
+/** An application model's answer (a model taught by names, `veil learn`): a catalogued service, or 'unknown'. */
+export interface AppModelAnswer extends ModelAnswer {
+  /** The answered service's category in the catalogue (null: the service is not catalogued). */
+  category: Category | null;
+}
+
 export interface CombineOptions {
   /** Below this confidence a source is unsure (default 0.5). */
   minConfidence?: number;
+  /**
+   * An application model's answer: where the names show no application, a sure answer names it (source `model`),
+   * and where they show no category either, its catalogued category answers when it is surer than the category
+   * model's.
+   */
+  app?: AppModelAnswer | null;
   /**
    * Let a behaviour model more confident than a guess (uncatalogued web name, weak port) override it (default
    * false: names and ports beat behaviour, as the issue asks; on nDPI's captures the shipped ISCX model agrees with
@@ -148,8 +160,9 @@ export interface CombineOptions {
 /**
  * Names beat port conventions (already so in {@link nameVerdict}); both beat behaviour (with
  * `modelOverridesGuesses`, a guess, confidence {@link GUESS_CONFIDENCE} or less, yields to a behaviour model more
- * confident than it); "unknown" when all are unsure. The application comes from names only: the behaviour model
- * answers a category.
+ * confident than it); "unknown" when all are unsure. The application comes from names, else from an application
+ * model (`opts.app`, one taught by names on the user's own network) when it is sure; the category model answers a
+ * category only.
  *
  * @example
  * combineVerdict(nameVerdict(f, cat), { label: 'VOIP', confidence: 0.8 });
@@ -157,21 +170,25 @@ export interface CombineOptions {
 export function combineVerdict(n: NameVerdict, model?: ModelAnswer | null, opts: CombineOptions = {}): FlowVerdict {
   const min = opts.minConfidence ?? 0.5;
   const m = model ?? null;
+  const a = opts.app ?? null;
+  const appSure = !n.app && a !== null && a.label !== 'unknown' && a.label !== '' && a.confidence >= min;
   const base = {
-    app: n.app, appSource: n.app ? n.appSource : 'none' as VerdictSource,
+    app: n.app || (appSure ? a.label : ''), appSource: n.app ? n.appSource : appSure ? 'model' : 'none' as VerdictSource,
     modelCategory: m ? (m.label === 'unknown' ? 'unknown' : modelCategory(m.label) ?? m.label) : '',
     modelConfidence: m ? m.confidence : 0,
     modelUnknownReason: m ? (m.label === 'unknown' ? m.unknownReason || 'low_confidence' : '') : '',
   };
   const named = n.categorySource !== 'none' && n.category !== 'unknown' && n.confidence >= min;
-  const guess = opts.modelOverridesGuesses === true && n.confidence <= GUESS_CONFIDENCE;
+  const guess = n.confidence <= GUESS_CONFIDENCE;
   const modelSure = m !== null && m.label !== 'unknown' && m.confidence >= min && modelCategory(m.label) !== null;
-  if (named && !(guess && modelSure && m.confidence > n.confidence)) {
+  const byModel = modelSure ? { c: modelCategory(m.label)!, confidence: m.confidence } : null;
+  // The application model named the flow: its service's category goes with it, over a guess (not over a name).
+  const byApp = appSure && a.category ? { c: a.category, confidence: a.confidence } : null;
+  const overrides = (x: { confidence: number } | null, allowed: boolean): boolean => allowed && guess && x !== null && x.confidence > n.confidence;
+  if (named && !overrides(byModel, opts.modelOverridesGuesses === true) && !overrides(byApp, true)) {
     return { ...base, category: n.category, categorySource: n.categorySource, categoryConfidence: n.confidence };
   }
-  if (m && m.label !== 'unknown' && m.confidence >= min) {
-    const c = modelCategory(m.label);
-    if (c) return { ...base, category: c, categorySource: 'model', categoryConfidence: m.confidence };
-  }
+  const best = byApp && (!byModel || byApp.confidence >= byModel.confidence) ? byApp : byModel;
+  if (best) return { ...base, category: best.c, categorySource: 'model', categoryConfidence: best.confidence };
   return { ...base, category: 'unknown', categorySource: 'none', categoryConfidence: 0 };
 }

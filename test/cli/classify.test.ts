@@ -87,7 +87,7 @@ test('a model of your own is applied beside the shipped ones; a foreign model fi
   const labelled = [`${text[0]},app`, ...text.slice(1).map((l, i) => `${l},${i % 2 ? 'alpha' : 'beta'}`)].join('\n');
   writeFileSync(flows, labelled + '\n');
   const model = path.join(tmp, 'app.veilmodel');
-  const t = veil(['train', flows, '--label', 'app', '--trees', '5', '-o', model, '-q']);
+  const t = veil(['train', flows, '--label', 'app', '--model', 'forest', '--trees', '5', '-o', model, '-q']);
   assert.equal(t.status, 0, t.stderr);
   const out = path.join(tmp, 'm.jsonl');
   const r = veil(['classify', SCENARIO, '--model', `${model}=application`, '-o', out, '-q']);

@@ -49,7 +49,7 @@ test('evaluate knows the training rows by content: a copy elsewhere, or a table 
   const t = spawnSync(process.execPath, [VEIL, 'train', f, '--label', 'label', '--folds', '3', '--no-guard', '-q', '-o', model], { encoding: 'utf8' });
   assert.equal(t.status, 0, t.stderr);
   const m = await loadModel(model);
-  assert.equal(m.manifest.name, 'forest on train.csv', 'the name carries the file name, not its folders');
+  assert.match(m.manifest.name, /^\w+ on train\.csv$/, 'the name carries the file name, not its folders');
   assert.equal(m.manifest.training.rowSketch?.rows, 100);
   const evaluate = (data: string) => spawnSync(process.execPath, [VEIL, 'evaluate', model, data, '-q'], { encoding: 'utf8' });
   // The same rows through another path.

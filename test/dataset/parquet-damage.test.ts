@@ -8,13 +8,14 @@ import { fuzzMutant } from './table-fuzz.ts';
 
 /**
  * Damaged Parquet files found by the fuzz (test/dataset/table-fuzz.ts, seed 20261203): each is refused with a
- * DatasetError, leaves no read behind, and cannot make the decoder run away.
+ * DatasetError, leaves no read behind, and cannot make the decoder run away. They were found in hyparquet-writer's
+ * layout, which the suite's files had then: the mutants are taken from that layout.
  */
 
 async function readThenRemove(index: number): Promise<{ error: unknown; strays: unknown[] }> {
   const dir = mkdtempSync(path.join(tmpdir(), 'veil-pq-'));
   const file = path.join(dir, `m${index}.parquet`);
-  writeFileSync(file, fuzzMutant('parquet', index).bytes);
+  writeFileSync(file, fuzzMutant('parquet', index, undefined, 'hyparquet-writer').bytes);
   const strays: unknown[] = [];
   const onUnhandled = (e: unknown): void => { strays.push(e); };
   process.on('unhandledRejection', onUnhandled);
@@ -44,7 +45,7 @@ test('Parquet: a page that makes the decoder run away (huge RLE run) is refused 
   const dir = mkdtempSync(path.join(tmpdir(), 'veil-pq-'));
   try {
     const file = path.join(dir, 'runaway.parquet');
-    writeFileSync(file, fuzzMutant('parquet', 4).bytes);
+    writeFileSync(file, fuzzMutant('parquet', 4, undefined, 'hyparquet-writer').bytes);
     await assert.rejects(
       loadTable(file, { limits: { parquetWindowMs: 2000 } }),
       (e: unknown) => e instanceof DatasetError && /runaway\.parquet: rows 0-\d+: .*a damaged or hostile file/.test(e.message),

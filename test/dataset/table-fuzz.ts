@@ -2,8 +2,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { ByteWriter, ParquetWriter, schemaFromColumnData } from 'hyparquet-writer';
 import {
-  DatasetError, Rng, deriveSeed, loadTable, makeTable, numberColumn, stringColumn, streamTable, tableToCsv,
+  DatasetError, Rng, cellValue, deriveSeed, loadTable, makeTable, numberColumn, stringColumn, streamTable, tableToCsv,
   tableToJsonl, tableToParquet, type Table,
 } from '../../src/dataset/index.ts';
 
@@ -72,13 +73,32 @@ function baseArff(t: Table): string {
   return lines.join('\n') + '\n';
 }
 
+/**
+ * The table as hyparquet-writer lays it out (statistics, one row group, snappy): the layout of the Parquet
+ * regression mutants found before our own writer (flow/parquet-writer.ts) wrote the suite's files.
+ */
+function hyparquetWriterBytes(t: Table): Buffer {
+  const columnData = t.columns.map((c) => ({
+    name: c.name,
+    data: Array.from({ length: t.rows }, (_, i) => { const v = cellValue(c, i); return typeof v === 'number' && Number.isNaN(v) ? null : v; }),
+    type: (c.kind === 'number' ? 'DOUBLE' : 'STRING') as 'DOUBLE' | 'STRING',
+    nullable: true,
+  }));
+  const writer = new ByteWriter();
+  const pw = new ParquetWriter({ writer, schema: schemaFromColumnData({ columnData }) });
+  pw.write({ columnData });
+  pw.finish();
+  return Buffer.from(writer.getBytes());
+}
+
 /** The valid file of one format, as bytes, and its plain (uncompressed) form for text mutations. */
-function baseFile(reader: FuzzReader): { plain: Buffer; gzip: boolean } {
+function baseFile(reader: FuzzReader, parquetLayout: 'ours' | 'hyparquet-writer' = 'ours'): { plain: Buffer; gzip: boolean } {
   const t = baseTable();
   const fmt = reader.replace(/\.gz$/, '');
   const plain = fmt === 'csv' ? Buffer.from(tableToCsv(t))
     : fmt === 'jsonl' ? Buffer.from(tableToJsonl(t))
     : fmt === 'arff' ? Buffer.from(baseArff(t))
+    : parquetLayout === 'hyparquet-writer' ? hyparquetWriterBytes(t)
     : Buffer.from(tableToParquet(t));
   return { plain, gzip: reader.endsWith('.gz') };
 }
@@ -150,8 +170,9 @@ function mutate(buf: Buffer, r: Rng, binary: boolean): { out: Buffer; what: stri
  * gzipped (the inflated text is damaged) or the gzip mutated (the stream is damaged), alternately.
  */
 /** The bytes of mutant `index` of a reader (to reproduce a failure outside the run). */
-export function fuzzMutant(reader: FuzzReader, index: number, seed = 20261203): { bytes: Buffer; what: string } {
-  const { plain, gzip } = baseFile(reader);
+export function fuzzMutant(reader: FuzzReader, index: number, seed = 20261203,
+  parquetLayout: 'ours' | 'hyparquet-writer' = 'ours'): { bytes: Buffer; what: string } {
+  const { plain, gzip } = baseFile(reader, parquetLayout);
   const r = new Rng(deriveSeed(seed, index, FUZZ_READERS.indexOf(reader)));
   if (gzip && index % 2 === 0) {
     const m = mutate(gzipSync(plain), r, true);

@@ -68,7 +68,7 @@ test('veil predict refuses a table lacking the model columns, naming them', asyn
   const data = path.join(dir, 'flows.csv');
   await writeFile(data, tableToCsv(generatedTable(300, 3, 42)));
   const model = path.join(dir, 'm.veil');
-  await quietly(() => train([data, '--label', 'app', '--trees', '5', '--threads', '1', '-q', '-o', model]));
+  await quietly(() => train([data, '--label', 'app', '--model', 'forest', '--trees', '5', '--threads', '1', '-q', '-o', model]));
   const partial = path.join(dir, 'partial.csv');
   await writeFile(partial, 'f0,f1,f2\n1,2,3\n');
   await assert.rejects(predict([model, partial, '-o', path.join(dir, 'p.csv'), '-q']), /lacks 6 column\(s\) the model .* was trained on: f3, f4, f5, f6, f7, f8/);
@@ -95,7 +95,7 @@ test('veil predict on a capture extracts flows and classifies them', async () =>
   const labelled = path.join(dir, 'labelled.csv');
   await writeTable(withColumn(t, stringColumn('transport', proto)), labelled);
   const model = path.join(dir, 'm.veil');
-  await quietly(() => train([labelled, '--label', 'transport', '--trees', '5', '--threads', '1', '-q', '-o', model]));
+  await quietly(() => train([labelled, '--label', 'transport', '--model', 'forest', '--trees', '5', '--threads', '1', '-q', '-o', model]));
   const out = path.join(dir, 'pred.csv');
   assert.equal(await predict([model, pcap, '-o', out, '-q']), 0);
   const pred = (await loadTable(out)).table;

@@ -4,7 +4,7 @@ import { readFileSync, readdirSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
-  CATEGORIES, buildCatalog, catalogMarkdown, combineVerdict, loadCatalog, matchName, matchPort, nameVerdict,
+  CATEGORIES, buildCatalog, catalogMarkdown, combineVerdict, loadCatalog, matchName, matchPort, nameVerdict, serviceNamed,
   shippedCatalogFile, validateCatalogFile, type CatalogFile,
 } from '../../src/names/index.ts';
 import { leakReason } from '../../src/dataset/roles.ts';
@@ -154,4 +154,28 @@ test('the shipped catalogue validates against its JSON schema', async (t) => {
   const data = JSON.parse(readFileSync(new URL('../../src/names/catalog/services.json', import.meta.url), 'utf8'));
   assert.ok(validate(data), JSON.stringify(validate.errors));
   assert.ok(!validate({ version: '1', services: [{ name: 'x', category: 'nonsense', domains: ['a.example'] }] }));
+});
+
+test('an application model names the flow where its names are hidden, never over a name', () => {
+  const cat = loadCatalog([]);
+  // No name and no port convention (a VPN's inner flow, name-less QUIC on an odd port).
+  const hidden = nameVerdict({ proto: 17, sport: 50000, dport: 40001 }, cat);
+  const zoom = serviceNamed(cat, 'Zoom')!;
+  assert.equal(zoom.category, 'voip');
+  const app = { label: 'Zoom', confidence: 0.8, category: zoom.category };
+  const v = combineVerdict(hidden, null, { app });
+  assert.deepEqual([v.app, v.appSource, v.category, v.categorySource, v.categoryConfidence], ['Zoom', 'model', 'voip', 'model', 0.8]);
+  // Over a weak port guess (tcp/443 is 'browsing') the named service's category goes with it.
+  const https = combineVerdict(nameVerdict({ proto: 6, sport: 50000, dport: 443 }, cat), null, { app });
+  assert.deepEqual([https.app, https.category, https.categorySource], ['Zoom', 'voip', 'model']);
+  // A name in view wins over behaviour.
+  const named = combineVerdict(nameVerdict({ sni: 'www.netflix.com', handshake: 'tls', proto: 6, sport: 50000, dport: 443 }, cat), null, { app });
+  assert.deepEqual([named.app, named.appSource, named.category], ['Netflix', 'sni', 'streaming']);
+  // Unsure: no answer from it.
+  const unsure = combineVerdict(hidden, null, { app: { ...app, confidence: 0.3 } });
+  assert.deepEqual([unsure.app, unsure.appSource, unsure.category], ['', 'none', 'unknown']);
+  // The surer of the category model and the application model's catalogued category answers the category.
+  const both = combineVerdict(hidden, { label: 'streaming', confidence: 0.9 }, { app });
+  assert.deepEqual([both.app, both.category, both.categoryConfidence], ['Zoom', 'streaming', 0.9]);
+  assert.equal(combineVerdict(hidden, { label: 'streaming', confidence: 0.6 }, { app }).category, 'voip');
 });

@@ -76,9 +76,10 @@ export function iscxReal(x: number): number {
  * min, mean, max, std of a statistic as ISCX writes them: min and max -1 and mean and std 0 when it has no value;
  * mean and std rounded as ISCX's real values are.
  */
-function iscxStat(d: Float64Array, o: number): [min: number, mean: number, max: number, std: number] {
-  if (d[o + N] === 0) return [-1, 0, -1, 0];
-  return [d[o + MIN]!, iscxReal(d[o + MEAN]!), d[o + MAX]!, iscxReal(statStd(d, o))];
+function iscxStat(d: Float64Array, o: number, row: CellValue[], iMin: number, iMean: number, iMax: number, iStd: number): void {
+  // Written in place (no tuple per statistic: five statistics a flow, and flows are many).
+  if (d[o + N] === 0) { row[iMin] = -1; row[iMean] = 0; row[iMax] = -1; row[iStd] = 0; return; }
+  row[iMin] = d[o + MIN]!; row[iMean] = iscxReal(d[o + MEAN]!); row[iMax] = d[o + MAX]!; row[iStd] = iscxReal(statStd(d, o));
 }
 
 export function iscxFamily(_opts: FeatureOptions): FeatureFamily<State> {
@@ -124,24 +125,19 @@ export function iscxFamily(_opts: FeatureOptions): FeatureFamily<State> {
       const f = o + FIAT, b = o + BIAT, fl = o + FLOWIAT;
       const dur = flow.lastTs - flow.firstTs;
       const secs = dur / 1e6;
-      const [minF, meanF, maxF, stdF] = iscxStat(d, f);
-      const [minB, meanB, maxB, stdB] = iscxStat(d, b);
-      const [minFl, meanFl, maxFl, stdFl] = iscxStat(d, fl);
-      let i = at;
-      row[i++] = dur;
-      row[i++] = d[f + SUM]!; row[i++] = d[b + SUM]!;
-      row[i++] = minF; row[i++] = minB;
-      row[i++] = maxF; row[i++] = maxB;
-      row[i++] = meanF; row[i++] = meanB;
-      row[i++] = stdF; row[i++] = stdB;
-      row[i++] = secs > 0 ? iscxReal((flow.fwdPkts + flow.bwdPkts) / secs) : 0;
-      row[i++] = secs > 0 ? iscxReal(d[o + IP_BYTES]! / secs) : 0;
-      row[i++] = minFl; row[i++] = maxFl;
-      row[i++] = meanFl; row[i++] = stdFl;
-      for (const k of [ACTIVE, IDLE]) {
-        const [mn, mean, mx, sd] = iscxStat(d, o + k);
-        row[i++] = mn; row[i++] = mean; row[i++] = mx; row[i++] = sd;
-      }
+      const i = at;
+      row[i] = dur;
+      row[i + 1] = d[f + SUM]!; row[i + 2] = d[b + SUM]!;
+      // min fwd, min bwd, max fwd, max bwd, mean fwd, mean bwd, std fwd, std bwd
+      iscxStat(d, f, row, i + 3, i + 7, i + 5, i + 9);
+      iscxStat(d, b, row, i + 4, i + 8, i + 6, i + 10);
+      row[i + 11] = secs > 0 ? iscxReal((flow.fwdPkts + flow.bwdPkts) / secs) : 0;
+      row[i + 12] = secs > 0 ? iscxReal(d[o + IP_BYTES]! / secs) : 0;
+      // min, max, mean, std of the flow's inter-arrival times
+      iscxStat(d, fl, row, i + 13, i + 15, i + 14, i + 16);
+      // active, then idle: min, mean, max, std
+      iscxStat(d, o + ACTIVE, row, i + 17, i + 18, i + 19, i + 20);
+      iscxStat(d, o + IDLE, row, i + 21, i + 22, i + 23, i + 24);
       slab.release(o);
     },
   };
