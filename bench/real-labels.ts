@@ -66,6 +66,8 @@ export interface BuildOptions {
   activeTimeoutS?: number;
   idleTimeoutS?: number;
   minConfidence?: number;
+  /** Cut every flow at its N-th packet (`veil extract --early N`): the table an early model learns from. */
+  early?: number;
   catalog?: Catalog;
   files?: string[];
   /** Folders under `data` to read (default CAPTURE_DIRS). */
@@ -105,7 +107,7 @@ export async function buildRealTable(o: BuildOptions): Promise<BuildSummary> {
     // The names label of each flow; a flow cut by a timeout hands its name to its connection's next part.
     let labeller: CaptureNameLabeller | null = null;
     try {
-      await extractFlows({ path: path.join(data, f) }, { captureName: f, table }, (row, cols) => {
+      await extractFlows({ path: path.join(data, f) }, { captureName: f, table, ...(o.early ? { packetLimit: o.early } : {}) }, (row, cols) => {
         if (!writer) {
           columns = [...cols, ...extra];
           writer = openWriter(o.output, 'csv', columns);
@@ -153,12 +155,13 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.a
       'active-timeout': { type: 'string', default: '15' },
       'idle-timeout': { type: 'string', default: '15' },
       'min-confidence': { type: 'string', default: '0' },
+      early: { type: 'string' },
     },
   });
   const t0 = performance.now();
   const s = await buildRealTable({
     output: v.output!, ...(v.data ? { data: v.data } : {}), ...(v.sources ? { sources: v.sources.split(',') } : {}), ...(v.dirs ? { dirs: v.dirs.split(',') } : {}),
-    activeTimeoutS: Number(v['active-timeout']), idleTimeoutS: Number(v['idle-timeout']), minConfidence: Number(v['min-confidence']),
+    activeTimeoutS: Number(v['active-timeout']), idleTimeoutS: Number(v['idle-timeout']), minConfidence: Number(v['min-confidence']), ...(v.early ? { early: Number(v.early) } : {}),
   });
   process.stderr.write(`${s.captures} captures (${s.duplicates.length} duplicates by content skipped, ${s.failed.length} failed), ${s.flows} flows, ${s.labelled} labelled -> ${v.output} (${((performance.now() - t0) / 1000).toFixed(1)} s)\n`);
   for (const f of s.failed) process.stderr.write(`  failed: ${f}\n`);

@@ -35,6 +35,9 @@ CSV/JSONL/Parquet with -o; a summary (traffic by application and category, flows
   -o, --output FILE          write every flow with its answers (format from the extension, or --format)
       --format F             csv | jsonl | parquet
   -i, --interface IFACE      classify live traffic as flows end (tcpdump or dumpcap); --filter BPF
+      --early N              with --interface: also an early verdict at each flow's N-th packet (lines marked
+                             'early'; its behaviour side from a model trained with 'veil train --early N'); with -o,
+                             the early verdicts go to FILE.early.jsonl
       --quiet                no table, progress or summary
 Meter options as for 'veil extract'; by default the flow timeouts the models' training flows were cut with (their
 manifests record them: 15 s for the shipped models).
@@ -97,6 +100,10 @@ export async function run(argv: string[]): Promise<number> {
     const [file, column] = spec.split('=') as [string, string | undefined];
     applied.push({ column: column || path.basename(file).replace(/\.[^.]+$/, ''), model: await loadModel(file) });
   }
+  // Models trained on flows cut at N packets give early verdicts only (src/live); never applied to whole flows.
+  const early = v.early !== undefined && v.interface ? await import('../live/index.ts') : null;
+  const earlyModels = applied.filter((a) => (a.model.manifest.meter?.earlyPackets ?? 0) > 0);
+  if (earlyModels.length) applied.splice(0, applied.length, ...applied.filter((a) => !earlyModels.includes(a)));
   if (!applied.length) {
     process.stderr.write(`veil: no model to apply: the shipped models are missing from ${v['models-dir'] ?? DEFAULT_DIR} (npm run models:build) and no --model was given; writing flows with their handshake facts only\n`);
   }
@@ -184,7 +191,24 @@ export async function run(argv: string[]): Promise<number> {
   let failures = 0;
   /** Captures of which not one packet was read: after nothing but such failures there is nothing to summarise. */
   let unread = 0;
-  if (v.interface) {
+  if (v.interface && early) {
+    const n = early.earlyPackets(v.early!);
+    const sidecar = v.output ? early.openEarlySidecar(`${v.output}.early.jsonl`) : null;
+    const s = await early.classifyLiveEarly({
+      iface: v.interface, ...(v.filter ? { filter: v.filter } : {}), early: n, meter, catalog,
+      earlyModels: earlyModels.filter((a) => a.model.manifest.meter?.earlyPackets === n),
+      onFinalRow: onRow,
+      onEarly: (r) => {
+        sidecar?.write(r);
+        if (table) process.stdout.write(early.earlyLine(r) + '\n');
+      },
+      onReady: () => { if (!quiet) process.stderr.write(`veil: classifying live traffic on ${v.interface}; early verdicts at ${n} packets, final ones as flows end (Ctrl-C stops)\n`); },
+      onTick: flush,
+    });
+    flush();
+    await sidecar?.close();
+    if (s.capture.error && s.capture.error.code !== 'TRUNCATED') { failures++; process.stderr.write(`veil: ${s.capture.error.message}\n`); }
+  } else if (v.interface) {
     const { openLiveCapture } = await import('../wire/live.ts');
     const cap = openLiveCapture({ iface: v.interface, filter: v.filter, onReady: () => { if (!quiet) process.stderr.write(`veil: classifying live traffic on ${v.interface}; flows appear as they end (Ctrl-C stops)\n`); } });
     const dispose = onStopSignals(() => { void cap.stop(); });

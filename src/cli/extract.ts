@@ -27,6 +27,8 @@ Reads pcap/pcapng captures and writes one row per bidirectional flow.
                            flows it meters, so name_dns is sparser than with one thread
   -i, --interface IFACE    capture live from IFACE (runs tcpdump or dumpcap); flows are written as they end
       --filter BPF         capture filter for --interface
+      --early N            write each flow as of its N-th packet (id_end_reason 'packets'; shorter flows at their
+                           end): the table 'veil train --early N' learns early verdicts from
       --verdict            append each flow's name verdict (app, app_source, category, category_source,
                            category_confidence) from the shipped service catalogue (docs/SERVICES.md)
       --catalog FILE       your service catalogue merged over the shipped one, yours winning (repeatable; implies --verdict)
@@ -81,6 +83,7 @@ export const METER_ARG_OPTIONS = {
   workers: { type: 'string' },
   interface: { type: 'string', short: 'i' },
   filter: { type: 'string' },
+  early: { type: 'string' },
 } as const;
 
 export async function run(argv: string[]): Promise<number> {
@@ -101,6 +104,7 @@ export async function run(argv: string[]): Promise<number> {
   if (positionals.length === 0 && !v.interface) { process.stderr.write(HELP); return 2; }
   const { catalog, ...flags } = v;
   const meter = meterOptionsFrom(flags);
+  if (v.early !== undefined) meter.packetLimit = (await import('../live/early.ts')).earlyPackets(v.early);
   const verdict = v.verdict || catalog?.length ? (await import('../dataset/verdict.ts')) : null;
   const cat = verdict ? (await import('../names/index.ts')).loadCatalog(catalog ?? []) : null;
   const out = v.output ?? '-';

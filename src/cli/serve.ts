@@ -1,3 +1,6 @@
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { VeilError } from '../wire/errors.ts';
 import { keysFrom } from '../service/api/auth.ts';
@@ -33,6 +36,17 @@ With --redis, jobs go to BullMQ and \`veil worker --redis URL --data-dir DIR\` p
       --concurrency N      embedded queue: jobs run at once, one worker thread each (default ${defaultConcurrency()})
       --classify-threads N worker threads for POST /classify (default 1)
       --grace S            on SIGTERM, seconds running jobs may take before going back to the queue (default ${DEFAULTS.graceMs / 1000})
+  live monitoring (the dashboard at /live.html; API under /api/v1/live):
+  -i, --interface IFACE    capture and classify IFACE from the start (repeatable; tcpdump or dumpcap, as root or
+                           with the capture capabilities); more sources can be started through the API
+      --filter BPF         capture filter for --interface
+      --live-workers N     worker threads per live source, flows sharded by endpoint hash (default 1)
+      --early N            give each live flow an early verdict at its N-th packet (models trained with
+                           'veil train --early N' beside the others), then its final one when it ends (default 10; 0: off)
+      --early-model FILE   a model trained with 'veil train --early N' for the early verdicts (repeatable; default:
+                           models/early/ of this package); never applied to jobs
+      --live-retention-hours H  keep live records H hours (default 24)
+      --admin-key KEY      a key that may also start and stop live sources (repeatable; also VEIL_ADMIN_KEYS)
   -q, --quiet              no log lines
 `;
 
@@ -58,6 +72,13 @@ export async function run(argv: string[]): Promise<number> {
       concurrency: { type: 'string' },
       'classify-threads': { type: 'string' },
       grace: { type: 'string' },
+      interface: { type: 'string', short: 'i', multiple: true },
+      filter: { type: 'string' },
+      'live-workers': { type: 'string' },
+      early: { type: 'string' },
+      'live-retention-hours': { type: 'string' },
+      'early-model': { type: 'string', multiple: true },
+      'admin-key': { type: 'string', multiple: true },
       quiet: { type: 'boolean', short: 'q' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -93,6 +114,15 @@ export async function run(argv: string[]): Promise<number> {
     rateLimit: { perSecond, burst },
     graceMs: (v.grace ? Number(v.grace) : DEFAULTS.graceMs / 1000) * 1000,
     sweepIntervalMs: DEFAULTS.sweepIntervalMs,
+    adminKeys: keysFrom(v['admin-key'] ?? [], process.env.VEIL_ADMIN_KEYS),
+    live: {
+      sources: (v.interface ?? []).map((iface) => ({ iface, ...(v.filter ? { filter: v.filter } : {}) })),
+      workers: v['live-workers'] ? positiveInt('live-workers', v['live-workers']) : 1,
+      early: v.early !== undefined ? positiveInt('early', v.early, true) : 10,
+      retentionHours: v['live-retention-hours'] !== undefined ? positiveNumber('live-retention-hours', v['live-retention-hours']) : 24,
+      ...(v.catalog?.length ? { catalogFiles: v.catalog } : {}),
+      earlyModels: earlyModelFiles(v['early-model']),
+    },
     log,
     logger: !v.quiet,
     handleSignals: true,
@@ -103,6 +133,22 @@ export async function run(argv: string[]): Promise<number> {
   // Runs until SIGTERM/SIGINT; the signal handler exits the process.
   await new Promise<never>(() => {});
   return 0;
+}
+
+/** --early-model files, else the .veilmodel files of models/early/ in this package; the column is the file's name. */
+function earlyModelFiles(given: string[] | undefined): { column: string; file: string }[] {
+  const files = given ?? (() => {
+    const dir = fileURLToPath(new URL('../../models/early/', import.meta.url));
+    return existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.veilmodel')).sort().map((f) => path.join(dir, f)) : [];
+  })();
+  for (const f of files) if (!existsSync(f)) throw new VeilError('BAD_ARGUMENT', `--early-model ${f}: no such file`);
+  return files.map((file) => ({ column: path.basename(file).replace(/\.veilmodel$/, ''), file }));
+}
+
+function positiveNumber(name: string, s: string): number {
+  const n = Number(s);
+  if (!Number.isFinite(n) || n <= 0) throw new VeilError('BAD_ARGUMENT', `--${name} must be a positive number, got '${s}'`);
+  return n;
 }
 
 /** --job-timeout S in ms; timers hold at most 2^31-1 ms (a longer one would fire at once). */

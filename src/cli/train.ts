@@ -52,6 +52,9 @@ Trains a classifier on a flow table (CSV, JSONL, Parquet or ARFF) and writes a m
       --meter-active-timeout S, --meter-idle-timeout S
                            record the flow timeouts the training flows were cut with (e.g. 15 for the ISCX 15 s
                            files): classify, predict and serve then meter captures the same way for this model
+      --early N            learn early verdicts: the table is cut at N packets ('veil extract --early N'), the
+                           features are its sequence (first N packets) and handshake columns unless --features
+                           says otherwise; live sources give a flow this model's verdict at its N-th packet
       --novelty-quantile Q with --unknown-below, also answer 'unknown' for rows stranger than the Q quantile
                            of training rows (default 0.995)
       --no-novelty         no open-set check
@@ -197,6 +200,7 @@ export async function run(argv: string[]): Promise<number> {
       'min-coverage': { type: 'string' },
       'packet-share': { type: 'string' },
       name: { type: 'string' },
+      early: { type: 'string' },
     },
   });
   if (v.help) { process.stdout.write(HELP); return 0; }
@@ -289,6 +293,12 @@ export async function run(argv: string[]): Promise<number> {
   const out = (s: string): void => { if (!quiet) process.stdout.write(s); };
   try {
     const loaded = await loadForCli(positionals[0]!, columnOrderFrom(v['column-order']), quiet, [v.label]);
+    const early = v.early !== undefined ? await import('../live/early.ts') : null;
+    const earlyN = early ? early.earlyPackets(v.early!) : 0;
+    if (early) {
+      early.checkEarlyTable(loaded.table, earlyN);
+      cfg.roles = { ...cfg.roles, features: cfg.roles?.features ?? early.earlyFeatureColumns(earlyN, loaded.table.columns.map((c) => c.name)) };
+    }
     const prep = prepareTraining(loaded.table, cfg);
     out(`data: ${loaded.table.source}: ${loaded.table.rows} rows, ${prep.classes.length} classes of '${cfg.label}'\n`);
     out(`features (${prep.specs.length}): ${prep.specs.map((s) => s.name).join(', ')}\n`);
@@ -320,6 +330,7 @@ export async function run(argv: string[]): Promise<number> {
       const raw = (v as Record<string, unknown>)[opt];
       if (raw !== undefined) meterTimeouts[key] = num(raw as string, opt, 0, (x) => x >= METER_TIMEOUT_RANGE_S[0] && x <= METER_TIMEOUT_RANGE_S[1]);
     }
+    if (earlyN) (meterTimeouts as { earlyPackets?: number }).earlyPackets = earlyN;
     if (Object.keys(meterTimeouts).length) m.manifest.meter = meterTimeouts;
     m.manifest.training.rowSketch = trainingSketch(prep.columns, prep.y, prep.classes);
     await saveModel(m, v.output);

@@ -60,7 +60,7 @@ export const IDENTITY_FIELDS: readonly (readonly [ColumnDef, IdentityGetter])[] 
   [col('id_ip_version', 'identity', 'int', '', 'none', 'IP version (4 or 6)', true), (f) => f.ipVersion],
   [col('id_first_ts', 'identity', 'float', 's', 'none', 'Timestamp of the first packet, seconds since the Unix epoch', true), (f) => f.firstTs / 1e6],
   [col('id_last_ts', 'identity', 'float', 's', 'none', 'Timestamp of the last packet, seconds since the Unix epoch', true), (f) => f.lastTs / 1e6],
-  [col('id_end_reason', 'identity', 'string', '', 'none', 'Why the flow ended: fin (FIN both ways), rst, idle (idle timeout), active (active timeout), eof (end of input)', true), (f) => f.endReason],
+  [col('id_end_reason', 'identity', 'string', '', 'none', 'Why the flow ended: fin (FIN both ways), rst, idle (idle timeout), active (active timeout), eof (end of input), packets (written at the --early N packet cut)', true), (f) => f.endReason],
   [col('id_capture', 'identity', 'string', '', 'none', 'Name of the capture the flow came from (file name, or interface)', true), (_, c) => c.capture],
 ];
 

@@ -3,7 +3,7 @@
  * initiator -> responder, 1 the reverse. Flows are objects (one allocation per flow, none per packet); the
  * families keep their state in `states`, indexed like the meter's family list.
  */
-export type EndReason = 'fin' | 'rst' | 'idle' | 'active' | 'eof';
+export type EndReason = 'fin' | 'rst' | 'idle' | 'active' | 'eof' | 'packets';
 
 export class Flow {
   readonly hash: number;

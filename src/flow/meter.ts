@@ -19,6 +19,9 @@ export interface MeterOptions {
   anonymizeKey?: string | null;
   /** Meter only flows whose symmetric endpoint hash falls in this shard (for --workers). */
   shard?: { index: number; count: number };
+  /** Early cut (`--early N`): a flow's row is written at its N-th packet, with every column as of that packet, and
+   * its later packets are counted by the table but metered no further (flows shorter than N end as usual). */
+  packetLimit?: number;
   /** Hand every flow's row in one reused array (no array per flow): for consumers that encode the row at once and
    * keep nothing of it (the CSV, JSONL and Parquet writers). Every family fills all its cells, so no cell leaks
    * from one flow into the next. */
@@ -68,6 +71,7 @@ export class Meter {
   /** Reused for every flow's identity getters. */
   private readonly identity: IdentityContext;
   private readonly shard: { index: number; count: number } | null;
+  private readonly limit: number;
 
   constructor(opts: MeterOptions, private readonly onRow: (row: CellValue[], flow: Flow) => void) {
     this.stats.bytes = 0;
@@ -78,6 +82,7 @@ export class Meter {
     this.identity = { flowNumber: 0, src: '', dst: '', capture: opts.captureName ?? '' };
     this.reused = opts.reuseRow ? new Array<CellValue>(this.columns.length).fill(null) : null;
     this.shard = opts.shard && opts.shard.count > 1 ? opts.shard : null;
+    this.limit = opts.packetLimit && opts.packetLimit > 0 ? Math.floor(opts.packetLimit) : 0;
     const fams = this.families;
     this.table = new FlowTable(
       opts.table ?? {},
@@ -86,7 +91,7 @@ export class Meter {
         for (let i = 0; i < fams.length; i++) states[i] = fams[i]!.init(flow, p);
         flow.states = states;
       },
-      (flow) => this.emit(flow),
+      (flow) => { if (flow.states !== NO_STATES) this.emit(flow); },
     );
   }
 
@@ -115,7 +120,12 @@ export class Meter {
     const flow = this.table.packet(p);
     const dir = this.table.dir;
     const fams = this.families, states = flow.states;
+    if (states === NO_STATES) return; // written at its packet limit
     for (let i = 0; i < fams.length; i++) fams[i]!.update(states[i], flow, p, dir);
+    if (this.limit !== 0 && flow.fwdPkts + flow.bwdPkts === this.limit) {
+      flow.endReason = 'packets';
+      this.emit(flow);
+    }
   }
 
   /** Ends flows idle past their timeout at wall-clock time `nowUs` (live capture calls this on a timer). */

@@ -87,9 +87,10 @@ export interface ModelManifest {
   /**
    * How the training flows were metered, when the trainer said so (`veil train --meter-active-timeout`): `veil
    * classify`, `veil predict` and the service meter captures the same way before applying the model, since
-   * time features depend on where flows are cut.
+   * time features depend on where flows are cut. `earlyPackets` (`veil train --early N`): learnt from flows cut at
+   * their N-th packet, so it gives a live flow's early verdict at packet N (src/live/early.ts).
    */
-  meter?: { idleTimeoutS?: number; activeTimeoutS?: number };
+  meter?: { idleTimeoutS?: number; activeTimeoutS?: number; earlyPackets?: number };
   /** The support guard: packet-count floor, input ranges and how the confidence threshold was chosen. */
   support?: ModelSupport;
   /** Neural models: layers, input plan, training curves (weights are the `nn.*` blobs). */

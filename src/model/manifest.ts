@@ -193,6 +193,7 @@ export function validateManifest(raw: unknown, file: string): ModelManifest {
     const [lo, hi] = METER_TIMEOUT_RANGE_S;
     c.optional(mt, 'idleTimeoutS', 'meter', (v, p) => c.number(v, p, lo, hi));
     c.optional(mt, 'activeTimeoutS', 'meter', (v, p) => c.number(v, p, lo, hi));
+    c.optional(mt, 'earlyPackets', 'meter', (v, p) => c.int(v, p, 1, 64));
   }
   if (m.support !== undefined) checkSupport(c, m.support, F, features as { name: string }[]);
   // A missing network is networkFromBlobs' to report ('the neural model has no network description').

@@ -11,6 +11,7 @@ import type { App } from './api/app-types.ts';
 import type { ServiceContext } from './api/context.ts';
 import { jobRoutes } from './api/jobs.ts';
 import { modelRoutes } from './api/models.ts';
+import { liveRoutes } from './live/routes.ts';
 import { ErrorList, ErrorResponse, Job, Model } from './api/schemas.ts';
 import { ERRORS, ServiceError, errorBody, toServiceError, type ServiceErrorCode } from './errors.ts';
 
@@ -139,7 +140,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       ...(keys.enabled ? { security: [{ bearer: [] }] } : {}),
-      tags: [{ name: 'jobs' }, { name: 'results' }, { name: 'models' }, { name: 'system' }],
+      tags: [{ name: 'jobs' }, { name: 'results' }, { name: 'models' }, { name: 'live' }, { name: 'system' }],
     },
     transform: ({ schema, url, route }) => {
       if (!schema) return { schema, url };
@@ -182,6 +183,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
 
   jobRoutes(app, ctx);
   modelRoutes(app, ctx);
+  if (ctx.live) liveRoutes(app, ctx.live);
 
   app.get('/api/v1/errors', {
     schema: { summary: 'Every error code the API answers with, its status and meaning', tags: ['system'], response: { 200: ErrorList } },
@@ -204,7 +206,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   app.get('/metrics', { schema: { summary: 'Prometheus metrics', tags: ['system'], produces: ['text/plain'] } }, async (_req, reply) => {
     const depth = await ctx.queue.depth().catch(() => ({ waiting: -1, active: -1, delayed: -1 }));
     reply.header('content-type', 'text/plain; version=0.0.4; charset=utf-8');
-    return ctx.metrics.render(ctx.registry.countsByState(), depth, ctx.queue.backend);
+    return ctx.metrics.render(ctx.registry.countsByState(), depth, ctx.queue.backend) + (ctx.live ? ctx.live.manager.prometheus() : '');
   });
 
   return app;

@@ -31,6 +31,9 @@ export const ServiceErrorCode = {
   NO_LABELS: 'NO_LABELS',
   SHUTTING_DOWN: 'SHUTTING_DOWN',
   NOT_READY: 'NOT_READY',
+  ADMIN_REQUIRED: 'ADMIN_REQUIRED',
+  LIVE_NOT_FOUND: 'LIVE_NOT_FOUND',
+  LIVE_CAPTURE: 'LIVE_CAPTURE',
   INTERNAL: 'INTERNAL',
 } as const;
 export type ServiceErrorCode = (typeof ServiceErrorCode)[keyof typeof ServiceErrorCode];
@@ -66,6 +69,9 @@ export const ERRORS: Readonly<Record<ServiceErrorCode, ErrorEntry>> = {
   NO_LABELS: { status: 409, description: 'The chart needs true labels and the job\'s upload named no label column.' },
   SHUTTING_DOWN: { status: 503, description: 'The server is draining for shutdown and takes no new jobs; retry on another instance or later.' },
   NOT_READY: { status: 503, description: 'The server is not ready (queue or store unavailable, or shutting down).' },
+  ADMIN_REQUIRED: { status: 403, description: 'Starting and stopping live sources needs an admin key (`veil serve --admin-key`); this key is not one.' },
+  LIVE_NOT_FOUND: { status: 404, description: 'No live source with that id (see GET /api/v1/live/sources).' },
+  LIVE_CAPTURE: { status: 400, description: 'The live capture could not start: no such interface, a bad capture filter, no permission, or neither tcpdump nor dumpcap installed; the message carries the tool\'s own words.' },
   INTERNAL: { status: 500, description: 'A bug or an unexpected failure; the server logs the details.' },
 };
 

@@ -15,6 +15,9 @@ import { ModelCatalog } from './models/catalog.ts';
 import { DataDirLock } from './store/lock.ts';
 import { JobRegistry } from './store/registry.ts';
 import { sweep } from './store/sweeper.ts';
+import { ApiKeys } from './api/auth.ts';
+import { LiveManager } from './live/manager.ts';
+import type { MeterOptions } from '../flow/meter.ts';
 
 export interface ServeConfig {
   host: string;
@@ -49,6 +52,11 @@ export interface ServeConfig {
   log: (msg: string) => void;
   /** Fastify's logger (pino, JSON lines on stdout): each failed request with its code and reason; default off. */
   logger?: boolean;
+  /** Keys that may start and stop live sources (they are API keys too). */
+  adminKeys?: string[];
+  /** Live monitoring: sources started with the server (`--interface`), worker threads and early cut per source,
+   * how long live records are kept, the service catalogue files. Absent: no live routes. */
+  live?: { sources: { iface: string; filter?: string }[]; workers: number; early: number; retentionHours: number; catalogFiles?: string[]; meter?: MeterOptions; earlyModels?: { column: string; file: string }[] };
   /** Install SIGTERM/SIGINT handlers (the CLI does; tests call close()). */
   handleSignals: boolean;
 }
@@ -86,6 +94,7 @@ export interface RunningServer {
  * on Redis with `veil worker` processes elsewhere), retention sweeps, and the HTTP app on a socket.
  */
 export async function startServer(cfg: ServeConfig): Promise<RunningServer> {
+  if (cfg.adminKeys?.length) cfg = { ...cfg, apiKeys: [...new Set([...cfg.apiKeys, ...cfg.adminKeys])] };
   if (!isLoopback(cfg.host) && cfg.apiKeys.length === 0) {
     throw new VeilError('BAD_ARGUMENT', `refusing to listen on ${cfg.host} without API keys: pass --api-key KEY or set VEIL_API_KEYS (or listen on 127.0.0.1)`);
   }
@@ -129,8 +138,10 @@ async function startLocked(cfg: ServeConfig, dataDir: string, lock: DataDirLock)
   // otherwise go on without the data dir lock, and a second server would run them again.
   let app: App | null = null;
   let sweeper: NodeJS.Timeout | null = null;
+  const live = cfg.live ? new LiveManager({ dataDir, catalog, retentionMs: cfg.live.retentionHours * 3600_000, catalogFiles: cfg.live.catalogFiles ?? [], ...(cfg.live.meter ? { meter: cfg.live.meter } : {}), ...(cfg.live.earlyModels ? { earlyModels: cfg.live.earlyModels } : {}), log: cfg.log }) : null;
   const undo = async (): Promise<void> => {
     if (sweeper) clearInterval(sweeper);
+    await live?.close().catch(() => {});
     await queue.close(0).catch(() => {});
     await app?.close().catch(() => {});
     await classifyPool.close().catch(() => {});
@@ -148,6 +159,7 @@ async function startLocked(cfg: ServeConfig, dataDir: string, lock: DataDirLock)
   async function listening(): Promise<RunningServer> {
     const ctx: ServiceContext = {
       dataDir, registry, queue, catalog, pool: classifyPool, metrics,
+      ...(live ? { live: { manager: live, admin: new ApiKeys(cfg.adminKeys ?? []), keysEnabled: cfg.apiKeys.length > 0 } } : {}),
       state: { draining: false },
       limits: {
         maxUploadBytes: cfg.maxUploadBytes,
@@ -181,6 +193,9 @@ async function startLocked(cfg: ServeConfig, dataDir: string, lock: DataDirLock)
     sweeper.unref();
 
     const address = await app.listen({ host: cfg.host, port: cfg.port });
+    if (live && cfg.live) {
+      for (const s of cfg.live.sources) await live.start({ interface: s.iface, ...(s.filter ? { filter: s.filter } : {}), workers: cfg.live.workers, early: cfg.live.early });
+    }
     const url = address.replace('[::1]', 'localhost');
 
     let closing: Promise<void> | null = null;
@@ -188,6 +203,7 @@ async function startLocked(cfg: ServeConfig, dataDir: string, lock: DataDirLock)
       closing ??= (async () => {
         ctx.state.draining = true;
         clearInterval(sweeper!);
+        await live?.close();
         await queue.close(cfg.graceMs);
         await app!.close();
         await classifyPool.close();

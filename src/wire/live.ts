@@ -17,6 +17,34 @@ export interface LiveCaptureOptions {
   dumpcapPath?: string;
   /** Called once the tool reports that the capture is open. */
   onReady?: () => void;
+  /** Kernel capture buffer in KiB (tcpdump -B, dumpcap -B in MiB); the tools' default is 2 MiB. */
+  bufferKiB?: number;
+}
+
+/** The capture tool's own counters (tcpdump prints them on SIGUSR1 and at exit; dumpcap at exit). */
+export interface CaptureStats {
+  /** Packets the tool wrote. */
+  captured: number;
+  /** Packets the kernel's filter accepted. */
+  received: number;
+  /** Packets the kernel dropped because the tool's buffer was full. */
+  droppedByKernel: number;
+  /** Packets the interface (driver) dropped, when the tool reports them. */
+  droppedByInterface: number;
+}
+
+/** Parses the last counters block in a capture tool's stderr (tcpdump's "N packets dropped by kernel" lines). */
+export function parseCaptureStats(stderr: string): CaptureStats | null {
+  const re = /(\d+) packets? captured[,\s]+(\d+) packets? received by filter[,\s]+(\d+) packets? dropped by kernel(?:[,\s]+(\d+) packets? dropped by interface)?/g;
+  let m: RegExpExecArray | null, last: RegExpExecArray | null = null;
+  while ((m = re.exec(stderr)) !== null) last = m;
+  if (!last) {
+    // dumpcap, at exit: "Packets received/dropped on interface 'lo': 138/0 (pcap:0/dumpcap:0/flushed:0/ps_ifdrop:0)".
+    const d = /Packets received\/dropped on interface [^:]*(?::[^:]*)*?: (\d+)\/(\d+) \(pcap:(\d+)\/dumpcap:(\d+)\/flushed:(\d+)\/ps_ifdrop:(\d+)\)/.exec(stderr);
+    if (!d) return null;
+    return { captured: Number(d[1]), received: Number(d[1]) + Number(d[2]), droppedByKernel: Number(d[3]) + Number(d[4]) + Number(d[5]), droppedByInterface: Number(d[6]) };
+  }
+  return { captured: Number(last[1]), received: Number(last[2]), droppedByKernel: Number(last[3]), droppedByInterface: Number(last[4] ?? 0) };
 }
 
 export interface LiveCapture {
@@ -26,6 +54,11 @@ export interface LiveCapture {
   name: string;
   /** Stops the capture tool; the stream then ends normally. Resolves once the tool has exited. */
   stop(): Promise<void>;
+  /** Asks tcpdump for its counters now (SIGUSR1) and resolves with them; null when the tool cannot tell (dumpcap,
+   * or no answer within a second). */
+  stats(): Promise<CaptureStats | null>;
+  /** The counters the tool printed last (at exit, the final ones). */
+  lastStats(): CaptureStats | null;
 }
 
 /** The capture tool is missing, lacks permission, or rejected the interface or filter. */
@@ -72,21 +105,38 @@ export function openLiveCapture(opts: LiveCaptureOptions): LiveCapture {
 
   const tcpdumpArgs = ['-i', opts.iface, '-U', '-w', '-'];
   if (opts.snaplen) tcpdumpArgs.push('-s', String(opts.snaplen));
+  if (opts.bufferKiB) tcpdumpArgs.push('-B', String(Math.max(1, Math.round(opts.bufferKiB))));
   if (opts.filter) tcpdumpArgs.push(opts.filter);
   const dumpcapArgs = ['-i', opts.iface, '-w', '-', '-P', '-q'];
   if (opts.snaplen) dumpcapArgs.push('-s', String(opts.snaplen));
+  if (opts.bufferKiB) dumpcapArgs.push('-B', String(Math.max(1, Math.round(opts.bufferKiB / 1024))));
   if (opts.filter) dumpcapArgs.push('-f', opts.filter);
+  let tool = 'tcpdump';
+  let counters: CaptureStats | null = null;
+  let statsWaiters: ((s: CaptureStats | null) => void)[] = [];
+  let statsText = '';
 
-  const start = (tool: string, cmd: string, args: string[], fallback: (() => void) | null): void => {
+  const start = (name: string, cmd: string, args: string[], fallback: (() => void) | null): void => {
     const c = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     child = c;
+    tool = name;
     let stderr = '';
     c.stderr!.setEncoding('utf8');
     let ready = false;
     c.stderr!.on('data', (s: string) => {
       stderr = (stderr + s).slice(-8192);
+      statsText = (statsText + s).slice(-2048);
+      const st = parseCaptureStats(statsText);
+      if (st && (name === 'dumpcap' || /dropped by (kernel|interface)[^\n]*\n\s*$/.test(statsText))) {
+        counters = st;
+        statsText = '';
+        const w = statsWaiters;
+        statsWaiters = [];
+        for (const f of w) f(st);
+      }
       // tcpdump says "listening on IFACE", dumpcap "Capturing on 'IFACE'", once the capture is open.
       if (!ready && /listening on|capturing on/i.test(stderr)) {
+        statsText = '';
         ready = true;
         opts.onReady?.();
       }
@@ -106,7 +156,7 @@ export function openLiveCapture(opts: LiveCaptureOptions): LiveCapture {
       c.once('close', (code, signal) => {
         if (!spawnFailed) {
           if (stopping || code === 0) out.end();
-          else out.destroy(new LiveCaptureError(explain(tool, opts, code, signal, stderr)));
+          else out.destroy(new LiveCaptureError(explain(name, opts, code, signal, stderr)));
         }
         resolve();
       });
@@ -132,6 +182,19 @@ export function openLiveCapture(opts: LiveCaptureOptions): LiveCapture {
       const c = child as ChildProcess | null;
       if (c && c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
       await exited;
+      // tcpdump prints its final counters as it exits: let stderr drain.
+      await new Promise((r) => setTimeout(r, 20));
     },
+    stats(): Promise<CaptureStats | null> {
+      const c = child as ChildProcess | null;
+      if (tool !== 'tcpdump' || !c || c.exitCode !== null || c.signalCode !== null) return Promise.resolve(counters);
+      return new Promise((resolve) => {
+        const t = setTimeout(() => { statsWaiters = statsWaiters.filter((f) => f !== done); resolve(null); }, 1000);
+        const done = (s: CaptureStats | null): void => { clearTimeout(t); resolve(s); };
+        statsWaiters.push(done);
+        c.kill('SIGUSR1');
+      });
+    },
+    lastStats: () => counters,
   };
 }

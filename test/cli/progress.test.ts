@@ -43,7 +43,7 @@ test('train and evaluate draw progress (loading, trees, permutation importance) 
   const data = path.join(tmp, 't.csv');
   writeFileSync(data, tableToCsv(generatedTable(600, 3, 5)));
   const model = path.join(tmp, 'm.veilmodel');
-  const train = ['train', data, '--label', 'app', '--trees', '10', '-o', model];
+  const train = ['train', data, '--label', 'app', '--model', 'forest', '--trees', '10', '-o', model];
   assert.match(onTerminal(train), /\r\x1b\[K(loading|train) \[/);
   const evaluate = ['evaluate', model, data];
   const out = onTerminal(evaluate);

@@ -3,6 +3,7 @@ import type { CpuPool } from '../jobs/pool.ts';
 import type { Metrics } from '../metrics.ts';
 import type { ModelCatalog } from '../models/catalog.ts';
 import type { JobRegistry } from '../store/registry.ts';
+import type { LiveContext } from '../live/routes.ts';
 
 /** Everything the routes use; built by `startServer` (or a test) and handed to `buildApp`. */
 export interface ServiceContext {
@@ -13,6 +14,8 @@ export interface ServiceContext {
   /** Worker threads for POST /classify (the API thread never predicts). */
   pool: CpuPool;
   metrics: Metrics;
+  /** Live sources, their records and the dashboard's events (absent: no live routes). */
+  live?: LiveContext;
   /** Set on SIGTERM: no new jobs, /readyz fails. */
   state: { draining: boolean };
   limits: {
