@@ -1,4 +1,4 @@
-import { Rng } from '../src/dataset/rng.ts';
+import { Rng } from '../src/core/rng.ts';
 
 /**
  * A synthetic many-class flow-like table for the learning benchmark: long-tailed class sizes (Zipf), classes

@@ -1,3 +1,4 @@
+// @ts-check
 // The UI's only way to the server: the public HTTP API under /api/v1, with the bearer key from localStorage.
 
 const BASE = '/api/v1';
@@ -6,6 +7,7 @@ export function apiKey() {
   return localStorage.getItem('veil.apiKey') || '';
 }
 
+/** @param {string} k */
 export function setApiKey(k) {
   if (k) localStorage.setItem('veil.apiKey', k);
   else localStorage.removeItem('veil.apiKey');
@@ -18,6 +20,11 @@ function headers(extra = {}) {
 
 /** An API error: the registry code, HTTP status and the server's message. */
 export class ApiError extends Error {
+  /**
+   * @param {number} status
+   * @param {string} code
+   * @param {string} message
+   */
   constructor(status, code, message) {
     super(message);
     this.status = status;
@@ -25,6 +32,7 @@ export class ApiError extends Error {
   }
 }
 
+/** @param {Response} res */
 async function fail(res) {
   let code = 'HTTP_' + res.status, message = res.statusText;
   try {
@@ -34,20 +42,48 @@ async function fail(res) {
   return new ApiError(res.status, code, message);
 }
 
+/**
+ * GET a JSON resource; empty query values are left out, an array value repeats its parameter.
+ * @param {string} path
+ * @param {Record<string, string | number | boolean | null | undefined | readonly string[]>} [query]
+ * @returns {Promise<any>}
+ */
 export async function get(path, query = {}) {
   const q = new URLSearchParams();
-  for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== null && v !== '') q.set(k, String(v));
-  const res = await fetch(`${BASE}${path}${q.size ? `?${q}` : ''}`, { headers: headers() });
+  for (const [k, v] of Object.entries(query)) {
+    if (Array.isArray(v)) for (const x of v) q.append(k, String(x));
+    else if (v !== undefined && v !== null && v !== '') q.set(k, String(v));
+  }
+  const qs = q.toString();
+  const res = await fetch(`${BASE}${path}${qs ? `?${qs}` : ''}`, { headers: headers() });
   if (!res.ok) throw await fail(res);
   return res.json();
 }
 
+/**
+ * A JSON request (PATCH, POST) answered with JSON.
+ * @param {string} method
+ * @param {string} path
+ * @param {unknown} body
+ * @returns {Promise<any>}
+ */
+export async function send(method, path, body) {
+  const res = await fetch(`${BASE}${path}`, { method, headers: headers({ 'content-type': 'application/json' }), body: JSON.stringify(body) });
+  if (!res.ok) throw await fail(res);
+  return res.status === 204 ? null : res.json();
+}
+
+/**
+ * DELETE a resource (a 404 counts as done: it is gone either way).
+ * @param {string} path
+ */
 export async function del(path) {
   const res = await fetch(`${BASE}${path}`, { method: 'DELETE', headers: headers() });
   if (!res.ok && res.status !== 404) throw await fail(res);
 }
 
 /** An SVG chart (or any file) from the API as an object URL for <img src> / download links. */
+/** @param {string} path */
 export async function blobUrl(path) {
   const res = await fetch(`${BASE}${path}`, { headers: headers() });
   if (!res.ok) throw await fail(res);
@@ -55,6 +91,10 @@ export async function blobUrl(path) {
 }
 
 /** Downloads an API file: a plain link when no key is needed, else fetched with the key and saved from a blob. */
+/**
+ * @param {string} path
+ * @param {string} filename
+ */
 export async function download(path, filename) {
   const a = document.createElement('a');
   a.download = filename;
@@ -74,6 +114,12 @@ export async function download(path, filename) {
 /**
  * Multipart upload with progress (XMLHttpRequest: fetch has no upload progress).
  * onProgress(fraction) while bytes go out; resolves with the parsed JSON response.
+ */
+/**
+ * @param {string} path
+ * @param {FormData} form
+ * @param {(fraction: number) => void} onProgress
+ * @returns {Promise<any>}
  */
 export function upload(path, form, onProgress) {
   return new Promise((resolve, reject) => {

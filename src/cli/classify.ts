@@ -2,16 +2,15 @@ import { parseArgs } from 'node:util';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { extractFlows, type MeterOptions } from '../flow/meter.ts';
-import { col, type CellValue, type ColumnDef } from '../flow/columns.ts';
+import type { CellValue, ColumnDef } from '../flow/columns.ts';
 import { formatFor, openWriter, type RowWriter } from '../flow/output.ts';
-import { flowRowsToTable } from '../dataset/flows.ts';
-import { loadModel, modelInputs, predictColumns, type VeilModel } from '../model/index.ts';
-import { meterTimeoutsFor } from '../model/meter.ts';
-import { VeilError } from '../wire/errors.ts';
+import { loadModel, type VeilModel } from '../model/index.ts';
+import { answerModel, answerRows, classifyCapture, type AnswerBatch } from '../classify/capture.ts';
+import { chooseTimeouts } from '../classify/timeouts.ts';
+import type { AnswerColumn } from '../classify/layout.ts';
+import { VeilError } from '../core/errors.ts';
 import { captureTotalBytes } from '../wire/reader.ts';
-import { loadCatalog, nameColumns, namesAt, type Catalog, type ModelAnswer } from '../names/index.ts';
-import { VERDICT_COLUMNS, verdictCells } from '../dataset/verdict.ts';
+import { loadCatalog, type Catalog } from '../names/index.ts';
 import { METER_ARG_OPTIONS, meterOptionsFrom, formatSkipped } from './extract.ts';
 import { formatBytes, formatRate, Progress } from './progress.ts';
 import { onStopSignals } from './signals.ts';
@@ -23,10 +22,12 @@ const HELP = `usage: veil classify CAPTURE... | - | --interface IFACE [options]
 Meters the capture and names each flow: the application and category from the names it shows in the clear (TLS/QUIC
 server name, certificate, HTTP Host, DNS answers) against the service catalogue, else a port convention, else the
 behaviour model's category if it is sure, else 'unknown' (app_source / category_source say which). The models'
-own answers (shipped: model_category, vpn) stay beside the verdict so disagreements show. A table on a terminal,
-CSV/JSONL/Parquet with -o; a summary (traffic by application and category, flows and bytes) at the end.
+own answers (shipped: category.label, vpn.label with .confidence, .unknown, .unknown_reason) stay beside the
+verdict so disagreements show (every column: docs/ANSWERS.md). A table on a terminal, CSV/JSONL/Parquet with -o; a
+summary (traffic by application and category, flows and bytes) at the end.
 
-  -m, --model FILE[=COLUMN]  apply this model too, its answer in COLUMN (default: the file's name), repeatable
+  -m, --model FILE[=NAME]    apply this model too, its answers in NAME.label ... (default: the file's name; a shipped
+                             model's name replaces that model), repeatable
       --no-defaults          do not apply the shipped models
       --models-dir DIR       where the shipped models and defaults.json live (default: models/ of this package)
       --unknown-below P      answer 'unknown' below calibrated confidence P (default: each model's own setting)
@@ -40,7 +41,8 @@ CSV/JSONL/Parquet with -o; a summary (traffic by application and category, flows
                              the early verdicts go to FILE.early.jsonl
       --quiet                no table, progress or summary
 Meter options as for 'veil extract'; by default the flow timeouts the models' training flows were cut with (their
-manifests record them: 15 s for the shipped models).
+manifests record them: 15 s for the shipped models); a model metered otherwise than it was trained is named in a
+warning.
 `;
 
 interface Applied {
@@ -65,18 +67,6 @@ export async function loadDefaults(dir: string): Promise<{ applied: Applied[] }>
   return { applied };
 }
 
-/** Output columns: who talked, how much, the handshake facts and names, the verdict, then each model's own answer. */
-const SHOWN = ['id_flow', 'id_src_addr', 'id_src_port', 'id_dst_addr', 'id_dst_port', 'id_protocol', 'id_first_ts', 'id_last_ts',
-  'id_end_reason', 'id_capture', 'fwd_pkts', 'bwd_pkts', 'fwd_bytes', 'bwd_bytes', 'tls_sni', 'tls_alpn', 'tls_alpn_offered', 'tls_ja4',
-  'name_http_host', 'name_dns'];
-
-/** The model whose answer is the behaviour side of the verdict, and the column its own answer is written in. */
-const BEHAVIOUR_COLUMN = 'category';
-const BEHAVIOUR_OUTPUT = 'model_category';
-/** A model's column as written: the behaviour model's as model_category, any other clashing with a verdict column
- * prefixed with model_. */
-const outputColumn = (c: string) => (c === BEHAVIOUR_COLUMN ? BEHAVIOUR_OUTPUT : VERDICT_COLUMNS.some((v) => v.name === c || `${v.name}_confidence` === c) ? `model_${c}` : c);
-
 export async function run(argv: string[]): Promise<number> {
   const { values: v, positionals } = parseArgs({
     args: argv, allowPositionals: true,
@@ -95,11 +85,13 @@ export async function run(argv: string[]): Promise<number> {
 
   const catalog: Catalog = loadCatalog(v.catalog ?? []);
   const defaults = v['no-defaults'] ? { applied: [] } : await loadDefaults(v['models-dir'] ?? DEFAULT_DIR);
-  const applied: Applied[] = [...defaults.applied];
+  const mine: Applied[] = [];
   for (const spec of v.model ?? []) {
     const [file, column] = spec.split('=') as [string, string | undefined];
-    applied.push({ column: column || path.basename(file).replace(/\.[^.]+$/, ''), model: await loadModel(file) });
+    mine.push({ column: column || path.basename(file).replace(/\.[^.]+$/, ''), model: await loadModel(file) });
   }
+  // A model of yours named like a shipped one replaces it (`-m mine.veilmodel=category`: your behaviour model).
+  const applied: Applied[] = [...defaults.applied.filter((d) => !mine.some((m) => m.column === d.column)), ...mine];
   // Models trained on flows cut at N packets give early verdicts only (src/live); never applied to whole flows.
   const early = v.early !== undefined && v.interface ? await import('../live/index.ts') : null;
   const earlyModels = applied.filter((a) => (a.model.manifest.meter?.earlyPackets ?? 0) > 0);
@@ -107,86 +99,42 @@ export async function run(argv: string[]): Promise<number> {
   if (!applied.length) {
     process.stderr.write(`veil: no model to apply: the shipped models are missing from ${v['models-dir'] ?? DEFAULT_DIR} (npm run models:build) and no --model was given; writing flows with their handshake facts only\n`);
   }
-  // Models learnt from flows cut at some timeouts (their manifests say which): meter the same way unless told.
-  const timeouts = meterTimeoutsFor(applied.map((a) => a.model.manifest.meter));
-  if (timeouts.conflict && !quietFlag(v)) process.stderr.write('veil: the models were trained on flows cut with different timeouts; metering with the first model\'s\n');
-  const meter: MeterOptions = meterOptionsFrom({
-    ...(timeouts.from?.activeTimeoutS ? { 'active-timeout': String(timeouts.from.activeTimeoutS) } : {}),
-    ...(timeouts.from?.idleTimeoutS ? { 'idle-timeout': String(timeouts.from.idleTimeoutS) } : {}),
-    ...(v as Record<string, string | boolean | undefined>),
-  });
+  const models = applied.map((a) => answerModel(a.column, a.model, { unknownBelow }));
+  const { table: userTimeouts, ...meter } = meterOptionsFrom(v as Record<string, string | boolean | undefined>);
+  const timeouts = {
+    ...(v['idle-timeout'] !== undefined ? { idleTimeoutUs: userTimeouts!.idleTimeoutUs! } : {}),
+    ...(v['active-timeout'] !== undefined ? { activeTimeoutUs: userTimeouts!.activeTimeoutUs! } : {}),
+  };
 
   const quiet = Boolean(v.quiet);
   const table = !v.output && !quiet && Boolean(process.stdout.isTTY);
   const out = v.output ?? (table ? null : '-');
   const format = out ? formatFor(out, v.format) : 'csv';
-  const behaviour = applied.findLastIndex((a) => a.column === BEHAVIOUR_COLUMN);
-  const summary = new Summary(['application', 'category', ...applied.map((a) => outputColumn(a.column))]);
-  let nameCols: ReturnType<typeof nameColumns> | null = null;
+  const summary = new Summary(['application', 'category', ...models.map((m) => `${m.name}.label`)]);
   let writer: RowWriter | null = null;
-  let outCols: ColumnDef[] = [];
-  let buf: CellValue[][] = [];
-  let columns: ColumnDef[] = [];
-  let idx: number[] = [];
-  let printedHeader = false;
-
-  const flush = (): void => {
-    if (!buf.length) return;
-    const rows = buf;
-    buf = [];
-    const t = flowRowsToTable('flows', columns, rows);
-    const answers = applied.map((a) => {
-      const p = predictColumns(a.model, modelInputs(a.model, t), unknownBelow !== undefined ? { unknownBelow } : {});
-      return { classes: a.model.manifest.classes, p };
-    });
-    for (let i = 0; i < rows.length; i++) {
-      const r = rows[i]!;
-      const o: CellValue[] = idx.map((j) => (j < 0 ? '' : r[j]!));
-      const labels: string[] = [];
-      let model: ModelAnswer | null = null;
-      const reasons: string[] = [];
-      answers.forEach(({ classes, p }, k) => {
-        const l = p.label[i]!;
-        const name = l < 0 ? 'unknown' : classes[l]!;
-        labels.push(name);
-        reasons.push(p.reason[i] ? p.reasonNames[p.reason[i]!]! : '');
-        if (k === behaviour) model = { label: name, confidence: p.confidence[i]!, unknownReason: reasons[k]! };
-      });
-      const verdict = verdictCells(namesAt(r, nameCols!), catalog, model);
-      o.push(...verdict);
-      answers.forEach(({ p }, k) => o.push(labels[k]!, Math.round(p.confidence[i]! * 1000) / 1000, reasons[k]!));
-      const bytes = (r[idx[12]!] as number) + (r[idx[13]!] as number);
-      summary.add([String(verdict[0]) || '(none)', String(verdict[2]), ...labels], bytes);
-      if (writer) writer.write(o);
+  let shown: ShownAt | null = null;
+  let warned = false;
+  const warn = (m: string): void => { if (!quiet && !warned) process.stderr.write(`veil: ${m}\n`); };
+  const open = (columns: readonly AnswerColumn[]): void => {
+    if (writer || !out) return;
+    writer = openWriter(out, format, columns.map(({ group: _g, model: _m, ...c }) => c));
+    // Live: every answer reaches the file as soon as it is made.
+    if (v.interface && 'flushEach' in writer) (writer as { flushEach: boolean }).flushEach = true;
+  };
+  const onBatch = (b: AnswerBatch): void => {
+    open(b.columns);
+    shown ??= shownAt(b.columns, models.map((m) => m.name));
+    for (let i = 0; i < b.rows.length; i++) {
+      const o = b.rows[i]!;
+      summary.add([b.app[i] || '(none)', b.category[i]!, ...b.answers.map((a) => a.labels[i]!)], Number.isFinite(b.bytes[i]!) ? b.bytes[i]! : 0);
+      if (writer) (writer as RowWriter).write(o);
       if (table) {
-        if (!printedHeader) { process.stdout.write(tableHeader(applied.map((a) => outputColumn(a.column))) + '\n'); printedHeader = true; }
-        process.stdout.write(tableRow(o, applied.length) + '\n');
+        if (!summary.printedHeader) { process.stdout.write(tableHeader(models.map((m) => m.name)) + '\n'); summary.printedHeader = true; }
+        process.stdout.write(tableRow(o, shown) + '\n');
       }
     }
   };
-
-  const onRow = (row: CellValue[], cols: ColumnDef[]): void => {
-    if (!columns.length) {
-      columns = cols;
-      const byName = new Map(cols.map((c, i) => [c.name, i]));
-      idx = SHOWN.map((n) => byName.get(n) ?? -1);
-      nameCols = nameColumns(cols);
-      outCols = [...SHOWN.map((n) => cols[byName.get(n) ?? -1] ?? col(n, 'metadata', 'string', '', 'none', n)),
-        ...VERDICT_COLUMNS,
-        ...applied.flatMap((a) => [
-          col(outputColumn(a.column), 'metadata', 'string', '', 'none', `Answer of the ${a.model.manifest.name} model (${a.model.manifest.classes.join(', ')}), or 'unknown'`),
-          col(`${outputColumn(a.column)}_confidence`, 'metadata', 'float', 'ratio', 'none', `Calibrated probability of the ${outputColumn(a.column)} answer`),
-          col(`${outputColumn(a.column)}_unknown_reason`, 'metadata', 'string', '', 'none', `Why the ${outputColumn(a.column)} answer is 'unknown' (too_few_packets, out_of_distribution, low_confidence); empty when answered`),
-        ])];
-      if (out) {
-        writer = openWriter(out, format, outCols);
-        // Live: every answer reaches the file as soon as it is made.
-        if (v.interface && 'flushEach' in writer) (writer as { flushEach: boolean }).flushEach = true;
-      }
-    }
-    buf.push(row);
-    if (buf.length >= 512) flush();
-  };
+  const opts = { catalog, meter, timeouts, onBatch, warn: (m: string) => { warn(m); } };
 
   let failures = 0;
   /** Captures of which not one packet was read: after nothing but such failures there is nothing to summarise. */
@@ -194,31 +142,31 @@ export async function run(argv: string[]): Promise<number> {
   if (v.interface && early) {
     const n = early.earlyPackets(v.early!);
     const sidecar = v.output ? early.openEarlySidecar(`${v.output}.early.jsonl`) : null;
+    // The live meter is the early path's own; the final rows take the one answer path's batching and timeouts.
+    const chosen = chooseTimeouts(models, timeouts);
+    for (const w of chosen.warnings) warn(w);
+    const rows = answerRows(models, { catalog, onBatch, batchRows: 512 });
+    let columns: readonly ColumnDef[] = [];
     const s = await early.classifyLiveEarly({
-      iface: v.interface, ...(v.filter ? { filter: v.filter } : {}), early: n, meter, catalog,
+      iface: v.interface, ...(v.filter ? { filter: v.filter } : {}), early: n, meter: { ...meter, table: chosen.table }, catalog,
       earlyModels: earlyModels.filter((a) => a.model.manifest.meter?.earlyPackets === n),
-      onFinalRow: onRow,
+      onFinalRow: (row, cols) => { columns = cols; rows.row(row, cols); },
       onEarly: (r) => {
         sidecar?.write(r);
         if (table) process.stdout.write(early.earlyLine(r) + '\n');
       },
       onReady: () => { if (!quiet) process.stderr.write(`veil: classifying live traffic on ${v.interface}; early verdicts at ${n} packets, final ones as flows end (Ctrl-C stops)\n`); },
-      onTick: flush,
+      onTick: rows.flush,
     });
-    flush();
+    if (columns.length) rows.end(columns);
     await sidecar?.close();
     if (s.capture.error && s.capture.error.code !== 'TRUNCATED') { failures++; process.stderr.write(`veil: ${s.capture.error.message}\n`); }
   } else if (v.interface) {
     const { openLiveCapture } = await import('../wire/live.ts');
     const cap = openLiveCapture({ iface: v.interface, filter: v.filter, onReady: () => { if (!quiet) process.stderr.write(`veil: classifying live traffic on ${v.interface}; flows appear as they end (Ctrl-C stops)\n`); } });
     const dispose = onStopSignals(() => { void cap.stop(); });
-    let timer: NodeJS.Timeout | null = null;
-    const s = await extractFlows({ stream: cap.stream, name: v.interface }, { captureName: v.interface, ...meter }, onRow, {
-      onMeter: (m) => { timer = setInterval(() => { m.tick(Date.now() * 1000); flush(); }, 1000); },
-    });
-    if (timer) clearInterval(timer);
+    const s = await classifyCapture({ stream: cap.stream, name: v.interface }, models, { ...opts, meter: { captureName: v.interface, ...meter }, live: true });
     dispose();
-    flush();
     if (s.capture.error && s.capture.error.code !== 'TRUNCATED') { failures++; process.stderr.write(`veil: ${s.capture.error.message}\n`); }
   } else {
     const progress = new Progress('classify', !quiet && !table && Boolean(process.stderr.isTTY));
@@ -226,10 +174,12 @@ export async function run(argv: string[]): Promise<number> {
       const t0 = Date.now();
       try {
         const total = input === '-' ? null : await captureTotalBytes(input).catch(() => null);
-        const s = await extractFlows({ path: input }, meter, onRow, {
+        const s = await classifyCapture({ path: input }, models, {
+          ...opts,
           onProgress: (b, m) => progress.update(b, total, `${formatRate(m.stats.packets / Math.max(0.001, (Date.now() - t0) / 1000))} pkt/s  ${m.stats.flows} flows`),
         });
-        flush();
+        // The timeouts are the same for every capture: say so once.
+        warned = true;
         progress.done();
         if (s.capture.error) { failures++; if (s.packets === 0) unread++; process.stderr.write(`veil: ${s.capture.error.message}${s.flows ? `; the ${s.flows} flows before it were classified` : ''}\n`); }
         if (!quiet) process.stderr.write(`${input}: ${s.packets} packets, ${s.flows} flows, ${formatSkipped(s.skipped)}\n`);
@@ -248,10 +198,18 @@ export async function run(argv: string[]): Promise<number> {
   return failures ? 1 : 0;
 }
 
-/** Why a model answered unknown for row `i`: its support guard's reason where the predictions carry one, else its
- * confidence threshold. */
-function quietFlag(v: { quiet?: boolean }): boolean {
-  return Boolean(v.quiet);
+/** Where the terminal table finds its cells in an answer row. */
+interface ShownAt {
+  [name: string]: number | number[];
+  models: number[];
+}
+
+function shownAt(columns: readonly AnswerColumn[], models: readonly string[]): ShownAt {
+  const at = (n: string) => columns.findIndex((c) => c.name === n);
+  const o: ShownAt = { models: models.map((m) => at(`${m}.label`)) };
+  for (const n of ['id_flow', 'id_src_addr', 'id_src_port', 'id_dst_addr', 'id_dst_port', 'id_protocol', 'app', 'app_source', 'category',
+    'category_source', 'category_confidence', 'tls_sni', 'name_http_host', 'name_dns', 'tls_alpn', 'tls_alpn_offered', 'tls_ja4']) o[n] = at(n);
+  return o;
 }
 
 function tableHeader(models: string[]): string {
@@ -261,19 +219,18 @@ function tableHeader(models: string[]): string {
 
 /** One flow as a table line: identity, the verdict, each model's own answer with its confidence, then the name
  * (SNI, else HTTP Host, else DNS answer), ALPN and JA4. */
-export function tableRow(o: CellValue[], nModels: number): string {
-  const proto = ({ 6: 'tcp', 17: 'udp', 1: 'icmp', 58: 'icmp6' } as Record<number, string>)[o[5] as number] ?? String(o[5]);
+export function tableRow(o: readonly CellValue[], at: ShownAt): string {
+  const c = (n: string): CellValue => { const i = at[n] as number; return i >= 0 ? o[i] ?? '' : ''; };
+  const proto = ({ 6: 'tcp', 17: 'udp', 1: 'icmp', 58: 'icmp6' } as Record<number, string>)[c('id_protocol') as number] ?? String(c('id_protocol'));
   const ep = (a: CellValue, p: CellValue) => `${String(a).includes(':') ? `[${a}]` : a}:${p}`;
-  const at = SHOWN.length;
-  const app = o[at] ? `${o[at]} (${o[at + 1]})` : '-';
-  const category = `${o[at + 2]} (${o[at + 3]}${o[at + 3] === 'none' ? '' : ` ${(o[at + 4] as number).toFixed(2)}`})`;
-  const answers: string[] = [];
-  for (let k = 0; k < nModels; k++) answers.push(`${o[at + 5 + 3 * k]} ${(o[at + 6 + 3 * k] as number).toFixed(2)}`.padEnd(20));
-  const name = String(o[14] || o[18] || o[19] || '');
-  // The negotiated ALPN only: the first offered one is not what the flow speaks (tls_alpn_offered keeps the list).
-  const alpn = String(o[15] || '');
-  return [String(o[0]).padStart(5), ep(o[1]!, o[2]!).padEnd(22), ep(o[3]!, o[4]!).padEnd(22), proto.padEnd(2), fit(app, 24), category.padEnd(26),
-    ...answers, fit(name, 28), fit(alpn || '-', 9), String(o[17] ?? '')].join(' ');
+  const app = c('app') ? `${c('app')} (${c('app_source')})` : '-';
+  const category = `${c('category')} (${c('category_source')}${c('category_source') === 'none' ? '' : ` ${(c('category_confidence') as number).toFixed(2)}`})`;
+  const answers = at.models.map((i) => `${o[i]} ${(o[i + 1] as number ?? 0).toFixed(2)}`.padEnd(20));
+  const name = String(c('tls_sni') || c('name_http_host') || c('name_dns') || '');
+  return [String(c('id_flow')).padStart(5), ep(c('id_src_addr'), c('id_src_port')).padEnd(22), ep(c('id_dst_addr'), c('id_dst_port')).padEnd(22), proto.padEnd(2),
+    fit(app, 24), category.padEnd(26), ...answers, fit(name, 28),
+    // The negotiated ALPN only: the first offered one is not what the flow speaks (tls_alpn_offered keeps the list).
+    fit(String(c('tls_alpn') || '-'), 9), String(c('tls_ja4') ?? '')].join(' ');
 }
 
 /** Text padded to `width`, or cut with an ellipsis so a cut name never reads as a whole one. */
@@ -287,8 +244,9 @@ const TOP = 20;
 /** Traffic by application, by category and by each model's answer, in flows and bytes. */
 class Summary {
   private readonly counts: Map<string, { flows: number; bytes: number }>[];
-  private flows = 0;
+  flows = 0;
   private bytes = 0;
+  printedHeader = false;
   constructor(private readonly columns: string[]) {
     this.counts = columns.map(() => new Map());
   }

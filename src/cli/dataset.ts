@@ -7,7 +7,7 @@ import { formatFor, openWriter, type RowWriter } from '../flow/output.ts';
 import { labelFlow, namesTarget, parseLabelFrom, readLabelEntries, readRules, ruleColumns, type Labeller } from '../dataset/labels.ts';
 import { CaptureNameLabeller } from '../dataset/name-labels.ts';
 import { loadCatalog } from '../names/index.ts';
-import { VeilError } from '../wire/errors.ts';
+import { VeilError } from '../core/errors.ts';
 import { METER_ARG_OPTIONS, meterOptionsFrom, formatSkipped } from './extract.ts';
 import { Progress } from './progress.ts';
 

@@ -3,12 +3,11 @@ import { writeFile, access } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import {
   closeWorkers, crossValidate, cvEvaluation, evaluateModel, formatEvaluation, loadModel, makeSplit, modelInputs, prepareTraining,
-  type EvaluationResult, type TrainConfig, type ForestParams, type BoostingParams, type VeilModel,
+  type EvaluationResult, type TrainConfig, type VeilModel,
 } from '../model/index.ts';
 import { columnStrings, getColumn, missingColumns, type Table } from '../dataset/index.ts';
 import { overlap, rowHashes } from '../model/fingerprint.ts';
-import { isNnArchitecture, type NnParams } from '../model/nn/index.ts';
-import { VeilError } from '../wire/errors.ts';
+import { VeilError } from '../core/errors.ts';
 import { CountProgress, SHARED_OPTIONS, columnOrderFrom, loadForCli, num, splitFromArgs, warnUntestable } from './train.ts';
 
 const HELP = `usage: veil evaluate MODEL DATA [--label COL] [--report DIR] [--json FILE] [options]
@@ -64,8 +63,8 @@ export async function run(argv: string[]): Promise<number> {
         model: m.modelType,
         roles: { features: [...new Set(m.features.map((f) => f.source))], ...(split.kind === 'group' ? { groupBy: split.column } : {}) },
         textEncoding: m.preprocessing.textEncoding,
-        ...(isNnArchitecture(m.modelType) ? { nn: m.params as NnParams } : m.modelType === 'forest' ? { forest: m.params as ForestParams } : { boosting: m.params as BoostingParams }),
-        seed: num(v.seed, 'seed', (m.params as { seed: number }).seed ?? 0),
+        ...(m.modelType === 'forest' ? { forest: m.params } : m.modelType === 'boosting' ? { boosting: m.params } : { nn: m.params }),
+        seed: num(v.seed, 'seed', m.params.seed ?? 0),
         threads: num(v.threads, 'threads', availableParallelism(), (x) => Number.isInteger(x) && x >= 1),
         unknownBelow: unknownBelow ?? m.unknownBelow,
         maxBins: m.preprocessing.maxBins,

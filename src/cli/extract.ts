@@ -4,7 +4,7 @@ import { extractFlows, meterColumns, type ExtractSummary, type MeterOptions } fr
 import { formatFor, openWriter, type RowWriter } from '../flow/output.ts';
 import { familyNames } from '../flow/features/index.ts';
 import { extractParallel } from '../flow/parallel.ts';
-import { VeilError } from '../wire/errors.ts';
+import { VeilError } from '../core/errors.ts';
 import { captureTotalBytes } from '../wire/reader.ts';
 import { formatRate, Progress } from './progress.ts';
 import { onStopSignals } from './signals.ts';

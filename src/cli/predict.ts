@@ -1,17 +1,22 @@
 import { rm } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { makeTable, openTableWriter, streamTable, type Table } from '../dataset/index.ts';
-import { flowRowsToTable } from '../dataset/flows.ts';
-import { loadModel, predictTable, predictionTable } from '../model/index.ts';
-import { VeilError } from '../wire/errors.ts';
+import path from 'node:path';
+import { streamTable } from '../dataset/index.ts';
+import { loadModel } from '../model/index.ts';
+import { answerModel, classifyCapture, tableAnswerPlan, type AnswerBatch } from '../classify/capture.ts';
+import type { AnswerColumn } from '../classify/layout.ts';
+import { formatFor, openWriter, type RowWriter } from '../flow/output.ts';
+import { VeilError } from '../core/errors.ts';
 import { CountProgress, columnOrderFrom, num } from './train.ts';
 
 const HELP = `usage: veil predict MODEL DATA -o OUT [options]
 
-Applies a model to flows and writes, per flow, the input's identity columns (id_*, addresses, ports, times), the
-predicted label (or 'unknown'), its calibrated confidence and the three most probable classes with their
-probabilities. DATA is a flow table (CSV, JSONL, Parquet, ARFF), read in chunks, or a capture (.pcap, .pcapng,
-.cap): flows are extracted and classified as they end. OUT: .csv, .jsonl or .parquet; '-' writes CSV to stdout.
+Applies a model to flows and writes its answers in the answer layout of veil classify (docs/ANSWERS.md): per flow
+the input's identity columns (id_*, addresses, ports, times), packets, bytes and duration, the handshake names, the
+verdict (captures; tables with --verdict), then NAME.label (or 'unknown'), NAME.confidence, NAME.unknown and
+NAME.unknown_reason, NAME being the model file's name. DATA is a flow table (CSV, JSONL, Parquet, ARFF), read in
+chunks, or a capture (.pcap, .pcapng, .cap): it is metered with the flow timeouts the model records (as veil
+classify does) and its flows answered as they end. OUT: .csv, .jsonl or .parquet; '-' writes CSV to stdout.
 
   -o, --output OUT         output file (required; '-' for standard output)
       --unknown-below P    override the model's 'unknown' threshold (0 disables)
@@ -21,7 +26,8 @@ probabilities. DATA is a flow table (CSV, JSONL, Parquet, ARFF), read in chunks,
                            names and port conventions from the service catalogue first, then this model's answer
                            if sure, else unknown (the input needs the tls_*/name_* columns: a capture or veil extract output)
       --catalog FILE       your service catalogue merged over the shipped one (repeatable; implies --verdict)
-  capture input: --idle-timeout S --active-timeout S --activity-timeout S (as in veil extract)
+  capture input: --idle-timeout S --active-timeout S (default: the ones the model records, else 120 and 1800),
+                 --activity-timeout S (as in veil extract)
   -q, --quiet              no progress
 `;
 
@@ -50,59 +56,71 @@ export async function run(argv: string[]): Promise<number> {
   if (!v.output) throw new VeilError('CLI_USAGE', '-o OUT is required (see --help)');
   const [modelPath, dataPath] = positionals as [string, string];
   const quiet = Boolean(v.quiet);
-  const model = await loadModel(modelPath);
+  const loaded = await loadModel(modelPath);
   const unknownBelow = v['unknown-below'] === undefined ? undefined : num(v['unknown-below'], 'unknown-below', 0, (x) => x >= 0 && x < 1);
   const chunkRows = num(v['chunk-rows'], 'chunk-rows', 65536, (x) => Number.isInteger(x) && x >= 1);
-  const catalog = v.verdict || v.catalog?.length ? (await import('../names/index.ts')).loadCatalog(v.catalog ?? []) : null;
-  const verdict = catalog ? await import('../dataset/verdict.ts') : null;
-  const writer = openTableWriter(v.output);
-  const progress = new CountProgress('predict', !quiet && Boolean(process.stderr.isTTY) && v.output !== '-');
+  const model = answerModel(path.basename(modelPath).replace(/\.[^.]+$/, ''), loaded, { unknownBelow });
+  const names = await import('../names/index.ts');
+  const catalog = v.verdict || v.catalog?.length ? names.loadCatalog(v.catalog ?? []) : null;
+  const out = v.output;
+  const format = formatFor(out);
+  let writer: RowWriter | null = null;
+  const open = (columns: readonly AnswerColumn[]): RowWriter => (writer ??= openWriter(out, format, columns.map(({ group: _g, model: _m, ...c }) => c)));
+  const progress = new CountProgress('predict', !quiet && Boolean(process.stderr.isTTY) && out !== '-');
   const counts = new Map<string, number>();
   let rows = 0;
-  const handle = async (t: Table): Promise<void> => {
-    if (!t.rows) return;
-    const pred = predictTable(model, t, { unknownBelow });
-    let out = predictionTable(model, t, pred);
-    const labels: string[] = new Array(pred.label.length);
-    for (let i = 0; i < pred.label.length; i++) {
-      const l = pred.label[i]!;
-      const name = l < 0 ? 'unknown' : model.manifest.classes[l]!;
-      labels[i] = name;
-      counts.set(name, (counts.get(name) ?? 0) + 1);
-    }
-    if (verdict && catalog) out = makeTable(out.source, [...out.columns, ...verdict.verdictTable(t, catalog, labels, pred.confidence).columns]);
-    rows += t.rows;
-    await writer.write(out);
+  const handle = (b: AnswerBatch): void => {
+    const w = open(b.columns);
+    for (const r of b.rows) w.write(r);
+    for (const l of b.answers[0]!.labels) counts.set(l, (counts.get(l) ?? 0) + 1);
+    rows += b.rows.length;
+    progress.update(rows, rows, CAPTURE.test(dataPath) ? 'flows' : 'rows');
   };
   let damage: string | null = null;
   let thrown = true;
   try {
     if (CAPTURE.test(dataPath)) {
-      damage = await predictCapture(dataPath, v, chunkRows, handle, (n) => progress.update(n, n, 'flows'));
+      const { table: user, ...meter } = (await import('./extract.ts')).meterOptionsFrom(v as Record<string, string | boolean | undefined>);
+      const s = await classifyCapture({ path: dataPath }, [model], {
+        catalog: catalog ?? names.loadCatalog([]),
+        meter,
+        timeouts: {
+          ...(v['idle-timeout'] !== undefined ? { idleTimeoutUs: user!.idleTimeoutUs! } : {}),
+          ...(v['active-timeout'] !== undefined ? { activeTimeoutUs: user!.activeTimeoutUs! } : {}),
+        },
+        batchRows: chunkRows,
+        warn: (m) => process.stderr.write(`veil: ${m}\n`),
+        onBatch: handle,
+      });
+      open(s.answerColumns);
+      // Damage stops the read (as in `veil extract`): the flows before it are predicted, and the caller says so.
+      if (s.capture.error) damage = `${s.capture.error.message}; the ${s.flows} flows before it were predicted`;
     } else {
+      let plan: ReturnType<typeof tableAnswerPlan> | null = null;
       for await (const chunk of streamTable(dataPath, {
         chunkRows,
         columnOrder: columnOrderFrom(v['column-order']),
         warn: (m) => { if (!quiet || m.startsWith('WARNING')) process.stderr.write(`veil: ${m}\n`); },
       })) {
-        await handle(chunk);
-        progress.update(rows, rows, 'rows');
+        plan ??= tableAnswerPlan(chunk, [model], { catalog, identity: loaded.manifest.identityColumns });
+        if (chunk.rows) handle(plan.answer(chunk));
       }
+      if (plan) open(plan.columns);
     }
     thrown = false;
   } finally {
     progress.done();
-    await writer.close();
+    if (writer) await (writer as RowWriter).close();
     // A run that failed before any flow leaves no empty (or header-only) output behind.
-    if ((thrown || damage) && rows === 0 && v.output !== '-') await rm(v.output, { force: true });
+    if ((thrown || damage) && rows === 0 && out !== '-') await rm(out, { force: true });
   }
   if (damage && rows === 0) {
     process.stderr.write(`veil: ${damage}\n`);
     return 1;
   }
-  if (!quiet && v.output !== '-') {
+  if (!quiet && out !== '-') {
     const summary = [...counts].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${n}`).join(', ');
-    process.stderr.write(`predicted ${rows} flows -> ${v.output}${summary ? `: ${summary}` : ''}\n`);
+    process.stderr.write(`predicted ${rows} flows -> ${out}${summary ? `: ${summary}` : ''}\n`);
   }
   if (damage) {
     process.stderr.write(`veil: ${damage}\n`);
@@ -110,53 +128,3 @@ export async function run(argv: string[]): Promise<number> {
   }
   return 0;
 }
-
-type Cell = number | string | boolean | null;
-
-/**
- * Extracts flows from a capture with the flow meter (src/flow) and classifies them in chunks as they end.
- */
-async function predictCapture(
-  path: string, v: Record<string, unknown>, chunkRows: number,
-  handle: (t: Table) => Promise<void>, onRows: (n: number) => void,
-): Promise<string | null> {
-  let flow: typeof import('../flow/index.ts');
-  let extract: typeof import('./extract.ts');
-  try {
-    flow = await import('../flow/index.ts');
-    extract = await import('./extract.ts');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND') {
-      throw new VeilError('CLI_USAGE', 'capture input needs src/flow, which this build does not have');
-    }
-    throw e;
-  }
-  const { catalog: _catalog, ...flags } = v;
-  const meter = extract.meterOptionsFrom(flags as Record<string, string | boolean | undefined>);
-  let cols: readonly import('../flow/index.ts').ColumnDef[] = [];
-  let buf: Cell[][] = [];
-  let total = 0;
-  let pending: Promise<void> = Promise.resolve();
-  const flush = (): void => {
-    if (!buf.length) return;
-    const rows = buf;
-    buf = [];
-    const table = flowRowsToTable(path, cols, rows);
-    total += rows.length;
-    onRows(total);
-    pending = pending.then(() => handle(table));
-  };
-  const summary = await flow.extractFlows({ path }, meter, (row, columns) => {
-    if (!cols.length) cols = columns;
-    buf.push(row.slice() as Cell[]);
-    if (buf.length >= chunkRows) flush();
-  });
-  flush();
-  await pending;
-  // Damage stops the read (as in `veil extract`): the flows before it are predicted, and the caller says so.
-  return summary.capture.error ? `${summary.capture.error.message}; the ${summary.flows} flows before it were predicted` : null;
-}
-
-
-
-

@@ -2,7 +2,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { VeilError } from '../wire/errors.ts';
+import { VeilError } from '../core/errors.ts';
 import { keysFrom } from '../service/api/auth.ts';
 import { defaultConcurrency, DEFAULTS, startServer } from '../service/server.ts';
 import { parseSize, positiveInt } from '../service/config.ts';

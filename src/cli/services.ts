@@ -1,7 +1,6 @@
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
-import { catalogMarkdown, loadCatalog, matchName, shippedCatalogFile, validateCatalogFile, type CatalogFile } from '../names/index.ts';
-import { VeilError } from '../wire/errors.ts';
+import { CatalogError, catalogMarkdown, loadCatalog, matchName, shippedCatalogFile, validateCatalogFile, type CatalogFile } from '../names/index.ts';
 
 const HELP = `usage: veil services [--markdown] [--check FILE] [--match NAME...] [--catalog FILE]
 
@@ -25,7 +24,7 @@ export async function run(argv: string[]): Promise<number> {
   if (v.markdown) { process.stdout.write(catalogMarkdown()); return 0; }
   if (v.check) {
     let f: CatalogFile;
-    try { f = JSON.parse(readFileSync(v.check, 'utf8')) as CatalogFile; } catch (e) { throw new VeilError('BAD_CATALOG', `${v.check}: ${(e as Error).message}`); }
+    try { f = JSON.parse(readFileSync(v.check, 'utf8')) as CatalogFile; } catch (e) { throw new CatalogError(v.check, (e as Error).message); }
     const errs = validateCatalogFile(f);
     for (const e of errs) process.stderr.write(`${v.check}: ${e}\n`);
     if (!errs.length) process.stdout.write(`${v.check}: valid, ${f.services.length} services\n`);

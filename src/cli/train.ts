@@ -8,7 +8,7 @@ import {
   type EvaluationResult, type SplitSpec, type TrainConfig,
 } from '../model/index.ts';
 import { describeLayers, isNnArchitecture, type NnParams } from '../model/nn/index.ts';
-import { VeilError } from '../wire/errors.ts';
+import { VeilError } from '../core/errors.ts';
 import { rowHashes, rowSketch, type RowSketch } from '../model/fingerprint.ts';
 
 const HELP = `usage: veil train DATA --label COL -o MODEL [options]
@@ -295,12 +295,17 @@ export async function run(argv: string[]): Promise<number> {
     const loaded = await loadForCli(positionals[0]!, columnOrderFrom(v['column-order']), quiet, [v.label]);
     const early = v.early !== undefined ? await import('../live/early.ts') : null;
     const earlyN = early ? early.earlyPackets(v.early!) : 0;
+    let table = loaded.table;
     if (early) {
-      early.checkEarlyTable(loaded.table, earlyN);
-      cfg.roles = { ...cfg.roles, features: cfg.roles?.features ?? early.earlyFeatureColumns(earlyN, loaded.table.columns.map((c) => c.name)) };
+      early.checkEarlyTable(table, earlyN);
+      // Only flows that reach N packets ever get an early verdict: learn and score on those alone.
+      const cut = early.rowsReachingEarly(table, earlyN);
+      if (cut.rows < table.rows) out(`early: ${cut.rows} of ${table.rows} rows reached ${earlyN} packets (the shorter flows never get an early verdict: left out)\n`);
+      table = cut;
+      cfg.roles = { ...cfg.roles, features: cfg.roles?.features ?? early.earlyFeatureColumns(earlyN, table.columns.map((c) => c.name)) };
     }
-    const prep = prepareTraining(loaded.table, cfg);
-    out(`data: ${loaded.table.source}: ${loaded.table.rows} rows, ${prep.classes.length} classes of '${cfg.label}'\n`);
+    const prep = prepareTraining(table, cfg);
+    out(`data: ${table.source}: ${table.rows} rows, ${prep.classes.length} classes of '${cfg.label}'\n`);
     out(`features (${prep.specs.length}): ${prep.specs.map((s) => s.name).join(', ')}\n`);
     if (prep.roles.excluded.length) {
       out(`not used (${prep.roles.excluded.length}): ${prep.roles.excluded.map((e) => `${e.name} [${e.reason.split(';')[0]}]`).join(', ')}\n`);

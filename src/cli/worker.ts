@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { VeilError } from '../wire/errors.ts';
+import { VeilError } from '../core/errors.ts';
 import { RedisJobWorker } from '../service/jobs/redis.ts';
 import { defaultConcurrency, DEFAULTS } from '../service/server.ts';
 import { positiveInt } from '../service/config.ts';

@@ -122,6 +122,8 @@ export interface OrderVerdict {
   /** 'fixed': the ISCX header was replaced by the 60 s order; 'permuted': the check fails and no fix is known. */
   status: 'ok' | 'fixed' | 'permuted';
   message?: string;
+  /** The command-line option that changes the outcome, for CLI users (kept out of `message`: API users pass no flags). */
+  flagAdvice?: string;
 }
 
 /**
@@ -143,14 +145,15 @@ export function verifyColumnOrder(t: Table, policy: ColumnOrderPolicy = 'fix'): 
         `${t.source}: the declared column order is wrong (${was}). This is the known ISCX 2016 header error: ` +
         `the data follow the 60 s files' order (duration,min_fiat,min_biat,max_fiat,...,std_fiat,std_biat,...).`;
       if (policy !== 'fix') {
-        return { table: t, report, status: 'permuted', message: `${known} --column-order fix renames the columns to that order.` };
+        return { table: t, report, status: 'permuted', message: known, flagAdvice: '--column-order fix renames the columns to that order.' };
       }
       const now = after.triples.map((x) => `${x.stem} ${(100 * x.share).toFixed(0)} %`).join(', ');
       return {
         table: renameColumns(t, map),
         report: after,
         status: 'fixed',
-        message: `${known} Columns renamed to that order (min <= mean <= max now holds: ${now}). Use --column-order refuse to stop instead.`,
+        message: `${known} Columns renamed to that order (min <= mean <= max now holds: ${now}).`,
+        flagAdvice: 'Use --column-order refuse to stop instead.',
       };
     }
   }

@@ -1,4 +1,4 @@
-import { VeilError } from '../wire/errors.ts';
+import { VeilError } from '../core/errors.ts';
 
 /** Stable codes of dataset errors (bad input files, missing columns). */
 export const DatasetErrorCode = {

@@ -24,4 +24,4 @@ export {
 export { assignRoles, identityReason, leakReason, type RoleOptions, type ColumnRoles, type ExcludedColumn } from './roles.ts';
 export { planFeatures, encodeFeatures, encodeLabels, missingColumns, type FeatureSpec, type EncodeOptions, type EncodedLabels } from './encode.ts';
 export { stratifiedKFold, holdout, groupKFold, blockedKFold, groupCodes, untestableClasses, type Split, type SplitInfo, type Fold } from './splits.ts';
-export { Rng, deriveSeed } from './rng.ts';
+export { Rng, deriveSeed } from '../core/rng.ts';

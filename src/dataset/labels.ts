@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { VeilError } from '../wire/errors.ts';
+import { VeilError } from '../core/errors.ts';
 import type { CellValue, ColumnDef } from '../flow/columns.ts';
 import { nameLabelValue, type NameLabel, type NameTarget } from './name-labels.ts';
 

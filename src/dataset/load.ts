@@ -30,6 +30,9 @@ export interface LoadOptions {
   columnOrder?: ColumnOrderPolicy;
   /** Receives notices; loud ones (wrong column order) start with 'WARNING'. */
   warn?: (message: string) => void;
+  /** Add the command-line option that changes a warning's outcome (default true; the service turns it off: its
+   * users pass no flags). */
+  flagAdvice?: boolean;
   /** Columns to keep as text even when they look numeric (labels such as 0/1). */
   textColumns?: readonly string[];
   /** Rows per chunk when streaming. */
@@ -94,7 +97,7 @@ function applyOrderPolicy(t: Table, opts: LoadOptions): OrderVerdict {
   if (policy === 'refuse') {
     throw new DatasetError(DatasetErrorCode.PERMUTED_COLUMNS, `${v.message} Refusing to load (--column-order refuse).`);
   }
-  opts.warn?.(`WARNING: ${v.message}`);
+  opts.warn?.(`WARNING: ${v.message}${v.flagAdvice && opts.flagAdvice !== false ? ` ${v.flagAdvice}` : ''}`);
   return v;
 }
 

@@ -47,7 +47,9 @@ export class CaptureNameLabeller {
   /** The flow's label, or null when nothing names it. Call it for every flow of the capture, in order. */
   label(row: readonly CellValue[]): NameLabel | null {
     const names = namesAt(row, this.nc);
-    const key = `${names.proto}|${row[this.at.src]}|${names.sport}|${row[this.at.dst]}|${names.dport}`;
+    // Both directions of the connection: after an idle cut the next part's source is whoever spoke first.
+    const a = `${row[this.at.src]}|${names.sport}`, b = `${row[this.at.dst]}|${names.dport}`;
+    const key = `${names.proto}|${a < b ? a : b}|${a < b ? b : a}`;
     const v = nameVerdict(names, this.catalog);
     let label: NameLabel | null = null;
     const guess = v.categorySource === 'port' && v.confidence <= WEAK_PORT_CONFIDENCE;

@@ -1,4 +1,4 @@
-import { Rng } from './rng.ts';
+import { Rng } from '../core/rng.ts';
 import { DatasetError, DatasetErrorCode } from './errors.ts';
 
 /**

@@ -4,7 +4,7 @@
  */
 import { col, type CellValue, type ColumnDef } from '../flow/columns.ts';
 import { cellValue, getColumn, makeTable, numberColumn, stringColumn, type Table } from './index.ts';
-import { combineVerdict, nameColumns, namesAt, nameVerdict, type Catalog, type FlowNames, type ModelAnswer } from '../names/index.ts';
+import { combineVerdict, nameColumns, namesAt, nameVerdict, serviceNamed, type AppModelAnswer, type Catalog, type FlowNames, type ModelAnswer } from '../names/index.ts';
 
 export const VERDICT_COLUMNS: ColumnDef[] = [
   col('app', 'metadata', 'string', '', 'none', 'Application named by the flow\'s names or a port convention (src/names catalogue); empty when none', true),
@@ -14,10 +14,26 @@ export const VERDICT_COLUMNS: ColumnDef[] = [
   col('category_confidence', 'metadata', 'float', 'ratio', 'none', 'Trust in the category\'s source (names and ports: fixed per source; model: its calibrated probability)'),
 ];
 
-/** The verdict cells of one flow, in VERDICT_COLUMNS order. */
-export function verdictCells(names: FlowNames, catalog: Catalog, model?: ModelAnswer | null): CellValue[] {
-  const v = combineVerdict(nameVerdict(names, catalog), model);
+/** The verdict cells of one flow, in VERDICT_COLUMNS order; `app` is an application model's answer (see
+ * {@link isApplicationModel}). */
+export function verdictCells(names: FlowNames, catalog: Catalog, model?: ModelAnswer | null, app?: AppModelAnswer | null): CellValue[] {
+  const v = combineVerdict(nameVerdict(names, catalog), model, app ? { app } : {});
   return [v.app, v.appSource, v.category, v.categorySource, Math.round(v.categoryConfidence * 1000) / 1000];
+}
+
+/**
+ * Whether a model answers applications: its classes are services of the catalogue (a model `veil learn` taught
+ * by names), at least four in five of them. Such a model names a flow where its names show no application.
+ */
+export function isApplicationModel(classes: readonly string[], catalog: Catalog): boolean {
+  const real = classes.filter((c) => c !== 'unknown' && c !== 'other');
+  if (real.length < 2) return false;
+  return real.filter((c) => serviceNamed(catalog, c) !== null).length >= 0.8 * real.length;
+}
+
+/** An application model's answer with its service's catalogued category. */
+export function appAnswer(catalog: Catalog, label: string, confidence: number, unknownReason = ''): AppModelAnswer {
+  return { label, confidence, unknownReason, category: label === 'unknown' ? null : serviceNamed(catalog, label)?.category ?? null };
 }
 
 /**

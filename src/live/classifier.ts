@@ -14,9 +14,9 @@ import type { RawFrame } from '../wire/types.ts';
 import type { CellValue, ColumnDef } from '../flow/columns.ts';
 import { Meter, type MeterOptions, type MeterStats } from '../flow/meter.ts';
 import { flowRowsToTable } from '../dataset/flows.ts';
-import { verdictCells } from '../dataset/verdict.ts';
+import { appAnswer, isApplicationModel, verdictCells } from '../dataset/verdict.ts';
 import { loadModel, modelInputs, predictColumns, type VeilModel } from '../model/index.ts';
-import { nameColumns, namesAt, type Catalog, type ModelAnswer } from '../names/index.ts';
+import { nameColumns, namesAt, type AppModelAnswer, type Catalog, type ModelAnswer } from '../names/index.ts';
 
 export type VerdictKind = 'early' | 'final';
 
@@ -84,10 +84,13 @@ export class FlowClassifier {
   private idx: Record<string, number> = {};
   private names: ReturnType<typeof nameColumns> | null = null;
   private readonly behaviour: number;
+  /** An application model (classes are catalogued services: taught by names) names flows whose names are hidden. */
+  private readonly app: number;
 
   constructor(readonly kind: VerdictKind, private readonly models: readonly AppliedModel[], private readonly catalog: Catalog) {
     // The behaviour side of the verdict: the 'category' model (an early one may be named category-early10 and the like).
     this.behaviour = models.findLastIndex((m) => m.column === BEHAVIOUR_COLUMN || m.column.startsWith(`${BEHAVIOUR_COLUMN}-`));
+    this.app = models.findLastIndex((m, k) => k !== this.behaviour && isApplicationModel(m.model.manifest.classes, catalog));
   }
 
   classify(rows: readonly CellValue[][], columns: readonly ColumnDef[]): LiveRecord[] {
@@ -112,14 +115,16 @@ export class FlowClassifier {
       const r = rows[i]!;
       const models: LiveRecord['models'] = [];
       let model: ModelAnswer | null = null;
+      let app: AppModelAnswer | null = null;
       answers.forEach(({ column, classes, p }, k) => {
         const l = p.label[i]!;
         const label = l < 0 ? 'unknown' : classes[l]!;
         const reason = p.reason[i] ? p.reasonNames[p.reason[i]!]! : '';
         models.push({ column, label, confidence: Math.round(p.confidence[i]! * 1000) / 1000, reason });
         if (k === this.behaviour) model = { label, confidence: p.confidence[i]!, unknownReason: reason };
+        if (k === this.app) app = appAnswer(this.catalog, label, p.confidence[i]!, reason);
       });
-      const v = verdictCells(namesAt(r, this.names!), this.catalog, model);
+      const v = verdictCells(namesAt(r, this.names!), this.catalog, model, app);
       const src = str(r, 'id_src_addr'), dst = str(r, 'id_dst_addr');
       const sport = num(r, 'id_src_port'), dport = num(r, 'id_dst_port'), proto = num(r, 'id_protocol'), firstTs = num(r, 'id_first_ts');
       out[i] = {
@@ -172,7 +177,8 @@ export class LiveMeter {
   private add(kind: VerdictKind, row: CellValue[]): void {
     const list = this.pending[kind];
     list.push(row);
-    if (list.length >= this.batch) this.flushKind(kind);
+    // A full batch of finals takes the early rows waiting with it, first: a flow's early record precedes its final.
+    if (list.length >= this.batch) { if (kind === 'final') this.flush(); else this.flushKind(kind); }
   }
 
   private flushKind(kind: VerdictKind): void {
@@ -189,8 +195,9 @@ export class LiveMeter {
   }
 
   frame(f: RawFrame): void {
-    this.full.frame(f);
+    // The cut meter first: a flow whose N-th packet ends it gets its early row before its final one.
     if (this.cut !== null) this.cut.frame(f);
+    this.full.frame(f);
   }
 
   /** Ends flows idle past their timeout at wall-clock time `nowUs`. */

@@ -9,7 +9,7 @@
  */
 import { buildFamilies, DEFAULT_FEATURE_OPTIONS } from '../flow/features/index.ts';
 import type { Table } from '../dataset/index.ts';
-import { getColumn, cellValue } from '../dataset/index.ts';
+import { getColumn, cellValue, requireColumn, selectRows } from '../dataset/index.ts';
 import { VeilError } from '../wire/errors.ts';
 
 /** The feature families an early model learns from. */
@@ -50,6 +50,15 @@ export function earlyFeatureColumns(n: number, available: readonly string[]): st
  * Refuses a table that was not cut at N packets: a row with more than N packets (fwd_pkts + bwd_pkts) means its
  * columns are not as of packet N, and a model learnt from it would be judged on other flows than it sees live.
  */
+/** The rows of flows that reached `n` packets (the others never get an early verdict); an error when none did. */
+export function rowsReachingEarly(t: Table, n: number): Table {
+  const fwd = requireColumn(t, 'fwd_pkts'), bwd = requireColumn(t, 'bwd_pkts');
+  const keep: number[] = [];
+  for (let i = 0; i < t.rows; i++) if (Number(cellValue(fwd, i)) + Number(cellValue(bwd, i)) === n) keep.push(i);
+  if (!keep.length) throw new VeilError('BAD_ARGUMENT', `${t.source}: no flow reached ${n} packets: nothing to learn early verdicts from`);
+  return selectRows(t, keep);
+}
+
 export function checkEarlyTable(t: Table, n: number): void {
   const fwd = getColumn(t, 'fwd_pkts'), bwd = getColumn(t, 'bwd_pkts');
   if (!fwd || !bwd) {

@@ -1,8 +1,8 @@
 import { createRequire } from 'node:module';
 import {
   assignRoles, blockedKFold, columnStrings, encodeFeatures, encodeLabels, groupCodes, groupKFold, holdout, planFeatures,
-  requireColumn, stratifiedKFold, Rng, identityReason, makeTable, numberColumn, stringColumn,
-  type Column, type ColumnRoles, type FeatureSpec, type RoleOptions, type Split, type SplitInfo, type Table,
+  requireColumn, stratifiedKFold, Rng, identityReason,
+  type ColumnRoles, type FeatureSpec, type RoleOptions, type Split, type SplitInfo, type Table,
 } from '../dataset/index.ts';
 import { fitEnsemble, predictProba, forestParams, boostingParams, type LearnerSpec } from './learners.ts';
 import type { ForestParams } from './trees/forest.ts';
@@ -16,6 +16,7 @@ import {
 import { macroF1, scores, type Scores } from './metrics.ts';
 import type { EvaluationResult } from './evaluation.ts';
 import type { ModelManifest, VeilModel } from './artifact.ts';
+import type { ModelKind } from './types.ts';
 import { MODEL_FORMAT_VERSION } from './artifact.ts';
 import { ModelError, ModelErrorCode } from './errors.ts';
 import {
@@ -313,10 +314,14 @@ export async function trainModel(
   const classCounts: Record<string, number> = {};
   for (const r of rows) { const c = prep.classes[prep.y[r]!]!; classCounts[c] = (classCounts[c] ?? 0) + 1; }
   const cv = extras.cv;
-  const manifest: ModelManifest = {
-    kind: 'veil-model',
+  const k: ModelKind = spec
+    ? (spec.type === 'forest' ? { modelType: 'forest', params: spec.params } : { modelType: 'boosting', params: spec.params })
+    : { modelType: cfg.model as NnArchitecture, params: { ...netParams(cfg), input: net!.network.spec.input.kind } };
+  // Fields in their persisted order (a model written again gives the same bytes); `k` keeps kind and params paired.
+  const manifest = {
+    kind: 'veil-model' as const,
     formatVersion: MODEL_FORMAT_VERSION,
-    modelType: cfg.model,
+    modelType: k.modelType,
     name: cfg.name ?? `${cfg.model} on ${prep.table.source}`,
     createdAt: new Date().toISOString(),
     veilVersion: VEIL_VERSION,
@@ -330,7 +335,7 @@ export async function trainModel(
       columnOrder: extras.columnOrder ?? { status: 'ok' },
       maxBins: cfg.maxBins ?? 255,
     },
-    params: spec ? spec.params : { ...netParams(cfg), input: net!.network.spec.input.kind },
+    params: k.params,
     output: fitted ? fitted.output : 'softmax',
     calibration,
     unknownBelow,
@@ -355,7 +360,7 @@ export async function trainModel(
         curves: net.curves,
       },
     } : {}),
-  };
+  } as ModelManifest;
   return { manifest, ...(fitted ? { ensemble: fitted.ensemble } : { network: net!.network }), ...(novelty ? { novelty } : {}) };
 }
 
@@ -407,41 +412,6 @@ export function predictTable(model: VeilModel, table: Table, opts: { unknownBelo
   return predictColumns(model, modelInputs(model, table), opts);
 }
 
-/** Columns written by `veil predict`: the input's identity columns, then the answer, confidence and top 3. */
-export function predictionTable(model: VeilModel, table: Table, pred: Predictions): Table {
-  const m = model.manifest;
-  const K = m.classes.length;
-  const n = table.rows;
-  const idNames = new Set(m.identityColumns);
-  const cols: Column[] = table.columns.filter((c) => idNames.has(c.name) || identityReason(c.name) !== null);
-  cols.push(stringColumn('predicted', Array.from(pred.label, (l) => (l < 0 ? 'unknown' : m.classes[l]!))));
-  cols.push(numberColumn('confidence', pred.confidence));
-  const top = Math.min(3, K);
-  const names: (string | null)[][] = Array.from({ length: top }, () => new Array<string | null>(n));
-  const probs = Array.from({ length: top }, () => new Float64Array(n));
-  const order = new Int32Array(K);
-  for (let i = 0; i < n; i++) {
-    for (let c = 0; c < K; c++) order[c] = c;
-    const o = i * K;
-    // Partial selection of the top classes (K is small; ties keep class order).
-    for (let a = 0; a < top; a++) {
-      let best = a;
-      for (let c = a + 1; c < K; c++) if (pred.proba[o + order[c]!]! > pred.proba[o + order[best]!]!) best = c;
-      const t = order[a]!; order[a] = order[best]!; order[best] = t;
-      names[a]![i] = m.classes[order[a]!]!;
-      probs[a]![i] = pred.proba[o + order[a]!]!;
-    }
-  }
-  for (let a = 0; a < top; a++) {
-    cols.push(stringColumn(`top${a + 1}`, names[a]!));
-    cols.push(numberColumn(`top${a + 1}_p`, probs[a]!));
-  }
-  if (pred.novelty) cols.push(numberColumn('novelty', pred.novelty));
-  // Why the answer is 'unknown' (too_few_packets, out_of_distribution, low_confidence); empty when answered.
-  cols.push(stringColumn('unknown_reason', Array.from(pred.reason, (r) => (r ? pred.reasonNames[r]! : null))));
-  return makeTable(table.source, cols);
-}
-
 export interface EvaluateOptions {
   label: string;
   unknownBelow?: number;
@@ -464,18 +434,44 @@ export function evaluateModel(model: VeilModel, table: Table, opts: EvaluateOpti
   const s = scores({ classes, modelClasses: K, yTrue: y, yPred: pred.label, proba: pred.proba });
   const perm = permutationImportance(model, columns, y, opts.permutationRows ?? 20_000, opts.seed ?? 0,
     opts.onPermutationProgress ? { onProgress: opts.onPermutationProgress } : {});
-  const result: EvaluationResult = {
-    kind: 'veil-evaluation',
-    version: 1,
+  return buildEvaluation({
     model: { kind: m.modelType, name: m.name, ...(opts.modelPath ? { path: opts.modelPath } : {}) },
-    data: { source: table.source, rows: s.rows, label: opts.label },
+    source: table.source, label: opts.label,
     split: opts.split ?? {
       kind: 'none', shuffled: false, seed: 0,
       description: m.training.source === table.source && m.training.rows === table.rows
         ? `model applied to its own training data (${table.source}): optimistic, not a test`
         : `model trained on ${m.training.source}, applied to every row of ${table.source}`,
     },
-    classes,
+    classes, K, s, yTrue: y, yPred: pred.label, proba: pred.proba,
+    unknown: { threshold: pred.unknownBelow, count: s.unknownCount, reasons: reasonCounts(pred.reason, known(y, K)) },
+    featureImportance: m.featureImportance.map((fi, f) => ({ feature: fi.feature, impurity: fi.impurity, permutation: perm ? perm.importance[f]! : 0 })),
+    ...(perm ? { permutationSample: perm.sample } : {}),
+    timings: { predictSeconds: pred.seconds, rowsPerSecond: pred.seconds > 0 ? table.rows / pred.seconds : 0 },
+    ...(m.network ? { curves: m.network.curves } : {}),
+  });
+}
+
+/**
+ * The one builder of an evaluation result (`veil evaluate` on a table, the cross-validation of `veil train` and
+ * `veil evaluate --folds`): scores, the unknown answers, the risk-coverage curve, the open set (true classes the
+ * model does not know), importance and timings, in the persisted layout of EvaluationResult.
+ */
+function buildEvaluation(a: {
+  model: EvaluationResult['model']; source: string; label: string; split: EvaluationResult['split'];
+  classes: string[]; K: number; s: Scores; yTrue: Int32Array; yPred: Int32Array; proba: Float64Array;
+  unknown: EvaluationResult['unknown']; featureImportance: EvaluationResult['featureImportance'];
+  permutationSample?: EvaluationResult['permutationSample'];
+  timings: EvaluationResult['timings']; curves?: EvaluationResult['curves'];
+}): EvaluationResult {
+  const { s, K, yTrue: y, yPred } = a;
+  const result: EvaluationResult = {
+    kind: 'veil-evaluation',
+    version: 1,
+    model: a.model,
+    data: { source: a.source, rows: s.rows, label: a.label },
+    split: a.split,
+    classes: a.classes,
     accuracy: s.accuracy,
     balancedAccuracy: s.balancedAccuracy,
     macro: s.macro,
@@ -483,19 +479,19 @@ export function evaluateModel(model: VeilModel, table: Table, opts: EvaluateOpti
     topK: s.topK,
     perClass: s.perClass,
     confusion: s.confusion,
-    unknown: { threshold: pred.unknownBelow, count: s.unknownCount, reasons: reasonCounts(pred.reason, known(y, K)) },
-    riskCoverage: riskCoverageOf(pred.proba, K, y, pred.label),
-    featureImportance: m.featureImportance.map((fi, f) => ({ feature: fi.feature, impurity: fi.impurity, permutation: perm ? perm.importance[f]! : 0 })),
-    ...(perm ? { permutationSample: perm.sample } : {}),
+    unknown: a.unknown,
+    riskCoverage: riskCoverageOf(a.proba, K, y, yPred),
+    featureImportance: a.featureImportance,
+    ...(a.permutationSample ? { permutationSample: a.permutationSample } : {}),
     classCounts: s.classCounts,
-    timings: { predictSeconds: pred.seconds, rowsPerSecond: pred.seconds > 0 ? table.rows / pred.seconds : 0 },
+    timings: a.timings,
     createdAt: new Date().toISOString(),
-    ...(m.network ? { curves: m.network.curves } : {}),
+    ...(a.curves ? { curves: a.curves } : {}),
   };
-  const unseen = classes.slice(K).filter((c) => (s.classCounts[c] ?? 0) > 0);
+  const unseen = a.classes.slice(K).filter((c) => (s.classCounts[c] ?? 0) > 0);
   if (unseen.length) {
     let rows = 0, unk = 0;
-    for (let i = 0; i < y.length; i++) if (y[i]! >= K) { rows++; if (pred.label[i]! < 0) unk++; }
+    for (let i = 0; i < y.length; i++) if (y[i]! >= K) { rows++; if (yPred[i]! < 0) unk++; }
     result.openSet = { unseenClasses: unseen, rows, unknown: unk, unknownRate: rows ? unk / rows : 0 };
   }
   return result;
@@ -519,24 +515,16 @@ export function cvEvaluation(
   let unknown = 0;
   for (let i = 0; i < yPred.length; i++) if (cv.tested[i] && reason[i]) { yPred[i] = -1; unknown++; }
   const s = scores({ classes: prep.classes, modelClasses: K, yTrue, yPred, proba });
-  return {
-    kind: 'veil-evaluation',
-    version: 1,
+  return buildEvaluation({
     model: { kind: cfg.model, name: cfg.name ?? `${cfg.model} (cross-validated)` },
-    data: { source: prep.table.source, rows: s.rows, label: cfg.label },
-    split: cv.split,
-    classes: prep.classes,
-    accuracy: s.accuracy, balancedAccuracy: s.balancedAccuracy, macro: s.macro, weighted: s.weighted, topK: s.topK,
-    perClass: s.perClass, confusion: s.confusion,
+    source: prep.table.source, label: cfg.label, split: cv.split,
+    classes: prep.classes, K, s, yTrue, yPred, proba,
     unknown: { threshold: thr, count: unknown, reasons: reasonCounts(reason, cv.tested) },
-    riskCoverage: riskCoverageOf(proba, K, yTrue, yPred),
     featureImportance: (model?.manifest.featureImportance ?? prep.specs.map((sp) => ({ feature: sp.name, impurity: 0 })))
       .map((fi) => ({ feature: fi.feature, impurity: fi.impurity, permutation: 0 })),
-    classCounts: s.classCounts,
     timings: { fitSeconds: cv.fitSeconds, predictSeconds: cv.predictSeconds, rowsPerSecond: cv.predictSeconds > 0 ? s.rows / cv.predictSeconds : 0 },
-    createdAt: new Date().toISOString(),
     ...(model?.manifest.network ? { curves: model.manifest.network.curves } : {}),
-  };
+  });
 }
 
 function known(y: Int32Array, K: number): Uint8Array {

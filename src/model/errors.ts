@@ -1,4 +1,4 @@
-import { VeilError } from '../wire/errors.ts';
+import { VeilError } from '../core/errors.ts';
 
 /** Stable codes of model errors. */
 export const ModelErrorCode = {

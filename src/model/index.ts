@@ -4,7 +4,7 @@
  * calibration and open-set 'unknown' answers, metrics and evaluation results.
  */
 export {
-  prepareTraining, makeSplit, crossValidate, trainModel, predictColumns, predictTable, predictionTable, modelInputs,
+  prepareTraining, makeSplit, crossValidate, trainModel, predictColumns, predictTable, modelInputs,
   evaluateModel, cvEvaluation, permutationImportance, identityColumnsOf, modelProba, VEIL_VERSION,
   type TrainConfig, type PreparedData, type SplitSpec, type CrossValidation, type Predictions, type EvaluateOptions,
 } from './classifier.ts';
@@ -21,6 +21,7 @@ export {
   saveModel, loadModel, serializeModel, deserializeModel, MODEL_MAGIC, MODEL_FORMAT_VERSION,
   type VeilModel, type ModelManifest, type BlobRef,
 } from './artifact.ts';
+export type { ModelKind, ModelType, ManifestBody } from './types.ts';
 export { validateManifest, METER_TIMEOUT_RANGE_S } from './manifest.ts';
 export type { ModelSupport } from './support.ts';
 export { fitTemperature, applyCalibration, temperedNll, type Calibration } from './calibration.ts';

@@ -1,6 +1,6 @@
 import { ModelError, ModelErrorCode } from './errors.ts';
 import { isNnArchitecture } from './nn/spec.ts';
-import type { ModelManifest } from './artifact.ts';
+import type { ModelManifest } from './types.ts';
 
 /**
  * The one schema of a model manifest. Every reader of model files goes through `deserializeModel`, which calls

@@ -1,4 +1,4 @@
-import { Rng, deriveSeed } from '../dataset/rng.ts';
+import { Rng, deriveSeed } from '../core/rng.ts';
 import { TreeBuilder, joinTrees, accumulate, toRowMajor, type TreeEnsemble } from './trees/ensemble.ts';
 
 /**

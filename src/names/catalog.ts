@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { delimiter, resolve } from 'node:path';
-import { VeilError } from '../wire/errors.ts';
+import { VeilError } from '../core/errors.ts';
 
 export const CATEGORIES = [
   'streaming', 'file_transfer', 'voip', 'browsing', 'chat', 'mail', 'vpn', 'gaming', 'social', 'cloud',
@@ -63,6 +63,9 @@ export interface Catalog {
   /** Key `transport/port` -> service. */
   byPort: Map<string, Service>;
 }
+
+export const CatalogErrorCode = { BAD_CATALOG: 'BAD_CATALOG' } as const;
+export type CatalogErrorCode = (typeof CatalogErrorCode)[keyof typeof CatalogErrorCode];
 
 export class CatalogError extends VeilError {
   constructor(file: string, detail: string) {

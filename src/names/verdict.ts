@@ -185,10 +185,13 @@ export function combineVerdict(n: NameVerdict, model?: ModelAnswer | null, opts:
   // The application model named the flow: its service's category goes with it, over a guess (not over a name).
   const byApp = appSure && a.category ? { c: a.category, confidence: a.confidence } : null;
   const overrides = (x: { confidence: number } | null, allowed: boolean): boolean => allowed && guess && x !== null && x.confidence > n.confidence;
-  if (named && !overrides(byModel, opts.modelOverridesGuesses === true) && !overrides(byApp, true)) {
+  // Over a name's guess only the answers allowed to override it compete; with no name at all, both do.
+  const model2 = named ? (overrides(byModel, opts.modelOverridesGuesses === true) ? byModel : null) : byModel;
+  const app2 = named ? (overrides(byApp, true) ? byApp : null) : byApp;
+  if (named && !model2 && !app2) {
     return { ...base, category: n.category, categorySource: n.categorySource, categoryConfidence: n.confidence };
   }
-  const best = byApp && (!byModel || byApp.confidence >= byModel.confidence) ? byApp : byModel;
+  const best = app2 && (!model2 || app2.confidence >= model2.confidence) ? app2 : model2;
   if (best) return { ...base, category: best.c, categorySource: 'model', categoryConfidence: best.confidence };
   return { ...base, category: 'unknown', categorySource: 'none', categoryConfidence: 0 };
 }

@@ -119,13 +119,13 @@ export const UNKNOWN_COLUMN = '(unknown)';
 export function confusionView(classes: string[], confusion: number[][], topN = CONFUSION_TOP_N): ConfusionView {
   const n = classes.length;
   if (confusion.length !== n) {
-    throw new ReportError(ReportErrorCode.BadInput, `confusion has ${confusion.length} rows for ${n} classes`);
+    throw new ReportError(ReportErrorCode.BAD_INPUT, `confusion has ${confusion.length} rows for ${n} classes`);
   }
   let hasUnknown = false;
   confusion.forEach((row, i) => {
     if (row.length !== n && row.length !== n + 1) {
       throw new ReportError(
-        ReportErrorCode.BadInput,
+        ReportErrorCode.BAD_INPUT,
         `confusion row ${i} (${classes[i]}) has ${row.length} columns; expected ${n} or ${n + 1} (with unknown)`,
       );
     }
@@ -671,7 +671,7 @@ export function chartSpec<K extends ChartKind>(kind: K, data: ChartInputs[K]): C
     case 'risk-coverage':
       return riskCoverageChart(data as ChartInputs['risk-coverage']);
     default:
-      throw new ReportError(ReportErrorCode.UnknownChart, `unknown chart kind '${String(kind)}'`);
+      throw new ReportError(ReportErrorCode.UNKNOWN_CHART, `unknown chart kind '${String(kind)}'`);
   }
 }
 

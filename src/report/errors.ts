@@ -1,13 +1,13 @@
-import { VeilError } from '../wire/errors.ts';
+import { VeilError } from '../core/errors.ts';
 
 /** Stable codes of report errors. */
 export const ReportErrorCode = {
   /** The evaluation result is not a version-1 `veil-evaluation` or its parts disagree (matrix size vs classes). */
-  BadInput: 'REPORT_BAD_INPUT',
+  BAD_INPUT: 'REPORT_BAD_INPUT',
   /** `chartSvg` was asked for a kind it does not know. */
-  UnknownChart: 'REPORT_UNKNOWN_CHART',
+  UNKNOWN_CHART: 'REPORT_UNKNOWN_CHART',
   /** No font was found for PNG rendering. */
-  NoFonts: 'REPORT_NO_FONTS',
+  NO_FONTS: 'REPORT_NO_FONTS',
 } as const;
 export type ReportErrorCode = (typeof ReportErrorCode)[keyof typeof ReportErrorCode];
 

@@ -61,7 +61,7 @@ export interface RenderedReport {
  */
 export function assertEvaluationResult(x: unknown, where = 'evaluation result'): asserts x is EvaluationResult {
   const fail = (what: string): never => {
-    throw new ReportError(ReportErrorCode.BadInput, `${where}: ${what}`);
+    throw new ReportError(ReportErrorCode.BAD_INPUT, `${where}: ${what}`);
   };
   if (typeof x !== 'object' || x === null) fail('not an object');
   const r = x as Record<string, unknown>;
@@ -113,7 +113,7 @@ export async function renderReport(
     try {
       await write(path.join(chartDir, `${name}.png`), svgToPng(svg));
     } catch (e) {
-      if (!(e instanceof ReportError && e.code === ReportErrorCode.NoFonts)) throw e;
+      if (!(e instanceof ReportError && e.code === ReportErrorCode.NO_FONTS)) throw e;
       warnings.push(`PNG charts skipped: ${e.message}`);
       png = false;
     }

@@ -107,7 +107,7 @@ export function svgToPng(svg: string, opts: PngOptions = {}): Uint8Array {
   } else {
     font = discoverFont();
   }
-  if (!font) throw new ReportError(ReportErrorCode.NoFonts, NO_FONTS_MESSAGE);
+  if (!font) throw new ReportError(ReportErrorCode.NO_FONTS, NO_FONTS_MESSAGE);
   const scale = opts.scale ?? 1;
   const resvg = new Resvg(svg, {
     background: '#ffffff',

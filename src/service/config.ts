@@ -1,4 +1,4 @@
-import { VeilError } from '../wire/errors.ts';
+import { VeilError } from '../core/errors.ts';
 
 /** "1G", "500M", "64k", "1048576" to bytes (powers of 1024). */
 export function parseSize(s: string): number {

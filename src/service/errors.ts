@@ -1,4 +1,10 @@
-import { VeilError } from '../wire/errors.ts';
+import { VeilError, VeilErrorCode } from '../core/errors.ts';
+import type { CaptureErrorCode } from '../wire/types.ts';
+import type { LiveCaptureErrorCode } from '../wire/live.ts';
+import type { CatalogErrorCode } from '../names/catalog.ts';
+import type { DatasetErrorCode } from '../dataset/errors.ts';
+import type { ModelErrorCode } from '../model/errors.ts';
+import type { ReportErrorCode } from '../report/errors.ts';
 
 /**
  * The service's one error registry: every error the HTTP API answers with has a stable code here, its status and
@@ -16,6 +22,7 @@ export const ServiceErrorCode = {
   HEADERS_TOO_LARGE: 'HEADERS_TOO_LARGE',
   UPLOAD_MISSING: 'UPLOAD_MISSING',
   UPLOAD_TOO_LARGE: 'UPLOAD_TOO_LARGE',
+  UNSUPPORTED_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
   UNSUPPORTED_INPUT: 'UNSUPPORTED_INPUT',
   BAD_CAPTURE: 'BAD_CAPTURE',
   BAD_TABLE: 'BAD_TABLE',
@@ -54,6 +61,7 @@ export const ERRORS: Readonly<Record<ServiceErrorCode, ErrorEntry>> = {
   HEADERS_TOO_LARGE: { status: 431, description: 'The request line or headers are larger than the server reads (16 KiB).' },
   UPLOAD_MISSING: { status: 400, description: 'POST /jobs or POST /models needs a multipart/form-data body with one file part.' },
   UPLOAD_TOO_LARGE: { status: 413, description: 'The uploaded file is larger than the server\'s limit (--max-upload), or a gzip upload inflates past --max-inflated; nothing was kept.' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, description: 'The request body\'s Content-Type is not one the route reads (an upload route takes multipart/form-data only).' },
   UNSUPPORTED_INPUT: { status: 415, description: 'The upload is neither a capture (pcap, pcapng) nor a flow table (CSV, JSONL, Parquet, ARFF), judged by its bytes; its name is ignored.' },
   BAD_CAPTURE: { status: 400, description: 'The capture is truncated or corrupt; the message names the byte offset of the damage. Send `partial=true` to keep the flows before it.' },
   BAD_TABLE: { status: 400, description: 'The flow table cannot be parsed; the message names the line or column.' },
@@ -101,15 +109,58 @@ export function toServiceError(err: unknown): ServiceError {
   return new ServiceError('INTERNAL', 'internal error');
 }
 
-/** The registry code for a user-facing error code of another layer (capture reader, dataset, model). */
-export function serviceCodeFor(code: string, name = ''): ServiceErrorCode {
+/** Every code a layer below the service raises, whatever the layer. */
+export type LayerErrorCode = VeilErrorCode | CaptureErrorCode | LiveCaptureErrorCode | CatalogErrorCode | DatasetErrorCode | ModelErrorCode | ReportErrorCode;
+
+/**
+ * The one table from the codes of every layer to the registry: a code added to a layer's table without a line here
+ * does not compile.
+ */
+export const LAYER_ERRORS: Readonly<Record<LayerErrorCode, ServiceErrorCode>> = {
+  // core (any layer)
+  BAD_ARGUMENT: 'BAD_REQUEST',
+  CLI_USAGE: 'BAD_REQUEST',
+  NOT_FOUND: 'NOT_FOUND',
+  MISSING_COLUMNS: 'MISSING_COLUMNS',
+  INPUT_TOO_LARGE: 'UPLOAD_TOO_LARGE',
+  BAD_LABELS: 'BAD_REQUEST',
+  BAD_RULES: 'BAD_REQUEST',
+  DATA_DIR_IN_USE: 'BAD_REQUEST',
+  NO_LABELS: 'NO_LABELS',
+  ONE_CLASS: 'BAD_REQUEST',
+  LIVE_WORKER: 'INTERNAL',
+  // wire
+  TRUNCATED: 'BAD_CAPTURE',
+  BAD_MAGIC: 'BAD_CAPTURE',
+  CORRUPT_RECORD: 'BAD_CAPTURE',
+  IO: 'BAD_CAPTURE',
+  LIVE_CAPTURE: 'BAD_REQUEST',
+  // names
+  BAD_CATALOG: 'BAD_REQUEST',
+  // dataset
+  DATASET_MALFORMED: 'BAD_TABLE',
+  DATASET_UNSUPPORTED_FORMAT: 'BAD_TABLE',
+  DATASET_MISSING_COLUMN: 'MISSING_COLUMNS',
+  DATASET_BAD_COLUMN: 'BAD_TABLE',
+  DATASET_PERMUTED_COLUMNS: 'BAD_TABLE',
+  DATASET_BAD_SPLIT: 'BAD_TABLE',
+  // model
+  MODEL_NOT_A_MODEL: 'BAD_MODEL',
+  MODEL_WRONG_VERSION: 'BAD_MODEL',
+  MODEL_CORRUPT: 'BAD_MODEL',
+  MODEL_BAD_INPUT: 'BAD_MODEL',
+  MODEL_BAD_TRAINING: 'BAD_MODEL',
+  // report
+  REPORT_BAD_INPUT: 'BAD_REQUEST',
+  REPORT_UNKNOWN_CHART: 'BAD_REQUEST',
+  REPORT_NO_FONTS: 'BAD_REQUEST',
+};
+
+/** The registry code for a user-facing error of any layer: the service's own pass through, the others by
+ * LAYER_ERRORS; a code in neither (an error from outside the project) is a BAD_REQUEST. */
+export function serviceCodeFor(code: string, _name = ''): ServiceErrorCode {
   if ((ServiceErrorCode as Record<string, string>)[code] === code) return code as ServiceErrorCode;
-  if (name === 'CaptureError' || code === 'TRUNCATED' || code === 'BAD_MAGIC' || code === 'CORRUPT_RECORD') return 'BAD_CAPTURE';
-  if (code === 'DATASET_MISSING_COLUMN') return 'MISSING_COLUMNS';
-  if (code === 'INPUT_TOO_LARGE') return 'UPLOAD_TOO_LARGE';
-  if (code.startsWith('DATASET_')) return 'BAD_TABLE';
-  if (code.startsWith('MODEL_') || name === 'ModelError' || name === 'ArtifactError') return 'BAD_MODEL';
-  return 'BAD_REQUEST';
+  return Object.hasOwn(LAYER_ERRORS, code) ? LAYER_ERRORS[code as LayerErrorCode] : 'BAD_REQUEST';
 }
 
 /** The JSON body of every error response. */

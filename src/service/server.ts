@@ -1,8 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { VeilError } from '../wire/errors.ts';
+import { VeilError } from '../core/errors.ts';
 import { isLoopback } from './api/auth.ts';
+import type { FastifyBaseLogger } from 'fastify';
 import type { App } from './api/app-types.ts';
 import type { ServiceContext } from './api/context.ts';
 import { removeUpload } from './api/jobs.ts';
@@ -50,8 +51,11 @@ export interface ServeConfig {
   /** Behind a reverse proxy on this host (client addresses from X-Forwarded-For). */
   trustProxy?: boolean;
   log: (msg: string) => void;
-  /** Fastify's logger (pino, JSON lines on stdout): each failed request with its code and reason; default off. */
+  /** Fastify's logger (pino, JSON lines on stdout): each job's start, end and failure, each failed request with its
+   * code and reason; default off. */
   logger?: boolean;
+  /** Where the logger writes its JSON lines instead of stdout (tests). */
+  logStream?: { write(line: string): void };
   /** Keys that may start and stop live sources (they are API keys too). */
   adminKeys?: string[];
   /** Live monitoring: sources started with the server (`--interface`), worker threads and early cut per source,
@@ -115,6 +119,11 @@ async function startLocked(cfg: ServeConfig, dataDir: string, lock: DataDirLock)
   await catalog.load();
   for (const w of catalog.warnings) cfg.log(`warning: ${w}`);
   const metrics = new Metrics();
+  // Jobs may start (or fail on recovery) before the app and its logger exist: their lines wait for it.
+  let log: FastifyBaseLogger | null = null;
+  const early: ((l: FastifyBaseLogger) => void)[] = [];
+  const jobLog = (write: (l: FastifyBaseLogger) => void): void => { if (log) write(log); else early.push(write); };
+  logJobs(registry, jobLog);
   registry.onFinal((job) => {
     const payload = registry.payload(job.id);
     // No payload bytes are kept: the upload goes as soon as its job is final, whatever the outcome.
@@ -138,7 +147,7 @@ async function startLocked(cfg: ServeConfig, dataDir: string, lock: DataDirLock)
   // otherwise go on without the data dir lock, and a second server would run them again.
   let app: App | null = null;
   let sweeper: NodeJS.Timeout | null = null;
-  const live = cfg.live ? new LiveManager({ dataDir, catalog, retentionMs: cfg.live.retentionHours * 3600_000, catalogFiles: cfg.live.catalogFiles ?? [], ...(cfg.live.meter ? { meter: cfg.live.meter } : {}), ...(cfg.live.earlyModels ? { earlyModels: cfg.live.earlyModels } : {}), log: cfg.log }) : null;
+  const live = cfg.live ? new LiveManager({ dataDir, catalog, retentionMs: cfg.live.retentionHours * 3600_000, catalogFiles: cfg.live.catalogFiles ?? [], defaultEarly: cfg.live.early, defaultWorkers: cfg.live.workers, ...(cfg.live.meter ? { meter: cfg.live.meter } : {}), ...(cfg.live.earlyModels ? { earlyModels: cfg.live.earlyModels } : {}), log: cfg.log }) : null;
   const undo = async (): Promise<void> => {
     if (sweeper) clearInterval(sweeper);
     await live?.close().catch(() => {});
@@ -170,14 +179,18 @@ async function startLocked(cfg: ServeConfig, dataDir: string, lock: DataDirLock)
     };
     app = await buildApp({
       ctx,
+      ...(cfg.logStream ? { logger: { level: 'info', stream: cfg.logStream } } : {}),
       apiKeys: cfg.apiKeys,
       rateLimit: cfg.rateLimit,
       listenHost: cfg.host,
-      ...(cfg.logger ? { logger: { level: 'info' } } : {}),
+      ...(cfg.logger && !cfg.logStream ? { logger: { level: 'info' } } : {}),
       allowedHosts: cfg.allowedHosts ?? [],
       trustProxy: cfg.trustProxy === true,
       ...(cfg.webDir !== undefined ? { webDir: cfg.webDir } : {}),
     });
+
+    log = app.log;
+    for (const write of early.splice(0)) write(log);
 
     const retentionMs = cfg.retentionHours * 3600_000;
     const sweepNow = (startup = false): void => {
@@ -240,4 +253,40 @@ async function startLocked(cfg: ServeConfig, dataDir: string, lock: DataDirLock)
     }
     return { app: app!, ctx, url, close };
   }
+}
+
+/**
+ * One structured line per job event, on the server's logger (pino through Fastify): `job started` (attempt, input
+ * kind, size, models), `job retried` (the transient error, when it runs again), `job done` (flows, packets,
+ * duration), `job failed` (code and message) and `job cancelled`. Workers on Redis report through the registry, so
+ * their jobs are logged here too. As with refused requests, no line carries the upload's file name: it is replaced by
+ * `<upload>` in error messages.
+ */
+export function logJobs(registry: JobRegistry, jobLog: (write: (l: FastifyBaseLogger) => void) => void): void {
+  const names = new Map<string, string>();
+  const line = (id: string, m: string): string => {
+    const name = names.get(id) ?? registry.payload(id)?.inputName;
+    const first = m.split('\n')[0]!;
+    return (name ? first.split(name).join('<upload>') : first).slice(0, 500);
+  };
+  registry.onStart((id, attempt) => {
+    const p = registry.payload(id);
+    if (p) names.set(id, p.inputName);
+    jobLog((l) => l.info({ job: id, attempt, input: p ? `${p.input.kind}/${p.input.format}${p.input.gzip ? '.gz' : ''}` : null, bytes: p?.inputBytes ?? null, models: p?.models.map((m) => m.name) ?? [] }, 'job started'));
+  });
+  registry.onRequeue((id, runAfter, error) => {
+    jobLog((l) => l.warn({ job: id, code: error?.code ?? null, error: error ? line(id, error.message) : null, retryInMs: Math.max(0, runAfter - Date.now()) }, 'job retried'));
+  });
+  registry.onFinal((job) => {
+    const err = job.error ? line(job.id, job.error.message) : null;
+    names.delete(job.id);
+    const ms = job.startedAt !== null && job.finishedAt !== null ? job.finishedAt - job.startedAt : null;
+    if (job.state === 'done') {
+      jobLog((l) => l.info({ job: job.id, attempt: job.attempts, flows: job.summary?.rows ?? 0, packets: job.summary?.packets ?? null, warnings: job.summary?.warnings.length ?? 0, durationMs: ms }, 'job done'));
+    } else if (job.state === 'failed') {
+      jobLog((l) => l.warn({ job: job.id, attempt: job.attempts, code: job.error?.code ?? null, error: err, flows: job.summary?.rows ?? null, durationMs: ms }, 'job failed'));
+    } else {
+      jobLog((l) => l.info({ job: job.id, durationMs: ms }, 'job cancelled'));
+    }
+  });
 }

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { PassThrough } from 'node:stream';
-import { VeilError } from './errors.ts';
+import { VeilError } from '../core/errors.ts';
 
 /**
  * Live capture through tcpdump (falling back to Wireshark's dumpcap): the tool writes pcap to its stdout, which
@@ -61,6 +61,9 @@ export interface LiveCapture {
   lastStats(): CaptureStats | null;
 }
 
+export const LiveCaptureErrorCode = { LIVE_CAPTURE: 'LIVE_CAPTURE' } as const;
+export type LiveCaptureErrorCode = (typeof LiveCaptureErrorCode)[keyof typeof LiveCaptureErrorCode];
+
 /** The capture tool is missing, lacks permission, or rejected the interface or filter. */
 export class LiveCaptureError extends VeilError {
   constructor(message: string) {
@@ -86,6 +89,18 @@ function explain(tool: string, opts: LiveCaptureOptions, code: number | null, si
 }
 
 /**
+ * Refuses an interface name or a filter that a capture tool could read as an option or a path: an interface is a
+ * name (letters, digits, `_ . : @ -`, not starting with `-`), a filter is a BPF expression (never starting with `-`).
+ */
+export function checkLiveArgs(iface: string, filter?: string | null): void {
+  if (!/^[A-Za-z0-9_.:@][A-Za-z0-9_.:@-]{0,63}$/.test(iface)) {
+    throw new VeilError('BAD_ARGUMENT', `interface '${iface.slice(0, 80)}': not an interface name (letters, digits, _ . : @ -)`);
+  }
+  if (filter && /^\s*-/.test(filter)) throw new VeilError('BAD_ARGUMENT', `capture filter '${filter.slice(0, 80)}': a BPF expression never starts with '-'`);
+  if (filter && /[\0\n\r]/.test(filter)) throw new VeilError('BAD_ARGUMENT', 'capture filter: control characters are not allowed');
+}
+
+/**
  * Starts `tcpdump -i IFACE -U -w - [-s SNAPLEN] [FILTER]` (or `dumpcap -i IFACE -w - -P -q ...` when tcpdump is not
  * installed). Failures (tool missing, permission denied, no such interface, bad filter) surface as a
  * {@link LiveCaptureError} on the stream, which `readCapture` rethrows, carrying the tool's own stderr.
@@ -98,6 +113,7 @@ function explain(tool: string, opts: LiveCaptureOptions, code: number | null, si
  * ```
  */
 export function openLiveCapture(opts: LiveCaptureOptions): LiveCapture {
+  checkLiveArgs(opts.iface, opts.filter);
   const out = new PassThrough({ highWaterMark: 1 << 20 });
   let child: ChildProcess | null = null;
   let stopping = false;
@@ -106,7 +122,8 @@ export function openLiveCapture(opts: LiveCaptureOptions): LiveCapture {
   const tcpdumpArgs = ['-i', opts.iface, '-U', '-w', '-'];
   if (opts.snaplen) tcpdumpArgs.push('-s', String(opts.snaplen));
   if (opts.bufferKiB) tcpdumpArgs.push('-B', String(Math.max(1, Math.round(opts.bufferKiB))));
-  if (opts.filter) tcpdumpArgs.push(opts.filter);
+  // After '--': a filter starting with '-' must never be read as an option (-w FILE, -r FILE, -F FILE, -V ...).
+  if (opts.filter) tcpdumpArgs.push('--', opts.filter);
   const dumpcapArgs = ['-i', opts.iface, '-w', '-', '-P', '-q'];
   if (opts.snaplen) dumpcapArgs.push('-s', String(opts.snaplen));
   if (opts.bufferKiB) dumpcapArgs.push('-B', String(Math.max(1, Math.round(opts.bufferKiB / 1024))));

@@ -1,4 +1,4 @@
-import { VeilError } from './errors.ts';
+import { VeilError } from '../core/errors.ts';
 
 /**
  * Contracts of the wire layer: what a capture reader hands out and what the packet decoder fills in.
@@ -113,13 +113,23 @@ export interface RawFrame {
   fileOffset: number;
 }
 
+/** Codes of capture reader failures: damage at a byte offset (the first three), or a file that cannot be read. */
+export const CaptureErrorCode = {
+  TRUNCATED: 'TRUNCATED',
+  BAD_MAGIC: 'BAD_MAGIC',
+  CORRUPT_RECORD: 'CORRUPT_RECORD',
+  IO: 'IO',
+} as const;
+export type CaptureErrorCode = (typeof CaptureErrorCode)[keyof typeof CaptureErrorCode];
+
 /** A reader failure names the file and the byte offset where the damage starts. */
 export class CaptureError extends VeilError {
-  declare readonly code: 'TRUNCATED' | 'BAD_MAGIC' | 'CORRUPT_RECORD' | 'IO';
+  declare readonly code: CaptureErrorCode;
   readonly file: string;
   readonly offset: number;
+  /** `offset` < 0: the file could not be read at all (code IO), so no place in it is named. */
   constructor(code: CaptureError['code'], file: string, offset: number, detail: string) {
-    super(code, `${file}: ${detail} at byte offset ${offset}`);
+    super(code, offset < 0 ? `${file}: ${detail}` : `${file}: ${detail} at byte offset ${offset}`);
     this.name = 'CaptureError';
     this.file = file;
     this.offset = offset;

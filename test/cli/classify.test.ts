@@ -35,28 +35,28 @@ test('classify names every flow with the shipped category and VPN models, with c
   const REASONS = ['too_few_packets', 'out_of_distribution', 'low_confidence'];
   for (const row of rows) {
     // The models' own answers: an answer, or 'unknown' with the guard's reason (and an empty reason beside an answer).
-    for (const [m, names] of [['model_category', CATEGORIES], ['vpn', ['VPN', 'Non-VPN']]] as const) {
-      const reason = row[`${m}_unknown_reason`];
-      if (row[m] === 'unknown') assert.ok(REASONS.includes(reason as string), `${m} unknown: ${String(reason)}`);
-      else assert.ok((names as readonly string[]).includes(row[m] as string) && reason === '', `${m} ${String(row[m])} (${String(reason)})`);
+    for (const [m, names] of [['category', CATEGORIES], ['vpn', ['VPN', 'Non-VPN']]] as const) {
+      const reason = row[`${m}.unknown_reason`];
+      if (row[`${m}.label`] === 'unknown') assert.ok(REASONS.includes(reason as string) && row[`${m}.unknown`] === true, `${m} unknown: ${String(reason)}`);
+      else assert.ok((names as readonly string[]).includes(row[`${m}.label`] as string) && reason === null && row[`${m}.unknown`] === false, `${m} ${String(row[`${m}.label`])} (${String(reason)})`);
     }
-    for (const c of ['model_category_confidence', 'vpn_confidence']) assert.ok((row[c] as number) > 0 && (row[c] as number) <= 1, c);
-    for (const c of ['id_src_addr', 'tls_sni', 'tls_ja4', 'name_http_host', 'name_dns', 'app', 'app_source', 'category_confidence', 'model_category_unknown_reason']) assert.ok(c in row, c);
+    for (const c of ['category.confidence', 'vpn.confidence']) assert.ok((row[c] as number) > 0 && (row[c] as number) <= 1, c);
+    for (const c of ['id_src_addr', 'fwd_pkts', 'bwd_bytes', 'duration_us', 'tls_sni', 'tls_ja4', 'name_http_host', 'name_dns', 'app', 'app_source', 'category_confidence', 'category.unknown_reason']) assert.ok(c in row, c);
     assert.ok(VERDICT_CATEGORIES.includes(row.category as string), `category ${String(row.category)}`);
     assert.ok(['sni', 'cert', 'quic', 'http', 'dns', 'port', 'model', 'none'].includes(row.category_source as string));
   }
   // The scenario's one-packet flows (the NTP packet, the last DNS query) are below the VPN model's packet floor.
   const one = rows.filter((x) => x.id_src_port === 123 || (x.id_src_port === 5353 && x.id_end_reason === 'eof'));
   assert.equal(one.length, 2);
-  for (const x of one) assert.deepEqual([x.vpn, x.vpn_unknown_reason], ['unknown', 'too_few_packets']);
+  for (const x of one) assert.deepEqual([x['vpn.label'], x['vpn.unknown_reason']], ['unknown', 'too_few_packets']);
   // The scenario's DNS, NTP and ICMP flows are named by port conventions, whatever the behaviour model says.
   const dns = rows.find((x) => x.id_dst_port === 53)!;
   assert.deepEqual([dns.app, dns.app_source, dns.category, dns.category_source], ['DNS', 'port', 'network_services', 'port']);
   assert.ok(rows.some((x) => x.app === 'NTP'));
   assert.match(r.stderr, /by application:/);
   assert.match(r.stderr, /by category:/);
-  assert.match(r.stderr, /by model_category:/);
-  assert.match(r.stderr, /by vpn:/);
+  assert.match(r.stderr, /by category\.label:/);
+  assert.match(r.stderr, /by vpn\.label:/);
   assert.match(r.stderr, /8 flows/);
 });
 
@@ -72,11 +72,11 @@ test('an unknown threshold turns low-confidence answers into unknown', () => {
   const r = veil(['classify', SCENARIO, '-o', out, '-q', '--unknown-below', '0.99']);
   assert.equal(r.status, 0, r.stderr);
   const rows = jsonl(out);
-  assert.ok(rows.some((x) => x.model_category === 'unknown' || x.vpn === 'unknown'));
-  assert.ok(rows.some((x) => x.model_category === 'unknown' && x.model_category_unknown_reason === 'low_confidence'));
+  assert.ok(rows.some((x) => x['category.label'] === 'unknown' || x['vpn.label'] === 'unknown'));
+  assert.ok(rows.some((x) => x['category.label'] === 'unknown' && x['category.unknown_reason'] === 'low_confidence'));
   // Where no name or port convention speaks and the model is unsure, the verdict is unknown.
   for (const x of rows) if (x.category_source === 'none') assert.equal(x.category, 'unknown');
-  for (const x of rows) if (x.vpn !== 'unknown') assert.ok((x.vpn_confidence as number) >= 0.99);
+  for (const x of rows) if (x['vpn.label'] !== 'unknown') assert.ok((x['vpn.confidence'] as number) >= 0.99);
 });
 
 test('a model of your own is applied beside the shipped ones; a foreign model file is refused clearly', () => {
@@ -93,7 +93,12 @@ test('a model of your own is applied beside the shipped ones; a foreign model fi
   const r = veil(['classify', SCENARIO, '--model', `${model}=application`, '-o', out, '-q']);
   assert.equal(r.status, 0, r.stderr);
   const rows = jsonl(out);
-  assert.ok(rows.every((x) => ['alpha', 'beta', 'unknown'].includes(x.application as string) && 'category' in x));
+  assert.ok(rows.every((x) => ['alpha', 'beta', 'unknown'].includes(x['application.label'] as string) && 'category' in x));
+  // The one answer layout: identity columns in the meter's order, counters, names, the verdict, then each model.
+  const keys = Object.keys(rows[0]!);
+  assert.deepEqual(keys.slice(0, 11), ['id_flow', 'id_src_addr', 'id_dst_addr', 'id_src_port', 'id_dst_port', 'id_protocol', 'id_ip_version', 'id_first_ts', 'id_last_ts', 'id_end_reason', 'id_capture']);
+  assert.deepEqual(keys.slice(-12), ['category.label', 'category.confidence', 'category.unknown', 'category.unknown_reason',
+    'vpn.label', 'vpn.confidence', 'vpn.unknown', 'vpn.unknown_reason', 'application.label', 'application.confidence', 'application.unknown', 'application.unknown_reason']);
   const bad = path.join(tmp, 'bad.veilmodel');
   writeFileSync(bad, 'not a model at all');
   const b = veil(['classify', SCENARIO, '--model', bad, '-q']);

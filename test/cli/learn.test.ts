@@ -5,7 +5,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PcapWriter, buildPacket } from '../../src/wire/writer.ts';
+import { PcapWriter } from '../../src/wire/writer.ts';
+import { buildPacket } from '../../src/wire/testing.ts';
 import { clientHelloBody, ext, handshake, record } from '../tls/builder.ts';
 import { loadModel } from '../../src/model/index.ts';
 
@@ -71,9 +72,14 @@ test('veil learn: names label the captures, the model learns behaviour only and 
   const c = veil(['classify', path.join(tmp, 'hidden.pcap'), '--model', model, '-o', out, '-q']);
   assert.equal(c.status, 0, c.stderr);
   const [head, ...rows] = readFileSync(out, 'utf8').trim().split('\n').map((l) => l.split(','));
-  const ans = head!.indexOf('apps'); // a model's answer column is named after its file
+  const ans = head!.indexOf('apps.label'); // a model's answers are named after its file (docs/ANSWERS.md)
   assert.ok(ans >= 0, `a model answer column in ${head}`);
   assert.deepEqual(rows.map((x) => x[ans]), ['Netflix', 'Netflix', 'Zoom', 'Zoom'], 'recognised by behaviour with no name in view');
+  // Its answers are the verdict's application where no name shows, and the service's category goes with them.
+  const col = (n: string) => rows.map((x) => x[head!.indexOf(n)]);
+  assert.deepEqual(col('app'), ['Netflix', 'Netflix', 'Zoom', 'Zoom']);
+  assert.deepEqual(col('app_source'), ['model', 'model', 'model', 'model']);
+  assert.deepEqual(col('category'), ['streaming', 'streaming', 'voip', 'voip']);
 });
 
 test('veil learn --target category learns the category', async () => {

@@ -28,15 +28,16 @@ test('a fatal error leaves no output file and no empty summary behind (classify,
 });
 
 test('the classify table shows the negotiated ALPN only and marks a cut name with an ellipsis', () => {
-  // The columns of SHOWN (20), the verdict (5), one model's answer (3).
-  const o = [7, '10.0.0.1', 50000, '10.0.0.2', 443, 6, 0, 1, 'fin', 'x.pcap', 3, 3, 100, 200,
-    'a-very-long-server-name.example-cdn.com', '', 'h2,http/1.1', 't13d1516h2_8daaf6152771_e5627efa2ab1', '', '',
-    'Example', 'sni', 'browsing', 'sni', 0.9, 'Non-VPN', 0.8, ''];
-  const line = tableRow(o, 1);
+  const names = ['id_flow', 'id_src_addr', 'id_src_port', 'id_dst_addr', 'id_dst_port', 'id_protocol', 'tls_sni', 'tls_alpn', 'tls_alpn_offered',
+    'tls_ja4', 'app', 'app_source', 'category', 'category_source', 'category_confidence'];
+  const o = [7, '10.0.0.1', 50000, '10.0.0.2', 443, 6, 'a-very-long-server-name.example-cdn.com', '', 'h2,http/1.1',
+    't13d1516h2_8daaf6152771_e5627efa2ab1', 'Example', 'sni', 'browsing', 'sni', 0.9];
+  const at = Object.assign(Object.fromEntries(names.map((n, i) => [n, i])), { models: [] as number[] });
+  const line = tableRow(o, at);
   assert.match(line, /a-very-long-server-name.exa\u2026 /, 'cut at 28 characters with an ellipsis');
   assert.doesNotMatch(line, / h2 /, 'no ALPN was negotiated: the first offered one is not shown as if it were');
-  o[15] = 'h2';
-  assert.match(tableRow(o, 1), / h2 {8}t13d/);
+  o[7] = 'h2';
+  assert.match(tableRow(o, at), / h2 {8}t13d/);
   assert.equal(fit('short', 8), 'short   ');
 });
 

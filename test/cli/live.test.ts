@@ -82,7 +82,7 @@ test('veil classify --interface: curl\'s TLS flows are classified with their SNI
     const { out, veil } = await liveTlsRun(['classify'], /classifying live traffic on lo/, procs);
     const text = readFileSync(out, 'utf8');
     const header = text.split('\n')[0]!.split(',');
-    assert.ok(header.includes('tls_sni') && header.includes('category') && header.includes('vpn_confidence'), header.join(','));
+    assert.ok(header.includes('tls_sni') && header.includes('category') && header.includes('vpn.confidence'), header.join(','));
     const line = text.split('\n').find((l) => l.includes('one.veil.test'))!;
     assert.match(line, /,(ads_analytics|browsing|chat|cloud|file_transfer|gaming|mail|network_services|remote_access|social|software_update|streaming|voip|vpn|unknown),/, 'a category answer on the flow');
     assert.match(text, /one\.veil\.test/);

@@ -10,7 +10,8 @@ import {
   type Table,
 } from '../../src/dataset/index.ts';
 import { columnDefinition } from '../../src/dataset/definitions.ts';
-import { PcapWriter, buildPacket } from '../../src/wire/writer.ts';
+import { PcapWriter } from '../../src/wire/writer.ts';
+import { buildPacket } from '../../src/wire/testing.ts';
 import { clientHelloBody, ext, handshake, record } from '../tls/builder.ts';
 
 /**

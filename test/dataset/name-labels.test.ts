@@ -42,6 +42,11 @@ test('a connection cut by a timeout hands its name to its next part, which shows
   assert.equal(third.app, 'Zoom', 'and on through every cut part');
   // The connection ended: a new flow on the same 5-tuple is a new connection.
   assert.equal(l.label(row(50000, 443, 6, '')), null);
+  // The server speaks first after an idle cut: the next part's source is the server, and it still inherits.
+  const r = new CaptureNameLabeller(cat, columns);
+  r.label(row(50000, 443, 6, 'us04web.zoom.us', 'idle'));
+  const reversed: CellValue[] = ['10.0.0.2', '10.0.0.1', 443, 50000, 6, 'fin', '', ''];
+  assert.equal(r.label(reversed)?.app, 'Zoom');
   // Another 5-tuple does not inherit.
   const m = new CaptureNameLabeller(cat, columns);
   m.label(row(50000, 443, 6, 'us04web.zoom.us', 'active'));

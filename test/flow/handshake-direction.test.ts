@@ -7,7 +7,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { extractFlows } from '../../src/flow/meter.ts';
-import { PcapWriter, buildPacket } from '../../src/wire/writer.ts';
+import { PcapWriter } from '../../src/wire/writer.ts';
+import { buildPacket } from '../../src/wire/testing.ts';
 import type { CellValue, ColumnDef } from '../../src/flow/columns.ts';
 import { clientHelloBody, serverHelloBody, handshake, record, ext, sext } from '../tls/builder.ts';
 

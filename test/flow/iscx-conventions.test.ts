@@ -7,7 +7,8 @@ import { extended, SHARED_DATA } from '../helpers/shared.ts';
 import { loadTable, type Table } from '../../src/dataset/index.ts';
 import { extractFlows } from '../../src/flow/meter.ts';
 import type { CellValue } from '../../src/flow/columns.ts';
-import { PcapWriter, buildPacket, linkTypeOf, type PacketSpec } from '../../src/wire/writer.ts';
+import { PcapWriter } from '../../src/wire/writer.ts';
+import { buildPacket, linkTypeOf, type PacketSpec } from '../../src/wire/testing.ts';
 
 /**
  * The ISCX 2016 conventions of the 23 time-based columns, checked two ways: empirically on the ARFF files

@@ -6,7 +6,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { extractFlows, type MeterOptions } from '../../src/flow/meter.ts';
 import type { CellValue, ColumnDef } from '../../src/flow/columns.ts';
-import { PcapWriter, PcapngWriter, linkTypeOf, type LinkName } from '../../src/wire/writer.ts';
+import { PcapWriter, PcapngWriter } from '../../src/wire/writer.ts';
+import { linkTypeOf, type LinkName } from '../../src/wire/testing.ts';
 import { frames } from './scenario.ts';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/flow/', import.meta.url));
@@ -42,10 +43,14 @@ function linkFree(r: Row): Row {
 test('golden: the scenario capture gives the committed flows', async () => {
   const pcap = path.join(FIXTURES, 'scenario.pcap');
   const golden = path.join(FIXTURES, 'scenario.flows.jsonl');
-  if (process.env.UPDATE_GOLDEN || !existsSync(pcap)) writePcap(pcap, 'ether');
+  // Only UPDATE_GOLDEN=1 writes the fixtures: a missing one is a failure, never a new baseline.
+  if (process.env.UPDATE_GOLDEN === '1') writePcap(pcap, 'ether');
+  assert.ok(existsSync(pcap), `${pcap} is missing (UPDATE_GOLDEN=1 rebuilds it from test/flow/scenario.ts)`);
+  assert.deepEqual(readFileSync(pcap), readFileSync(writePcap(path.join(tmp, 'scenario-built.pcap'), 'ether')), 'the committed capture matches its builder');
   const { rows } = await meter(pcap);
   const text = rows.map((r) => JSON.stringify(r)).join('\n') + '\n';
-  if (process.env.UPDATE_GOLDEN || !existsSync(golden)) writeFileSync(golden, text);
+  if (process.env.UPDATE_GOLDEN === '1') writeFileSync(golden, text);
+  assert.ok(existsSync(golden), `${golden} is missing (UPDATE_GOLDEN=1 writes it after you have checked the flows)`);
   assert.equal(text, readFileSync(golden, 'utf8'));
 });
 

@@ -2,7 +2,7 @@
  * The golden scenario: a small capture built with our own pcap writer, covering every way a flow starts and
  * ends. Used by the meter's golden tests (and regenerated into test/fixtures/flow/ with UPDATE_GOLDEN=1).
  */
-import { buildPacket, type LinkName, type PacketSpec } from '../../src/wire/writer.ts';
+import { buildPacket, type LinkName, type PacketSpec } from '../../src/wire/testing.ts';
 
 export interface ScenarioPacket { tsUs: number; spec: PacketSpec }
 

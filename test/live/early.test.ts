@@ -8,6 +8,8 @@ import path from 'node:path';
 import { Meter } from '../../src/flow/meter.ts';
 import type { CellValue, ColumnDef } from '../../src/flow/columns.ts';
 import { readCapture } from '../../src/wire/reader.ts';
+import { PcapWriter } from '../../src/wire/writer.ts';
+import { buildPacket } from '../../src/wire/testing.ts';
 import { LiveMeter } from '../../src/live/classifier.ts';
 import { earlyFeatureColumns } from '../../src/live/early.ts';
 import { LiveHub, CLIENT_BUFFER_BYTES } from '../../src/service/live/hub.ts';
@@ -55,25 +57,56 @@ test('packetLimit N: every flow is written as of its N-th packet (sequence colum
   }
 });
 
+test('LiveMeter: a batch of finals filled by short flows never overtakes the early row of a long one', async () => {
+  const t = tempDir('veil-early-order-');
+  try {
+    // Flow A reaches 5 packets (its early row waits in a batch of 2), then ends; two short flows end after it, so
+    // the batch of finals [A, B] fills while A's early row is still waiting.
+    const w = new PcapWriter();
+    let ts = 1_700_000_000_000_000;
+    const flow = (sport: number, n: number) => {
+      const c = { src: '10.0.0.1', dst: '10.0.0.2', sport, dport: 443 };
+      for (let i = 0; i < n - 1; i++) w.writePacket(buildPacket({ ...c, flags: 'PA', seq: 100 + i * 10, payload: new Uint8Array(10) }), { tsUs: (ts += 1000) });
+      w.writePacket(buildPacket({ ...c, flags: 'R', seq: 999 }), { tsUs: (ts += 1000) });
+      ts += 10e6; // past the closed flow's grace: it ends on the next packet
+    };
+    flow(40000, 6); flow(40001, 3); flow(40002, 3); flow(40003, 3);
+    const file = path.join(t.dir, 'order.pcap');
+    writeFileSync(file, w.toBuffer());
+    const order: string[] = [];
+    let C: readonly ColumnDef[] = [];
+    const lm = new LiveMeter({ meter: {}, early: 5, batch: 2, onRows: (kind, rows, columns) => { C = columns; for (const r of rows) order.push(`${kind}:${r[C.findIndex((c) => c.name === 'id_src_port')]}`); } });
+    await readCapture({ path: file }, (f) => lm.frame(f));
+    lm.end();
+    assert.ok(order.includes('early:40000') && order.includes('final:40000'), order.join(' '));
+    assert.ok(order.indexOf('early:40000') < order.indexOf('final:40000'), `early before final: ${order.join(' ')}`);
+  } finally {
+    t.cleanup();
+  }
+});
+
 test('LiveMeter: an early row at packet N and a final row at the end, with the same flow key; flows shorter than N get only the final', async () => {
   const t = tempDir('veil-early-');
   try {
     const file = path.join(t.dir, 'c.pcap');
     writeFileSync(file, makeCapture(6, 6));
-    const got: { kind: string; rows: CellValue[][]; columns: ColumnDef[] }[] = [];
-    const lm = new LiveMeter({ meter: {}, early: 5, batch: 1, onRows: (kind, rows, columns) => got.push({ kind, rows, columns }) });
-    await readCapture({ path: file }, (f) => lm.frame(f));
-    lm.end();
-    const early = got.filter((g) => g.kind === 'early').flatMap((g) => g.rows);
-    const final = got.filter((g) => g.kind === 'final').flatMap((g) => g.rows);
-    assert.equal(early.length, 6);
-    assert.equal(final.length, 6);
-    const C = got[0]!.columns;
-    const key = (r: CellValue[]) => ['id_src_port', 'id_first_ts'].map((n) => r[C.findIndex((c) => c.name === n)]).join('|');
-    assert.deepEqual(early.map(key).sort(), final.map(key).sort());
-    // Every early row precedes its flow's final row.
-    const order = got.flatMap((g) => g.rows.map((r) => `${g.kind}:${key(r)}`));
-    for (const r of early) assert.ok(order.indexOf(`early:${key(r)}`) < order.indexOf(`final:${key(r)}`));
+    // Batch sizes below and above the flow count: a full batch of finals must not overtake the early rows waiting.
+    for (const batch of [1, 2, 3, 4, 256]) {
+      const got: { kind: string; rows: CellValue[][]; columns: ColumnDef[] }[] = [];
+      const lm = new LiveMeter({ meter: {}, early: 5, batch, onRows: (kind, rows, columns) => got.push({ kind, rows, columns }) });
+      await readCapture({ path: file }, (f) => lm.frame(f));
+      lm.end();
+      const early = got.filter((g) => g.kind === 'early').flatMap((g) => g.rows);
+      const final = got.filter((g) => g.kind === 'final').flatMap((g) => g.rows);
+      assert.equal(early.length, 6);
+      assert.equal(final.length, 6);
+      const C = got[0]!.columns;
+      const key = (r: CellValue[]) => ['id_src_port', 'id_first_ts'].map((n) => r[C.findIndex((c) => c.name === n)]).join('|');
+      assert.deepEqual(early.map(key).sort(), final.map(key).sort());
+      // Every early row precedes its flow's final row.
+      const order = got.flatMap((g) => g.rows.map((r) => `${g.kind}:${key(r)}`));
+      for (const r of early) assert.ok(order.indexOf(`early:${key(r)}`) < order.indexOf(`final:${key(r)}`), `batch ${batch}: early before final`);
+    }
     const none: string[] = [];
     const lm2 = new LiveMeter({ meter: {}, early: 40, onRows: (kind) => none.push(kind) });
     await readCapture({ path: file }, (f) => lm2.frame(f));

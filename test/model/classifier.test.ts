@@ -2,7 +2,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { makeTable, numberColumn, stringColumn, concatTables, Rng, type Table } from '../../src/dataset/index.ts';
 import {
-  prepareTraining, makeSplit, crossValidate, cvEvaluation, trainModel, evaluateModel, predictTable, predictionTable,
+  prepareTraining, makeSplit, crossValidate, cvEvaluation, trainModel, evaluateModel, predictTable,
   closeWorkers, type TrainConfig,
 } from '../../src/model/index.ts';
 import { generatedTable } from './helpers.ts';
@@ -68,17 +68,21 @@ test('open set: flows of an application never trained on come out unknown; known
   assert.equal(r0.unknown.count, 0);
 });
 
-test('prediction output: identity columns, answer, confidence and top 3', async () => {
+test('prediction output is the answer layout: identity columns, then the model\'s label, confidence, unknown and reason', async () => {
+  const { answerModel, tableAnswerPlan } = await import('../../src/classify/capture.ts');
   const cfg: TrainConfig = { label: 'app', model: 'boosting', boosting: { maxIter: 20 } };
   const model = await trainModel(prepareTraining(table, cfg), cfg);
   const t = generatedTable(50, 3, 31, 'new.csv', 3);
   const pred = predictTable(model, t);
-  const out = predictionTable(model, t, pred);
-  assert.deepEqual(out.columns.map((c) => c.name), ['id_flow', 'id_capture', 'predicted', 'confidence', 'top1', 'top1_p', 'top2', 'top2_p', 'top3', 'top3_p', 'novelty', 'unknown_reason']);
-  const conf = out.columns[3]!;
-  const p1 = out.columns[5]!;
-  assert.ok(conf.kind === 'number' && p1.kind === 'number');
-  assert.deepEqual(conf.values, p1.values);
+  const plan = tableAnswerPlan(t, [answerModel('app', model)], { catalog: null });
+  const b = plan.answer(t);
+  assert.deepEqual(b.columns.map((c) => c.name), ['id_flow', 'id_capture', 'app.label', 'app.confidence', 'app.unknown', 'app.unknown_reason']);
+  assert.deepEqual(b.answers[0]!.confidence, pred.confidence);
+  for (let i = 0; i < t.rows; i++) {
+    const l = pred.label[i]!;
+    assert.equal(b.rows[i]![2], l < 0 ? 'unknown' : model.manifest.classes[l]);
+    assert.equal(b.rows[i]![4], l < 0);
+  }
 });
 
 test('evaluation on the model result: permutation importance ranks the informative columns first', async () => {

@@ -60,7 +60,7 @@ test('veil train --folds, evaluate --json --report and predict on a flow table',
   assert.equal(await quietly(() => predict([model, test2, '-o', out, '-q'])), 0);
   const lines = (await readFile(out, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
   assert.equal(lines.length, 300);
-  assert.deepEqual(Object.keys(lines[0]!), ['id_flow', 'id_capture', 'predicted', 'confidence', 'top1', 'top1_p', 'top2', 'top2_p', 'top3', 'top3_p', 'novelty', 'unknown_reason']);
+  assert.deepEqual(Object.keys(lines[0]!), ['id_flow', 'id_capture', 'm.label', 'm.confidence', 'm.unknown', 'm.unknown_reason']);
 });
 
 test('veil predict refuses a table lacking the model columns, naming them', async () => {
@@ -101,7 +101,7 @@ test('veil predict on a capture extracts flows and classifies them', async () =>
   const pred = (await loadTable(out)).table;
   assert.equal(pred.rows, t.rows);
   assert.ok(pred.columns.some((c) => c.name === 'id_src_addr'));
-  assert.ok(pred.columns.some((c) => c.name === 'predicted'));
+  assert.ok(pred.columns.some((c) => c.name === 'm.label'));
 
   // A capture cut short: the flows before the damage are predicted, the damage is reported, the exit code is 1.
   const bytes = await readFile(pcap);

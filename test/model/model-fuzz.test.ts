@@ -6,7 +6,7 @@ import {
   prepareTraining, trainModel, serializeModel, deserializeModel, predictTable, closeWorkers, ModelError,
   type TrainConfig, type VeilModel,
 } from '../../src/model/index.ts';
-import { VeilError } from '../../src/wire/errors.ts';
+import { VeilError } from '../../src/core/errors.ts';
 import { generatedTable } from './helpers.ts';
 import { sequenceTable } from './nn-helpers.ts';
 import { manifestOf, withManifest, withManifestText } from './manifest-helpers.ts';

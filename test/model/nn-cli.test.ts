@@ -37,7 +37,7 @@ test('veil train --model cnn learns the early-packet sequence; veil predict appl
   assert.equal(p.status, 0, p.stderr);
   const lines = (await readFile(out, 'utf8')).trim().split('\n');
   assert.equal(lines.length, 121);
-  assert.match(lines[0]!, /^id_flow,predicted,confidence,top1/);
+  assert.match(lines[0]!, /^id_flow,.*cnn\.label,cnn\.confidence,cnn\.unknown,cnn\.unknown_reason$/);
 });
 
 test('veil train refuses a sequence input on a table without one, and a bad --input', async () => {

@@ -168,6 +168,9 @@ test('an application model names the flow where its names are hidden, never over
   // Over a weak port guess (tcp/443 is 'browsing') the named service's category goes with it.
   const https = combineVerdict(nameVerdict({ proto: 6, sport: 50000, dport: 443 }, cat), null, { app });
   assert.deepEqual([https.app, https.category, https.categorySource], ['Zoom', 'voip', 'model']);
+  // ... and the category model, which may not override a guess, does not ride in with it, however sure.
+  const httpsBoth = combineVerdict(nameVerdict({ proto: 6, sport: 50000, dport: 443 }, cat), { label: 'streaming', confidence: 0.9 }, { app });
+  assert.deepEqual([httpsBoth.app, httpsBoth.category, httpsBoth.categoryConfidence], ['Zoom', 'voip', 0.8]);
   // A name in view wins over behaviour.
   const named = combineVerdict(nameVerdict({ sni: 'www.netflix.com', handshake: 'tls', proto: 6, sport: 50000, dport: 443 }, cat), null, { app });
   assert.deepEqual([named.app, named.appSource, named.category], ['Netflix', 'sni', 'streaming']);

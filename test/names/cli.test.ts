@@ -32,7 +32,7 @@ test('veil predict --verdict on a capture: the DNS-named flow gets its service, 
   const rows = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
   const named = rows.find((x) => x.id_dst_addr === '203.0.113.7')!;
   assert.deepEqual([named.app, named.app_source, named.category, named.category_source], ['Netflix', 'dns', 'streaming', 'dns']);
-  assert.ok('predicted' in named && 'confidence' in named);
+  assert.ok('category.label' in named && 'category.confidence' in named);
   const unnamed = rows.find((x) => x.id_dst_addr === '198.51.100.9')!;
   assert.ok(['model', 'none'].includes(unnamed.category_source as string));
 });

@@ -1,6 +1,7 @@
 /** Builds the DNS-answer fixture: a DNS response (CNAME chain, compressed names), then a TLS-less TCP flow to the
  * answered address, then a flow to an address no answer named; our own pcap writer. */
-import { PcapWriter, buildPacket, linkTypeOf } from '../../src/wire/writer.ts';
+import { PcapWriter } from '../../src/wire/writer.ts';
+import { buildPacket, linkTypeOf } from '../../src/wire/testing.ts';
 
 /** DNS name in wire form, optionally ending in a compression pointer. */
 export function dnsName(name: string, pointer?: number): number[] {

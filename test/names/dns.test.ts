@@ -52,7 +52,8 @@ test('HTTP Host is read by content, lower case, without port', () => {
 
 test('DNS-answer naming: a TLS-less TCP flow to an answered address gets the asked name and its service', async () => {
   const built = dnsCapture();
-  if (process.env.UPDATE_GOLDEN === '1' || !existsSync(FIXTURE)) writeFileSync(FIXTURE, built);
+  if (process.env.UPDATE_GOLDEN === '1') writeFileSync(FIXTURE, built);
+  assert.ok(existsSync(FIXTURE), `${FIXTURE} is missing (UPDATE_GOLDEN=1 rebuilds it from its builder)`);
   assert.deepEqual(readFileSync(FIXTURE), built, 'committed capture matches its builder (UPDATE_GOLDEN=1 rewrites it)');
   const rows: { row: CellValue[]; names: ReturnType<typeof flowNamesOf>; get: (n: string) => CellValue }[] = [];
   await extractFlows({ path: FIXTURE }, {}, (row, columns) => {

@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { connect, createServer } from 'node:net';
-import { PcapWriter, buildPacket } from '../../src/wire/writer.ts';
+import { PcapWriter } from '../../src/wire/writer.ts';
+import { buildPacket } from '../../src/wire/testing.ts';
 
 /** A TLS 1.3-style ClientHello record offering `sni` and `alpn` (enough for the handshake parser and JA4). */
 export function clientHello(sni: string, alpn: string[] = ['h2', 'http/1.1']): Buffer {

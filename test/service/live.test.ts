@@ -2,12 +2,12 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import https from 'node:https';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { freePort, kill, REPO, spawnServe, startTestServer, tempDir } from './helpers.ts';
+import { freePort, kill, REPO, sleep, spawnServe, startTestServer, tempDir } from './helpers.ts';
 import { chromeLikeHello, clientHelloBody, cat, ext, handshake, hex } from '../tls/builder.ts';
 import { cryptoFrame, paddingFrames, sealInitial } from '../quic/builder.ts';
 
@@ -195,6 +195,22 @@ test('live sources: a bad interface is a LIVE_CAPTURE error naming it; stop give
   assert.ok(info.capture && info.capture.captured > 0, 'tcpdump\'s own counters are read');
   assert.equal(info.capture.droppedByKernel, 0);
   assert.equal((await fetch(`${srv.url}/api/v1/live/sources/${id}`)).status, 404);
+});
+
+test('live sources: a filter or interface a capture tool would read as an option is refused, and nothing is written', { skip: skip ?? false }, async () => {
+  const t4 = tempDir('veil-live-inject-');
+  const out = path.join(t4.dir, 'pwned.pcap');
+  try {
+    for (const body of [{ interface: 'lo', filter: `-w${out}` }, { interface: 'lo', filter: ` -r ${out}` }, { interface: `-w${out}` }, { interface: 'lo;id' }]) {
+      const r = await fetch(`${srv.url}/api/v1/live/sources`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      assert.equal(r.status, 400, JSON.stringify(body));
+      assert.equal(((await r.json()) as any).error.code, 'BAD_REQUEST');
+    }
+    await sleep(500);
+    assert.ok(!existsSync(out), 'tcpdump never got -w');
+  } finally {
+    t4.cleanup();
+  }
 });
 
 test('live sources need an admin key on a server with API keys', { skip: skip ?? false }, async () => {

@@ -125,7 +125,7 @@ test('a CSV without the model\'s columns is refused with 400 MISSING_COLUMNS nam
   const r = await postJob(srv.url, { name: 'few.csv', data: csv }, { models: 'application' });
   assert.equal(r.status, 400);
   assert.equal(r.body.error.code, 'MISSING_COLUMNS');
-  assert.match(r.body.error.message, /few\.csv: lacks \d+ columns the model\(s\) need: .*bwd_/);
+  assert.match(r.body.error.message, /few\.csv: lacks \d+ columns the models need: .*bwd_/);
   assert.equal((await getJson(srv.url, '/healthz')).status, 200);
 });
 

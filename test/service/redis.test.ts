@@ -19,7 +19,10 @@ async function csvRows(base: string, id: string): Promise<string[][]> {
 test('redis: a round trip through a worker process; SIGTERM hands a running job back; SIGKILL mid-job: another worker finishes it, nothing lost or duplicated', async () => {
   const tmp = tempDir();
   const prefix = uniquePrefix('kill');
-  const srv = await startTestServer(tmp.dir, { redisUrl: SHARED, redisPrefix: prefix });
+  // The server logs the jobs its Redis workers run (it learns of them through BullMQ's events).
+  const logs: { job?: string; msg?: string; attempt?: number }[] = [];
+  const logStream = { write: (t: string) => { for (const l of t.split('\n')) if (l.trim()) logs.push(JSON.parse(l)); } };
+  const srv = await startTestServer(tmp.dir, { redisUrl: SHARED, redisPrefix: prefix, logStream });
   const fast = ['--concurrency', '1', '--lock-duration', '2000', '--stalled-interval', '500', '--grace', '0.2', '-q'];
   const procs: Proc[] = [await worker(SHARED, prefix, tmp.dir, fast)];
   const queue = new Queue(QUEUE_NAME, { connection: { url: SHARED }, prefix });
@@ -58,6 +61,11 @@ test('redis: a round trip through a worker process; SIGTERM hands a running job 
     assert.equal(job.state, 'done', JSON.stringify(job.error));
     assert.ok(job.attempts >= 3, `the takeover counts as a start (attempts ${job.attempts})`);
     assert.equal(job.summary.rows, 8000);
+    const lines = (id: string) => logs.filter((l) => l.job === id).map((l) => `${l.msg}${l.msg === 'job started' ? ` ${l.attempt}` : ''}`);
+    assert.deepEqual(lines(small.body.id), ['job started 1', 'job done']);
+    const big = lines(up.body.id);
+    assert.equal(big.at(-1), 'job done', big.join(', '));
+    assert.ok(big.filter((l) => l.startsWith('job started')).length >= 2, big.join(', '));
     const rows = await csvRows(srv.url, job.id);
     assert.equal(rows.length, 8000, 'every flow once');
     assert.equal(new Set(rows.map((r) => r[0])).size, 8000, 'no duplicate flow ids');

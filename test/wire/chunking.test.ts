@@ -6,7 +6,9 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
-import { buildPacket, PcapngWriter, PcapWriter, readCapture } from '../../src/wire/index.ts';
+import { readCapture } from '../../src/wire/index.ts';
+import { PcapngWriter, PcapWriter } from '../../src/wire/writer.ts';
+import { buildPacket } from '../../src/wire/testing.ts';
 import { chunkedStream, collect, FIXTURES, rng, tempDir } from './util.ts';
 
 const REPO = path.resolve(fileURLToPath(new URL('../..', import.meta.url)));

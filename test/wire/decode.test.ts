@@ -1,9 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  buildPacket, decodePacket, decodeStatusName, DecodeStatus, formatIp, linkTypeOf, newPacketInfo, parseIp, tcpFlags,
-  type PacketInfo, type PacketSpec, type RawFrame,
-} from '../../src/wire/index.ts';
+import { decodePacket, decodeStatusName, DecodeStatus, formatIp, newPacketInfo, parseIp, type PacketInfo, type RawFrame } from '../../src/wire/index.ts';
+import { buildPacket, linkTypeOf, tcpFlags, type PacketSpec } from '../../src/wire/testing.ts';
 
 const info = newPacketInfo();
 

@@ -5,7 +5,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildPacket, decodePacket, DecodeStatus, linkTypeName, newPacketInfo, PcapWriter, type RawFrame } from '../../src/wire/index.ts';
+import { decodePacket, DecodeStatus, linkTypeName, newPacketInfo, type RawFrame } from '../../src/wire/index.ts';
+import { PcapWriter } from '../../src/wire/writer.ts';
+import { buildPacket } from '../../src/wire/testing.ts';
 import { extractFlows } from '../../src/flow/meter.ts';
 
 const VEIL = fileURLToPath(new URL('../../bin/veil.js', import.meta.url));

@@ -13,7 +13,7 @@ function fakeTool(dir: string, name: string, body: string): string {
   return file;
 }
 
-test('the reader consumes the capture tool stdout unchanged; arguments follow tcpdump -i IFACE -U -w - FILTER', async () => {
+test('the reader consumes the capture tool stdout unchanged; arguments follow tcpdump -i IFACE -U -w - -- FILTER', async () => {
   const { dir, cleanup } = tempDir();
   try {
     const args = path.join(dir, 'args');
@@ -23,10 +23,16 @@ test('the reader consumes the capture tool stdout unchanged; arguments follow tc
     const s = await readCapture({ stream: cap.stream, name: cap.name }, () => { frames++; });
     assert.equal(s.error, null);
     assert.equal(frames, 27);
-    assert.deepEqual(readFileSync(args, 'utf8').trim().split('\n'), ['-i', 'eth9', '-U', '-w', '-', '-s', '128', 'tcp port 4222']);
+    assert.deepEqual(readFileSync(args, 'utf8').trim().split('\n'), ['-i', 'eth9', '-U', '-w', '-', '-s', '128', '--', 'tcp port 4222']);
     await cap.stop();
   } finally {
     cleanup();
+  }
+});
+
+test('a filter or interface the tool would read as an option is refused before it runs', () => {
+  for (const o of [{ iface: 'eth0', filter: '-w /tmp/x' }, { iface: 'eth0', filter: '  -r/etc/shadow' }, { iface: '-weth0' }, { iface: 'eth0 -w' }]) {
+    assert.throws(() => openLiveCapture({ ...o, tcpdumpPath: '/nonexistent/tcpdump' }), /not an interface name|never starts with '-'/, JSON.stringify(o));
   }
 });
 

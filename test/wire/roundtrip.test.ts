@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  buildPacket, linkTypeOf, LinkType, PcapngWriter, PcapWriter, type ByteOrder, type PacketSpec,
-} from '../../src/wire/index.ts';
+import { LinkType } from '../../src/wire/index.ts';
+import { PcapngWriter, PcapWriter, type ByteOrder } from '../../src/wire/writer.ts';
+import { buildPacket, linkTypeOf, type PacketSpec } from '../../src/wire/testing.ts';
 import { execFileSync } from 'node:child_process';
 import { collect, decodeAll, have, oneChunk, tempDir, type Frame } from './util.ts';
 

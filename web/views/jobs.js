@@ -1,7 +1,9 @@
+// @ts-check
 import { del, get } from '../api.js';
 import { h, badge, errorBox, fmtBytes, fmtTime, progressBar, notify } from '../ui.js';
 
 /** Jobs list with live status: polls every second while any job is queued or running, every 5 s otherwise. */
+/** @param {HTMLElement} root */
 export async function jobsView(root) {
   const body = h('tbody');
   const err = h('div');
@@ -9,14 +11,16 @@ export async function jobsView(root) {
     h('thead', {}, h('tr', {}, ...['Job', 'Input', 'Models', 'State', 'Progress', 'Flows', 'Created', ''].map((t) => h('th', {}, t)))),
     body);
   root.append(h('h1', {}, 'Jobs'), err, table);
-  let timer = null, stopped = false;
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  let timer;
+  let stopped = false;
 
   async function refresh() {
     let busy = false;
     try {
       const { jobs } = await get('/jobs', { limit: 200 });
       err.replaceChildren();
-      body.replaceChildren(...jobs.map((j) => {
+      body.replaceChildren(...jobs.map((/** @type {import('./job.js').Job} */ j) => {
         if (j.state === 'queued' || j.state === 'running') busy = true;
         return h('tr', { dataset: { id: j.id, state: j.state } },
           h('td', {}, h('a', { href: `#/jobs/${j.id}` }, j.id)),
@@ -29,7 +33,7 @@ export async function jobsView(root) {
           h('td', {}, h('button.link', {
             onclick: async () => {
               if (!confirm(`Delete job ${j.id} and its results?`)) return;
-              try { await del(`/jobs/${j.id}`); notify(`Deleted ${j.id}.`); refresh(); } catch (e) { notify(e.message, 'error'); }
+              try { await del(`/jobs/${j.id}`); notify(`Deleted ${j.id}.`); refresh(); } catch (e) { notify(e instanceof Error ? e.message : String(e), 'error'); }
             },
           }, j.state === 'queued' || j.state === 'running' ? 'cancel' : 'delete')));
       }));

@@ -1,4 +1,4 @@
-import { Rng, deriveSeed } from '../../dataset/rng.ts';
+import { Rng, deriveSeed } from '../../core/rng.ts';
 import { ModelError, ModelErrorCode } from '../errors.ts';
 import { fitScaling, inputGrid, planInput, resolveInputKind } from './inputs.ts';
 import { networkProba } from './forward.ts';

@@ -1,4 +1,4 @@
-import { Rng, deriveSeed } from '../../dataset/rng.ts';
+import { Rng, deriveSeed } from '../../core/rng.ts';
 import { MISSING_BIN } from '../binning.ts';
 import { TreeBuilder, type FlatTree } from './ensemble.ts';
 

@@ -69,21 +69,43 @@ export const Job = Type.Object({
   summary: Type.Union([JobSummary, Type.Null()]),
 }, { $id: 'Job', title: 'Job' });
 export type JobT = Static<typeof Job>;
+/** A route's response as a reference to the shared Job schema (added once by buildApp): a route plugin that used the
+ * schema object itself would register a second 'Job' in its own context and break every other reference to it. */
+export const JobRef = Type.Unsafe<JobT>(Type.Ref('Job'));
 
 export const JobList = Type.Object({ jobs: Type.Array(Type.Ref('Job')), total: Type.Integer() });
 
 export const JobListQuery = Type.Object({
   state: Type.Optional(Type.Union([Type.Literal('queued'), Type.Literal('running'), Type.Literal('done'), Type.Literal('failed'), Type.Literal('cancelled')])),
-  offset: Type.Integer({ minimum: 0, default: 0 }),
-  limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 }),
+  offset: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
 });
 
 export const ResultsQuery = Type.Object({
-  offset: Type.Integer({ minimum: 0, default: 0 }),
-  limit: Type.Integer({ minimum: 1, maximum: 5000, default: 100 }),
-  sort: Type.Optional(Type.String({ maxLength: 200, description: 'Column to order by' })),
+  offset: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 5000, default: 100 })),
+  sort: Type.Optional(Type.String({ maxLength: 200, description: 'Column to order by: one of the page\'s column names (another name answers 400 naming them)' })),
   desc: Type.Optional(Type.Boolean({ description: 'Descending order' })),
   q: Type.Optional(Type.String({ maxLength: 200, description: 'Case-insensitive substring filter over the row' })),
+  where: Type.Optional(Type.Array(Type.String({ maxLength: 400 }), { maxItems: 8, description: 'Exact matches `column=value`, repeatable (all must hold); an empty value matches empty cells' })),
+});
+
+export const GroupsQuery = Type.Object({
+  by: Type.String({ maxLength: 200, description: 'Column to group by (a host, service, SNI or category column, or any other)' }),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
+  q: Type.Optional(Type.String({ maxLength: 200, description: 'Case-insensitive substring filter over the row' })),
+  where: Type.Optional(Type.Array(Type.String({ maxLength: 400 }), { maxItems: 8, description: 'Exact matches `column=value`, repeatable' })),
+});
+
+export const GroupPage = Type.Object({
+  by: Type.String(),
+  groups: Type.Integer({ description: 'Distinct values among the matching rows' }),
+  matched: Type.Integer({ description: 'Rows matching the filter' }),
+  rows: Type.Array(Type.Object({
+    value: Type.String({ description: 'The value as text (\'\' for empty cells)' }),
+    flows: Type.Integer(),
+    bytes: Type.Union([Type.Number(), Type.Null()], { description: 'Bytes both ways of these flows; null when the results carry no byte counts' }),
+  }), { description: 'Most flows first' }),
 });
 
 const Cell = Type.Union([Type.Number(), Type.String(), Type.Boolean(), Type.Null()]);
@@ -93,6 +115,9 @@ export const ResultColumn = Type.Object({
   type: Type.String(),
   role: Type.Union([Type.Literal('identity'), Type.Literal('metadata'), Type.Literal('label'), Type.Literal('prediction')]),
   model: Type.Optional(Type.String()),
+  kind: Type.String({ description: 'What the column holds, for display: flow, address, port, protocol, time, duration, bytes, packets, number, text, flag, name, service, category, source, fingerprint, alpn, confidence, label, unknown, reason, truth (src/service/api/columns.ts)' }),
+  unit: Type.String({ description: 'Unit from the column definition (us, s, bytes, packets, ratio ...), or empty' }),
+  description: Type.String({ description: 'Meaning from the column definition, or empty' }),
 });
 
 export const ResultPage = Type.Object({
@@ -140,8 +165,12 @@ export const Model = Type.Object({
   isDefault: Type.Boolean({ description: 'Applied to jobs that name no models' }),
 }, { $id: 'Model', title: 'Model' });
 
+export const ModelRefSchema = Type.Unsafe<Static<typeof Model>>(Type.Ref('Model'));
 export const ModelList = Type.Object({ models: Type.Array(Type.Ref('Model')) });
 export const ModelParams = Type.Object({ name: ModelName });
+export const ModelPatch = Type.Object({
+  default: Type.Boolean({ description: 'Apply the model to jobs and POST /classify requests that name no models' }),
+}, { additionalProperties: false });
 export const ModelChartParams = Type.Object({
   name: ModelName,
   chart: Type.Union([Type.Literal('importance.svg'), Type.Literal('f1.svg'), Type.Literal('confusion.svg')]),
@@ -164,7 +193,7 @@ export const ClassifyResponse = Type.Object({
 /** Documentation only: the multipart fields of POST /jobs (the body is streamed, not validated as a whole). */
 export const JobUploadDoc = Type.Object({
   file: Type.String({ format: 'binary', description: 'A capture (pcap, pcapng, optionally gzipped) or a flow table (CSV, JSONL, Parquet, ARFF)' }),
-  models: Type.Optional(Type.String({ description: 'Comma-separated model names (default: the default models)' })),
+  models: Type.Optional(Type.String({ description: 'Comma-separated model names or a JSON array; absent: the default models; empty ("" or []): no model (flows and names only)' })),
   label: Type.Optional(Type.String({ description: 'Label column of a flow table: adds a confusion matrix and per-class scores' })),
   partial: Type.Optional(Type.String({ description: '"true": keep the flows before damage in a truncated capture instead of refusing it' })),
 }, { required: ['file'] });
@@ -173,7 +202,7 @@ export const ModelUploadDoc = Type.Object({
   file: Type.String({ format: 'binary', description: 'A model artifact written by `veil train`' }),
   name: Type.Optional(Type.String({ description: 'Name to load it under (default: the file\'s own model name)' })),
   replace: Type.Optional(Type.String({ description: '"true" to replace a model of the same name' })),
-  default: Type.Optional(Type.String({ description: '"false" to load it without applying it to jobs that name no models' })),
+  default: Type.Optional(Type.String({ description: '"true" to make it a default model (applied to jobs that name no models); without it the upload is loaded but not a default' })),
 }, { required: ['file'] });
 
 export const ErrorList = Type.Object({

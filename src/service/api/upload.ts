@@ -34,7 +34,10 @@ export interface UploadOptions {
  * size limit, the partial file is removed and the request fails with 413.
  */
 export async function receiveUpload(req: FastifyRequest, opts: UploadOptions): Promise<ReceivedUpload> {
-  if (!req.isMultipart()) throw new ServiceError('UPLOAD_MISSING', 'send the file as multipart/form-data with one file part');
+  if (!req.isMultipart()) {
+    const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().slice(0, 80) || 'none';
+    throw new ServiceError('UNSUPPORTED_MEDIA_TYPE', `this route takes multipart/form-data with one file part, not a body of type ${type}`);
+  }
   mkdirSync(dirOf(opts.path), { recursive: true });
   const fields: Record<string, string> = {};
   let got: Omit<ReceivedUpload, 'fields'> | null = null;
@@ -61,7 +64,7 @@ export async function receiveUpload(req: FastifyRequest, opts: UploadOptions): P
     if (code === 'FST_FILES_LIMIT' || code === 'FST_PARTS_LIMIT' || code === 'FST_FIELDS_LIMIT') {
       throw new ServiceError('BAD_REQUEST', 'send one file part and at most 20 fields');
     }
-    if (code === 'FST_INVALID_MULTIPART_CONTENT_TYPE') throw new ServiceError('UPLOAD_MISSING', 'send the file as multipart/form-data');
+    if (code === 'FST_INVALID_MULTIPART_CONTENT_TYPE') throw new ServiceError('UNSUPPORTED_MEDIA_TYPE', 'send the file as multipart/form-data');
     throw err;
   }
   if (!got) throw new ServiceError('UPLOAD_MISSING', 'the multipart body has no file part');

@@ -105,7 +105,7 @@ export class EmbeddedQueue implements JobQueue {
       } else if (out.error.code === CANCELLED) {
         // DELETE /jobs/:id already moved the job to its final state.
       } else if (out.error.userFacing || attempts >= this.maxAttempts) {
-        this.reg.fail(id, out.error.code, out.error.userFacing ? out.error.message : `failed after ${attempts} attempts: ${firstLine(out.error.message)}`);
+        this.reg.fail(id, out.error.code, out.error.userFacing ? out.error.message : `failed after ${attempts} attempts: ${firstLine(out.error.message)}`, Date.now(), out.summary ?? null);
         // Input errors by code only (their message names the uploaded file); internal ones in full, to be fixed.
         this.opts.log?.(`job ${id} failed (${out.error.code})${out.error.userFacing ? '' : `: ${out.error.message}`}`);
       } else {

@@ -152,7 +152,7 @@ export class RedisQueue implements JobQueue {
       this.finish(id, storedSummary(this.opts.dataDir, id) ?? (bj.returnvalue as JobSummary));
     } else if (state === 'failed') {
       const { code, message } = parseReason(bj.failedReason);
-      if (code !== CANCELLED) this.reg.fail(id, code, message);
+      if (code !== CANCELLED) this.reg.fail(id, code, message, Date.now(), storedSummary(this.opts.dataDir, id));
       this.live.delete(id);
     } else if (state === 'active') {
       this.reg.markRunning(id, bj.attemptsStarted || bj.attemptsMade + 1);

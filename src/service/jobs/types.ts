@@ -128,4 +128,6 @@ export interface JobQueue {
 /** What a processor returns for one job. */
 export type ProcessOutcome =
   | { ok: true; summary: JobSummary }
-  | { ok: false; error: { code: string; message: string; userFacing: boolean } };
+  /** A failed job may still have committed results (a damaged capture: the flows before the damage); `summary`
+   * then describes them. */
+  | { ok: false; error: { code: string; message: string; userFacing: boolean }; summary?: JobSummary };

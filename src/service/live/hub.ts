@@ -143,10 +143,10 @@ export class LiveHub {
     const c: Client = { res, paused: false };
     this.clients.add(c);
     res.on('close', () => this.clients.delete(c));
-    this.send(c, 'hello', hello);
+    this.send(c, sseMessage('hello', hello));
   }
 
-  private send(c: Client, event: string, data: unknown): void {
+  private send(c: Client, message: string): void {
     const res = c.res;
     if (res.destroyed) { this.clients.delete(c); return; }
     if (res.writableLength > CLIENT_BUFFER_BYTES) {
@@ -155,11 +155,14 @@ export class LiveHub {
       res.destroy();
       return;
     }
-    res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    res.write(message);
   }
 
+  /** Sends one event to every client, serialised once. */
   broadcast(event: string, data: unknown): void {
-    for (const c of this.clients) this.send(c, event, data);
+    if (!this.clients.size) return;
+    const message = sseMessage(event, data);
+    for (const c of this.clients) this.send(c, message);
   }
 
   /** Sends the queued records (newest last) to every client. */
@@ -195,4 +198,9 @@ export class LiveHub {
     metric('veil_live_sse_clients_dropped_total', 'counter', 'Dashboard connections dropped because they read too slowly.', [`veil_live_sse_clients_dropped_total ${this.dropped}`]);
     return out.join('\n') + '\n';
   }
+}
+
+/** One server-sent event. */
+function sseMessage(event: string, data: unknown): string {
+  return `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
 }

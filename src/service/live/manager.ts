@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { LiveSource, type LiveSourceStats } from '../../live/source.ts';
 import type { LiveRecord } from '../../live/classifier.ts';
 import type { MeterOptions } from '../../flow/meter.ts';
+import { checkLiveArgs } from '../../wire/live.ts';
 import { ServiceError } from '../errors.ts';
 import type { ModelCatalog } from '../models/catalog.ts';
 import { findModelFile } from '../models/cache.ts';
@@ -35,6 +36,9 @@ export interface LiveManagerOptions {
   earlyModels?: { column: string; file: string }[];
   /** Most live sources at once. */
   maxSources?: number;
+  /** A source started without `early` / `workers` gets the server's (`veil serve --early`, `--live-workers`). */
+  defaultEarly?: number;
+  defaultWorkers?: number;
   log?: (m: string) => void;
 }
 
@@ -65,7 +69,11 @@ export class LiveManager {
 
   async start(req: LiveStartRequest): Promise<LiveSourceInfo> {
     if (this.sources.size >= (this.opts.maxSources ?? 4)) throw new ServiceError('BAD_REQUEST', `at most ${this.opts.maxSources ?? 4} live sources run at once; stop one first`);
-    if (!/^[A-Za-z0-9_.:@-]{1,64}$/.test(req.interface)) throw new ServiceError('BAD_REQUEST', `'${req.interface.slice(0, 80)}' is not an interface name`);
+    try {
+      checkLiveArgs(req.interface, req.filter);
+    } catch (e) {
+      throw new ServiceError('BAD_REQUEST', (e as Error).message);
+    }
     for (const s of this.sources.values()) {
       const st = s.source.stats();
       if (st.iface === req.interface && st.state === 'running' && st.filter === (req.filter ?? '')) {
@@ -79,8 +87,8 @@ export class LiveManager {
     const source = new LiveSource({
       iface: req.interface,
       ...(req.filter ? { filter: req.filter } : {}),
-      workers: req.workers ?? 1,
-      early: req.early ?? 0,
+      workers: req.workers ?? this.opts.defaultWorkers ?? 1,
+      early: req.early ?? this.opts.defaultEarly ?? 0,
       meter: { table: { idleTimeoutUs: 15e6, activeTimeoutUs: 120e6 }, ...this.opts.meter },
       models,
       catalogFiles: this.opts.catalogFiles ?? [],
@@ -95,7 +103,7 @@ export class LiveManager {
       throw err;
     }
     this.sources.set(id, { source, models: models.map((m) => m.column) });
-    this.opts.log?.(`live source ${id}: ${req.interface}${req.filter ? ` (${req.filter})` : ''}, ${req.workers ?? 1} worker(s), early verdicts ${req.early ? `at ${req.early} packets` : 'off'}`);
+    this.opts.log?.(`live source ${id}: ${req.interface}${req.filter ? ` (${req.filter})` : ''}, ${req.workers ?? this.opts.defaultWorkers ?? 1} worker(s), early verdicts ${(req.early ?? this.opts.defaultEarly) ? `at ${req.early ?? this.opts.defaultEarly} packets` : 'off'}`);
     return this.info(id);
   }
 

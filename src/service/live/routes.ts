@@ -17,7 +17,7 @@ const StartBody = Type.Object({
   interface: Type.String({ minLength: 1, maxLength: 64, description: 'Interface to capture on (as tcpdump -i takes it)' }),
   filter: Type.Optional(Type.String({ maxLength: 1024, description: 'BPF capture filter' })),
   workers: Type.Optional(Type.Integer({ minimum: 1, maximum: 16, description: 'Worker threads metering the shards (default 1)' })),
-  early: Type.Optional(Type.Integer({ minimum: 0, maximum: 64, description: 'Early verdict at this many packets (0: final verdicts only)' })),
+  early: Type.Optional(Type.Integer({ minimum: 0, maximum: 64, description: 'Early verdict at this many packets (0: final verdicts only; default: the server --early setting, 10)' })),
   models: Type.Optional(Type.Array(Type.String({ maxLength: 128 }), { maxItems: 16, description: 'Model names (default: the default models)' })),
 }, { additionalProperties: false });
 

@@ -14,6 +14,9 @@ interface Entry {
   isDefault: boolean;
 }
 
+/** What `<upload dir>/catalog.json` records per model name: whether it is a default, whether it was removed. */
+type Flags = Record<string, { default?: boolean; removed?: boolean }>;
+
 /**
  * The models the API server knows: every artifact in the --models directories and in `<data dir>/models` (where
  * POST /models stores uploads, so workers sharing the data dir find them too). The API thread loads each once to
@@ -36,17 +39,60 @@ export class ModelCatalog {
     const flags = this.flags();
     for (const dir of this.searchDirs) {
       for (const [name, file] of modelFiles(dir)) {
-        if (this.entries.has(name)) continue;
-        try {
-          const model = await loadModelFile(file, name);
-          // Describe it once here, so a model the listing cannot describe is skipped rather than failing the listing.
-          model.info();
-          this.entries.set(name, { model, file, sizeBytes: statSync(file).size, isDefault: flags[name]?.default ?? true });
-        } catch (err) {
-          this.warnings.push(`${file}: not loaded: ${(err as Error).message}`);
-        }
+        if (this.entries.has(name) || flags[name]?.removed === true) continue;
+        await this.loadEntry(name, file, flags);
       }
     }
+  }
+
+  private async loadEntry(name: string, file: string, flags: Flags): Promise<void> {
+    try {
+      const model = await loadModelFile(file, name);
+      // Describe it once here, so a model the listing cannot describe is skipped rather than failing the listing.
+      model.info();
+      // An early model (veil train --early N) answers flows as of their N-th packet: never a default for jobs,
+      // which answer whole flows (live sources apply it at packet N).
+      const early = (model.meter?.earlyPackets ?? 0) > 0;
+      if (early && flags[name]?.default) this.warnings.push(`${file}: an early model (${model.meter!.earlyPackets} packets) is not applied to whole flows by default`);
+      this.entries.set(name, { model, file, sizeBytes: statSync(file).size, isDefault: early ? false : flags[name]?.default ?? true });
+    } catch (err) {
+      this.warnings.push(`${file}: not loaded: ${(err as Error).message}`);
+    }
+  }
+
+  /** Makes a loaded model a default (applied to jobs that name no models) or not; remembered in the data dir. */
+  setDefault(name: string, isDefault: boolean): ModelInfo {
+    const e = this.entries.get(name);
+    if (!e) throw new ServiceError('MODEL_NOT_FOUND', `no model named '${name}' is loaded`);
+    if (isDefault && (e.model.meter?.earlyPackets ?? 0) > 0) {
+      throw new ServiceError('BAD_REQUEST', `'${name}' is an early model (${e.model.meter!.earlyPackets} packets): it answers live flows at that packet, never whole flows, so it cannot be a default`);
+    }
+    e.isDefault = isDefault;
+    const flags = this.flags();
+    flags[name] = { ...flags[name], default: isDefault };
+    this.saveFlags(flags);
+    return this.info(e);
+  }
+
+  /**
+   * Unloads a model. An uploaded model's file is deleted (a model of the same name in a --models directory then
+   * shows again); a model of a read-only --models directory keeps its file and is recorded as removed in the data
+   * dir, so it stays unloaded across restarts until a model of that name is uploaded.
+   */
+  async remove(name: string): Promise<void> {
+    const e = this.entries.get(name);
+    if (!e) throw new ServiceError('MODEL_NOT_FOUND', `no model named '${name}' is loaded`);
+    this.entries.delete(name);
+    const flags = this.flags();
+    if (path.resolve(path.dirname(e.file)) === path.resolve(this.uploadDir)) {
+      rmSync(e.file, { force: true });
+      delete flags[name];
+      const other = findModelFile(name, this.dirs);
+      if (other) await this.loadEntry(name, other, flags);
+    } else {
+      flags[name] = { ...flags[name], removed: true };
+    }
+    this.saveFlags(flags);
   }
 
   list(): ModelInfo[] {
@@ -114,20 +160,30 @@ export class ModelCatalog {
     }
     if (old && old !== dest) rmSync(old, { force: true });
     const flags = this.flags();
-    flags[name] = { default: opts.isDefault };
-    writeFileSync(path.join(this.uploadDir, 'catalog.json'), JSON.stringify(flags, null, 2));
+    // An early model is never a default for whole-flow jobs, even when the upload asks.
+    const isDefault = opts.isDefault && !((model.meter?.earlyPackets ?? 0) > 0);
+    flags[name] = { default: isDefault };
+    this.saveFlags(flags);
     // The loader hashed the same bytes we just moved, so the model's sha256 pins the installed file.
-    const entry: Entry = { model, file: dest, sizeBytes: statSync(dest).size, isDefault: opts.isDefault };
+    const entry: Entry = { model, file: dest, sizeBytes: statSync(dest).size, isDefault };
     this.entries.set(name, entry);
     return this.info(entry);
   }
 
-  private flags(): Record<string, { default: boolean }> {
+  private flags(): Flags {
     try {
-      return JSON.parse(readFileSync(path.join(this.uploadDir, 'catalog.json'), 'utf8')) as Record<string, { default: boolean }>;
+      return JSON.parse(readFileSync(path.join(this.uploadDir, 'catalog.json'), 'utf8')) as Flags;
     } catch {
       return {};
     }
+  }
+
+  /** Written to a temporary file and renamed: a crash mid-write never leaves a half file that would reset every flag. */
+  private saveFlags(flags: Flags): void {
+    mkdirSync(this.uploadDir, { recursive: true });
+    const file = path.join(this.uploadDir, 'catalog.json');
+    writeFileSync(`${file}.tmp`, JSON.stringify(flags, null, 2));
+    renameSync(`${file}.tmp`, file);
   }
 
   private info(e: Entry): ModelInfo {

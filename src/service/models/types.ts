@@ -21,7 +21,7 @@ export interface ServiceModel {
   /** Feature inputs after encoding (one-hot columns appear as `name=value`). */
   features: string[];
   /** Flow timeouts the model's training flows were cut with (captures are metered the same way). */
-  meter?: { idleTimeoutS?: number; activeTimeoutS?: number };
+  meter?: { idleTimeoutS?: number; activeTimeoutS?: number; earlyPackets?: number };
   predict(t: Table): Prediction;
   info(): ModelInfo;
 }

@@ -1,7 +1,7 @@
 import { renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { VeilError } from '../../wire/errors.ts';
+import { VeilError } from '../../core/errors.ts';
 
 /**
  * One API server per data directory: an exclusive SQLite lock on `<data dir>/veil.lock`, held for the life of the

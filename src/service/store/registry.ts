@@ -14,6 +14,8 @@ export class JobRegistry {
   private readonly db: Database.Database;
   private readonly st: ReturnType<JobRegistry['prepare']>;
   private readonly finalListeners: ((job: JobRecord) => void)[] = [];
+  private readonly startListeners: ((id: string, attempts: number) => void)[] = [];
+  private readonly requeueListeners: ((id: string, runAfter: number, error: { code: string; message: string } | null) => void)[] = [];
 
   constructor(dataDir: string) {
     mkdirSync(dataDir, { recursive: true });
@@ -54,7 +56,7 @@ export class JobRegistry {
       running: d.prepare("UPDATE jobs SET state = 'running', started_at = COALESCE(started_at, ?), attempts = MAX(attempts, ?) WHERE id = ? AND state IN ('queued', 'running')"),
       progress: d.prepare("UPDATE jobs SET progress = ? WHERE id = ? AND state = 'running'"),
       done: d.prepare("UPDATE jobs SET state = 'done', progress = 1, finished_at = ?, summary = ?, error_code = NULL, error_message = NULL WHERE id = ? AND state IN ('queued', 'running')"),
-      fail: d.prepare("UPDATE jobs SET state = 'failed', finished_at = ?, error_code = ?, error_message = ? WHERE id = ? AND state IN ('queued', 'running')"),
+      fail: d.prepare("UPDATE jobs SET state = 'failed', finished_at = ?, error_code = ?, error_message = ?, summary = ? WHERE id = ? AND state IN ('queued', 'running')"),
       cancel: d.prepare("UPDATE jobs SET state = 'cancelled', finished_at = ? WHERE id = ? AND state IN ('queued', 'running')"),
       requeue: d.prepare("UPDATE jobs SET state = 'queued', run_after = ?, error_code = ?, error_message = ?, progress = 0 WHERE id = ? AND state IN ('queued', 'running')"),
       resetRunning: d.prepare("UPDATE jobs SET state = 'queued', progress = 0 WHERE state = 'running'"),
@@ -93,17 +95,32 @@ export class JobRegistry {
 
   /** Embedded scheduler: takes the oldest queued job due now, marking it running (one attempt more). */
   claimNext(now = Date.now()): { payload: JobPayload; attempts: number } | null {
-    return this.db.transaction(() => {
+    const claimed = this.db.transaction(() => {
       const r = this.st.nextQueued.get(now) as { id: string } | undefined;
       if (!r) return null;
       if (this.st.claim.run(now, r.id).changes !== 1) return null;
       const row = this.st.get.get(r.id) as Row;
       return { payload: JSON.parse(row.payload) as JobPayload, attempts: row.attempts };
     })();
+    if (claimed) for (const fn of this.startListeners) fn(claimed.payload.id, claimed.attempts);
+    return claimed;
   }
 
   markRunning(id: string, attempts: number, now = Date.now()): void {
-    this.st.running.run(now, attempts, id);
+    const was = this.st.get.get(id) as Row | undefined;
+    const changed = this.st.running.run(now, attempts, id).changes === 1;
+    // Redis reports a run twice (its event, then the job's attempt count): one start per run, when it starts.
+    if (changed && was && was.state !== 'running') for (const fn of this.startListeners) fn(id, Math.max(attempts, was.attempts + 1));
+  }
+
+  /** Calls `fn` when a job starts a run (attempt 1, 2, ...): claimed by a local worker or reported by Redis. */
+  onStart(fn: (id: string, attempts: number) => void): void {
+    this.startListeners.push(fn);
+  }
+
+  /** Calls `fn` when a run failed transiently and the job goes back to the queue. */
+  onRequeue(fn: (id: string, runAfter: number, error: { code: string; message: string } | null) => void): void {
+    this.requeueListeners.push(fn);
   }
 
   setProgress(id: string, p: number): void {
@@ -128,8 +145,9 @@ export class JobRegistry {
     return this.final(id, this.st.done.run(now, JSON.stringify(summary), id).changes === 1);
   }
 
-  fail(id: string, code: string, message: string, now = Date.now()): boolean {
-    return this.final(id, this.st.fail.run(now, code, message, id).changes === 1);
+  /** Marks a job failed; `summary` describes the results it kept (a damaged capture's flows before the damage). */
+  fail(id: string, code: string, message: string, now = Date.now(), summary: JobSummary | null = null): boolean {
+    return this.final(id, this.st.fail.run(now, code, message, summary ? JSON.stringify(summary) : null, id).changes === 1);
   }
 
   cancel(id: string, now = Date.now()): boolean {
@@ -138,7 +156,9 @@ export class JobRegistry {
 
   /** Back to the queue after a transient failure, not before `runAfter`; the error is kept for display. */
   requeue(id: string, runAfter: number, error: { code: string; message: string } | null): void {
-    this.st.requeue.run(runAfter, error?.code ?? null, error?.message ?? null, id);
+    if (this.st.requeue.run(runAfter, error?.code ?? null, error?.message ?? null, id).changes === 1) {
+      for (const fn of this.requeueListeners) fn(id, runAfter, error);
+    }
   }
 
   /** Graceful shutdown: a running job goes back to the queue and the run it was in does not count as an attempt. */

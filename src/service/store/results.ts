@@ -111,6 +111,17 @@ export interface PageQuery {
   desc?: boolean;
   /** Case-insensitive substring filter over the row's values. */
   q?: string;
+  /** Exact matches, all of which a row must meet: a column's value as text ('' matches an empty or null cell). */
+  where?: readonly { column: string; value: string }[];
+}
+
+/** Rows per value of one column (most flows first), with their bytes when the results carry byte counts. */
+export interface GroupPage {
+  by: string;
+  /** Distinct values among the matching rows. */
+  groups: number;
+  matched: number;
+  rows: { value: string; flows: number; bytes: number | null }[];
 }
 
 export interface ResultPage {
@@ -152,14 +163,43 @@ export class ResultReader {
     return (this.db.prepare('SELECT COUNT(*) AS n FROM rows').get() as { n: number }).n;
   }
 
-  page(q: PageQuery): ResultPage {
+  /** The index of a column by name; -1 when the results have none. */
+  columnIndex(name: string): number {
+    return this.columns.findIndex((c) => c.name === name);
+  }
+
+  /** The WHERE clause of a filter (column indexes are ours, never the client's text, so they are spliced in). */
+  private filter(q: Pick<PageQuery, 'q' | 'where'>): { w: string; args: unknown[] } {
     const where: string[] = [];
     const args: unknown[] = [];
     if (q.q) {
       where.push("data LIKE ? ESCAPE '\\'");
       args.push(`%${q.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
     }
-    const w = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    for (const f of q.where ?? []) {
+      const i = this.columnIndex(f.column);
+      if (i < 0) throw new Error(`no column ${f.column}`);
+      where.push(`${cellText(i)} = ?`);
+      args.push(f.value);
+    }
+    return { w: where.length ? `WHERE ${where.join(' AND ')}` : '', args };
+  }
+
+  /** Flows (and bytes) per value of column `by` among the rows the filter keeps, most flows first. */
+  groups(by: string, q: Pick<PageQuery, 'q' | 'where'>, limit: number, bytesColumns: readonly string[]): GroupPage {
+    const i = this.columnIndex(by);
+    if (i < 0) throw new Error(`no column ${by}`);
+    const { w, args } = this.filter(q);
+    const b = bytesColumns.map((n) => this.columnIndex(n)).filter((j) => j >= 0);
+    const bytes = b.length ? b.map((j) => `IFNULL(json_extract(data, '$[${j}]'), 0)`).join(' + ') : 'NULL';
+    const rows = (this.db.prepare(`SELECT ${cellText(i)} AS value, COUNT(*) AS flows, SUM(${bytes}) AS bytes FROM rows ${w} GROUP BY value ORDER BY flows DESC, value LIMIT ?`)
+      .all(...args, limit) as { value: string; flows: number; bytes: number | null }[]);
+    const counts = this.db.prepare(`SELECT COUNT(DISTINCT ${cellText(i)}) AS g, COUNT(*) AS n FROM rows ${w}`).get(...args) as { g: number; n: number };
+    return { by, groups: counts.g, matched: counts.n, rows: rows.map((r) => ({ value: String(r.value), flows: r.flows, bytes: b.length ? r.bytes ?? 0 : null })) };
+  }
+
+  page(q: PageQuery): ResultPage {
+    const { w, args } = this.filter(q);
     let order = 'seq';
     if (q.sort) {
       const i = this.columns.findIndex((c) => c.name === q.sort);
@@ -169,7 +209,7 @@ export class ResultReader {
       order = 'seq DESC';
     }
     const total = this.total;
-    const matched = q.q ? (this.db.prepare(`SELECT COUNT(*) AS n FROM rows ${w}`).get(...args) as { n: number }).n : total;
+    const matched = w ? (this.db.prepare(`SELECT COUNT(*) AS n FROM rows ${w}`).get(...args) as { n: number }).n : total;
     const rows = (this.db.prepare(`SELECT data FROM rows ${w} ORDER BY ${order} LIMIT ? OFFSET ?`).all(...args, q.limit, q.offset) as { data: string }[])
       .map((r) => JSON.parse(r.data) as CellValue[]);
     return { columns: this.columns, total, matched, offset: q.offset, rows };
@@ -198,6 +238,11 @@ export class ResultReader {
   close(): void {
     this.db.close();
   }
+}
+
+/** A cell as text for exact matching and grouping: null is '', true/false are 1/0 as SQLite's JSON reads them. */
+function cellText(i: number): string {
+  return `CAST(IFNULL(json_extract(data, '$[${i}]'), '') AS TEXT)`;
 }
 
 /** Size in bytes of a job's result file (0 when none), for listing. */
