@@ -17,8 +17,9 @@ TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 mkdir -p "$ROOT/models/early"
 node --import tsx "$ROOT/bench/real-labels.ts" --data "$DATA" --early "$N" -o "$TMP/real-early.csv" > "$TMP/counts.md"
-node "$ROOT/bin/veil.js" train "$TMP/real-early.csv" --label category --early "$N" --group-by id_capture --folds 3 \
+# Run from the table's folder: the model records 'real-early.csv' as its training source, not a temporary path.
+(cd "$TMP" && node "$ROOT/bin/veil.js" train real-early.csv --label category --early "$N" --group-by id_capture --folds 3 \
   --exclude tls_client_hello_len --model forest --trees 60 --seed 0 --threads "${VEIL_THREADS:-1}" -q \
   --meter-active-timeout 15 --meter-idle-timeout 15 \
-  --json "$ROOT/models/early/category-early$N.evaluation.json" -o "$ROOT/models/early/category-early$N.veilmodel"
+  --json "$ROOT/models/early/category-early$N.evaluation.json" -o "$ROOT/models/early/category-early$N.veilmodel")
 echo "models/early/category-early$N.veilmodel and .evaluation.json written" >&2

@@ -13,6 +13,9 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 DATA=${VEIL_SHARED_DATA:-$ROOT/../shared/data}/iscx-vpn2016
 [ -d "$DATA" ] || { echo "models:build needs the ISCX data in $DATA (set VEIL_SHARED_DATA)" >&2; exit 2; }
+# Paths relative to the repository, so the models' recorded training source names no build machine's folders.
+cd "$ROOT"
+DATA=$(realpath --relative-to="$ROOT" "$DATA")
 VEIL="node $ROOT/bin/veil.js"
 OUT=$ROOT/models
 # Forest settings keep the files small enough to commit (a few MB) at no cost in accuracy on these sets.

@@ -30,8 +30,9 @@ node --import tsx "$ROOT/bench/real-labels.ts" --data "$DATA" -o "$TMP/real-flow
   echo
   node --import tsx "$ROOT/bench/real-behaviour.ts" --table "$TMP/real-flows.csv" --threads "$THREADS" --json "$OUT/category.bench.json"
 } > "$OUT/category.bench.md"
-node "$ROOT/bin/veil.js" train "$TMP/real-flows.csv" --label category --group-by id_capture --exclude tls_client_hello_len \
+# Run from the table's folder: the model records 'real-flows.csv' as its training source, not a temporary path.
+(cd "$TMP" && node "$ROOT/bin/veil.js" train real-flows.csv --label category --group-by id_capture --exclude tls_client_hello_len \
   --model forest --trees 100 --seed 0 --threads "$THREADS" -q \
   --meter-active-timeout 15 --meter-idle-timeout 15 \
-  --json "$OUT/category.evaluation.json" -o "$OUT/category.veilmodel"
+  --json "$OUT/category.evaluation.json" -o "$OUT/category.veilmodel")
 echo "models/category.veilmodel, .evaluation.json, .bench.md, .bench.json written" >&2

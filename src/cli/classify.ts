@@ -13,6 +13,7 @@ import { captureTotalBytes } from '../wire/reader.ts';
 import { loadCatalog, type Catalog } from '../names/index.ts';
 import { METER_ARG_OPTIONS, meterOptionsFrom, formatSkipped } from './extract.ts';
 import { formatBytes, formatRate, Progress } from './progress.ts';
+import { onStopSignals } from './signals.ts';
 
 const DEFAULT_DIR = fileURLToPath(new URL('../../models/', import.meta.url));
 
@@ -136,6 +137,8 @@ export async function run(argv: string[]): Promise<number> {
   const opts = { catalog, meter, timeouts, onBatch, warn: (m: string) => { warn(m); } };
 
   let failures = 0;
+  /** Captures of which not one packet was read: after nothing but such failures there is nothing to summarise. */
+  let unread = 0;
   if (v.interface && early) {
     const n = early.earlyPackets(v.early!);
     const sidecar = v.output ? early.openEarlySidecar(`${v.output}.early.jsonl`) : null;
@@ -161,10 +164,9 @@ export async function run(argv: string[]): Promise<number> {
   } else if (v.interface) {
     const { openLiveCapture } = await import('../wire/live.ts');
     const cap = openLiveCapture({ iface: v.interface, filter: v.filter, onReady: () => { if (!quiet) process.stderr.write(`veil: classifying live traffic on ${v.interface}; flows appear as they end (Ctrl-C stops)\n`); } });
-    const stop = () => { void cap.stop(); };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+    const dispose = onStopSignals(() => { void cap.stop(); });
     const s = await classifyCapture({ stream: cap.stream, name: v.interface }, models, { ...opts, meter: { captureName: v.interface, ...meter }, live: true });
+    dispose();
     if (s.capture.error && s.capture.error.code !== 'TRUNCATED') { failures++; process.stderr.write(`veil: ${s.capture.error.message}\n`); }
   } else {
     const progress = new Progress('classify', !quiet && !table && Boolean(process.stderr.isTTY));
@@ -179,18 +181,20 @@ export async function run(argv: string[]): Promise<number> {
         // The timeouts are the same for every capture: say so once.
         warned = true;
         progress.done();
-        if (s.capture.error) { failures++; process.stderr.write(`veil: ${s.capture.error.message}${s.flows ? `; the ${s.flows} flows before it were classified` : ''}\n`); }
+        if (s.capture.error) { failures++; if (s.packets === 0) unread++; process.stderr.write(`veil: ${s.capture.error.message}${s.flows ? `; the ${s.flows} flows before it were classified` : ''}\n`); }
         if (!quiet) process.stderr.write(`${input}: ${s.packets} packets, ${s.flows} flows, ${formatSkipped(s.skipped)}\n`);
       } catch (err) {
         progress.done();
         if (!(err as VeilError).userFacing) throw err;
         failures++;
+        unread++;
         process.stderr.write(`veil: ${(err as Error).message}\n`);
       }
     }
   }
   if (writer) await (writer as RowWriter).close();
-  if (!quiet) (table ? process.stdout : process.stderr).write(summary.format());
+  const nothingRead = !v.interface && unread === positionals.length;
+  if (!quiet && !nothingRead) (table ? process.stdout : process.stderr).write(summary.format());
   return failures ? 1 : 0;
 }
 
@@ -215,7 +219,7 @@ function tableHeader(models: string[]): string {
 
 /** One flow as a table line: identity, the verdict, each model's own answer with its confidence, then the name
  * (SNI, else HTTP Host, else DNS answer), ALPN and JA4. */
-function tableRow(o: readonly CellValue[], at: ShownAt): string {
+export function tableRow(o: readonly CellValue[], at: ShownAt): string {
   const c = (n: string): CellValue => { const i = at[n] as number; return i >= 0 ? o[i] ?? '' : ''; };
   const proto = ({ 6: 'tcp', 17: 'udp', 1: 'icmp', 58: 'icmp6' } as Record<number, string>)[c('id_protocol') as number] ?? String(c('id_protocol'));
   const ep = (a: CellValue, p: CellValue) => `${String(a).includes(':') ? `[${a}]` : a}:${p}`;
@@ -224,8 +228,14 @@ function tableRow(o: readonly CellValue[], at: ShownAt): string {
   const answers = at.models.map((i) => `${o[i]} ${(o[i + 1] as number ?? 0).toFixed(2)}`.padEnd(20));
   const name = String(c('tls_sni') || c('name_http_host') || c('name_dns') || '');
   return [String(c('id_flow')).padStart(5), ep(c('id_src_addr'), c('id_src_port')).padEnd(22), ep(c('id_dst_addr'), c('id_dst_port')).padEnd(22), proto.padEnd(2),
-    app.slice(0, 24).padEnd(24), category.padEnd(26), ...answers, name.slice(0, 28).padEnd(28),
-    String(c('tls_alpn') || c('tls_alpn_offered') || '').split(',')[0]!.padEnd(9), String(c('tls_ja4') ?? '')].join(' ');
+    fit(app, 24), category.padEnd(26), ...answers, fit(name, 28),
+    // The negotiated ALPN only: the first offered one is not what the flow speaks (tls_alpn_offered keeps the list).
+    fit(String(c('tls_alpn') || '-'), 9), String(c('tls_ja4') ?? '')].join(' ');
+}
+
+/** Text padded to `width`, or cut with an ellipsis so a cut name never reads as a whole one. */
+export function fit(s: string, width: number): string {
+  return s.length > width ? `${s.slice(0, width - 1)}\u2026` : s.padEnd(width);
 }
 
 /** Answers listed per section of the summary, largest in bytes first. */

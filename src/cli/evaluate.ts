@@ -2,11 +2,13 @@ import { parseArgs } from 'node:util';
 import { writeFile, access } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import {
-  closeWorkers, crossValidate, cvEvaluation, evaluateModel, formatEvaluation, loadModel, makeSplit, prepareTraining,
-  type EvaluationResult, type TrainConfig,
+  closeWorkers, crossValidate, cvEvaluation, evaluateModel, formatEvaluation, loadModel, makeSplit, modelInputs, prepareTraining,
+  type EvaluationResult, type TrainConfig, type VeilModel,
 } from '../model/index.ts';
+import { columnStrings, getColumn, missingColumns, type Table } from '../dataset/index.ts';
+import { overlap, rowHashes } from '../model/fingerprint.ts';
 import { VeilError } from '../core/errors.ts';
-import { CountProgress, SHARED_OPTIONS, columnOrderFrom, loadForCli, num, splitFromArgs } from './train.ts';
+import { CountProgress, SHARED_OPTIONS, columnOrderFrom, loadForCli, num, splitFromArgs, warnUntestable } from './train.ts';
 
 const HELP = `usage: veil evaluate MODEL DATA [--label COL] [--report DIR] [--json FILE] [options]
 
@@ -70,13 +72,19 @@ export async function run(argv: string[]): Promise<number> {
         onProgress: (stage, d, t) => progress.update(d, t, stage),
       };
       const prep = prepareTraining(table, cfg);
-      const cv = await crossValidate(prep, cfg, makeSplit(prep, split, cfg.seed));
+      const s = makeSplit(prep, split, cfg.seed);
+      warnUntestable(s, prep.y, prep.classes, quiet);
+      const cv = await crossValidate(prep, cfg, s);
       progress.done();
       result = cvEvaluation(prep, cv, cfg, model);
       result.model.path = modelPath;
     } else {
-      if (m.training.source === table.source && m.training.rows === table.rows) {
+      const seen = trainingOverlap(model, table, label);
+      if ((m.training.source === table.source && m.training.rows === table.rows) || seen >= 0.999) {
         process.stderr.write(`veil: warning: ${dataPath} is the model's training data: these scores are optimistic (use a split option or other data)\n`);
+      } else if (seen >= 0.05) {
+        process.stderr.write(`veil: warning: about ${Math.round(seen * 100)} % of the rows of ${dataPath} are the model's training rows ` +
+          '(same inputs and label): these scores are optimistic (evaluate on rows the model did not learn from)\n');
       }
       const progress = new CountProgress('evaluate', !quiet && Boolean(process.stderr.isTTY));
       result = evaluateModel(model, table, {
@@ -108,4 +116,15 @@ export async function run(argv: string[]): Promise<number> {
     if (!quiet) process.stdout.write(`report: ${v.report}/report.html\n`);
   }
   return 0;
+}
+
+/**
+ * Share of the table's rows that are the model's training rows, by the fingerprint its manifest keeps (0 for
+ * models trained before fingerprints, or a table without the model's inputs or label).
+ */
+function trainingOverlap(model: VeilModel, table: Table, label: string): number {
+  const sketch = model.manifest.training.rowSketch;
+  if (!sketch || !getColumn(table, label) || missingColumns(table, model.manifest.features).length) return 0;
+  const hashes = rowHashes(modelInputs(model, table), columnStrings(getColumn(table, label)!));
+  return overlap(sketch, hashes).ofData;
 }

@@ -7,6 +7,7 @@ import { extractParallel } from '../flow/parallel.ts';
 import { VeilError } from '../core/errors.ts';
 import { captureTotalBytes } from '../wire/reader.ts';
 import { formatRate, Progress } from './progress.ts';
+import { onStopSignals } from './signals.ts';
 
 const HELP = `usage: veil extract CAPTURE... [options]      (CAPTURE '-' reads standard input)
        veil extract --interface IFACE [--filter BPF] [options]
@@ -115,6 +116,8 @@ export async function run(argv: string[]): Promise<number> {
 
   let writer: RowWriter | null = null;
   let failures = 0;
+  /** Inputs of which not one packet was read (missing, a directory, not a capture). */
+  let unread = 0;
   const totals = { packets: 0, flows: 0, skipped: {} as Record<string, number> };
   const progress = new Progress('extract', !quiet && Boolean(process.stderr.isTTY));
   for (const input of positionals) {
@@ -143,6 +146,7 @@ export async function run(argv: string[]): Promise<number> {
       if ((err as VeilError).userFacing) {
         process.stderr.write(`veil: ${(err as Error).message}\n`);
         failures++;
+        unread++;
         continue;
       }
       throw err;
@@ -153,6 +157,7 @@ export async function run(argv: string[]): Promise<number> {
     for (const [k, n] of Object.entries(summary.skipped)) totals.skipped[k] = (totals.skipped[k] ?? 0) + n;
     if (summary.capture.error) {
       failures++;
+      if (summary.packets === 0) unread++;
       process.stderr.write(`veil: ${summary.capture.error.message}${summary.flows ? `; the ${summary.flows} flows before it were written` : ''}\n`);
     }
     if (!quiet) {
@@ -160,6 +165,10 @@ export async function run(argv: string[]): Promise<number> {
       process.stderr.write(`${input}: ${summary.packets} packets, ${summary.flows} flows, ${summary.metered} metered, ` +
         `${formatSkipped(summary.skipped)} in ${secs.toFixed(2)} s\n`);
     }
+  }
+  if (!writer && unread === positionals.length) {
+    // Nothing could be read at all (no such file, not a capture): no output file, the error says why.
+    return 1;
   }
   if (!writer) {
     // No flow at all: still write a header so the output is a valid (empty) table.
@@ -185,9 +194,7 @@ async function runLive(iface: string, filter: string | undefined, meter: MeterOp
   const { openLiveCapture } = await import('../wire/live.ts');
   const cap = openLiveCapture({ iface, filter, onReady: () => { if (!quiet) process.stderr.write(`veil: capturing on ${iface}${filter ? ` (${filter})` : ''}; flows are written as they end\n`); } });
   let writer: RowWriter | null = null;
-  const stop = () => { void cap.stop(); };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  const dispose = onStopSignals(() => { void cap.stop(); });
   let timer: NodeJS.Timeout | null = null;
   const write: RowSink = (row, columns) => {
     if (!writer) {
@@ -200,6 +207,7 @@ async function runLive(iface: string, filter: string | undefined, meter: MeterOp
     onMeter: (m) => { timer = setInterval(() => m.tick(Date.now() * 1000), 1000); },
   });
   if (timer) clearInterval(timer);
+  dispose();
   if (writer) await (writer as RowWriter).close();
   if (!quiet) process.stderr.write(`${iface}: ${summary.packets} packets, ${summary.flows} flows, ${formatSkipped(summary.skipped)}\n`);
   return summary.capture.error && summary.capture.error.code !== 'TRUNCATED' ? 1 : 0;

@@ -20,7 +20,7 @@ const commands: Record<string, Command> = {
 
 function usage(): string {
   const rows = Object.entries(commands).map(([n, c]) => `  ${n.padEnd(10)} ${c.describe}`);
-  return `usage: veil <command> [options]\n\ncommands:\n${rows.join('\n')}\n\nveil <command> --help for a command's options\n`;
+  return `usage: veil <command> [options]\n\ncommands:\n${rows.join('\n')}\n\nveil <command> --help for a command's options; veil --version\n`;
 }
 
 /**
@@ -50,6 +50,12 @@ async function dieWithWrapper(command: string | undefined): Promise<void> {
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   await dieWithWrapper(name);
+  if (name === '--version' || name === '-V' || name === 'version') {
+    const { readFileSync } = await import('node:fs');
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    process.stdout.write(`veil ${pkg.version} (node ${process.versions.node})\n`);
+    return 0;
+  }
   if (!name || name === '--help' || name === '-h') {
     process.stdout.write(usage());
     return name ? 0 : 2;

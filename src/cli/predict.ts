@@ -1,3 +1,4 @@
+import { rm } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import path from 'node:path';
 import { streamTable } from '../dataset/index.ts';
@@ -76,6 +77,7 @@ export async function run(argv: string[]): Promise<number> {
     progress.update(rows, rows, CAPTURE.test(dataPath) ? 'flows' : 'rows');
   };
   let damage: string | null = null;
+  let thrown = true;
   try {
     if (CAPTURE.test(dataPath)) {
       const { table: user, ...meter } = (await import('./extract.ts')).meterOptionsFrom(v as Record<string, string | boolean | undefined>);
@@ -105,9 +107,16 @@ export async function run(argv: string[]): Promise<number> {
       }
       if (plan) open(plan.columns);
     }
+    thrown = false;
   } finally {
     progress.done();
     if (writer) await (writer as RowWriter).close();
+    // A run that failed before any flow leaves no empty (or header-only) output behind.
+    if ((thrown || damage) && rows === 0 && out !== '-') await rm(out, { force: true });
+  }
+  if (damage && rows === 0) {
+    process.stderr.write(`veil: ${damage}\n`);
+    return 1;
   }
   if (!quiet && out !== '-') {
     const summary = [...counts].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${n}`).join(', ');

@@ -6,6 +6,7 @@ import { VeilError } from '../core/errors.ts';
 import { keysFrom } from '../service/api/auth.ts';
 import { defaultConcurrency, DEFAULTS, startServer } from '../service/server.ts';
 import { parseSize, positiveInt } from '../service/config.ts';
+import { SHIPPED_MODELS_DIR } from './shipped.ts';
 
 const HELP = `usage: veil serve [options]
 
@@ -16,7 +17,8 @@ With --redis, jobs go to BullMQ and \`veil worker --redis URL --data-dir DIR\` p
       --port N             port (default ${DEFAULTS.port}; 0 picks a free one)
       --host H             address to listen on (default ${DEFAULTS.host}); beyond loopback API keys are required
       --data-dir DIR       jobs database, uploads, results, uploaded models (default ${DEFAULTS.dataDir})
-      --models DIR         directory of trained models to load (repeatable); all are applied by default
+      --models DIR         directory of trained models to load (repeatable; default: the shipped models/,
+                           category and vpn); all are applied by default
       --catalog FILE       your service catalogue, merged over the shipped one (repeatable; checked at start and
                            handed to the job threads, which write the name verdict into every result row)
       --redis URL          use BullMQ on this Redis (redis://host:port/db) instead of the embedded queue
@@ -98,7 +100,7 @@ export async function run(argv: string[]): Promise<number> {
     dataDir: v['data-dir'] ?? DEFAULTS.dataDir,
     redisUrl: v.redis ?? null,
     redisPrefix: v.prefix ?? DEFAULTS.redisPrefix,
-    modelDirs: v.models ?? [],
+    modelDirs: v.models ?? [SHIPPED_MODELS_DIR],
     apiKeys: keysFrom(v['api-key'] ?? [], process.env.VEIL_API_KEYS),
     maxUploadBytes: v['max-upload'] ? parseSize(v['max-upload']) : DEFAULTS.maxUploadBytes,
     maxInflatedBytes: v['max-inflated'] ? parseSize(v['max-inflated']) : DEFAULTS.maxInflatedBytes,

@@ -1,13 +1,15 @@
 import { parseArgs } from 'node:util';
+import path from 'node:path';
 import { availableParallelism } from 'node:os';
 import { writeFile } from 'node:fs/promises';
-import { loadTable, type ColumnOrderPolicy, type LoadedTable } from '../dataset/index.ts';
+import { loadTable, untestableClasses, type ColumnOrderPolicy, type LoadedTable, type Split } from '../dataset/index.ts';
 import {
   METER_TIMEOUT_RANGE_S, closeWorkers, crossValidate, cvEvaluation, formatEvaluation, makeSplit, prepareTraining, saveModel, trainModel,
   type EvaluationResult, type SplitSpec, type TrainConfig,
 } from '../model/index.ts';
 import { describeLayers, isNnArchitecture, type NnParams } from '../model/nn/index.ts';
 import { VeilError } from '../core/errors.ts';
+import { rowHashes, rowSketch, type RowSketch } from '../model/fingerprint.ts';
 
 const HELP = `usage: veil train DATA --label COL -o MODEL [options]
 
@@ -266,7 +268,8 @@ export async function run(argv: string[]): Promise<number> {
     guard,
     calibrate: !v['no-calibrate'],
     novelty: v['no-novelty'] ? false : nq,
-    name: v.name,
+    // The file's name, not its path: a model's name travels (API, UI, reports) and must not carry build folders.
+    name: v.name ?? `${model} on ${path.basename(positionals[0]!)}`,
   };
   if (isNnArchitecture(model)) {
     const inp = v.input;
@@ -312,6 +315,7 @@ export async function run(argv: string[]): Promise<number> {
     let cvResult: EvaluationResult | undefined;
     if (split) {
       const s = makeSplit(prep, split, cfg.seed);
+      warnUntestable(s, prep.y, prep.classes, quiet);
       cv = await crossValidate(prep, cfg, s);
     }
     const m = await trainModel(prep, cfg, { cv, columnOrder: { status: loaded.order.status, ...(loaded.order.message ? { message: loaded.order.message } : {}) } });
@@ -322,6 +326,9 @@ export async function run(argv: string[]): Promise<number> {
       if (v.json) await writeFile(v.json, JSON.stringify(cvResult, null, 2) + '\n');
     } else if (v.json) {
       throw usage('--json needs a split (--folds, --group-by, --blocked or --holdout)');
+    } else if (!quiet) {
+      process.stderr.write('veil: no split given, so no scores: add --group-by COL (rows of one capture kept together: honest), ' +
+        '--blocked K, --folds K (shuffled) or --holdout P to measure the model before trusting it\n');
     }
     const meterTimeouts: { idleTimeoutS?: number; activeTimeoutS?: number } = {};
     for (const [opt, key] of [['meter-active-timeout', 'activeTimeoutS'], ['meter-idle-timeout', 'idleTimeoutS']] as const) {
@@ -330,8 +337,13 @@ export async function run(argv: string[]): Promise<number> {
     }
     if (earlyN) (meterTimeouts as { earlyPackets?: number }).earlyPackets = earlyN;
     if (Object.keys(meterTimeouts).length) m.manifest.meter = meterTimeouts;
+    m.manifest.training.rowSketch = trainingSketch(prep.columns, prep.y, prep.classes);
     await saveModel(m, v.output);
     const cal = m.manifest.calibration;
+    if (!quiet && cal.method === 'temperature' && (cal.temperature >= TEMPERATURE_CAP * 0.999 || cal.temperature <= 1 / TEMPERATURE_CAP * 1.001)) {
+      process.stderr.write(`veil: warning: the calibration temperature hit its limit (${cal.temperature.toFixed(3)}): the held-out answers were ` +
+        'mostly wrong or unseen classes, so the confidences mean little; see the warning about classes above, or use another split\n');
+    }
     const net = m.manifest.network;
     if (net) {
       out(
@@ -353,4 +365,30 @@ export async function run(argv: string[]): Promise<number> {
     progress.done();
     await closeWorkers();
   }
+}
+
+/** The calibration temperature's search range is [1/TEMPERATURE_CAP, TEMPERATURE_CAP] (model/calibration.ts). */
+const TEMPERATURE_CAP = 20;
+
+/**
+ * Warns when a split cannot test some classes (each in a single group, say): their scores are 0 whatever the
+ * model, which is what made a grouped split of 9 classes in 2 captures report macro-F1 5 % and temperature 20.
+ */
+export function warnUntestable(s: Split, y: Int32Array, classes: readonly string[], quiet: boolean): string[] {
+  const bad = untestableClasses(s, y, classes.length).map((c) => classes[c]!);
+  if (bad.length && !quiet) {
+    const how = s.info.kind === 'group'
+      ? `the split by '${s.info.groupBy}' (their rows sit in too few '${s.info.groupBy}' values to be in both train and test of any fold)`
+      : `${s.info.description} (no fold has them in both train and test)`;
+    process.stderr.write(`veil: warning: ${bad.length} of ${classes.length} classes cannot be tested under ${how}: ` +
+      `${bad.slice(0, 12).join(', ')}${bad.length > 12 ? ', ...' : ''}. Their scores are 0 whatever the model: macro-F1 and the calibration ` +
+      'below understate it. Give these classes rows in more groups, or use --blocked K or --folds K\n');
+  }
+  return bad;
+}
+
+/** The fingerprint of the labelled training rows (model/fingerprint.ts), so evaluate knows them by content. */
+function trainingSketch(columns: readonly Float64Array[], y: Int32Array, classes: readonly string[]): RowSketch {
+  const all = rowHashes(columns, Array.from(y, (c) => (c < 0 ? null : classes[c]!)));
+  return rowSketch(all.filter((_, i) => y[i]! >= 0));
 }

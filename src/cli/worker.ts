@@ -4,6 +4,8 @@ import { VeilError } from '../core/errors.ts';
 import { RedisJobWorker } from '../service/jobs/redis.ts';
 import { defaultConcurrency, DEFAULTS } from '../service/server.ts';
 import { positiveInt } from '../service/config.ts';
+import { SHIPPED_MODELS_DIR } from './shipped.ts';
+import { onStopSignals } from './signals.ts';
 
 const HELP = `usage: veil worker --redis URL [options]
 
@@ -14,7 +16,8 @@ same directory (shared storage) the server uses. Run as many workers on as many 
       --prefix P           Redis key prefix (default ${DEFAULTS.redisPrefix})
       --concurrency N      jobs at once, one worker thread each (default ${defaultConcurrency()})
       --data-dir DIR       the shared data dir (default ${DEFAULTS.dataDir})
-      --models DIR         more model directories to search (repeatable; <data dir>/models is always searched)
+      --models DIR         model directories to search (repeatable; default: the shipped models/, as for
+                           'veil serve'; <data dir>/models, where uploaded models go, is always searched)
       --catalog FILE       your service catalogue, merged over the shipped one (repeatable; checked at start and
                            handed to the job threads, which write the name verdict into every result row)
       --lock-duration MS   job lock lifetime: a dead worker's job is taken over after about this long (default 30000)
@@ -54,7 +57,7 @@ export async function run(argv: string[]): Promise<number> {
     url: v.redis,
     prefix: v.prefix ?? DEFAULTS.redisPrefix,
     dataDir,
-    modelDirs: [path.join(dataDir, 'models'), ...(v.models ?? []).map((d) => path.resolve(d))],
+    modelDirs: [path.join(dataDir, 'models'), ...(v.models ?? [SHIPPED_MODELS_DIR]).map((d) => path.resolve(d))],
     concurrency,
     ...(v['lock-duration'] ? { lockDurationMs: positiveInt('lock-duration', v['lock-duration']) } : {}),
     ...(v['stalled-interval'] ? { stalledIntervalMs: positiveInt('stalled-interval', v['stalled-interval']) } : {}),
@@ -68,8 +71,7 @@ export async function run(argv: string[]): Promise<number> {
       log(`${sig}: finishing ${worker.running} running job(s) (up to ${graceMs / 1000} s), taking no new ones`);
       void worker.close(graceMs).then(resolve, (err: unknown) => { log(`shutdown: ${(err as Error).message}`); resolve(); });
     };
-    process.once('SIGTERM', stop);
-    process.once('SIGINT', stop);
+    onStopSignals(stop);
   });
   return 0;
 }

@@ -1,5 +1,6 @@
 import { getColumn, numericValues, requireColumn, columnStrings, type Column, type Table } from './table.ts';
 import { DatasetError, DatasetErrorCode } from './errors.ts';
+import { asText, isDefinedText } from './definitions.ts';
 
 /**
  * How each model input is computed from a table column. Persisted in model manifests, so a model applied to a new
@@ -24,7 +25,9 @@ export function planFeatures(t: Table, featureColumns: readonly string[], opts: 
   const specs: FeatureSpec[] = [];
   const enc = opts.textEncoding ?? 'onehot';
   for (const name of featureColumns) {
-    const c = requireColumn(t, name, 'feature column');
+    const c0 = requireColumn(t, name, 'feature column');
+    // A defined text column is encoded as text even when this table read it as numbers (all empty or digits).
+    const c = c0.kind === 'number' && isDefinedText(name) ? asText(c0) : c0;
     if (c.kind === 'number') { specs.push({ name, source: name, kind: 'number' }); continue; }
     const cats = frequentCategories(c, opts.maxCategories ?? (enc === 'onehot' ? 32 : 1024));
     if (enc === 'ordinal') specs.push({ name, source: name, kind: 'ordinal', categories: cats });
@@ -53,7 +56,9 @@ export function missingColumns(t: Table, specs: readonly FeatureSpec[]): string[
  * Computes the model inputs, one Float64Array per spec (column-major). Refuses a table lacking any source column,
  * naming all the missing ones.
  */
-export function encodeFeatures(t: Table, specs: readonly FeatureSpec[], what = 'the model'): Float64Array[] {
+export function encodeFeatures(
+  t: Table, specs: readonly FeatureSpec[], what = 'the model', warn?: (message: string) => void,
+): Float64Array[] {
   const missing = missingColumns(t, specs);
   if (missing.length) {
     throw new DatasetError(
@@ -67,7 +72,10 @@ export function encodeFeatures(t: Table, specs: readonly FeatureSpec[], what = '
     const c = getColumn(t, s.source)!;
     if (s.kind === 'number') {
       let v = cache.get(s.source);
-      if (!v) { v = numericValues(c, t.source); cache.set(s.source, v); }
+      if (!v) {
+        v = numericValues(c, t.source, (n, ex) => warn?.(`${t.source}: column '${c.name}' should hold numbers, but ${n} row(s) hold text (e.g. '${ex.slice(0, 60)}'): read as missing`));
+        cache.set(s.source, v);
+      }
       return v;
     }
     // Map the table's dictionary to the spec's categories once, then rows by code.

@@ -23,5 +23,5 @@ export {
 } from './checks.ts';
 export { assignRoles, identityReason, leakReason, type RoleOptions, type ColumnRoles, type ExcludedColumn } from './roles.ts';
 export { planFeatures, encodeFeatures, encodeLabels, missingColumns, type FeatureSpec, type EncodeOptions, type EncodedLabels } from './encode.ts';
-export { stratifiedKFold, holdout, groupKFold, blockedKFold, groupCodes, type Split, type SplitInfo, type Fold } from './splits.ts';
+export { stratifiedKFold, holdout, groupKFold, blockedKFold, groupCodes, untestableClasses, type Split, type SplitInfo, type Fold } from './splits.ts';
 export { Rng, deriveSeed } from '../core/rng.ts';

@@ -6,6 +6,7 @@ import { concatTables, renameColumns, type Table } from './table.ts';
 import { verifyColumnOrder, type ColumnOrderPolicy, type OrderVerdict } from './checks.ts';
 import { DatasetError, DatasetErrorCode } from './errors.ts';
 import type { TableLimits } from './limits.ts';
+import { conformToDefinitions, definedTextColumns } from './definitions.ts';
 
 /** File formats of flow tables. */
 export type TableFormat = 'csv' | 'jsonl' | 'parquet' | 'arff';
@@ -100,7 +101,25 @@ function applyOrderPolicy(t: Table, opts: LoadOptions): OrderVerdict {
   return v;
 }
 
-function rawChunks(path: string, format: TableFormat, opts: LoadOptions): AsyncGenerator<Table> {
+/**
+ * The reader's chunks with Veil's defined columns given their defined kinds (dataset/definitions.ts): the CSV
+ * reader keeps defined text columns as text from the header on; the other formats are conformed chunk by chunk.
+ * A value of a defined numeric column that is not a number is read as missing, with one notice per column.
+ */
+async function* rawChunks(path: string, format: TableFormat, opts: LoadOptions): AsyncGenerator<Table> {
+  const keep = new Set(opts.textColumns ?? []);
+  const told = new Set<string>();
+  for await (const t of readerChunks(path, format, opts)) {
+    yield conformToDefinitions(t, keep, (o) => {
+      if (told.has(o.column)) return;
+      told.add(o.column);
+      opts.warn?.(`${path}: column '${o.column}' holds numbers by its definition, but ${o.count} value(s) are not numbers ` +
+        `(e.g. '${o.example.slice(0, 60)}'): read as missing`);
+    });
+  }
+}
+
+function readerChunks(path: string, format: TableFormat, opts: LoadOptions): AsyncGenerator<Table> {
   const common = {
     chunkRows: opts.chunkRows,
     ...(opts.warn ? { warn: opts.warn } : {}),
@@ -111,7 +130,7 @@ function rawChunks(path: string, format: TableFormat, opts: LoadOptions): AsyncG
     case 'csv':
       return readCsvChunks(path, {
         ...common,
-        textColumns: opts.textColumns,
+        textColumns: [...(opts.textColumns ?? []), ...definedTextColumns()],
         delimiter: path.toLowerCase().replace(/\.gz$/, '').endsWith('.tsv') ? '\t' : undefined,
       });
     case 'jsonl':

@@ -1,10 +1,12 @@
 import { requireColumn, type Table } from './table.ts';
 import { DatasetError, DatasetErrorCode } from './errors.ts';
+import { columnDefinition } from './definitions.ts';
 
 /**
  * Column roles: which column is the label, which are features, which identify a flow (addresses, ports, times,
  * flow ids: carried through to predictions, never learnt from) and which would leak the answer (SNI, certificate
- * names). Veil's own tables mark identity with `id_*`; other tools' tables are recognised by name.
+ * names). A column Veil writes takes its role and type from its definition (flow/columns.ts and the feature
+ * families: identity, leaky, text), whatever its values look like; other tools' tables are recognised by name.
  */
 export interface RoleOptions {
   label: string;
@@ -105,7 +107,8 @@ export function assignRoles(t: Table, opts: RoleOptions): ColumnRoles {
   const excluded: ExcludedColumn[] = [];
   for (const c of t.columns) {
     const n = c.name;
-    const idr = identityReason(n);
+    const def = columnDefinition(n);
+    const idr = def ? (def.role === 'identity' ? 'identity (by its definition)' : null) : identityReason(n);
     if (idr) identity.push(n);
     if (n === opts.label) continue;
     if (n === opts.groupBy) { excluded.push({ name: n, reason: 'group column' }); continue; }
@@ -116,9 +119,11 @@ export function assignRoles(t: Table, opts: RoleOptions): ColumnRoles {
       continue;
     }
     if (include.has(n)) { features.push(n); continue; }
-    const leak = idr ?? leakReason(n);
+    const leak = idr ?? (def ? (def.leaky ? 'leaky (names the server, by its definition)' : null) : leakReason(n));
     if (leak && !opts.includeLeaky) { excluded.push({ name: n, reason: `${leak}; use --include ${shellWord(n)} or --include-leaky` }); continue; }
-    if (c.kind === 'string' && !opts.includeText) {
+    // A defined text column is text even when every value is empty or looks like a number (tls_cipher 4865).
+    const text = def ? def.type === 'string' : c.kind === 'string';
+    if (text && !opts.includeText) {
       excluded.push({ name: n, reason: `text; use --include ${shellWord(n)} or --include-text to encode it` });
       continue;
     }

@@ -186,3 +186,26 @@ export function groupCodes(values: ArrayLike<string | number | null>): Int32Arra
   }
   return out;
 }
+
+/**
+ * Classes a split can never test: in no fold do they have rows in both train and test, so every test row of
+ * theirs is a class the model did not see (a grouped split where the class lives in one group). Their scores are
+ * zero whatever the model, and they pull macro-F1 down and the calibration temperature up.
+ *
+ * @example
+ * untestableClasses(groupKFold(groups, y, 5), y, classes.length); // [2, 5]: classes 2 and 5 sit in one group each
+ */
+export function untestableClasses(split: Split, y: Int32Array, classes: number): number[] {
+  const testable = new Uint8Array(classes);
+  const inTrain = new Uint8Array(classes);
+  for (const f of split.folds) {
+    inTrain.fill(0);
+    for (let i = 0; i < f.train.length; i++) { const c = y[f.train[i]!]!; if (c >= 0) inTrain[c] = 1; }
+    for (let i = 0; i < f.test.length; i++) { const c = y[f.test[i]!]!; if (c >= 0 && inTrain[c]) testable[c] = 1; }
+  }
+  const seen = new Uint8Array(classes);
+  for (let i = 0; i < y.length; i++) if (y[i]! >= 0) seen[y[i]!] = 1;
+  const out: number[] = [];
+  for (let c = 0; c < classes; c++) if (seen[c] && !testable[c]) out.push(c);
+  return out;
+}

@@ -140,25 +140,29 @@ export function columnStrings(c: Column): (string | null)[] {
   return out;
 }
 
-/** A column as numbers: number columns as they are, text parsed (a non-numeric value is an error naming it). */
-export function numericValues(c: Column, source: string): Float64Array {
+/**
+ * A column as numbers: number columns as they are, text parsed. A value that is not a number is read as missing
+ * (one odd cell costs that cell, never the run) and reported to `odd` with how many rows hold such values.
+ */
+export function numericValues(c: Column, _source?: string, odd?: (count: number, example: string) => void): Float64Array {
   if (c.kind === 'number') return c.values;
   const parsed = new Float64Array(c.dictionary.length);
+  const bad = new Uint8Array(c.dictionary.length);
+  let example = -1;
   for (let d = 0; d < c.dictionary.length; d++) {
     const v = parseNumber(c.dictionary[d]!);
-    if (v === undefined) {
-      throw new DatasetError(
-        DatasetErrorCode.BAD_COLUMN,
-        `${source}: column '${c.name}' should hold numbers but has the value '${c.dictionary[d]}'`,
-      );
-    }
-    parsed[d] = v;
+    if (v === undefined) { bad[d] = 1; if (example < 0) example = d; }
+    parsed[d] = v ?? NaN;
   }
   const out = new Float64Array(c.codes.length);
+  let count = 0;
   for (let i = 0; i < out.length; i++) {
     const code = c.codes[i]!;
-    out[i] = code < 0 ? NaN : parsed[code]!;
+    if (code < 0) { out[i] = NaN; continue; }
+    out[i] = parsed[code]!;
+    count += bad[code]!;
   }
+  if (count) odd?.(count, c.dictionary[example]!);
   return out;
 }
 

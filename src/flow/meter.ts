@@ -1,6 +1,7 @@
 import { decodePacket } from '../wire/decode.ts';
 import { readCapture, type CaptureSummary } from '../wire/reader.ts';
 import { DecodeStatus, newPacketInfo, type PacketInfo, type RawFrame } from '../wire/types.ts';
+import { linkTypeKey } from '../wire/linktypes.ts';
 import { Anonymizer } from './anonymize.ts';
 import { IDENTITY_COLUMNS, IDENTITY_FIELDS, type CellValue, type ColumnDef, type IdentityContext } from './columns.ts';
 import { buildFamilies, DEFAULT_FEATURE_OPTIONS, familyNames, type FeatureFamily, type FeatureOptions } from './features/index.ts';
@@ -62,6 +63,8 @@ export class Meter {
   private readonly table: FlowTable;
   private readonly pkt: PacketInfo = newPacketInfo();
   private readonly skipCounts = new Float64Array(16);
+  /** Packets of link types the decoder does not read, by link type (filled on the skip path only). */
+  private readonly unknownLinks = new Map<number, number>();
   private readonly anon: Anonymizer | null;
   /** The row reused for every flow (reuseRow), else null. */
   private readonly reused: CellValue[] | null;
@@ -105,6 +108,7 @@ export class Meter {
     const st = decodePacket(f, p);
     if (st !== DecodeStatus.OK && st !== DecodeStatus.OTHER_L4) {
       this.skipCounts[st]!++;
+      if (st === DecodeStatus.UNKNOWN_LINKTYPE) this.unknownLinks.set(f.linkType, (this.unknownLinks.get(f.linkType) ?? 0) + 1);
       return;
     }
     if (this.shard !== null && endpointHash(p) % this.shard.count !== this.shard.index) {
@@ -133,8 +137,11 @@ export class Meter {
   end(): MeterStats {
     this.table.flush();
     for (let i = 0; i < this.skipCounts.length; i++) {
+      if (i === DecodeStatus.UNKNOWN_LINKTYPE) continue;
       if (this.skipCounts[i]! > 0) this.stats.skipped[STATUS_NAMES[i] ?? `status_${i}`] = this.skipCounts[i]!;
     }
+    // Undecoded link layers by name: 'unknown_linktype_frame_relay', not a bare count.
+    for (const [lt, n] of this.unknownLinks) this.stats.skipped[`unknown_linktype_${linkTypeKey(lt)}`] = n;
     return this.stats;
   }
 

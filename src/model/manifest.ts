@@ -164,6 +164,11 @@ export function validateManifest(raw: unknown, file: string): ModelManifest {
   c.int(tr.trees, 'training.trees');
   c.int(tr.nodes, 'training.nodes');
   c.optional(tr, 'rounds', 'training', (v, p) => c.int(v, p));
+  c.optional(tr, 'rowSketch', 'training', (v, p) => {
+    const sk = c.object(v, p);
+    c.int(sk.rows, `${p}.rows`);
+    c.array(sk.hashes, `${p}.hashes`).forEach((h, i) => c.int(h, `${p}.hashes[${i}]`, 0, 2 ** 52));
+  });
 
   if (m.metrics !== undefined) {
     const mt = c.object(m.metrics, 'metrics');

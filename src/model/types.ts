@@ -8,6 +8,7 @@ import type { NoveltyModel } from './novelty.ts';
 import type { NnArchitecture, NnParams, NeuralNetwork } from './nn/spec.ts';
 import type { NetworkManifest } from './nn/artifact.ts';
 import type { ModelSupport } from './support.ts';
+import type { RowSketch } from './fingerprint.ts';
 
 /** The model file's manifest and the loaded model (the file layout itself: ./artifact.ts). */
 
@@ -71,6 +72,8 @@ export interface ManifestBody {
     trees: number;
     nodes: number;
     rounds?: number;
+    /** Fingerprint of the training rows (model/fingerprint.ts): evaluate recognises them by content. */
+    rowSketch?: RowSketch;
   };
   /** Cross-validated scores measured before the final fit, with the split that produced them. */
   metrics?: { split: SplitInfo; rows: number; accuracy: number; balancedAccuracy: number; macroF1: number; weightedF1: number };

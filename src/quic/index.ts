@@ -12,3 +12,8 @@ export { CryptoReassembler } from './crypto-stream.ts';
 export { QuicInitialReader } from './initial.ts';
 export type { QuicCounters } from './initial.ts';
 export { QuicReader, QuicParseError, encodeVarint } from './reader.ts';
+export {
+  ChloAssembler, gquicClientStreamData, gquicClientVersion, gquicNumber, gquicVersionName, isChlo, isGquicCryptoVersion,
+  isGquicVersion, parseChlo, parseGquicInitialFrames,
+} from './gquic.ts';
+export type { ChloFacts, GquicStreamData } from './gquic.ts';

@@ -7,6 +7,7 @@ import { CryptoReassembler } from './crypto-stream.ts';
 import { newFrameCounts, parseInitialFrames, type FrameCounts } from './frames.ts';
 import { deriveInitialKeys, type InitialKeys, type PacketKeys } from './keys.ts';
 import { openPacket, parseLongHeader, type LongHeader } from './packet.ts';
+import { isGquicVersion, parseGquicInitialFrames } from './gquic.ts';
 import { QuicParseError } from './reader.ts';
 
 export interface QuicCounters {
@@ -119,7 +120,9 @@ export class QuicInitialReader {
     if (opened.pn > this.largestPn[dir]) this.largestPn[dir] = opened.pn;
     this.sinkDir = dir;
     try {
-      parseInitialFrames(opened.payload, this.frameSink, this.frames);
+      // Google QUIC Q050 / T050 put gQUIC frames (CRYPTO is type 0x08) under IETF-style Initial protection.
+      if (isGquicVersion(h.version)) this.frames.crypto += parseGquicInitialFrames(opened.payload, this.frameSink.crypto);
+      else parseInitialFrames(opened.payload, this.frameSink, this.frames);
     } catch (e) {
       if (!(e instanceof QuicParseError)) throw e;
       this.counters.malformed++;

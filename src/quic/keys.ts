@@ -23,6 +23,12 @@ const V1_SALT = Buffer.from('38762cf7f55934b34d179ae6a4c80cadccbb7f0a', 'hex');
 const V2_SALT = Buffer.from('0dede3def700a6db819381be6e269dcbf9bd2ed9', 'hex');
 const DRAFT29_SALT = Buffer.from('afbfec289993d24c9e9786f19c6111e04390a899', 'hex');
 const DRAFT23_SALT = Buffer.from('c3eef712c72ebb5a11a7d2432bb46365bef9f502', 'hex');
+/** Google QUIC's versions with IETF-style Initial protection, each with its own salt (Chromium quic_crypto_utils). */
+const GQUIC_SALTS: ReadonlyMap<number, Buffer> = new Map([
+  [0x51303530, Buffer.from('504574efd066fe2f9d945cfcdbd3a7f0d3b56b45', 'hex')], // Q050
+  [0x54303530, Buffer.from('7ff579e5acd072915580304c43a2367c60488310', 'hex')], // T050
+  [0x54303531, Buffer.from('7a4edef4e7ccee5fa4506c19124fc8ccda6e033d', 'hex')], // T051
+]);
 
 /** Versions reserved to exercise version negotiation (RFC 9000 §15): 0x?a?a?a?a. */
 export function isReservedVersion(version: number): boolean {
@@ -31,7 +37,8 @@ export function isReservedVersion(version: number): boolean {
 
 /**
  * Versions whose Initial packets we can open: v1 (RFC 9001), v2 (RFC 9369), and for older captures the late IETF
- * drafts and mvfst's draft-based versions, which share v1's layout and labels with their own salts. A reserved
+ * drafts, mvfst's draft-based versions and Google QUIC's Q050 / T050 / T051, which share v1's layout and labels
+ * with their own salts. A reserved
  * version's Initial is protected however its client chose: v1 and draft-29 salts are tried.
  */
 export function versionParams(version: number): VersionParams | null {
@@ -48,6 +55,8 @@ export function versionParams(version: number): VersionParams | null {
   if (version === 0xff000021 || version === 0xff000022) return { salts: [V1_SALT], ...V1_LABELS, types: V1_TYPES };
   // mvfst (Facebook) draft-27 based versions.
   if (version === 0xfaceb002 || version === 0xfaceb00e) return { salts: [DRAFT23_SALT], ...V1_LABELS, types: V1_TYPES };
+  const gquic = GQUIC_SALTS.get(version);
+  if (gquic !== undefined) return { salts: [gquic], ...V1_LABELS, types: V1_TYPES };
   if (isReservedVersion(version)) return { salts: [V1_SALT, DRAFT29_SALT], ...V1_LABELS, types: V1_TYPES };
   return null;
 }

@@ -235,12 +235,21 @@ async function startLocked(cfg: ServeConfig, dataDir: string, lock: DataDirLock)
         cfg.log(`unhandled rejection (the server goes on): ${reason instanceof Error ? reason.stack ?? reason.message : String(reason)}`);
         app!.log.error({ err: reason }, 'unhandled rejection');
       });
+      // Ctrl-C reaches the server twice (the terminal's SIGINT and the bin/veil.js wrapper's copy): a repeat must not
+      // fall to Node's default and kill the graceful shutdown; a signal a second after the first exits at once.
+      let firstSignal = 0;
       const onSignal = (sig: NodeJS.Signals): void => {
+        if (firstSignal !== 0) {
+          // Copies of one Ctrl-C arrive within milliseconds; a signal a second later is the user insisting.
+          if (Date.now() - firstSignal >= 1000) process.exit(sig === 'SIGINT' ? 130 : 143);
+          return;
+        }
+        firstSignal = Date.now();
         cfg.log(`${sig}: finishing running jobs (up to ${Math.round(cfg.graceMs / 1000)} s), taking no new ones`);
         void close().then(() => process.exit(0), (err: unknown) => { cfg.log(`shutdown failed: ${(err as Error).message}`); process.exit(1); });
       };
-      process.once('SIGTERM', onSignal);
-      process.once('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+      process.on('SIGINT', onSignal);
     }
     return { app: app!, ctx, url, close };
   }

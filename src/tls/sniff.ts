@@ -2,7 +2,7 @@
  * Cheap static checks on a flow's first payload: is this the start of a handshake we can read? Content only,
  * never ports. No allocation.
  */
-import { isSupportedVersion, QUIC_V2 } from '../quic/index.ts';
+import { gquicClientVersion, isSupportedVersion, QUIC_V2 } from '../quic/index.ts';
 
 /** TLS record header of a handshake record: 0x16 0x03 0x00..0x04 (or the start of one cut by a tiny segment). */
 function isTlsHandshakeRecord(p: Uint8Array, off: number, len: number): boolean {
@@ -59,7 +59,8 @@ export function isDtlsStart(p: Uint8Array, off: number, len: number): boolean {
 
 /**
  * Whether the payload at `off..off+len` can start a handshake the tracker reads: a TLS handshake record (or a
- * SOCKS / HTTP CONNECT prelude or a STARTTLS-capable server greeting before one) on TCP; a QUIC v1/v2 Initial or a DTLS handshake record on UDP.
+ * SOCKS / HTTP CONNECT prelude or a STARTTLS-capable server greeting before one) on TCP; a QUIC Initial (v1, v2,
+ * drafts, Google QUIC Q050/T050), a Google QUIC Q024..Q046 client packet or a DTLS handshake record on UDP.
  * @example looksLikeHandshakeStart(6, seg, 0, seg.length) // true for 16 03 01 02 00 01 ...
  */
 export function looksLikeHandshakeStart(proto: 6 | 17, payload: Uint8Array, off: number, len: number): boolean {
@@ -68,5 +69,5 @@ export function looksLikeHandshakeStart(proto: 6 | 17, payload: Uint8Array, off:
     return isTlsHandshakeRecord(payload, off, len) || isProxyPrelude(payload, off, len)
       || isStartTlsGreeting(payload, off, len);
   }
-  return isQuicInitialStart(payload, off, len) || isDtlsStart(payload, off, len);
+  return isQuicInitialStart(payload, off, len) || isDtlsStart(payload, off, len) || gquicClientVersion(payload, off, len) !== 0;
 }

@@ -7,6 +7,7 @@ import type { Ja4Transport } from './fingerprint/ja4.ts';
 import type { ClientHello, ServerHello } from './hello.ts';
 import { clientFacts, serverFacts } from './hello-facts.ts';
 import type { HandshakeRecord, HandshakeStatus } from './types.ts';
+import { gquicVersionName, type ChloFacts } from '../quic/index.ts';
 
 /** A record with every field empty, status 'absent'. */
 export function emptyHandshakeRecord(): HandshakeRecord {
@@ -38,6 +39,9 @@ export interface HandshakeFacts {
   clientHelloLen: number;
   serverHelloLen: number;
   malformations: number;
+  /** Google QUIC: the client's CHLO (QUIC crypto) and the packets' version, when the flow spoke it. */
+  chlo?: ChloFacts | null;
+  gquicVersion?: number;
 }
 
 /** Version the server chose: supported_versions when present, else the legacy field. */
@@ -83,6 +87,12 @@ export function buildRecord(f: HandshakeFacts): HandshakeRecord {
     r.ja4R = c.ja4R;
     r.ja4O = c.ja4O;
     r.ja4RO = c.ja4RO;
+    r.clientHelloLen = f.clientHelloLen;
+  }
+  if (ch === null && f.chlo) {
+    // A CHLO names the server and the version; it has no TLS lists, so the fingerprints stay empty.
+    r.sni = f.chlo.sni;
+    r.clientVersion = f.chlo.ver || (f.gquicVersion ? gquicVersionName(f.gquicVersion) : '');
     r.clientHelloLen = f.clientHelloLen;
   }
   if (f.ch2 !== null) r.ja4Retry = clientFacts(f.ch2, letter).ja4;

@@ -3,7 +3,9 @@
  * runs the matching byte layers, and collects ClientHello, ServerHello (HelloRetryRequest) and, for TLS <= 1.2,
  * the leaf certificate. Bounded in packets and bytes per direction; never throws.
  */
-import { QuicInitialReader } from '../quic/index.ts';
+import {
+  ChloAssembler, gquicClientStreamData, gquicClientVersion, isGquicCryptoVersion, QuicInitialReader, QuicParseError,
+} from '../quic/index.ts';
 import { describeCertificate, leafCertificate, type CertificateInfo } from './certificate.ts';
 import { HandshakeType, is13 } from './constants.ts';
 import { TlsParseError } from './cursor.ts';
@@ -26,6 +28,8 @@ const enum Mode {
   NONE,
   TCP,
   QUIC,
+  /** Google QUIC Q024..Q046: the client's CHLO in the clear on stream 1. */
+  GQUIC,
   DTLS,
   ABSENT,
 }
@@ -68,6 +72,9 @@ export class TlsHandshakeTracker implements HandshakeTracker, RecordEvents, Mess
   private records: [RecordReader, RecordReader] | null = null;
   private hs: [HandshakeAssembler, HandshakeAssembler] | null = null;
   private quic: QuicInitialReader | null = null;
+  /** The client's CHLO (Google QUIC: in the clear before Q050, in Initial packets' CRYPTO frames from Q050). */
+  private chlo: ChloAssembler | null = null;
+  private gquicVersion = 0;
   private dtls: [DtlsReader, DtlsReader] | null = null;
 
   constructor(opts: HandshakeTrackerOptions = {}) {
@@ -99,14 +106,16 @@ export class TlsHandshakeTracker implements HandshakeTracker, RecordEvents, Mess
   onUdp(dir: 0 | 1, payload: Uint8Array, tsUs: number): void {
     if (this.finished) return;
     if (this.mode === Mode.NONE) this.startUdp(payload);
-    if ((this.mode !== Mode.QUIC && this.mode !== Mode.DTLS) || this.ended[dir] !== '') return;
+    if ((this.mode !== Mode.QUIC && this.mode !== Mode.DTLS && this.mode !== Mode.GQUIC) || this.ended[dir] !== '') return;
     if (++this.packets[dir] > this.maxPackets) {
       this.endDir(dir, 'budget');
       return;
     }
     this.now = tsUs;
     try {
-      if (this.mode === Mode.QUIC) {
+      if (this.mode === Mode.GQUIC) {
+        this.onGquic(dir, payload);
+      } else if (this.mode === Mode.QUIC) {
         const q = this.quic!;
         const before = q.counters.packets[dir];
         q.onDatagram(dir, payload);
@@ -129,6 +138,7 @@ export class TlsHandshakeTracker implements HandshakeTracker, RecordEvents, Mess
       protocol: this.protocol(),
       ch: this.ch, ch2: this.ch2, sh: this.sh, hrr: this.hrr, abbreviated: this.abbreviated, cert: this.cert,
       chTs: this.chTs, shTs: this.shTs, clientHelloLen: this.chLen, serverHelloLen: this.shLen,
+      chlo: this.chlo?.facts ?? null, gquicVersion: this.gquicVersion,
       malformations: this.malformations + this.layerMalformations(),
     });
     if (this.finished) this.cached = r;
@@ -156,7 +166,16 @@ export class TlsHandshakeTracker implements HandshakeTracker, RecordEvents, Mess
         new HandshakeAssembler(this.maxBytes, this, 1),
       ];
       this.hs = hs;
-      this.quic = new QuicInitialReader(this.maxBytes, (dir, data) => hs[dir].push(data));
+      this.quic = new QuicInitialReader(this.maxBytes, (dir, data) => {
+        // Q050's CRYPTO stream holds QUIC crypto messages (CHLO), not TLS: the client's goes to the CHLO reader.
+        if (isGquicCryptoVersion(this.quic!.version)) {
+          if (dir === 0) this.onChloBytes(data);
+        } else hs[dir].push(data);
+      });
+    } else if (gquicClientVersion(d, 0, d.length) !== 0) {
+      this.mode = Mode.GQUIC;
+      this.gquicVersion = gquicClientVersion(d, 0, d.length);
+      this.chlo = new ChloAssembler(this.maxBytes);
     } else if (isDtlsStart(d, 0, d.length)) {
       this.mode = Mode.DTLS;
       this.dtls = [
@@ -174,6 +193,50 @@ export class TlsHandshakeTracker implements HandshakeTracker, RecordEvents, Mess
       this.mode = Mode.ABSENT;
       this.finish();
     }
+  }
+
+  // ---- Google QUIC ----------------------------------------------------------------------------------------------
+
+  /** A Q024..Q046 datagram: the client's stream 1 data feeds the CHLO; the server's packets are encrypted. */
+  private onGquic(dir: 0 | 1, d: Uint8Array): void {
+    if (dir === 1) return;
+    const v = gquicClientVersion(d, 0, d.length);
+    if (v === 0) return; // a packet without the version flag: the handshake is past its first packets
+    this.evidence[0] = true;
+    let sd;
+    try {
+      sd = gquicClientStreamData(d, v);
+    } catch (e) {
+      if (!(e instanceof QuicParseError)) throw e;
+      this.malformations++;
+      return;
+    }
+    if (sd === null) return;
+    this.chlo!.push(sd.offset, sd.data);
+    this.afterChlo();
+  }
+
+  /** Q050: contiguous CRYPTO bytes of the client, in order. */
+  private onChloBytes(data: Uint8Array): void {
+    this.chlo ??= new ChloAssembler(this.maxBytes);
+    this.gquicVersion = this.quic!.version;
+    this.evidence[0] = true;
+    this.chlo.append(data);
+    this.afterChlo();
+  }
+
+  private afterChlo(): void {
+    const c = this.chlo!;
+    if (c.facts !== null) {
+      if (this.chLen === 0) this.chTs = this.now;
+      this.chLen = c.facts.length;
+    }
+    if (!c.done) return;
+    if (c.malformed) { this.malformations++; this.helloMalformed[0] = true; }
+    // The server's answer (REJ / SHLO) is encrypted or compressed: nothing more to learn from it.
+    this.ended[0] ||= c.malformed ? 'malformed-hello' : 'complete';
+    this.ended[1] ||= 'complete';
+    this.finish();
   }
 
   // ---- events from the byte layers (called by them; not for other callers) -------------------------------------
@@ -356,7 +419,7 @@ export class TlsHandshakeTracker implements HandshakeTracker, RecordEvents, Mess
   private protocol(): 'tls' | 'quic' | 'dtls' | '' {
     const seen = this.ch !== null || this.sh !== null || this.hrr !== null || this.sawHandshake(0) || this.sawHandshake(1);
     if (!seen) return '';
-    return this.mode === Mode.QUIC ? 'quic' : this.mode === Mode.DTLS ? 'dtls' : 'tls';
+    return this.mode === Mode.QUIC || this.mode === Mode.GQUIC ? 'quic' : this.mode === Mode.DTLS ? 'dtls' : 'tls';
   }
 
   /** Bytes or packets of a direction that did not turn into the message we waited for. */
@@ -373,6 +436,12 @@ export class TlsHandshakeTracker implements HandshakeTracker, RecordEvents, Mess
   }
 
   private status(): HandshakeStatus {
+    if (this.chlo !== null && this.ch === null) {
+      const f = this.chlo.facts;
+      if (this.chlo.malformed) return 'malformed';
+      if (f === null) return this.sawHandshake(0) ? 'partial' : 'absent';
+      return f.complete ? 'parsed' : 'partial';
+    }
     if (this.ch === null) {
       if (this.helloMalformed[0] || this.ended[0] === 'malformed') return 'malformed';
       if (this.dtls !== null && this.dtls[0].malformed > 0) return 'malformed';

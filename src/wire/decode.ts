@@ -38,6 +38,17 @@ export function decodeStatusName(status: number): string {
   return STATUS_NAMES[status] ?? `STATUS_${status}`;
 }
 
+/**
+ * EtherTypes of protocols that are not IP (counted as NON_IP, not as unknown): ARP, RARP, Wake-on-LAN, AppleTalk,
+ * AARP, IPX, flow control, slow protocols (LACP), PPPoE discovery, EAPOL, PROFINET, EtherCAT, IEC 61850, LLDP,
+ * MACsec, PBB, PTP, CFM, FCoE, HSR/PRP, Realtek, 802.11 encapsulation, loopback; Cisco's CDP/VTP/DTP/PVST+ in SNAP.
+ */
+const NON_IP_ETHERTYPE = new Uint8Array(65536);
+for (const t of [0x0806, 0x8035, 0x0842, 0x22f0, 0x22f3, 0x6002, 0x6003, 0x6004, 0x809b, 0x80f3, 0x8137, 0x8138, 0x8808,
+  0x8809, 0x8819, 0x8863, 0x886d, 0x887b, 0x888e, 0x8892, 0x889a, 0x88a2, 0x88a4, 0x88b8, 0x88b9, 0x88ba, 0x88cc, 0x88cd,
+  0x88e1, 0x88e3, 0x88e5, 0x88e7, 0x88f7, 0x88f8, 0x88fb, 0x8902, 0x8906, 0x8914, 0x8915, 0x891d, 0x892f, 0x8899,
+  0x890d, 0x9000, 0x2000, 0x2003, 0x2004, 0x010b]) NON_IP_ETHERTYPE[t] = 1;
+
 /** IPv6 extension headers walked to reach the transport (RFC 8200 §4, and 135/139/140 of the IANA registry). */
 const IPV6_EXT = new Uint8Array(256);
 for (const t of [0, 43, 44, 51, 60, 135, 139, 140]) IPV6_EXT[t] = 1;
@@ -176,7 +187,8 @@ function decodeOtherLink(b: Uint8Array, p: number, end: number, lt: number): Ste
     nextOff = p;
     if (pp === 0x21) nextType = ETH_IPV4;
     else if (pp === 0x57) nextType = ETH_IPV6;
-    else return DecodeStatus.UNKNOWN_ETHERTYPE;
+    // 0x8000-0xffff: network and link control protocols (IPCP, LCP, PAP, CHAP, ...), RFC 1661 §2.
+    else return pp >= 0x8000 ? DecodeStatus.NON_IP : DecodeStatus.UNKNOWN_ETHERTYPE;
     return CONTINUE;
   }
   if (lt === 104) {
@@ -221,15 +233,17 @@ function decodeEtherChain(b: Uint8Array, p: number, end: number, et: number): St
       p += 8;
       if (pp === 0x21) et = ETH_IPV4;
       else if (pp === 0x57) et = ETH_IPV6;
-      else return DecodeStatus.UNKNOWN_ETHERTYPE;
+      else return pp >= 0x8000 ? DecodeStatus.NON_IP : DecodeStatus.UNKNOWN_ETHERTYPE;
     } else if (et <= 1500) {
-      // IEEE 802.3 length + 802.2 LLC; only SNAP (DSAP 0xaa SSAP 0xaa Ctrl 0x03 OUI(3) EtherType(2)) carries IP
-      if (end - p < 3 || b[p]! !== 0xaa || b[p + 1]! !== 0xaa || b[p + 2]! !== 0x03) return DecodeStatus.UNKNOWN_ETHERTYPE;
+      // IEEE 802.3 length + 802.2 LLC; only SNAP (DSAP 0xaa SSAP 0xaa Ctrl 0x03 OUI(3) EtherType(2)) carries IP.
+      // Other LLC frames are protocols of their own (STP 0x42, NetBIOS 0xf0, IPX 0xe0, ...): not IP.
+      if (end - p < 3) return DecodeStatus.TRUNCATED;
+      if (b[p]! !== 0xaa || b[p + 1]! !== 0xaa || b[p + 2]! !== 0x03) return DecodeStatus.NON_IP;
       if (end - p < 8) return DecodeStatus.TRUNCATED;
       et = (b[p + 6]! << 8) | b[p + 7]!;
       p += 8;
     } else {
-      return DecodeStatus.UNKNOWN_ETHERTYPE;
+      return NON_IP_ETHERTYPE[et] ? DecodeStatus.NON_IP : DecodeStatus.UNKNOWN_ETHERTYPE;
     }
   }
   nextOff = p;

@@ -12,4 +12,5 @@ export {
   type CaptureSummary, type CaptureSource, type CaptureFormat, type ReadCaptureOptions,
 } from './reader.ts';
 export { decodePacket, decodeStatusName, formatIp, parseIp, GTPU_PORT } from './decode.ts';
+export { linkTypeName, linkTypeKey } from './linktypes.ts';
 export { openLiveCapture, LiveCaptureError, type LiveCapture, type LiveCaptureOptions } from './live.ts';

@@ -29,11 +29,12 @@ export const DecodeStatus = {
   OK: 0,
   TRUNCATED: 1, // a header runs past the captured bytes
   UNKNOWN_LINKTYPE: 2,
-  UNKNOWN_ETHERTYPE: 3, // ARP, LLDP, ...: not IP
+  UNKNOWN_ETHERTYPE: 3, // an EtherType Veil does not know
   BAD_IP: 4, // wrong version, header length below minimum
   NON_FIRST_FRAGMENT: 5, // IP fragment other than the first: counted, not metered
   OTHER_L4: 6, // IP packet whose transport is not TCP/UDP/ICMP: metered with ports 0
   BAD_L4: 7, // TCP/UDP header contradicts the IP lengths (data offset < 5, header longer than the IP payload)
+  NON_IP: 8, // a known protocol that is not IP: ARP, LLDP, EAPOL, PTP, 802.2 LLC (STP, NetBIOS, IPX), PPP control
 } as const;
 export type DecodeStatus = (typeof DecodeStatus)[keyof typeof DecodeStatus];
 

@@ -70,6 +70,20 @@ test('rules on SNI label flows and drop the columns they read; unmatched flows f
     'unlabelled flows (www.netflix.com, DNS) are dropped with --label-from none');
 });
 
+test('rules without --label-from drop the flows they miss instead of labelling them with the folder name', () => {
+  const rules = path.join(tmp, 'rules-only.yaml');
+  writeFileSync(rules, '- label: zoom-app\n  sni: "/zoom\\\\.us$/"\n');
+  const { r, rows } = build([path.join(tmp, 'caps'), '--rules', rules, '-o', path.join(tmp, 'rules-only.jsonl')]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(rows.map((x) => x.label), ['zoom-app'], 'no class named after the folders (netflix, zoom, caps)');
+  assert.match(r.stderr, /4 unlabelled flows dropped/);
+  // Asked for: the folder as a fallback, or the unmatched flows kept with an empty label.
+  const dir = build([path.join(tmp, 'caps'), '--rules', rules, '--label-from', 'dir', '-o', path.join(tmp, 'rules-dir.jsonl'), '-q']);
+  assert.deepEqual(dir.rows.map((x) => x.label).sort(), ['netflix', 'netflix', 'netflix', 'zoom', 'zoom-app']);
+  const kept = build([path.join(tmp, 'caps'), '--rules', rules, '--keep-unlabelled', '-o', path.join(tmp, 'rules-kept.jsonl'), '-q']);
+  assert.deepEqual(kept.rows.map((x) => x.label).sort(), ['', '', '', '', 'zoom-app']);
+});
+
 test('a labels CSV by 5-tuple (either direction) and by time range takes precedence', () => {
   const labels = path.join(tmp, 'labels.csv');
   writeFileSync(labels, 'capture,src,sport,dst,dport,label\nn1.pcap,10.0.0.2,443,10.0.0.1,50001,video\n');

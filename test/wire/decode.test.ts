@@ -143,10 +143,10 @@ test('PPP with and without address/control, 1-byte protocol, and Cisco HDLC fram
     assert.equal(dec(Buffer.concat([Buffer.from([0x00, 0x57]), ip6]), lt).p.ipVersion, 6);
     assert.equal(dec(Buffer.concat([Buffer.from([0x21]), ip4]), lt).st, DecodeStatus.OK, 'protocol field compression');
     assert.equal(dec(Buffer.concat([Buffer.from([0x0f, 0x00, 0x08, 0x00]), ip4]), lt).st, DecodeStatus.OK, 'Cisco HDLC');
-    assert.equal(dec(Buffer.from([0xff, 0x03, 0xc0, 0x21, 1, 1, 0, 4]), lt).st, DecodeStatus.UNKNOWN_ETHERTYPE, 'LCP');
+    assert.equal(dec(Buffer.from([0xff, 0x03, 0xc0, 0x21, 1, 1, 0, 4]), lt).st, DecodeStatus.NON_IP, 'LCP (a PPP control protocol, not IP)');
   }
   assert.equal(dec(Buffer.concat([Buffer.from([0x8f, 0x00, 0x86, 0xdd]), ip6]), 104).p.ipVersion, 6);
-  assert.equal(dec(Buffer.from([0x8f, 0x00, 0x80, 0x35, 0, 0, 0, 0]), 104).st, DecodeStatus.UNKNOWN_ETHERTYPE, 'SLARP');
+  assert.equal(dec(Buffer.from([0x8f, 0x00, 0x80, 0x35, 0, 0, 0, 0]), 104).st, DecodeStatus.NON_IP, 'SLARP');
 });
 
 test('802.1Q, QinQ (0x88a8 + 0x8100), 0x9100 stacks, MPLS, PPPoE and LLC/SNAP reach the IP header', () => {
@@ -172,18 +172,19 @@ test('802.1Q, QinQ (0x88a8 + 0x8100), 0x9100 stacks, MPLS, PPPoE and LLC/SNAP re
   const snap = Buffer.concat([Buffer.alloc(12), Buffer.from([0, ip.length + 8, 0xaa, 0xaa, 0x03, 0, 0, 0, 0x08, 0x00]), ip]);
   assert.equal(dec(snap, 1).st, DecodeStatus.OK);
   const stp = Buffer.concat([Buffer.alloc(12), Buffer.from([0, 38, 0x42, 0x42, 0x03]), Buffer.alloc(35)]);
-  assert.equal(dec(stp, 1).st, DecodeStatus.UNKNOWN_ETHERTYPE, 'spanning tree LLC');
+  assert.equal(dec(stp, 1).st, DecodeStatus.NON_IP, 'spanning tree LLC: not IP, and not an unknown EtherType');
 });
 
 test('non-IP EtherTypes and unknown link types: status, addresses cleared', () => {
   build({ ...V4 }); // leave addresses in the reused object
   const arp = Buffer.concat([Buffer.alloc(12), Buffer.from([0x08, 0x06]), Buffer.alloc(28)]);
   let r = dec(arp, 1);
-  assert.equal(r.st, DecodeStatus.UNKNOWN_ETHERTYPE);
+  assert.equal(r.st, DecodeStatus.NON_IP);
   assert.equal(r.p.ipVersion, 0);
   assert.deepEqual([...r.p.src, ...r.p.dst], [0, 0, 0, 0, 0, 0, 0, 0]);
   const lldp = Buffer.concat([Buffer.alloc(12), Buffer.from([0x88, 0xcc]), Buffer.alloc(30)]);
-  assert.equal(dec(lldp, 1).st, DecodeStatus.UNKNOWN_ETHERTYPE);
+  assert.equal(dec(lldp, 1).st, DecodeStatus.NON_IP);
+  assert.equal(dec(Buffer.concat([Buffer.alloc(12), Buffer.from([0x12, 0x34]), Buffer.alloc(30)]), 1).st, DecodeStatus.UNKNOWN_ETHERTYPE);
   r = dec(buildPacket({ ...V4 }), 127); // radiotap
   assert.equal(r.st, DecodeStatus.UNKNOWN_LINKTYPE);
   assert.equal(decodeStatusName(r.st), 'UNKNOWN_LINKTYPE');

@@ -40,8 +40,8 @@ const EMPTY = new Uint8Array(0);
 type Getter = (r: HandshakeRecord) => CellValue;
 const FIELDS: [ColumnDef, Getter][] = [
   [col('tls_status', 'metadata', 'string', '', 'none', 'Handshake parse status: parsed, partial (ran out of data or limits), malformed, absent'), (r) => r.status],
-  [col('tls_protocol', 'metadata', 'string', '', 'none', 'Handshake protocol found by content: tls, quic, dtls (empty if none)'), (r) => r.protocol],
-  [col('tls_client_version', 'metadata', 'string', '', 'fwd', 'ClientHello legacy version, e.g. 0x0303'), (r) => r.clientVersion],
+  [col('tls_protocol', 'metadata', 'string', '', 'none', 'Handshake protocol found by content: tls, quic (IETF and Google QUIC), dtls (empty if none)'), (r) => r.protocol],
+  [col('tls_client_version', 'metadata', 'string', '', 'fwd', 'ClientHello legacy version, e.g. 0x0303; Google QUIC: the version its CHLO asks for (VER tag), e.g. Q046'), (r) => r.clientVersion],
   [col('tls_offered_version', 'metadata', 'string', '', 'fwd', 'Highest version in the client\'s supported_versions, e.g. 1.3'), (r) => r.offeredVersion],
   [col('tls_version', 'metadata', 'string', '', 'bwd', 'Negotiated version from the ServerHello (supported_versions if present)'), (r) => r.negotiatedVersion],
   [col('tls_sni', 'metadata', 'string', '', 'fwd', 'Server name indication (leaks the destination: excluded from learning)', true), (r) => r.sni],
