@@ -198,8 +198,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       schema: { summary: 'Every error code the API answers with, its status and meaning', tags: ['system'], response: { 200: ErrorList } },
     }, async () => ({ errors: (Object.keys(ERRORS) as ServiceErrorCode[]).map((code) => ({ code, ...ERRORS[code] })) }));
   }), { prefix: API_PREFIX });
-  // The live routes (src/service/live, written with their full paths) stay on the root context as live12 wrote them.
-  if (ctx.live) liveRoutes(app, ctx.live);
+  if (ctx.live) await app.register(liveRoutes(ctx.live), { prefix: API_PREFIX });
 
   app.get('/healthz', { schema: { summary: 'Liveness: the process serves HTTP', tags: ['system'] }, config: { public: true } }, async () => ({ status: 'ok' }));
 

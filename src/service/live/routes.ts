@@ -37,42 +37,44 @@ const SeriesQuery = Type.Object({
  * /api/v1/live: live sources (list with capture health; start and stop with an admin key), the stored live records,
  * rolling traffic series, and the event stream the dashboard (web/live.html) reads.
  */
-export function liveRoutes(app: App, live: LiveContext): void {
-  const admin = (header: string | undefined): void => {
-    if (!live.keysEnabled && !live.admin.enabled) return;
-    if (live.admin.idOf(header) === null) throw new ServiceError('ADMIN_REQUIRED', 'starting or stopping a live source needs an admin key (veil serve --admin-key)');
+export function liveRoutes(live: LiveContext): (app: App) => Promise<void> {
+  return async (app) => {
+    const admin = (header: string | undefined): void => {
+      if (!live.keysEnabled && !live.admin.enabled) return;
+      if (live.admin.idOf(header) === null) throw new ServiceError('ADMIN_REQUIRED', 'starting or stopping a live source needs an admin key (veil serve --admin-key)');
+    };
+
+    app.get('/live/sources', { schema: { summary: 'Live sources and their capture health', tags: ['live'] } },
+      async () => ({ sources: live.manager.list() }));
+
+    app.post('/live/sources', { schema: { summary: 'Start capturing and classifying an interface (admin key)', tags: ['live'], body: StartBody }, config: { errors: [400, 403] } },
+      async (req, reply) => {
+        admin(req.headers.authorization);
+        const info = await live.manager.start(req.body);
+        reply.code(201);
+        return info;
+      });
+
+    app.get('/live/sources/:id', { schema: { summary: 'One live source', tags: ['live'], params: Type.Object({ id: Type.String({ maxLength: 64 }) }) }, config: { errors: [404] } },
+      async (req) => live.manager.info(req.params.id));
+
+    app.delete('/live/sources/:id', { schema: { summary: 'Stop a live source (admin key): its open flows get their final verdicts', tags: ['live'], params: Type.Object({ id: Type.String({ maxLength: 64 }) }) }, config: { errors: [403, 404] } },
+      async (req) => {
+        admin(req.headers.authorization);
+        return live.manager.stop(req.params.id);
+      });
+
+    app.get('/live/flows', { schema: { summary: 'Stored live verdicts, newest first (early and final records of each flow)', tags: ['live'], querystring: FlowsQuery } },
+      async (req) => ({ records: live.manager.store.recent({ limit: req.query.limit ?? 200, ...req.query }) }));
+
+    app.get('/live/series', { schema: { summary: 'Traffic by category and application over the last 5, 15 or 60 minutes (bytes/s, flows/s), top services', tags: ['live'], querystring: SeriesQuery } },
+      async (req) => live.manager.hub.series.window(Date.now(), req.query.window ?? 300));
+
+    app.get('/live/events', { schema: { summary: 'Server-sent events: records (new verdicts), health (capture counters, every second)', tags: ['live'], produces: ['text/event-stream'] } },
+      (req, reply) => {
+        reply.hijack();
+        live.manager.hub.attach(reply.raw, { sources: live.manager.list() });
+        req.raw.on('close', () => reply.raw.end());
+      });
   };
-
-  app.get('/api/v1/live/sources', { schema: { summary: 'Live sources and their capture health', tags: ['live'] } },
-    async () => ({ sources: live.manager.list() }));
-
-  app.post('/api/v1/live/sources', { schema: { summary: 'Start capturing and classifying an interface (admin key)', tags: ['live'], body: StartBody }, config: { errors: [400, 403] } },
-    async (req, reply) => {
-      admin(req.headers.authorization);
-      const info = await live.manager.start(req.body);
-      reply.code(201);
-      return info;
-    });
-
-  app.get('/api/v1/live/sources/:id', { schema: { summary: 'One live source', tags: ['live'], params: Type.Object({ id: Type.String({ maxLength: 64 }) }) }, config: { errors: [404] } },
-    async (req) => live.manager.info(req.params.id));
-
-  app.delete('/api/v1/live/sources/:id', { schema: { summary: 'Stop a live source (admin key): its open flows get their final verdicts', tags: ['live'], params: Type.Object({ id: Type.String({ maxLength: 64 }) }) }, config: { errors: [403, 404] } },
-    async (req) => {
-      admin(req.headers.authorization);
-      return live.manager.stop(req.params.id);
-    });
-
-  app.get('/api/v1/live/flows', { schema: { summary: 'Stored live verdicts, newest first (early and final records of each flow)', tags: ['live'], querystring: FlowsQuery } },
-    async (req) => ({ records: live.manager.store.recent({ limit: req.query.limit ?? 200, ...req.query }) }));
-
-  app.get('/api/v1/live/series', { schema: { summary: 'Traffic by category and application over the last 5, 15 or 60 minutes (bytes/s, flows/s), top services', tags: ['live'], querystring: SeriesQuery } },
-    async (req) => live.manager.hub.series.window(Date.now(), req.query.window ?? 300));
-
-  app.get('/api/v1/live/events', { schema: { summary: 'Server-sent events: records (new verdicts), health (capture counters, every second)', tags: ['live'], produces: ['text/event-stream'] } },
-    (req, reply) => {
-      reply.hijack();
-      live.manager.hub.attach(reply.raw, { sources: live.manager.list() });
-      req.raw.on('close', () => reply.raw.end());
-    });
 }
