@@ -4,7 +4,10 @@
  *
  *   node --import tsx bench/learn-bench.ts [--sets a1,a2,b,synth] [--splits kfold,blocked] [--threads 1]
  *        [--folds 5] [--synthetic-rows 200000] [--synthetic-classes 120] [--synthetic-rounds 50]
- *        [--models veil-forest,veil-boosting,sklearn-rf,sklearn-hgb,xgboost] [--json FILE]
+ *        [--models veil-default,veil-forest,veil-boosting,sklearn-rf,sklearn-hgb,xgboost] [--json FILE]
+ *
+ * `veil-default` is what `veil train` fits without --model (DEFAULT_LEARNER with its default parameters, early
+ * stopping as train sets it); the last line says whether it reaches the best anchor's macro-F1.
  *
  * Per set and split it prints accuracy and macro-F1 (mean over folds), fit seconds (wall and CPU, on --threads
  * threads), predict rows per second on one thread (test rows / CPU seconds, best of three runs), and Veil's ratios against the
@@ -28,6 +31,7 @@ import {
   type Split,
 } from '../src/dataset/index.ts';
 import { fitEnsemble, predictProba, forestParams, boostingParams, macroF1, closeWorkers, type LearnerSpec } from '../src/model/index.ts';
+import { DEFAULT_LEARNER } from '../src/cli/train.ts';
 import { makeSynthetic } from './learn-synthetic.ts';
 import { runPythonLines } from './python-lines.ts';
 
@@ -110,7 +114,9 @@ async function runVeil(ds: DataSet, split: Split, models: string[], threads: num
   const K = ds.classes.length;
   await warmUp(ds, threads);
   for (const model of models.filter((m) => m.startsWith('veil-'))) {
-    const spec: LearnerSpec = model === 'veil-forest'
+    const spec: LearnerSpec = model === 'veil-default'
+      ? (DEFAULT_LEARNER === 'boosting' ? { type: 'boosting', params: boostingParams({ seed: 0 }) } : { type: 'forest', params: forestParams({ seed: 0 }) })
+      : model === 'veil-forest'
       ? { type: 'forest', params: forestParams({ trees: 100, seed: 0 }) }
       // No early stopping: XGBoost runs every round too (Veil's default turns it on from 100 000 rows).
       : { type: 'boosting', params: boostingParams({ seed: 0, maxIter: rounds, earlyStopping: 'off' }) };
@@ -224,6 +230,8 @@ function ratios(rows: Row[]): string {
       parts.push(`${v.model}: fit ${(v.fitS / xgb.fitS).toFixed(2)}x XGBoost's wall time (${(v.fitCpuS / xgb.fitCpuS).toFixed(2)}x CPU), predicts ${(v.rowsPerS / xgb.rowsPerS).toFixed(2)}x XGBoost's rows/s`);
     }
   }
+  const dflt = veil.find((r) => r.model === 'veil-default');
+  if (dflt) parts.push(`veil train's default (${DEFAULT_LEARNER}, no options) macro-F1 ${dflt.macroF1.toFixed(4)} vs best anchor ${bestA.macroF1.toFixed(4)}: ${dflt.macroF1 >= bestA.macroF1 - 0.005 ? 'reaches it (within 0.005)' : 'below it'}`);
   return parts.map((p) => `- ${p}`).join('\n');
 }
 
@@ -234,7 +242,7 @@ async function main(): Promise<void> {
       splits: { type: 'string', default: 'kfold,blocked' },
       threads: { type: 'string', default: '1' },
       folds: { type: 'string', default: '5' },
-      models: { type: 'string', default: 'veil-forest,veil-boosting,sklearn-rf,sklearn-hgb,xgboost' },
+      models: { type: 'string', default: 'veil-default,veil-forest,veil-boosting,sklearn-rf,sklearn-hgb,xgboost' },
       'synthetic-rows': { type: 'string', default: '200000' },
       'synthetic-classes': { type: 'string', default: '120' },
       'synthetic-rounds': { type: 'string', default: '50' },

@@ -13,7 +13,7 @@ import { captureTotalBytes } from '../wire/reader.ts';
 import { loadCatalog, type Catalog } from '../names/index.ts';
 import { METER_ARG_OPTIONS, meterOptionsFrom, formatSkipped } from './extract.ts';
 import { formatBytes, formatRate, Progress } from './progress.ts';
-import { onStopSignals } from './signals.ts';
+import { onStopSignals } from '../core/signals.ts';
 
 const DEFAULT_DIR = fileURLToPath(new URL('../../models/', import.meta.url));
 

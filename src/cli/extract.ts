@@ -7,7 +7,7 @@ import { extractParallel } from '../flow/parallel.ts';
 import { VeilError } from '../core/errors.ts';
 import { captureTotalBytes } from '../wire/reader.ts';
 import { formatRate, Progress } from './progress.ts';
-import { onStopSignals } from './signals.ts';
+import { onStopSignals } from '../core/signals.ts';
 
 const HELP = `usage: veil extract CAPTURE... [options]      (CAPTURE '-' reads standard input)
        veil extract --interface IFACE [--filter BPF] [options]

@@ -5,7 +5,7 @@ import { RedisJobWorker } from '../service/jobs/redis.ts';
 import { defaultConcurrency, DEFAULTS } from '../service/server.ts';
 import { positiveInt } from '../service/config.ts';
 import { SHIPPED_MODELS_DIR } from './shipped.ts';
-import { onStopSignals } from './signals.ts';
+import { onStopSignals } from '../core/signals.ts';
 
 const HELP = `usage: veil worker --redis URL [options]
 

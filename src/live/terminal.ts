@@ -1,3 +1,4 @@
+import { onStopSignals } from '../core/signals.ts';
 import { readCapture, type CaptureSummary } from '../wire/reader.ts';
 import { openLiveCapture } from '../wire/live.ts';
 import type { CellValue, ColumnDef } from '../flow/columns.ts';
@@ -40,9 +41,8 @@ export async function classifyLiveEarly(o: LiveEarlyOptions): Promise<MeterStats
     },
   });
   const cap = openLiveCapture({ iface: o.iface, ...(o.filter ? { filter: o.filter } : {}), ...(o.onReady ? { onReady: o.onReady } : {}) });
-  const stop = (): void => { void cap.stop(); };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  // Ctrl-C arrives twice (the terminal's and the bin/veil.js wrapper's copy): the copy must not kill the summary.
+  const dispose = onStopSignals(() => { void cap.stop(); });
   const timer = setInterval(() => { lm.tick(Date.now() * 1000); o.onTick?.(); }, 1000);
   try {
     const capture = await readCapture({ stream: cap.stream, name: o.iface }, (f) => lm.frame(f));
@@ -50,8 +50,7 @@ export async function classifyLiveEarly(o: LiveEarlyOptions): Promise<MeterStats
     return { ...stats, capture };
   } finally {
     clearInterval(timer);
-    process.off('SIGINT', stop);
-    process.off('SIGTERM', stop);
+    dispose();
   }
 }
 
