@@ -38,7 +38,7 @@ import { openWriter } from '../src/flow/output.ts';
 import { col, type CellValue, type ColumnDef } from '../src/flow/columns.ts';
 import { loadCatalog } from '../src/names/index.ts';
 import { buildRealTable, SHARED_DATA } from './real-labels.ts';
-import { behaviourRoles, forbiddenFeature } from './real-behaviour.ts';
+import { behaviourRoles, forbiddenFeature, writeAnchorInputs } from './real-behaviour.ts';
 import { runPythonLines } from './python-lines.ts';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -64,22 +64,11 @@ async function veilPredictions(prep: PreparedData, split: Split, model: Tree, o:
 async function anchorPredictions(prep: PreparedData, split: Split, model: string, o: Opts): Promise<Int32Array> {
   const dir = await mkdtemp(path.join(tmpdir(), 'veil-names-hidden-'));
   try {
-    const n = prep.y.length, F = prep.columns.length;
     // scikit-learn 1.2's forest refuses NaN: missing as -1e9 (below every value); XGBoost takes NaN natively.
-    const impute = model === 'sklearn-rf';
-    const X = new Float64Array(n * F);
-    for (let f = 0; f < F; f++) { const c = prep.columns[f]!; for (let i = 0; i < n; i++) { const x = c[i]!; X[i * F + f] = impute && Number.isNaN(x) ? -1e9 : x; } }
-    const folds = new Int32Array(n).fill(-1);
-    split.folds.forEach((fo, k) => { for (const r of fo.test) folds[r] = k; });
     // Rows of no training fold and no test fold (y = -1) are left out by the script.
-    await writeFile(path.join(dir, 'X.f64'), new Uint8Array(X.buffer));
-    await writeFile(path.join(dir, 'y.i32'), new Uint8Array(prep.y.buffer, prep.y.byteOffset, prep.y.byteLength));
-    await writeFile(path.join(dir, 'folds.i32'), new Uint8Array(folds.buffer));
-    await writeFile(path.join(dir, 'meta.json'), JSON.stringify({
-      rows: n, features: F, classes: prep.classes.length, folds: split.folds.length, models: [model], threads: o.threads, xgb_rounds: o.rounds, seed: 0, dump_predictions: true,
-    }));
+    await writeAnchorInputs(dir, prep, split, { models: [model], threads: o.threads, xgb_rounds: o.rounds, seed: 0, dump_predictions: true }, model === 'sklearn-rf');
     await runPythonLines(path.join(HERE, 'learn-anchors.py'), dir, () => {});
-    const out = new Int32Array(n).fill(-1);
+    const out = new Int32Array(prep.y.length).fill(-1);
     for (let k = 0; k < split.folds.length; k++) {
       const b = await readFile(path.join(dir, `pred-${model}-${k}.i32`));
       const p = new Int32Array(b.buffer, b.byteOffset, b.byteLength / 4);
@@ -116,7 +105,7 @@ function score(truth: Int32Array, pred: Int32Array, classes: readonly string[], 
   };
 }
 
-async function compare(prep: PreparedData, split: Split, o: Opts, rows: number[]): Promise<Map<string, Int32Array>> {
+async function compare(prep: PreparedData, split: Split, o: Opts): Promise<Map<string, Int32Array>> {
   const preds = new Map<string, Int32Array>();
   for (const m of o.models) {
     const t0 = performance.now();
@@ -124,7 +113,6 @@ async function compare(prep: PreparedData, split: Split, o: Opts, rows: number[]
     else preds.set(m, await anchorPredictions(prep, split, m, o));
     process.stderr.write(`  ${m}: ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
   }
-  void rows;
   return preds;
 }
 
@@ -199,7 +187,7 @@ async function partReal(v: { data: string; folds: number; table?: string }, o: O
         `${rows.length} flows of ${nCap} captures, ${keep.size} ${target === 'application' ? 'applications' : 'categories'} seen in two captures or more ` +
         `(${droppedClasses} more seen in one capture only, ${dropped} flows, cannot be tested on another: left out); ${prep.specs.length} features\n\n`);
       process.stderr.write(`real/${target}:\n`);
-      const preds = await compare(prep, split, o, rows);
+      const preds = await compare(prep, split, o);
       process.stdout.write(`${scoreTable(preds, prep.y, prep.classes, rows)}\n\n${perClass(preds, prep.y, prep.classes, rows, 25)}\n`);
     }
   } finally {
@@ -225,7 +213,7 @@ async function partCesnet(v: { data: string; folds: number }, o: Opts): Promise<
     process.stdout.write(`\n## CESNET-QUIC22 sample: application from the first ${steps} packets (sizes, directions, gaps) and flow statistics, no names; stratified ${v.folds}-fold\n\n` +
       `${rows.length} QUIC flows, ${prep.classes.length} applications (${prep.classes.join(', ')}), ${prep.specs.length} features\n\n`);
     process.stderr.write('cesnet:\n');
-    const preds = await compare(prep, split, o, rows);
+    const preds = await compare(prep, split, o);
     process.stdout.write(`${scoreTable(preds, prep.y, prep.classes, rows)}\n\n${perClass(preds, prep.y, prep.classes, rows)}\n`);
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -283,7 +271,7 @@ async function partMobile(v: { data: string }, o: Opts): Promise<void> {
       `apps (file names): ${[...apps].map((i) => prep.classes[i]).join(', ')}; ${counts.background} of ${counts.app + counts.background} flows are background ` +
       `(their names show another catalogued service: labelled as that service); ${prep.specs.length} features\n\n`);
     process.stderr.write('mobile:\n');
-    const preds = await compare(prep, split, o, testRows);
+    const preds = await compare(prep, split, o);
     // Veil as shipped: the final model on the 7.1 rows with its support guard and threshold ("unknown" allowed).
     const masked = { ...prep, y: Int32Array.from(prep.y, (y, i) => (android[i] === '7.1' ? y : -1)) };
     const model = await trainModel(masked, { label: 'truth', model: 'forest', seed: 0, threads: o.threads, roles: {}, guard: {} });

@@ -91,15 +91,7 @@ async function runAnchor(prep: PreparedData, split: Split, splitName: string, mo
   const models = [model];
   const dir = await mkdtemp(path.join(tmpdir(), 'veil-real-behaviour-'));
   try {
-    const n = prep.y.length, F = prep.columns.length;
-    const X = new Float64Array(n * F);
-    for (let f = 0; f < F; f++) { const c = prep.columns[f]!; for (let i = 0; i < n; i++) { const x = c[i]!; X[i * F + f] = impute && Number.isNaN(x) ? -1e9 : x; } }
-    const folds = new Int32Array(n).fill(-1);
-    split.folds.forEach((fo, k) => { for (const r of fo.test) folds[r] = k; });
-    await writeFile(path.join(dir, 'X.f64'), new Uint8Array(X.buffer));
-    await writeFile(path.join(dir, 'y.i32'), new Uint8Array(prep.y.buffer, prep.y.byteOffset, prep.y.byteLength));
-    await writeFile(path.join(dir, 'folds.i32'), new Uint8Array(folds.buffer));
-    await writeFile(path.join(dir, 'meta.json'), JSON.stringify({ rows: n, features: F, classes: prep.classes.length, folds: split.folds.length, models, threads, xgb_rounds: rounds, seed: 0 }));
+    await writeAnchorInputs(dir, prep, split, { models, threads, xgb_rounds: rounds, seed: 0 }, impute);
     const out: FoldScore[] = [];
     await runPythonLines<{ model: string; fold: number; rows: number; accuracy: number; macro_f1: number }>(path.join(HERE, 'learn-anchors.py'), dir, (r) => {
       out.push({ model: r.model, split: splitName, fold: r.fold, rows: r.rows, accuracy: r.accuracy, macro_f1: r.macro_f1 });
@@ -108,6 +100,22 @@ async function runAnchor(prep: PreparedData, split: Split, splitName: string, mo
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The work directory bench/learn-anchors.py reads: X (rows x features, row-major float64; missing as -1e9 when
+ * `impute`, for scikit-learn 1.2's forest, else NaN), y, each row's test fold (-1: none) and meta.json (`meta` added).
+ */
+export async function writeAnchorInputs(dir: string, prep: PreparedData, split: Split, meta: Record<string, unknown>, impute: boolean): Promise<void> {
+  const n = prep.y.length, F = prep.columns.length;
+  const X = new Float64Array(n * F);
+  for (let f = 0; f < F; f++) { const c = prep.columns[f]!; for (let i = 0; i < n; i++) { const x = c[i]!; X[i * F + f] = impute && Number.isNaN(x) ? -1e9 : x; } }
+  const folds = new Int32Array(n).fill(-1);
+  split.folds.forEach((fo, k) => { for (const r of fo.test) folds[r] = k; });
+  await writeFile(path.join(dir, 'X.f64'), new Uint8Array(X.buffer));
+  await writeFile(path.join(dir, 'y.i32'), new Uint8Array(prep.y.buffer, prep.y.byteOffset, prep.y.byteLength));
+  await writeFile(path.join(dir, 'folds.i32'), new Uint8Array(folds.buffer));
+  await writeFile(path.join(dir, 'meta.json'), JSON.stringify({ rows: n, features: F, classes: prep.classes.length, folds: split.folds.length, ...meta }));
 }
 
 /** The ISCX model's answers on every row, in the table's class indexes (-1: a class with no counterpart). */
