@@ -74,6 +74,36 @@ export async function send(method, path, body) {
 }
 
 /**
+ * POST with no body (an action such as activating a model version), answered with JSON. No content-type is sent:
+ * a JSON content-type with an empty body is a 400 to the server.
+ * @param {string} path
+ * @returns {Promise<any>}
+ */
+export async function post(path) {
+  const res = await fetch(`${BASE}${path}`, { method: 'POST', headers: headers() });
+  if (!res.ok) throw await fail(res);
+  return res.status === 204 ? null : res.json();
+}
+
+/** The address of an API path, for a plain link when the server needs no key. */
+/** @param {string} path */
+export function apiUrl(path) {
+  return `${BASE}${path}`;
+}
+
+/**
+ * Opens an API file (an HTML report, a JSON document) in a new tab: a plain link without a key, else fetched with
+ * the key and opened from a blob (a link cannot carry the header).
+ * @param {string} path
+ */
+export async function openApi(path) {
+  if (!apiKey()) { window.open(apiUrl(path), '_blank', 'noopener'); return; }
+  const u = await blobUrl(path);
+  window.open(u, '_blank', 'noopener');
+  setTimeout(() => URL.revokeObjectURL(u), 60_000);
+}
+
+/**
  * DELETE a resource (a 404 counts as done: it is gone either way).
  * @param {string} path
  */

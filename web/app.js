@@ -6,6 +6,7 @@ import { uploadView } from './views/upload.js';
 import { jobsView } from './views/jobs.js';
 import { jobView } from './views/job.js';
 import { modelsView, modelView } from './views/models.js';
+import { trainView } from './views/train.js';
 
 /** @typedef {(root: HTMLElement) => Promise<unknown>} View */
 /** @type {[RegExp, string, (m: RegExpExecArray) => View][]} */
@@ -13,6 +14,8 @@ const routes = [
   [/^#?\/?$/, 'upload', () => uploadView],
   [/^#\/jobs$/, 'jobs', () => jobsView],
   [/^#\/jobs\/(j[0-9a-z]+)$/, 'jobs', (m) => (el) => jobView(el, m[1])],
+  [/^#\/train$/, 'train', () => trainView],
+  [/^#\/train\/(j[0-9a-z]+)$/, 'train', (m) => (el) => trainView(el, m[1])],
   [/^#\/models$/, 'models', () => modelsView],
   [/^#\/models\/([A-Za-z0-9][A-Za-z0-9._-]*)$/, 'models', (m) => (el) => modelView(el, decodeURIComponent(m[1]))],
 ];

@@ -7,7 +7,7 @@ import { flowsSection } from './flows.js';
  * @typedef {{ name: string, unknown: number, confusion?: unknown }} ModelSummary
  * @typedef {{ rows: number, packets?: number, bytes?: number, warnings: string[], models: ModelSummary[], durationMs: number,
  *   traffic?: { byApp: Record<string, { flows: number, bytes: number }> } }} JobSummary
- * @typedef {{ id: string, state: string, progress: number, attempts: number, createdAt: number, inputName: string,
+ * @typedef {{ id: string, type?: 'classify' | 'train', train?: { name: string }, state: string, progress: number, attempts: number, createdAt: number, inputName: string,
  *   inputKind: { kind: string, format: string, gzip: boolean }, inputBytes: number, models: string[], labelColumn: string | null,
  *   error: { code: string, message: string } | null, summary: JobSummary | null }} Job
  */
@@ -37,6 +37,8 @@ export async function jobView(root, id) {
       head.replaceChildren(errorBox(e));
       return;
     }
+    // A training job is followed on the Train page (its progress, report and Activate button).
+    if (job.type === 'train') { location.replace(`#/train/${id}`); return; }
     head.replaceChildren(...[
       h('h1', {}, 'Job ', h('code', {}, job.id), ' ', badge(job.state)),
       h('p.muted', {}, `${job.inputName} — ${job.inputKind.kind} (${job.inputKind.format}${job.inputKind.gzip ? ', gzip' : ''}), ${fmtBytes(job.inputBytes)}, created ${fmtTime(job.createdAt)}`

@@ -23,9 +23,9 @@ export async function jobsView(root) {
       body.replaceChildren(...jobs.map((/** @type {import('./job.js').Job} */ j) => {
         if (j.state === 'queued' || j.state === 'running') busy = true;
         return h('tr', { dataset: { id: j.id, state: j.state } },
-          h('td', {}, h('a', { href: `#/jobs/${j.id}` }, j.id)),
-          h('td', {}, j.inputName, h('span.muted', {}, ` ${j.inputKind.format}, ${fmtBytes(j.inputBytes)}`)),
-          h('td', {}, j.models.join(', ') || h('span.muted', {}, 'none')),
+          h('td', {}, h('a', { href: j.type === 'train' ? `#/train/${j.id}` : `#/jobs/${j.id}` }, j.id)),
+          h('td', {}, j.inputName, j.inputKind ? h('span.muted', {}, ` ${j.inputKind.format}, ${fmtBytes(j.inputBytes)}`) : null),
+          h('td', {}, j.type === 'train' && j.train ? h('span', {}, `trains ${j.train.name}`) : (j.models ?? []).join(', ') || h('span.muted', {}, 'none')),
           h('td', {}, badge(j.state)),
           h('td', {}, j.state === 'running' || j.state === 'queued' ? progressBar(j.progress) : j.error ? h('span.muted', { title: j.error.message }, j.error.code) : ''),
           h('td.num', {}, j.summary ? j.summary.rows.toLocaleString() : ''),

@@ -1,6 +1,7 @@
 // @ts-check
-import { blobUrl, del, get, send, upload } from '../api.js';
-import { h, errorBox, fmtBytes, pct, progressBar, notify } from '../ui.js';
+import { blobUrl, del, get, post, send, upload } from '../api.js';
+import { h, badge, errorBox, fmtBytes, fmtTime, pct, progressBar, notify } from '../ui.js';
+import { apiLink } from './train.js';
 
 /**
  * @typedef {{ name: string, kind: string, target: string, classes: string[], columns: string[], sizeBytes: number,
@@ -10,17 +11,71 @@ import { h, errorBox, fmtBytes, pct, progressBar, notify } from '../ui.js';
  *   confusion?: number[][] } }} ModelInfo
  */
 
+/** @typedef {import('./train.js').ModelVersion} ModelVersion */
+/** @typedef {import('./train.js').VersionList} VersionList */
+
 /**
- * Models page: each loaded model with its target, classes and headline metrics; whether jobs that name no models
- * get it (a default) is chosen here, and a model can be unloaded; an upload form.
+ * Models page: the trained models' versions (which is active, activate or retire one); each loaded model with its
+ * target, classes and headline metrics; whether jobs that name no models get it (a default) is chosen here, and a
+ * model can be unloaded; an upload form.
  * @param {HTMLElement} root
  */
 export async function modelsView(root) {
   const list = h('div.cards', { id: 'models-list' }, h('span.muted', {}, 'loading…'));
+  const registry = h('div', { id: 'registry' }, h('span.muted', {}, 'loading…'));
   root.append(h('h1', {}, 'Models'),
+    h('section', { id: 'versions' }, h('h2', {}, 'Trained models and their versions'),
+      h('p.muted', {}, 'Each training of a name makes a new version; the active one is loaded under the name and applied to new uploads. ',
+        h('a', { href: '#/train' }, 'Train a model'), '.'),
+      registry),
+    h('h2', {}, 'Loaded models'),
     h('p.muted', {}, 'Default models are applied to jobs and POST /classify requests that name no models. An uploaded model is a default only when you tick it.'),
     list, uploadForm());
   async function refresh() {
+    await Promise.all([refreshModels(), refreshRegistry()]);
+  }
+  async function refreshRegistry() {
+    try {
+      /** @type {{ models: VersionList[] }} */
+      const { models } = await get('/registry');
+      registry.replaceChildren(...models.map(versionsTable));
+      if (!models.length) registry.replaceChildren(h('p.muted', {}, 'No model trained here yet.'));
+    } catch (e) {
+      registry.replaceChildren(errorBox(e));
+    }
+  }
+  /** @param {VersionList} m */
+  function versionsTable(m) {
+    /** @param {string} what @param {ModelVersion} v */
+    const act = async (what, v) => {
+      if (what === 'retire' && !confirm(`Retire ${m.name} version ${v.version}? It is taken out of service for good (kept for the record).`)) return;
+      try {
+        await post(`/models/${encodeURIComponent(m.name)}/versions/${v.version}/${what}`);
+        notify(what === 'activate' ? `${m.name} version ${v.version} is active: new uploads use it.` : `${m.name} version ${v.version} is retired.`);
+        refresh();
+      } catch (e) {
+        notify(e instanceof Error ? e.message : String(e), 'error');
+      }
+    };
+    const f1 = (/** @type {ModelVersion} */ v) => (v.metrics ? pct(v.metrics.macroF1) : '—');
+    return h('div.card.versions', { dataset: { model: m.name, active: m.active === null ? '' : String(m.active) } },
+      h('h3', {}, m.name, m.active !== null ? h('span.muted', {}, ` version ${m.active} active`) : h('span.muted', {}, ' no version active')),
+      h('table.data', { 'aria-label': `Versions of ${m.name}` },
+        h('thead', {}, h('tr', {}, ...['version', 'created', 'by', 'rows', 'classes', 'macro-F1', 'state', ''].map((t) => h('th', { scope: 'col' }, t)))),
+        h('tbody', {}, ...m.versions.map((v) => h('tr', { dataset: { version: String(v.version), state: v.state }, class: v.state === 'active' ? 'active' : null },
+          h('td', {}, `v${v.version}`, v.state === 'active' ? h('strong.active-mark', { title: 'the active version' }, ' ★ active') : null),
+          h('td', {}, fmtTime(v.createdAt)),
+          h('td', {}, v.createdBy ?? h('span.muted', {}, '—')),
+          h('td.num', {}, v.data.rows.toLocaleString('en')),
+          h('td', { title: v.data.classes.join(', ') }, `${v.data.classes.length}: ${v.data.classes.slice(0, 4).join(', ')}${v.data.classes.length > 4 ? ', …' : ''}`),
+          h('td.num', {}, f1(v)),
+          h('td', {}, badge(v.state)),
+          h('td', {},
+            v.state === 'inactive' ? h('button', { onclick: () => act('activate', v), 'aria-label': `Activate ${m.name} version ${v.version}` }, 'Activate') : null,
+            v.state !== 'retired' ? h('button.danger', { onclick: () => act('retire', v), 'aria-label': `Retire ${m.name} version ${v.version}` }, 'Retire') : null,
+            ' ', apiLink(`/models/${encodeURIComponent(m.name)}/versions/${v.version}/report`, 'report', `report-${m.name}-${v.version}`)))))));
+  }
+  async function refreshModels() {
     try {
       /** @type {{ models: ModelInfo[] }} */
       const { models } = await get('/models');
