@@ -232,9 +232,9 @@ async function followJob(root, id) {
           : h('p.muted', {}, ev.status === 'rejected' ? `No per-class scores: ${ev.reason instanceof Error ? ev.reason.message : String(ev.reason)}` : 'No per-class scores.'),
         h('p.row', {}, apiLink(`${path}/report`, 'HTML report', 'train-report-html'), apiLink(`${path}/report.json`, 'JSON', 'train-report-json'),
           h('span.muted', {}, `sha256 ${t.sha256.slice(0, 12)}…`)),
+        activation,
         m ? h('section.chart-grid', { id: 'train-charts' }, chart('f1', `F1 per class of ${t.name} v${t.version}`),
           chart('confusion', `confusion matrix of ${t.name} v${t.version}`), chart('importance', `feature importance of ${t.name} v${t.version}`)) : null),
-      activation,
     ].filter((x) => x !== null));
     showActivation(activation, t, versions);
   }
