@@ -1,9 +1,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { REPO, startTestServer, tempDir, until } from '../service/helpers.ts';
+import { REPO, startTestServer, tempDir, until, waitFinal } from '../service/helpers.ts';
 
 /**
  * The Train page in a real browser (Debian's chromium through playwright-core) against a real server with no model
@@ -174,4 +174,37 @@ test('a training whose captures label no flow shows NO_LABELS with its message o
   const reg = await api<{ models: { name: string }[] }>('/registry');
   assert.ok(!reg.models.some((m) => m.name === 'nothing'), 'no version is made');
   await page.screenshot({ path: path.join(ARTIFACTS, 'ui-train-failed.png'), fullPage: true });
+});
+
+test('the models page activates another version and retires one, marking the active version', async () => {
+  // A second version of `apps` (the first test made version 1 and activated it), trained through the API.
+  const fd = new FormData();
+  for (const f of HOME) fd.append('file', new Blob([readFileSync(f)]), path.basename(f));
+  fd.append('name', 'apps');
+  fd.append('folds', '2');
+  const res = await fetch(`${srv.url}/api/v1/models/train`, { method: 'POST', body: fd });
+  assert.equal(res.status, 202);
+  const done = await waitFinal(srv.url, ((await res.json()) as { id: string }).id, 180_000);
+  assert.equal(done.state, 'done', JSON.stringify(done.error));
+  const v2 = (done.summary.training as Training).version;
+  const before = await api<VersionList>('/models/apps/versions');
+  const v1 = before.active!;
+  assert.notEqual(v2, v1);
+
+  await page.goto(`${srv.url}/#/models`);
+  const table = page.getByRole('table', { name: 'Versions of apps' });
+  await table.locator(`tbody tr[data-version="${v1}"][data-state="active"]`).waitFor();
+  assert.equal(await table.locator('tbody tr').count(), before.versions.length);
+  await page.getByRole('button', { name: `Activate apps version ${v2}` }).click();
+  await table.locator(`tbody tr[data-version="${v2}"][data-state="active"]`).waitFor();
+  await table.locator(`tbody tr[data-version="${v1}"][data-state="inactive"]`).waitFor();
+  assert.equal((await api<VersionList>('/models/apps/versions')).active, v2);
+
+  page.once('dialog', (d) => { void d.accept(); });
+  await page.getByRole('button', { name: `Retire apps version ${v1}` }).click();
+  await table.locator(`tbody tr[data-version="${v1}"][data-state="retired"]`).waitFor();
+  assert.equal(await page.getByRole('button', { name: `Activate apps version ${v1}` }).count(), 0, 'a retired version cannot be activated');
+  const after = await api<VersionList>('/models/apps/versions');
+  assert.equal(after.active, v2);
+  assert.equal(after.versions.find((v) => v.version === v1)?.state, 'retired');
 });
