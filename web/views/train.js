@@ -4,10 +4,10 @@ import { h, badge, errorBox, fmtBytes, fmtTime, pct, progressBar, notify } from 
 
 /**
  * @typedef {{ accuracy: number, macroF1: number, balancedAccuracy: number }} Metrics
- * @typedef {{ name: string, version: number, sha256: string, classes: string[], rows: number, learner: string, split: string,
- *   metrics: Metrics | null, activated: boolean }} Training
+ * @typedef {{ name: string, version: number | null, sha256: string, classes: string[], rows: number, learner: string, split: string,
+ *   metrics: Metrics | null, activated: boolean, counts?: Record<string, number> }} Training
  * @typedef {{ id: string, type?: string, state: string, progress: number, createdAt: number, inputName: string, inputBytes: number,
- *   train?: { name: string, label: string, learner: string, split: string, folds: number },
+ *   train?: { name: string, label: string, learner: string, split: string, folds: number, inputs?: number },
  *   error: { code: string, message: string } | null, summary: { rows: number, training?: Training } | null }} TrainJob
  * @typedef {{ name: string, version: number, state: 'active' | 'inactive' | 'retired', sha256: string, sizeBytes: number,
  *   createdAt: number, createdBy: string | null, jobId: string | null,
@@ -165,6 +165,7 @@ async function followJob(root, id) {
     head.replaceChildren(...[
       h('h1', {}, 'Training ', t ? h('code', {}, t.name) : null, ' ', badge(job.state)),
       h('p.muted', {}, `job ${job.id}${job.inputName ? ` · ${job.inputName}` : ''}${typeof job.inputBytes === 'number' ? ` (${fmtBytes(job.inputBytes)})` : ''} · created ${fmtTime(job.createdAt)}`
+        + (t?.inputs ? ` · ${t.inputs} file${t.inputs > 1 ? 's' : ''}` : '')
         + (t ? ` · labels ${t.label} · learner ${t.learner} · split ${t.split}, ${t.folds} folds` : '')),
       job.state === 'queued' || job.state === 'running'
         ? h('div.row', { id: 'train-progress' }, progressBar(job.progress, `${job.state} ${Math.round(job.progress * 100)}%`),
@@ -193,7 +194,7 @@ async function followJob(root, id) {
   /** @param {TrainJob} job */
   async function report(job) {
     const t = job.summary?.training;
-    if (!t) { main.replaceChildren(errorBox({ code: 'NO_REPORT', message: 'the job is done but its record names no trained version' })); return; }
+    if (!t || t.version === null) { main.replaceChildren(errorBox({ code: 'NO_VERSION', message: 'the job is done but its record names no registered version' })); return; }
     const path = versionPath(t.name, t.version);
     /** @type {{ perClass?: PerClass[], balancedAccuracy?: number, split?: { kind?: string } } | null} */
     let evaluation = null;
@@ -236,7 +237,7 @@ async function followJob(root, id) {
         m ? h('section.chart-grid', { id: 'train-charts' }, chart('f1', `F1 per class of ${t.name} v${t.version}`),
           chart('confusion', `confusion matrix of ${t.name} v${t.version}`), chart('importance', `feature importance of ${t.name} v${t.version}`)) : null),
     ].filter((x) => x !== null));
-    showActivation(activation, t, versions);
+    showActivation(activation, { ...t, version: t.version }, versions);
   }
 
   await poll();
@@ -246,7 +247,7 @@ async function followJob(root, id) {
 /**
  * The Activate button, or, once the version is active, what that means and where to go next.
  * @param {HTMLElement} box
- * @param {Training} t
+ * @param {Training & { version: number }} t
  * @param {VersionList | null} versions
  */
 function showActivation(box, t, versions) {
