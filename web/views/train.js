@@ -98,12 +98,21 @@ function trainForm() {
   }
 
   const form = h('form.card.train', { id: 'train-form' },
-    h('div.row', {}, h('label', {}, 'Captures or a flow table ', files)), chosen,
+    h('div.row', {}, h('label', {}, 'Captures or a flow table ', files), h('span.muted', {}, 'pcap, pcapng (gzip allowed), or one CSV, JSONL, Parquet or ARFF table; or drop them here')), chosen,
     h('div.row', {}, h('label', {}, 'Model name ', name),
       h('label', {}, 'Label source ', label), columnRow),
     h('div.row', {}, h('label', {}, 'Learner ', learner), h('label', {}, 'Split ', split), h('label', {}, 'Folds ', folds)),
     h('div.row', {}, h('label', {}, activate, ' activate it when training succeeds (new uploads then use it)')),
     h('div.row', {}, submit), status);
+
+  // Files dropped anywhere on the form are the ones trained on.
+  form.addEventListener('dragover', (e) => { e.preventDefault(); form.classList.add('over'); });
+  form.addEventListener('dragleave', () => form.classList.remove('over'));
+  form.addEventListener('drop', (e) => {
+    e.preventDefault();
+    form.classList.remove('over');
+    if (e.dataTransfer?.files?.length) { files.files = e.dataTransfer.files; chose(); }
+  });
 
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
