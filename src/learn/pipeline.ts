@@ -190,7 +190,8 @@ export async function trainOnTable(table: Table, spec: TrainSpec): Promise<Train
     model: learner,
     roles: {
       ...(spec.split.kind === 'group' ? { groupBy: spec.split.column } : {}),
-      exclude: [...LEARN_EXCLUDED, ...(spec.exclude ?? [])],
+      // Only the columns the table has: an exclusion of a column it lacks is an error to the role planner.
+      exclude: [...LEARN_EXCLUDED, ...(spec.exclude ?? [])].filter((c) => table.columns.some((t) => t.name === c)),
     },
     ...(learner === 'forest' ? { forest: {} } : { boosting: {} }),
     seed: spec.seed ?? 0,
