@@ -2,9 +2,9 @@
  * The layering of ARCHITECTURE.md, checked on every `npm test` (test/core/boundaries.test.ts) and by
  * `npm run check:deps`: imports point one way, and no module imports itself through others.
  *
- *   core <- wire <- tls / quic <- names <- flow <- dataset <- model <- classify / report / live <- service / cli
+ *   core <- wire <- tls / quic <- names <- flow <- dataset <- model <- classify / report / live / learn <- service / cli
  */
-const LAYERS = [['core'], ['wire'], ['tls', 'quic'], ['names'], ['flow'], ['dataset'], ['model'], ['classify', 'report', 'live'], ['service', 'cli']];
+const LAYERS = [['core'], ['wire'], ['tls', 'quic'], ['names'], ['flow'], ['dataset'], ['model'], ['classify', 'report', 'live', 'learn'], ['service', 'cli']];
 /** Folders of one layer that may import each other (the rest of a layer's folders may not). */
 const SIBLINGS = [['tls', 'quic'], ['cli', 'service']];
 

@@ -1,12 +1,8 @@
 import { parseArgs } from 'node:util';
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { extractFlows } from '../flow/meter.ts';
-import { col, type CellValue, type ColumnDef } from '../flow/columns.ts';
-import { formatFor, openWriter, type RowWriter } from '../flow/output.ts';
-import { labelFlow, namesTarget, parseLabelFrom, readLabelEntries, readRules, ruleColumns, type Labeller } from '../dataset/labels.ts';
-import { CaptureNameLabeller } from '../dataset/name-labels.ts';
-import { loadCatalog } from '../names/index.ts';
+import { parseLabelFrom, readLabelEntries, readRules, type Labeller } from '../dataset/labels.ts';
+import { labelCaptures } from '../learn/pipeline.ts';
 import { VeilError } from '../core/errors.ts';
 import { METER_ARG_OPTIONS, meterOptionsFrom, formatSkipped } from './extract.ts';
 import { Progress } from './progress.ts';
@@ -64,55 +60,29 @@ export async function run(argv: string[]): Promise<number> {
   // a class named after its folder (285 of 452 rows labelled 'caps').
   const from = parseLabelFrom(v['label-from'] ?? (v.rules || v.labels ? 'none' : 'dir'));
   if (!from) throw new VeilError('BAD_ARGUMENT', `--label-from must be dir, name, names:app, names:category or none, got '${v['label-from']}'`);
-  const catalog = namesTarget(from) ? loadCatalog(v.catalog ?? []) : null;
   const labeller: Labeller = { rules: v.rules ? readRules(v.rules) : [], entries: v.labels ? readLabelEntries(v.labels) : [], from, ruleColumns: [] };
   const meter = meterOptionsFrom({ ...v, catalog: undefined });
   if (labeller.rules.length && meter.families && !meter.families.includes('handshake')) {
     throw new VeilError('BAD_ARGUMENT', '--rules read handshake metadata: keep the handshake family in --features');
   }
   const files = captures(positionals);
-  let writer: RowWriter | null = null;
-  let outCols: ColumnDef[] = [];
-  let keep: number[] = [];
-  const counts = new Map<string, number>();
-  let unlabelled = 0, failures = 0;
   const progress = new Progress('dataset build', !v.quiet && Boolean(process.stderr.isTTY));
-  const sizes = files.map((f) => { try { return statSync(f).size; } catch { return 0; } });
-  const totalBytes = sizes.reduce((a, b) => a + b, 0);
-  let doneBytes = 0, flows = 0;
-  for (const [fi, file] of files.entries()) {
-    let index: Map<string, number> | null = null;
-    let names: CaptureNameLabeller | null = null;
-    try {
-      const s = await extractFlows({ path: file }, meter, (row: CellValue[], columns: ColumnDef[]) => {
-        flows++;
-        if (!index) index = new Map(columns.map((c, i) => [c.name, i]));
-        if (!writer) {
-          labeller.ruleColumns = ruleColumns(labeller.rules, columns);
-          keep = columns.map((_, i) => i).filter((i) => !labeller.ruleColumns.includes(columns[i]!.name));
-          outCols = [...keep.map((i) => columns[i]!),
-            col('label', 'identity', 'string', '', 'none', 'The flow\'s label (the answer to learn)'),
-            col('label_source', 'identity', 'string', '', 'none', 'Where the label came from: labels, rule:sni|alpn|ja4, names:sni|quic|cert|http|dns|port|flow, path:dir|name', true)];
-          writer = openWriter(v.output!, formatFor(v.output!, v.format), outCols);
-        }
-        if (catalog && !names) names = new CaptureNameLabeller(catalog, columns);
-        const { label, source } = labelFlow(labeller, file, row, (n) => index!.get(n) ?? -1, names?.label(row));
-        if (!label) { unlabelled++; if (!v['keep-unlabelled']) return; }
-        counts.set(label, (counts.get(label) ?? 0) + 1);
-        writer.write([...keep.map((i) => row[i]!), label, source]);
-      }, { onProgress: (b) => progress.update(doneBytes + b, totalBytes, `${fi + 1}/${files.length} captures  ${flows} flows`) });
-      progress.done();
-      if (s.capture.error) { failures++; process.stderr.write(`veil: ${s.capture.error.message}; the flows before it were kept\n`); }
-      if (!v.quiet) process.stderr.write(`${file}: ${s.flows} flows, ${formatSkipped(s.skipped)}\n`);
-    } catch (err) {
-      progress.done();
-      if (!(err as VeilError).userFacing) throw err;
-      failures++;
-      process.stderr.write(`veil: ${(err as Error).message}\n`);
-    }
-    doneBytes += sizes[fi]!;
+  let out;
+  try {
+    out = await labelCaptures(files.map((f) => ({ path: f })), v.output, {
+      labeller, catalogFiles: v.catalog ?? [], meter, ...(v.format ? { format: v.format } : {}), keepUnlabelled: Boolean(v['keep-unlabelled']),
+      onProgress: (done, total, flows, fi) => progress.update(done, total, `${Math.min(fi + 1, files.length)}/${files.length} captures  ${flows} flows`),
+      onCapture: (c, o) => {
+        progress.done();
+        if ('error' in o) { process.stderr.write(`veil: ${o.error.message}\n`); return; }
+        if (o.damage) process.stderr.write(`veil: ${o.damage}; the flows before it were kept\n`);
+        if (!v.quiet) process.stderr.write(`${c.path}: ${o.flows} flows, ${formatSkipped(o.skipped)}\n`);
+      },
+    });
+  } finally {
+    progress.done();
   }
-  if (writer) await (writer as RowWriter).close();
+  const { counts, unlabelled, failures } = out;
   if (!v.quiet) {
     process.stderr.write(`labelled flows: ${[...counts].sort((a, b) => b[1] - a[1]).map(([l, n]) => `${l || '(none)'} ${n}`).join(', ') || 'none'}` +
       `${unlabelled ? `; ${unlabelled} unlabelled flows ${v['keep-unlabelled'] ? 'kept' : 'dropped'}` : ''}\n`);

@@ -21,6 +21,14 @@ export interface ModelSupport {
 }
 
 
+/**
+ * How far outside a training range a value may lie and still count as inside: flow tables round non-integers to six
+ * decimals (flow/encoders.ts), so a model trained from a table saw 0.333333 where a capture metered for it gives
+ * 0.3333333333; without the slack every flow at a range's end (all of them, for a feature constant in training)
+ * came out out_of_distribution on the very captures the model was trained on.
+ */
+export const RANGE_SLACK = 5e-7;
+
 /** Why a row was answered 'unknown' (index = the code in `Predictions.reason`; 0 = answered). */
 export const UNKNOWN_REASONS = ['answered', 'too_few_packets', 'out_of_distribution', 'low_confidence'] as const;
 export type UnknownReason = (typeof UNKNOWN_REASONS)[number];
@@ -181,7 +189,7 @@ export function unknownReasons(
         const a = lo[f], b = hi[f];
         if (a === null || b === null || a === undefined || b === undefined) continue;
         const v = columns[f]![i]!;
-        if (v < a || v > b) { out = true; break; }
+        if (v < a - RANGE_SLACK - Math.abs(a) * 1e-12 || v > b + RANGE_SLACK + Math.abs(b) * 1e-12) { out = true; break; }
       }
     }
     if (out) { reason[i] = OUT_OF_DISTRIBUTION; continue; }

@@ -11,6 +11,8 @@ import type { App } from './api/app-types.ts';
 import type { ServiceContext } from './api/context.ts';
 import { jobRoutes } from './api/jobs.ts';
 import { modelRoutes } from './api/models.ts';
+import { trainRoutes } from './api/train.ts';
+import { requestKeys } from './api/auth.ts';
 import { liveRoutes } from './live/routes.ts';
 import { ErrorList, ErrorResponse, Job, Model } from './api/schemas.ts';
 import { ERRORS, ServiceError, errorBody, toServiceError, type ServiceErrorCode } from './errors.ts';
@@ -177,7 +179,9 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     if (config?.public === true) return;
     reply.header('cache-control', 'no-store');
     if (!keys.enabled) return;
-    limiter.take(failures.authorise(keys, req.ip, req.headers.authorization));
+    const keyId = failures.authorise(keys, req.ip, req.headers.authorization);
+    requestKeys.set(req, keyId);
+    limiter.take(keyId);
   });
 
   // Counted by the route's template (bounded labels); the latency is Fastify's, from arrival to the last byte handed on.
@@ -193,6 +197,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   // The API's routes are plugins written relative to their prefix: the version lives here only.
   await app.register(jobRoutes(ctx), { prefix: API_PREFIX });
   await app.register(modelRoutes(ctx), { prefix: API_PREFIX });
+  await app.register(trainRoutes(ctx), { prefix: API_PREFIX });
   await app.register((async (api: App) => {
     api.get('/errors', {
       schema: { summary: 'Every error code the API answers with, its status and meaning', tags: ['system'], response: { 200: ErrorList } },

@@ -7,6 +7,8 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { App } from './api/app-types.ts';
 import type { ServiceContext } from './api/context.ts';
 import { removeUpload } from './api/jobs.ts';
+import { VersionStore } from './store/versions.ts';
+import { ModelRegistry } from './models/registry.ts';
 import { buildApp } from './app.ts';
 import { EmbeddedQueue } from './jobs/embedded.ts';
 import { CpuPool } from './jobs/pool.ts';
@@ -132,6 +134,15 @@ async function startLocked(cfg: ServeConfig, dataDir: string, lock: DataDirLock)
     metrics.jobFinished(job.state as 'done' | 'failed' | 'cancelled', dur, job.summary?.rows ?? 0, job.models.length);
   });
 
+  // Trained versions: a training job that ends done is registered here, on the API server, whichever machine ran it.
+  const versions = new VersionStore(dataDir);
+  const models = new ModelRegistry(versions, catalog, dataDir, cfg.log);
+  registry.onFinal((job) => {
+    if (job.type !== 'train' || job.state !== 'done') return;
+    const payload = registry.payload(job.id);
+    if (payload) models.recordJob(job, payload, (s) => registry.setSummary(job.id, s));
+  });
+
   const classifyPool = new CpuPool(Math.max(1, cfg.classifyThreads));
   let jobPool: CpuPool | null = null;
   let queue: JobQueue;
@@ -157,6 +168,7 @@ async function startLocked(cfg: ServeConfig, dataDir: string, lock: DataDirLock)
     if (jobPool) await jobPool.close().catch(() => {});
     metrics.close();
     registry.close();
+    versions.close();
   };
   try {
     return await listening();
@@ -167,7 +179,7 @@ async function startLocked(cfg: ServeConfig, dataDir: string, lock: DataDirLock)
 
   async function listening(): Promise<RunningServer> {
     const ctx: ServiceContext = {
-      dataDir, registry, queue, catalog, pool: classifyPool, metrics,
+      dataDir, registry, queue, catalog, models, pool: classifyPool, metrics,
       ...(live ? { live: { manager: live, admin: new ApiKeys(cfg.adminKeys ?? []), keysEnabled: cfg.apiKeys.length > 0 } } : {}),
       state: { draining: false },
       limits: {
@@ -223,6 +235,7 @@ async function startLocked(cfg: ServeConfig, dataDir: string, lock: DataDirLock)
         if (jobPool) await jobPool.close();
         metrics.close();
         registry.close();
+        versions.close();
         lock.release();
       })();
       return closing;

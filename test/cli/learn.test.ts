@@ -5,42 +5,18 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PcapWriter } from '../../src/wire/writer.ts';
-import { buildPacket } from '../../src/wire/testing.ts';
-import { clientHelloBody, ext, handshake, record } from '../tls/builder.ts';
+import { callFlow, streamFlow, writeLearnCapture, type LearnFlow } from '../helpers/learn-captures.ts';
 import { loadModel } from '../../src/model/index.ts';
 
 const VEIL = fileURLToPath(new URL('../../bin/veil.js', import.meta.url));
 const tmp = mkdtempSync(path.join(tmpdir(), 'veil-learn-'));
 
-/**
- * A capture of TLS connections: each sends a ClientHello (with the server name, or none: the name hidden as ECH or a
- * tunnel would hide it), then the server answers `chunks` segments of `size` bytes. Streaming answers in many big
- * segments, the call in a few small ones: behaviour a model can learn.
- */
-function capture(file: string, flows: { sni: string; chunks: number; size: number }[], t0: number): void {
-  const w = new PcapWriter();
-  let t = t0;
-  flows.forEach(({ sni, chunks, size }, k) => {
-    const c = { src: '10.0.0.1', dst: '10.0.0.2', sport: 40000 + k, dport: 443 };
-    const back = { src: c.dst, dst: c.src, sport: c.dport, dport: c.sport };
-    const exts = [...(sni ? [ext.sni(sni)] : []), ext.alpn(['h2']), ext.supportedVersions([0x0304])];
-    const hello = record(22, handshake(1, clientHelloBody({ ciphers: [0x1301, 0x1302], extensions: exts })));
-    w.writePacket(buildPacket({ ...c, flags: 'S', seq: 100 }), { tsUs: (t += 1000) });
-    w.writePacket(buildPacket({ ...back, flags: 'SA', seq: 500, ack: 101 }), { tsUs: (t += 1000) });
-    w.writePacket(buildPacket({ ...c, flags: 'PA', seq: 101, ack: 501, payload: hello }), { tsUs: (t += 1000) });
-    let s = 501;
-    for (let i = 0; i < chunks; i++) {
-      w.writePacket(buildPacket({ ...back, flags: 'PA', seq: s, payload: new Uint8Array(size) }), { tsUs: (t += size > 1000 ? 200 : 20_000) });
-      s += size;
-    }
-    w.writePacket(buildPacket({ ...c, flags: 'R', seq: 101 + hello.length }), { tsUs: (t += 1000) });
-  });
-  writeFileSync(file, w.toBuffer());
+function capture(file: string, flows: LearnFlow[], t0: number): void {
+  writeLearnCapture(file, flows, t0);
 }
 
-const stream = (sni: string) => ({ sni, chunks: 12, size: 1400 });
-const call = (sni: string) => ({ sni, chunks: 3, size: 120 });
+const stream = streamFlow;
+const call = callFlow;
 mkdirSync(path.join(tmp, 'caps'), { recursive: true });
 for (let i = 0; i < 4; i++) {
   capture(path.join(tmp, `caps/home-${i}.pcap`), [

@@ -133,3 +133,20 @@ test('a single-packet flow gets unknown / too_few_packets from the shipped ISCX 
     assert.equal(reasonOf(p, 0), 'too_few_packets', name);
   }
 });
+
+test('a value a flow table rounded to six decimals is inside its training range; one beyond it is out_of_distribution', async () => {
+  const { unknownReasons, OUT_OF_DISTRIBUTION, ANSWERED } = await import('../../src/model/support.ts');
+  // Trained from a CSV table where two features were constant, 1/3 and 2/3, written 0.333333 and 0.666667: a capture
+  // metered for the model gives 1/3 (above 0.333333) and 2/3 (below 0.666667).
+  const model = {
+    manifest: {
+      features: [{ name: 'a' }, { name: 'b' }] as never,
+      support: { ranges: { lo: [0.333333, 0.666667], hi: [0.333333, 0.666667] } },
+      unknownBelow: 0,
+    },
+  };
+  const a = Float64Array.from([1 / 3, 0.3334, 1 / 3]);
+  const b = Float64Array.from([2 / 3, 2 / 3, 0.666]);
+  const { reason } = unknownReasons(model, [a, b], new Float64Array(3).fill(1));
+  assert.deepEqual([...reason], [ANSWERED, OUT_OF_DISTRIBUTION, OUT_OF_DISTRIBUTION]);
+});

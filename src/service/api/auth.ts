@@ -237,3 +237,6 @@ export class OriginGuard {
     }
   }
 }
+
+/** The API key id each authorised request came with (absent on a server without keys): who trained a model. */
+export const requestKeys = new WeakMap<object, string>();

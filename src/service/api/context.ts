@@ -2,6 +2,7 @@ import type { JobQueue } from '../jobs/types.ts';
 import type { CpuPool } from '../jobs/pool.ts';
 import type { Metrics } from '../metrics.ts';
 import type { ModelCatalog } from '../models/catalog.ts';
+import type { ModelRegistry } from '../models/registry.ts';
 import type { JobRegistry } from '../store/registry.ts';
 import type { LiveContext } from '../live/routes.ts';
 
@@ -11,6 +12,8 @@ export interface ServiceContext {
   registry: JobRegistry;
   queue: JobQueue;
   catalog: ModelCatalog;
+  /** Trained models by name and version (POST /models/train registers them; activate, retire). */
+  models: ModelRegistry;
   /** Worker threads for POST /classify (the API thread never predicts). */
   pool: CpuPool;
   metrics: Metrics;

@@ -28,9 +28,9 @@ export function uploadsDir(dataDir: string): string {
   return path.join(dataDir, 'uploads');
 }
 
-/** Removes a job's upload (any extension) from the data dir. */
+/** Removes a job's upload (any extension; a training job's folder of uploads) from the data dir. */
 export function removeUpload(dataDir: string, payload: Pick<JobPayload, 'file'>): void {
-  rmSync(path.join(dataDir, payload.file), { force: true });
+  rmSync(path.join(dataDir, payload.file), { force: true, recursive: true });
 }
 
 /**

@@ -23,12 +23,15 @@ export function modelRoutes(ctx: ServiceContext): (app: App) => Promise<void> {
     app.get('/models', {
       schema: { summary: 'Loaded models', tags: ['models'], response: { 200: ModelList } },
       config: { errors: [401, 429] },
-    }, async () => ({ models: ctx.catalog.list() }));
+    }, async () => ({ models: ctx.catalog.list().map((m) => ({ ...m, version: ctx.models.loadedVersion(m.name, m.sha256) })) }));
 
     app.get('/models/:name', {
       schema: { summary: 'A model: classes, metrics, feature columns, feature importance', tags: ['models'], params: ModelParams, response: { 200: ModelRefSchema } },
       config: { errors: [400, 401, 404, 429] },
-    }, async (req) => ctx.catalog.describe(req.params.name));
+    }, async (req) => {
+      const m = ctx.catalog.describe(req.params.name);
+      return { ...m, version: ctx.models.loadedVersion(m.name, m.sha256) };
+    });
 
     app.get('/models/:name/charts/:chart', {
       schema: {

@@ -50,10 +50,27 @@ const JobSummary = Type.Object({
     byApp: Type.Record(Type.String(), Type.Object({ flows: Type.Integer(), bytes: Type.Number() }), { description: 'Flows and bytes by the verdict\'s application (names, then port conventions; \'(none)\' when nothing names the flow)' }),
     byCategory: Type.Record(Type.String(), Type.Object({ flows: Type.Integer(), bytes: Type.Number() }), { description: 'Flows and bytes by the verdict\'s category (names, ports, then the behaviour model; \'unknown\' when all are unsure)' }),
   }, { description: 'Traffic by the verdict: names where visible, behaviour where hidden, unknown where unsure' })),
+  training: Type.Optional(Type.Object({
+    name: Type.String(),
+    version: Type.Union([Type.Integer(), Type.Null()], { description: 'The version registered under the name' }),
+    sha256: Type.String(),
+    classes: Type.Array(Type.String()),
+    rows: Type.Integer({ description: 'Labelled flows (rows) trained on' }),
+    learner: Type.String(),
+    split: Type.String({ description: 'How the evaluation held rows out' }),
+    metrics: Type.Union([Type.Object({ accuracy: Type.Number(), macroF1: Type.Number(), balancedAccuracy: Type.Number() }), Type.Null()], { description: 'Of the held-out evaluation' }),
+    activated: Type.Boolean(),
+    files: Type.Object({ model: Type.String(), evaluation: Type.String(), report: Type.String() }),
+    counts: Type.Record(Type.String(), Type.Integer(), { description: 'Labelled flows per class' }),
+  }, { description: 'A training job\'s model' })),
 });
 
 export const Job = Type.Object({
   id: JobId,
+  type: Type.Union([Type.Literal('classify'), Type.Literal('train')], { description: 'classify: POST /jobs; train: POST /models/train' }),
+  train: Type.Optional(Type.Object({
+    name: Type.String(), label: Type.String(), learner: Type.String(), split: Type.String(), folds: Type.Integer(), inputs: Type.Integer(),
+  }, { description: 'A training job\'s settings' })),
   state: Type.Union([Type.Literal('queued'), Type.Literal('running'), Type.Literal('done'), Type.Literal('failed'), Type.Literal('cancelled')]),
   progress: Type.Number({ minimum: 0, maximum: 1 }),
   createdAt: Type.Integer({ description: 'ms since the epoch' }),
@@ -142,6 +159,7 @@ const PerClass = Type.Object({ label: Type.String(), precision: Type.Number(), r
 
 export const Model = Type.Object({
   name: Type.String(),
+  version: Type.Optional(Type.Union([Type.Integer(), Type.Null()], { description: 'The trained version loaded under this name (POST /models/train); null for a model uploaded or shipped' })),
   kind: Type.String(),
   target: Type.String({ description: 'What the model predicts (application, category, vpn ...)' }),
   sha256: Type.String(),

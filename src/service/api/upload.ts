@@ -34,45 +34,62 @@ export interface UploadOptions {
  * size limit, the partial file is removed and the request fails with 413.
  */
 export async function receiveUpload(req: FastifyRequest, opts: UploadOptions): Promise<ReceivedUpload> {
+  const { files, fields } = await receiveUploads(req, { pathFor: () => opts.path, maxBytes: opts.maxBytes, sniff: opts.sniff, maxFiles: 1 });
+  return { ...files[0]!, fields };
+}
+
+export interface MultiUploadOptions {
+  /** Temporary file for the i-th file part (0-based); every one is removed on any failure. */
+  pathFor: (index: number) => string;
+  /** Bytes of all file parts together. */
+  maxBytes: number;
+  sniff: boolean;
+  maxFiles: number;
+}
+
+/** As receiveUpload, for up to `maxFiles` file parts (a training job's captures) under one size limit for all. */
+export async function receiveUploads(req: FastifyRequest, opts: MultiUploadOptions): Promise<{ files: Omit<ReceivedUpload, 'fields'>[]; fields: Record<string, string> }> {
   if (!req.isMultipart()) {
     const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().slice(0, 80) || 'none';
-    throw new ServiceError('UNSUPPORTED_MEDIA_TYPE', `this route takes multipart/form-data with one file part, not a body of type ${type}`);
+    throw new ServiceError('UNSUPPORTED_MEDIA_TYPE', `this route takes multipart/form-data with ${opts.maxFiles === 1 ? 'one file part' : 'file parts'}, not a body of type ${type}`);
   }
-  mkdirSync(dirOf(opts.path), { recursive: true });
   const fields: Record<string, string> = {};
-  let got: Omit<ReceivedUpload, 'fields'> | null = null;
+  const got: Omit<ReceivedUpload, 'fields'>[] = [];
+  const written: string[] = [];
+  const budget = { left: opts.maxBytes, max: opts.maxBytes };
   let out: WriteStream | null = null;
+  const removeAll = (): void => { for (const f of written) rmSync(f, { force: true }); };
   try {
-    for await (const part of req.parts({ limits: { fileSize: opts.maxBytes, files: 1, fields: 20, fieldSize: 64 * 1024, parts: 25 } })) {
+    for await (const part of req.parts({ limits: { fileSize: opts.maxBytes, files: opts.maxFiles, fields: 20, fieldSize: 64 * 1024, parts: opts.maxFiles + 24 } })) {
       if (part.type === 'field') {
         fields[part.fieldname] = typeof part.value === 'string' ? part.value : String(part.value);
         continue;
       }
-      const inspector = new Inspector(opts.sniff, displayName(part.filename));
-      out = createWriteStream(opts.path, { flags: 'wx' });
+      const file = opts.pathFor(got.length);
+      mkdirSync(dirOf(file), { recursive: true });
+      const inspector = new Inspector(opts.sniff, displayName(part.filename), budget);
+      written.push(file);
+      out = createWriteStream(file, { flags: 'wx' });
       await pipeline(part.file, inspector, out);
       if ((part.file as { truncated?: boolean }).truncated) throw tooLarge(opts.maxBytes);
-      got = { path: opts.path, bytes: inspector.bytes, kind: inspector.kind, displayName: displayName(part.filename), capture: await inspector.captureSummary() };
+      got.push({ path: file, bytes: inspector.bytes, kind: inspector.kind, displayName: displayName(part.filename), capture: await inspector.captureSummary() });
+      if (opts.sniff && inspector.bytes === 0) throw new ServiceError('UNSUPPORTED_INPUT', `${displayName(part.filename)}: the upload is empty`);
     }
   } catch (err) {
     // A failed pipeline destroys the file stream, whose open may still be in flight: wait for it to close, or the
     // file would appear after it was removed.
     if (out && !out.closed) await new Promise<void>((resolve) => out!.once('close', () => resolve()));
-    rmSync(opts.path, { force: true });
+    removeAll();
     const code = (err as { code?: string }).code;
     if (code === 'FST_REQ_FILE_TOO_LARGE') throw tooLarge(opts.maxBytes);
     if (code === 'FST_FILES_LIMIT' || code === 'FST_PARTS_LIMIT' || code === 'FST_FIELDS_LIMIT') {
-      throw new ServiceError('BAD_REQUEST', 'send one file part and at most 20 fields');
+      throw new ServiceError('BAD_REQUEST', opts.maxFiles === 1 ? 'send one file part and at most 20 fields' : `send at most ${opts.maxFiles} file parts and 20 fields`);
     }
     if (code === 'FST_INVALID_MULTIPART_CONTENT_TYPE') throw new ServiceError('UNSUPPORTED_MEDIA_TYPE', 'send the file as multipart/form-data');
     throw err;
   }
-  if (!got) throw new ServiceError('UPLOAD_MISSING', 'the multipart body has no file part');
-  if (opts.sniff && got.bytes === 0) {
-    rmSync(opts.path, { force: true });
-    throw new ServiceError('UNSUPPORTED_INPUT', `${got.displayName}: the upload is empty`);
-  }
-  return { ...got, fields };
+  if (!got.length) throw new ServiceError('UPLOAD_MISSING', 'the multipart body has no file part');
+  return { files: got, fields };
 }
 
 function tooLarge(max: number): ServiceError {
@@ -107,12 +124,14 @@ class Inspector extends Transform {
   private decided = false;
   private walker: CaptureWalker | null = null;
 
-  constructor(private readonly sniff: boolean, private readonly name: string) {
+  constructor(private readonly sniff: boolean, private readonly name: string, private readonly budget: { left: number; max: number }) {
     super();
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
     this.bytes += chunk.length;
+    this.budget.left -= chunk.length;
+    if (this.budget.left < 0) { cb(tooLarge(this.budget.max)); return; }
     if (!this.sniff || this.decided) {
       this.forward(chunk, cb);
       return;

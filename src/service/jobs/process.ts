@@ -7,7 +7,7 @@ import { ResultReader, ResultWriter, type ResultColumn } from '../store/results.
 import { ServiceError, serviceCodeFor } from '../errors.ts';
 import { UNKNOWN_LABEL, type ServiceModel } from '../models/types.ts';
 import { catalogFilesFromEnv, loadCatalog, type Catalog } from '../../names/index.ts';
-import { CONFIDENCE_BINS, type JobPayload, type JobSummary, type ModelRef, type ModelSummary, type ProcessOutcome, type TrafficSummary } from './types.ts';
+import { CONFIDENCE_BINS, type ProcessContext, type JobPayload, type JobSummary, type ModelRef, type ModelSummary, type ProcessOutcome, type TrafficSummary } from './types.ts';
 
 /** The catalogue of this thread (the shipped one plus the server's --catalog files), loaded once. */
 let catalogue: Catalog | null = null;
@@ -16,13 +16,7 @@ function threadCatalog(): Catalog {
   return catalogue;
 }
 
-export interface ProcessContext {
-  dataDir: string;
-  /** Loads (or returns the cached) model pinned by the job. */
-  model(ref: ModelRef): Promise<ServiceModel>;
-  onProgress(p: number): void;
-  signal?: AbortSignal;
-}
+export type { ProcessContext } from './types.ts';
 
 /** A job cancelled while running: not an input error, not retried. */
 export const CANCELLED = 'CANCELLED';
@@ -38,6 +32,7 @@ export const INPUT_GONE = 'INPUT_GONE';
  * and results committed (a worker died between commit and acknowledgement) reports the stored summary.
  */
 export async function processJob(job: JobPayload, ctx: ProcessContext): Promise<ProcessOutcome> {
+  if (job.train) return (await import('./train.ts')).processTraining(job, ctx);
   const t0 = Date.now();
   const file = path.join(ctx.dataDir, job.file);
   if (!existsSync(file)) {

@@ -1,3 +1,4 @@
+import type { ServiceModel } from '../models/types.ts';
 import type { InputKind } from '../sniff.ts';
 
 /**
@@ -33,6 +34,45 @@ export interface JobPayload {
   createdAt: number;
   /** The server's limits when the job was accepted (absent in jobs of older servers: no limits). */
   limits?: JobLimits;
+  /** Present on a training job (POST /models/train): `file` is then the job's upload folder, holding `inputs`. */
+  train?: TrainJobSpec;
+}
+
+/** Where a training job's labels come from: the names the flows show, the capture's file name, or a table column. */
+export type TrainLabel = 'names:app' | 'names:category' | 'file' | `column:${string}`;
+
+/** What a training job learns and how it is evaluated (the POST /models/train fields, checked). */
+export interface TrainJobSpec {
+  /** The model name the new version is registered under. */
+  name: string;
+  label: TrainLabel;
+  learner: 'auto' | 'boosting' | 'forest';
+  split: 'group' | 'kfold';
+  folds: number;
+  /** Make the new version active when training succeeds. */
+  activate: boolean;
+  /** The API key's id that submitted it (null on a server without keys). */
+  createdBy: string | null;
+  /** The uploads, relative to the data dir, with the names the client gave them (display and labels by file name). */
+  inputs: { file: string; name: string; bytes: number; kind: InputKind }[];
+}
+
+/** A training job's outcome (JobSummary.training). `version` is given by the API server when it registers the model. */
+export interface TrainingSummary {
+  name: string;
+  version: number | null;
+  sha256: string;
+  classes: string[];
+  rows: number;
+  /** The learner fitted (auto resolved). */
+  learner: string;
+  split: string;
+  metrics: { accuracy: number; macroF1: number; balancedAccuracy: number } | null;
+  activated: boolean;
+  /** The version's files, relative to the data dir: model, evaluation JSON, HTML report. */
+  files: { model: string; evaluation: string; report: string };
+  /** Labelled flows per class. */
+  counts: Record<string, number>;
 }
 
 /** Limits a job runs under, fixed when it is accepted so that every worker applies the server's. */
@@ -74,6 +114,8 @@ export interface JobSummary {
   durationMs: number;
   /** Flows and bytes by the verdict's application and category (names where visible, behaviour where hidden). */
   traffic?: TrafficSummary;
+  /** A training job's model (absent on classify jobs). */
+  training?: TrainingSummary;
 }
 
 /** Flows and bytes per key (application or category), largest in bytes first; at most 50 keys, the rest as 'other'. */
@@ -85,6 +127,10 @@ export interface TrafficSummary {
 /** A job as the API shows it. */
 export interface JobRecord {
   id: string;
+  /** classify: apply models to an upload (POST /jobs); train: learn a model (POST /models/train). */
+  type: 'classify' | 'train';
+  /** A training job's settings. */
+  train?: { name: string; label: string; learner: string; split: string; folds: number; inputs: number };
   state: JobState;
   progress: number;
   createdAt: number;
@@ -123,6 +169,14 @@ export interface JobQueue {
   progress(id: string): number | undefined;
   /** Stop taking jobs, finish or hand back the running ones within `graceMs`, release resources. */
   close(graceMs: number): Promise<void>;
+}
+
+export interface ProcessContext {
+  dataDir: string;
+  /** Loads (or returns the cached) model pinned by the job. */
+  model(ref: ModelRef): Promise<ServiceModel>;
+  onProgress(p: number): void;
+  signal?: AbortSignal;
 }
 
 /** What a processor returns for one job. */

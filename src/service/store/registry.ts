@@ -150,6 +150,11 @@ export class JobRegistry {
     return this.final(id, this.st.fail.run(now, code, message, summary ? JSON.stringify(summary) : null, id).changes === 1);
   }
 
+  /** Replaces a final job's summary (the API server completing a training job's with the version it registered). */
+  setSummary(id: string, summary: JobSummary): void {
+    this.db.prepare('UPDATE jobs SET summary = ? WHERE id = ?').run(JSON.stringify(summary), id);
+  }
+
   cancel(id: string, now = Date.now()): boolean {
     return this.final(id, this.st.cancel.run(now, id).changes === 1);
   }
@@ -236,6 +241,8 @@ function toRecord(r: Row): JobRecord {
   const p = JSON.parse(r.payload) as JobPayload;
   return {
     id: r.id,
+    type: p.train ? 'train' : 'classify',
+    ...(p.train ? { train: { name: p.train.name, label: p.train.label, learner: p.train.learner, split: p.train.split, folds: p.train.folds, inputs: p.train.inputs.length } } : {}),
     state: r.state,
     progress: r.state === 'done' ? 1 : r.progress,
     createdAt: r.created_at,

@@ -22,7 +22,7 @@ export function sweep(reg: JobRegistry, dataDir: string, retentionMs: number, no
   for (const id of reg.expired(now - retentionMs)) {
     const p = reg.payload(id);
     deleteResults(dataDir, id);
-    if (p) rmSync(path.join(dataDir, p.file), { force: true });
+    if (p) rmSync(path.join(dataDir, p.file), { force: true, recursive: true });
     reg.delete(id);
     expired++;
   }
@@ -44,7 +44,7 @@ export function sweep(reg: JobRegistry, dataDir: string, retentionMs: number, no
         // At start-up (the data dir lock is ours) an upload's partial file has no writer left: a kill mid-upload.
         const staleNow = opts.startup === true && f.endsWith('.part');
         if (!staleNow && now - statSync(full).mtimeMs < ORPHAN_AGE_MS) continue;
-        rmSync(full, { force: true });
+        rmSync(full, { force: true, recursive: true });
         orphans++;
       } catch { /* gone meanwhile */ }
     }

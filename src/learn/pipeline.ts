@@ -1,0 +1,243 @@
+import { statSync } from 'node:fs';
+import path from 'node:path';
+import { extractFlows, type MeterOptions } from '../flow/meter.ts';
+import { col, type CellValue, type ColumnDef } from '../flow/columns.ts';
+import { formatFor, openWriter, type RowWriter } from '../flow/output.ts';
+import { labelFlow, namesTarget, ruleColumns, type Labeller } from '../dataset/labels.ts';
+import { CaptureNameLabeller } from '../dataset/name-labels.ts';
+import { columnStrings, loadTable, requireColumn, untestableClasses, type Table } from '../dataset/index.ts';
+import {
+  crossValidate, cvEvaluation, makeSplit, prepareTraining, trainModel, type EvaluationResult, type SplitSpec, type TrainConfig,
+} from '../model/index.ts';
+import type { VeilModel } from '../model/artifact.ts';
+import { rowHashes, rowSketch } from '../model/fingerprint.ts';
+import { loadCatalog } from '../names/index.ts';
+import { VeilError } from '../core/errors.ts';
+
+/**
+ * The one path from labelled captures (or a flow table) to a trained model and its honest evaluation, used by
+ * `veil dataset build` / `veil learn` on the command line and by the service's training jobs.
+ *
+ * 1. `labelCaptures` meters captures and writes the flows a label source names into a flow table (id_capture is
+ *    the group column, label and label_source are added; a rule's columns are dropped).
+ * 2. `trainOnTable` fits the learner on behaviour only (roles drop addresses, ports, names and text), evaluates it
+ *    on held-out groups (captures) first, then fits on every row, recording the meter timeouts in the model.
+ */
+
+/** A capture to label: where its bytes are, and the name it is known by when that is not its path (an upload stored
+ * under a generated name): labels by folder or file name read it, and id_capture holds its file name. */
+export interface CaptureInput {
+  path: string;
+  name?: string;
+}
+
+export interface LabelOptions {
+  labeller: Labeller;
+  /** Catalogue files of the user's own services (names labels). */
+  catalogFiles?: readonly string[];
+  meter: MeterOptions;
+  /** Keep flows no label applies to (label empty). */
+  keepUnlabelled?: boolean;
+  /** Output format (default: by the output's extension). */
+  format?: string;
+  signal?: AbortSignal;
+  /** Bytes of all captures read so far, of the total, and flows so far. */
+  onProgress?: (bytesDone: number, bytesTotal: number, flows: number, capture: number) => void;
+  /** A capture finished (its flows and skipped counts) or failed with a user-facing error. */
+  onCapture?: (c: CaptureInput, outcome: { flows: number; skipped: Record<string, number>; damage: string | null } | { error: VeilError }) => void;
+}
+
+export interface LabelOutcome {
+  counts: Map<string, number>;
+  unlabelled: number;
+  flows: number;
+  /** Captures that could not be read at all, or were read up to damage. */
+  failures: number;
+  /** Columns the rules read, dropped from the table. */
+  droppedColumns: string[];
+  /** Whether any row was written (the table file exists). */
+  written: boolean;
+}
+
+/** Meters the captures and writes their labelled flows into `output` (format by extension). */
+export async function labelCaptures(files: readonly CaptureInput[], output: string, opts: LabelOptions): Promise<LabelOutcome> {
+  const { labeller } = opts;
+  const catalog = namesTarget(labeller.from) ? loadCatalog([...(opts.catalogFiles ?? [])]) : null;
+  let writer: RowWriter | null = null;
+  let keep: number[] = [];
+  const counts = new Map<string, number>();
+  let unlabelled = 0, failures = 0, flows = 0;
+  const sizes = files.map((f) => { try { return statSync(f.path).size; } catch { return 0; } });
+  const totalBytes = sizes.reduce((a, b) => a + b, 0);
+  let doneBytes = 0;
+  try {
+    for (const [fi, file] of files.entries()) {
+      opts.signal?.throwIfAborted();
+      let index: Map<string, number> | null = null;
+      let names: CaptureNameLabeller | null = null;
+      try {
+        const s = await extractFlows({ path: file.path }, { ...opts.meter, ...(file.name ? { captureName: path.basename(file.name) } : {}) }, (row: CellValue[], columns: ColumnDef[]) => {
+          flows++;
+          if (!index) index = new Map(columns.map((c, i) => [c.name, i]));
+          if (!writer) {
+            labeller.ruleColumns = ruleColumns(labeller.rules, columns);
+            keep = columns.map((_, i) => i).filter((i) => !labeller.ruleColumns.includes(columns[i]!.name));
+            const outCols = [...keep.map((i) => columns[i]!),
+              col('label', 'identity', 'string', '', 'none', 'The flow\'s label (the answer to learn)'),
+              col('label_source', 'identity', 'string', '', 'none', 'Where the label came from: labels, rule:sni|alpn|ja4, names:sni|quic|cert|http|dns|port|flow, path:dir|name', true)];
+            writer = openWriter(output, formatFor(output, opts.format), outCols);
+          }
+          if (catalog && !names) names = new CaptureNameLabeller(catalog, columns);
+          // Labels by file name read the name the capture is known by, not where its bytes happen to be stored.
+          const { label, source } = labelFlow(labeller, file.name ?? file.path, row, (n) => index!.get(n) ?? -1, names?.label(row));
+          if (!label) { unlabelled++; if (!opts.keepUnlabelled) return; }
+          counts.set(label, (counts.get(label) ?? 0) + 1);
+          writer.write([...keep.map((i) => row[i]!), label, source]);
+        }, {
+          onProgress: (b) => opts.onProgress?.(doneBytes + b, totalBytes, flows, fi),
+          ...(opts.signal ? { signal: opts.signal } : {}),
+        });
+        if (s.capture.error) failures++;
+        opts.onCapture?.(file, { flows: s.flows, skipped: s.skipped, damage: s.capture.error?.message ?? null });
+      } catch (err) {
+        if (opts.signal?.aborted || !(err as VeilError).userFacing) throw err;
+        failures++;
+        opts.onCapture?.(file, { error: err as VeilError });
+      }
+      doneBytes += sizes[fi]!;
+      opts.onProgress?.(doneBytes, totalBytes, flows, fi + 1);
+    }
+  } finally {
+    if (writer) await (writer as RowWriter).close();
+  }
+  return { counts, unlabelled, flows, failures, droppedColumns: labeller.ruleColumns, written: writer !== null };
+}
+
+/** Above this many classes `learner: 'auto'` fits a forest (boosting fits a tree per class and round). */
+export const MANY_CLASSES = 20;
+
+export type LearnerChoice = 'auto' | 'boosting' | 'forest';
+
+/** The learner `auto` picks for this many classes (see MANY_CLASSES). */
+export function chooseLearner(choice: LearnerChoice, classes: number): 'boosting' | 'forest' {
+  return choice === 'auto' ? (classes > MANY_CLASSES ? 'forest' : 'boosting') : choice;
+}
+
+/** Columns never learnt from by `veil learn` and training jobs, beyond what the column roles already drop. */
+export const LEARN_EXCLUDED = [
+  // The ClientHello's length grows with the server name: a name by another route.
+  'tls_client_hello_len',
+  'label_source',
+];
+
+export interface TrainSpec {
+  label: string;
+  learner: LearnerChoice;
+  /** Grouped by a column (captures), or shuffled folds. */
+  split: { kind: 'group'; column: string; folds: number } | { kind: 'kfold'; folds: number };
+  seed?: number;
+  threads?: number;
+  /** The model's name as it travels (API, UI, reports). */
+  name: string;
+  /** How the training flows were cut (recorded in the model, so classify and the service meter the same way). */
+  meter?: { idleTimeoutS?: number; activeTimeoutS?: number };
+  exclude?: readonly string[];
+  /** Stage, done, total: labelling excluded (that is labelCaptures' progress). */
+  onProgress?: (stage: string, done: number, total: number) => void;
+  signal?: AbortSignal;
+}
+
+export interface TrainOutcome {
+  model: VeilModel;
+  evaluation: EvaluationResult;
+  learner: 'boosting' | 'forest';
+  classes: string[];
+  rows: number;
+  /** Classes the split cannot test (each in too few groups): their scores are 0 whatever the model. */
+  untestable: string[];
+  warnings: string[];
+}
+
+/** The number of rows per label in a table's label column (empty labels left out). */
+export function labelCounts(table: Table, label: string): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const v of columnStrings(requireColumn(table, label, 'label column'))) if (v) counts.set(v, (counts.get(v) ?? 0) + 1);
+  return counts;
+}
+
+/**
+ * Checks that a labelled set can be learnt from: a clear NO_LABELS or ONE_CLASS error naming the inputs otherwise.
+ * `how` says why nothing was labelled (e.g. "no flow showed a catalogued name").
+ */
+export function checkLearnable(counts: ReadonlyMap<string, number>, what: string, how: string): void {
+  if (counts.size === 0) {
+    throw new VeilError('NO_LABELS', `${what}: no flow was labelled (${how}): give rules, a labels CSV or labels by file name, or your own services in a catalogue`);
+  }
+  if (counts.size === 1) {
+    const [label, n] = [...counts][0]!;
+    throw new VeilError('ONE_CLASS', `${what}: every labelled flow is '${label}' (${n} flows): learning needs two classes or more`);
+  }
+}
+
+/** Fits a model on a flow table with a held-out evaluation first. */
+export async function trainOnTable(table: Table, spec: TrainSpec): Promise<TrainOutcome> {
+  const check = (): void => spec.signal?.throwIfAborted();
+  const counts = labelCounts(table, spec.label);
+  checkLearnable(counts, table.source, `the label column '${spec.label}' is empty`);
+  const learner = chooseLearner(spec.learner, counts.size);
+  const cfg: TrainConfig = {
+    label: spec.label,
+    model: learner,
+    roles: {
+      ...(spec.split.kind === 'group' ? { groupBy: spec.split.column } : {}),
+      // Only the columns the table has: an exclusion of a column it lacks is an error to the role planner.
+      exclude: [...LEARN_EXCLUDED, ...(spec.exclude ?? [])].filter((c) => table.columns.some((t) => t.name === c)),
+    },
+    ...(learner === 'forest' ? { forest: {} } : { boosting: {} }),
+    seed: spec.seed ?? 0,
+    threads: spec.threads ?? 1,
+    guard: {},
+    calibrate: true,
+    novelty: 0.995,
+    name: spec.name,
+    // Cancelling throws from the learner's progress callback, the one place its long loops come back to us.
+    onProgress: (stage, done, total) => { check(); spec.onProgress?.(stage, done, total); },
+  };
+  check();
+  const prep = prepareTraining(table, cfg);
+  let splitSpec: SplitSpec = spec.split.kind === 'group'
+    ? { kind: 'group', column: spec.split.column, folds: spec.split.folds }
+    : { kind: 'kfold', folds: spec.split.folds };
+  const warnings: string[] = [];
+  if (splitSpec.kind === 'group') {
+    const groups = new Set(columnStrings(requireColumn(table, splitSpec.column, 'group column'))).size;
+    if (groups < 2) {
+      throw new VeilError('BAD_ARGUMENT', `${table.source}: a grouped evaluation needs flows of two captures or more (all come from one '${splitSpec.column}'); give more captures or the shuffled split`);
+    }
+    if (groups < splitSpec.folds) {
+      warnings.push(`${splitSpec.folds} folds asked, but the flows come from ${groups} captures: ${groups} folds`);
+      splitSpec = { ...splitSpec, folds: groups };
+    }
+  }
+  const split = makeSplit(prep, splitSpec, cfg.seed);
+  const untestable = untestableClasses(split, prep.y, prep.classes.length).map((c) => prep.classes[c]!);
+  if (untestable.length) {
+    warnings.push(`${untestable.length} of ${prep.classes.length} classes cannot be tested under this split (too few captures hold them): ` +
+      `${untestable.slice(0, 12).join(', ')}${untestable.length > 12 ? ', ...' : ''}; their scores are 0 whatever the model`);
+  }
+  const cv = await crossValidate(prep, cfg, split);
+  check();
+  const model = await trainModel(prep, cfg, { cv });
+  const evaluation = cvEvaluation(prep, cv, cfg, model);
+  if (spec.meter && Object.keys(spec.meter).length) model.manifest.meter = { ...spec.meter };
+  const all = rowHashes(prep.columns, Array.from(prep.y, (c) => (c < 0 ? null : prep.classes[c]!)));
+  model.manifest.training.rowSketch = rowSketch(all.filter((_, i) => prep.y[i]! >= 0));
+  return { model, evaluation, learner, classes: prep.classes, rows: [...counts.values()].reduce((a, b) => a + b, 0), untestable, warnings };
+}
+
+/** Loads a labelled flow table with its label read as text. */
+export async function loadLabelled(file: string, label: string, signal?: AbortSignal): Promise<Table> {
+  signal?.throwIfAborted();
+  const { table } = await loadTable(file, { textColumns: [label] });
+  return table;
+}

@@ -1,0 +1,147 @@
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { ServiceError } from '../errors.ts';
+import type { JobPayload, JobRecord } from '../jobs/types.ts';
+import type { VersionStore, ModelVersion } from '../store/versions.ts';
+import type { ModelCatalog } from './catalog.ts';
+import type { EvaluationResult } from '../../model/evaluation.ts';
+
+/** A name's versions as the API shows them. */
+export interface VersionList {
+  name: string;
+  active: number | null;
+  versions: PublicVersion[];
+}
+
+export type PublicVersion = Omit<ModelVersion, 'files'>;
+
+/**
+ * Trained models by name and version: the record (VersionStore) joined to what the catalog loads. Activating a
+ * version installs its file in the catalog under the name, as a default model, so new jobs that name no models
+ * and live sources started afterwards apply it; retiring takes it out of service and keeps it for the record.
+ */
+export class ModelRegistry {
+  /** Activations and retirements one at a time (each installs or removes a catalog file). */
+  private chain: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly store: VersionStore, private readonly catalog: ModelCatalog, private readonly dataDir: string, private readonly log: (m: string) => void = () => {}) {}
+
+  /**
+   * Registers the model of a finished training job as its name's next version and completes the job's summary with
+   * the version number (synchronously: whoever sees the job done sees its version). Activates it when the job asked.
+   */
+  recordJob(job: JobRecord, payload: JobPayload, setSummary: (s: NonNullable<JobRecord['summary']>) => void): void {
+    const t = job.summary?.training;
+    const spec = payload.train;
+    if (job.state !== 'done' || !t || !spec) return;
+    const file = path.join(this.dataDir, t.files.model);
+    if (!existsSync(file)) { this.log(`job ${job.id}: its model file is missing; no version registered`); return; }
+    const v = this.store.add({
+      name: spec.name, sha256: t.sha256, sizeBytes: statSync(file).size, createdAt: job.finishedAt ?? Date.now(), createdBy: spec.createdBy, jobId: job.id,
+      data: { inputs: spec.inputs.map((i) => ({ name: i.name, bytes: i.bytes })), rows: t.rows, classes: t.classes, label: spec.label, learner: t.learner, split: t.split },
+      metrics: t.metrics, files: t.files,
+    });
+    const summary = { ...job.summary!, training: { ...t, version: v.version } };
+    setSummary(summary);
+    if (spec.activate) {
+      this.activate(spec.name, v.version).then(
+        () => setSummary({ ...summary, training: { ...summary.training, activated: true } }),
+        (err: unknown) => this.log(`job ${job.id}: activating ${spec.name} v${v.version} failed: ${(err as Error).message}`),
+      );
+    }
+  }
+
+  names(): string[] {
+    return this.store.names();
+  }
+
+  list(name: string): VersionList {
+    this.reconcile(name);
+    const versions = this.store.list(name);
+    if (!versions.length) throw new ServiceError('VERSION_NOT_FOUND', `no trained versions of '${name}'`);
+    return { name, active: versions.find((v) => v.state === 'active')?.version ?? null, versions: versions.map(publicVersion) };
+  }
+
+  /** The version loaded under the name in the catalog, if the loaded model is one of its trained versions. */
+  loadedVersion(name: string, sha256: string): number | null {
+    return this.store.bySha(name, sha256)?.version ?? null;
+  }
+
+  version(name: string, version: number): ModelVersion {
+    const v = this.store.get(name, version);
+    if (!v) throw new ServiceError('VERSION_NOT_FOUND', `no version ${version} of '${name}'`);
+    return v;
+  }
+
+  evaluation(name: string, version: number): EvaluationResult {
+    const v = this.version(name, version);
+    try {
+      return JSON.parse(readFileSync(path.join(this.dataDir, v.files.evaluation), 'utf8')) as EvaluationResult;
+    } catch {
+      throw new ServiceError('NOT_FOUND', `the evaluation of '${name}' version ${version} is no longer on disk`);
+    }
+  }
+
+  report(name: string, version: number): string {
+    const v = this.version(name, version);
+    try {
+      return readFileSync(path.join(this.dataDir, v.files.report), 'utf8');
+    } catch {
+      throw new ServiceError('NOT_FOUND', `the report of '${name}' version ${version} is no longer on disk`);
+    }
+  }
+
+  activate(name: string, version: number): Promise<VersionList> {
+    return this.serial(async () => {
+      const v = this.version(name, version);
+      if (v.state === 'retired') throw new ServiceError('MODEL_RETIRED', `'${name}' version ${version} was retired and cannot be activated again`);
+      const src = path.join(this.dataDir, v.files.model);
+      if (!existsSync(src)) throw new ServiceError('VERSION_NOT_FOUND', `the model file of '${name}' version ${version} is no longer on disk`);
+      const tmpDir = path.join(this.dataDir, 'tmp');
+      mkdirSync(tmpDir, { recursive: true });
+      const tmp = path.join(tmpDir, `activate-${randomBytes(6).toString('hex')}.part`);
+      copyFileSync(src, tmp);
+      try {
+        // The evaluation beside the installed file is what GET /models shows as the model's metrics.
+        mkdirSync(this.catalog.uploadDir, { recursive: true });
+        const evaluation = path.join(this.dataDir, v.files.evaluation);
+        if (existsSync(evaluation)) copyFileSync(evaluation, path.join(this.catalog.uploadDir, `${name}.evaluation.json`));
+        await this.catalog.install(tmp, name, { replace: true, isDefault: true });
+      } finally {
+        rmSync(tmp, { force: true });
+      }
+      this.store.setActive(name, version);
+      return this.list(name);
+    });
+  }
+
+  retire(name: string, version: number): Promise<VersionList> {
+    return this.serial(async () => {
+      const v = this.version(name, version);
+      if (v.state === 'active' && this.catalog.has(name) && this.catalog.get(name).sha256 === v.sha256) {
+        await this.catalog.remove(name);
+        rmSync(path.join(this.catalog.uploadDir, `${name}.evaluation.json`), { force: true });
+      }
+      this.store.retire(name, version);
+      return this.list(name);
+    });
+  }
+
+  /** A model unloaded or replaced through /models leaves its name with no active trained version. */
+  private reconcile(name: string): void {
+    const a = this.store.active(name);
+    if (a && !(this.catalog.has(name) && this.catalog.get(name).sha256 === a.sha256)) this.store.clearActive(name);
+  }
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.chain.then(fn, fn);
+    this.chain = run.catch(() => {});
+    return run;
+  }
+}
+
+function publicVersion(v: ModelVersion): PublicVersion {
+  const { files: _files, ...rest } = v;
+  return rest;
+}
