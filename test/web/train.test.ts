@@ -17,7 +17,7 @@ type HTMLElement = any;
 
 const ARTIFACTS = path.join(REPO, 'test-artifacts');
 const FIXTURES = path.join(REPO, 'test/fixtures/learn');
-const HOME = [0, 1, 2, 3].map((i) => path.join(FIXTURES, `home-${i}.pcap`));
+const HOME = [0, 1, 2, 3].map((i) => path.join(FIXTURES, `home-${i}.pcap.gz`));
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 
 interface Metrics { accuracy: number; macroF1: number; balancedAccuracy: number }
@@ -140,7 +140,7 @@ test('the Train page trains on the committed captures, shows the report, activat
   // A new upload of a capture whose names are hidden: the upload page ticks the active model, its flows get its answers.
   await page.goto(`${srv.url}/#/`);
   await page.waitForSelector('fieldset.models input[value="apps"]:checked');
-  await page.setInputFiles('#file-input', path.join(FIXTURES, 'hidden.pcap'));
+  await page.setInputFiles('#file-input', path.join(FIXTURES, 'hidden.pcap.gz'));
   await page.click('#upload-button');
   await page.waitForURL(/#\/jobs\/j[0-9a-z]+$/);
   const upload = jobIdOf(page.url());
@@ -163,7 +163,7 @@ test('the Train page trains on the committed captures, shows the report, activat
 });
 
 test('a training whose captures label no flow shows NO_LABELS with its message on the page', async () => {
-  const id = await train([path.join(FIXTURES, 'nameless.pcap')], 'nothing', 'names:app', 2);
+  const id = await train([path.join(FIXTURES, 'nameless.pcap.gz')], 'nothing', 'names:app', 2);
   await page.waitForSelector('#train-error .error', { timeout: 120_000 });
   const job = await api(`/jobs/${id}`);
   assert.equal(job.state, 'failed');
