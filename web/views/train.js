@@ -233,7 +233,7 @@ async function followJob(root, id) {
       h('section', { id: 'train-report' },
         h('h2', {}, `Report: ${t.name} version ${t.version}`),
         m ? null : h('p.muted', {}, 'No grouped evaluation: too few captures to hold some out.'),
-        h('div.facts', { id: 'train-facts' }, ...facts.map(([k, v]) => h('div.fact', { dataset: { fact: k } }, h('span.k', {}, k), h('span.v', {}, v)))),
+        h('div.facts', { id: 'train-facts' }, ...facts.map(([k, v]) => h('div.fact', { dataset: { fact: k } }, h('span.k', {}, k), h(k === 'Split' ? 'span.v.small' : 'span.v', {}, v)))),
         h('p', { id: 'train-classes' }, ...t.classes.map((c) => h('span.chip', {}, c))),
         perClass ? h('table.data', { id: 'train-per-class', 'aria-label': 'Scores per class' },
           h('thead', {}, h('tr', {}, ...['class', 'precision', 'recall', 'F1', 'support'].map((x) => h('th', { scope: 'col' }, x)))),
