@@ -197,3 +197,26 @@ test('a training job from a flow table with its label column, and a cancel that 
   assert.equal((await getJson(srv.url, '/api/v1/models/cancelled/versions')).body.error.code, 'VERSION_NOT_FOUND');
   assert.ok(!existsSync(path.join(dataDir(), 'uploads', `${c.body.id}.train`)), 'the cancelled job\'s uploads are removed');
 });
+
+test('on a server with API keys a version records who trained it (the key\'s id, never the key)', async () => {
+  const t2 = tempDir('veil-train-keys-');
+  const s2 = await startTestServer(path.join(t2.dir, 'data'), { apiKeys: ['alice-secret-key', 'bob-secret-key'] });
+  try {
+    const fd = new FormData();
+    fd.append('name', 'keyed');
+    fd.append('folds', '2');
+    for (const c of caps.home) fd.append('files', new Blob([c.data]), c.name);
+    const auth = { authorization: 'Bearer bob-secret-key' };
+    assert.equal((await fetch(`${s2.url}/api/v1/models/train`, { method: 'POST', body: fd })).status, 401);
+    const r = await fetch(`${s2.url}/api/v1/models/train`, { method: 'POST', body: fd, headers: auth });
+    assert.equal(r.status, 202);
+    const job = await waitFinal(s2.url, ((await r.json()) as { id: string }).id, 120_000, auth);
+    assert.equal(job.state, 'done', JSON.stringify(job.error));
+    const v = (await getJson(s2.url, '/api/v1/models/keyed/versions', auth)).body.versions[0];
+    const { createHash } = await import('node:crypto');
+    assert.equal(v.createdBy, createHash('sha256').update('bob-secret-key').digest('hex').slice(0, 8));
+  } finally {
+    await s2.close();
+    t2.cleanup();
+  }
+});
