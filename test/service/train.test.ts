@@ -170,6 +170,15 @@ test('training errors are clear: no labelled flow, one class, a table without it
     assert.equal(r.status, 400, JSON.stringify(fields));
     assert.match(r.body.error.message, re);
   }
+  // A label column of unique values (a flow id taken for the label) is refused before any tree is grown.
+  const ids = ['id_capture,fwd_pkts_tot,label', ...Array.from({ length: 1500 }, (_, i) => `c${i % 3},${i},flow-${i}`)];
+  const u = await postTrain([{ name: 'ids.csv', data: Buffer.from(ids.join('\n') + '\n') }], { name: 'ids' });
+  assert.equal(u.status, 202);
+  const ju = await waitFinal(srv.url, u.body.id, 60_000);
+  assert.equal(ju.state, 'failed');
+  assert.equal(ju.error.code, 'BAD_REQUEST');
+  assert.match(ju.error.message, /ids\.csv: the label column 'label' has 1500 classes \(1500 of them on one row only\)/);
+
   const mixed = await postTrain([caps.home[0]!, table], { name: 'mixed' });
   assert.equal(mixed.status, 400);
   assert.match(mixed.body.error.message, /one flow table/);
