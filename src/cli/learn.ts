@@ -5,6 +5,7 @@ import path from 'node:path';
 import { VeilError } from '../wire/errors.ts';
 import { parseLabelFrom } from '../dataset/labels.ts';
 import { METER_ARG_OPTIONS } from './extract.ts';
+import { chooseLearner, LEARN_EXCLUDED } from '../learn/pipeline.ts';
 
 const HELP = `usage: veil learn CAPTURE|DIR...|TABLE -o MODEL [options]
 
@@ -118,9 +119,9 @@ export async function run(argv: string[]): Promise<number> {
     const train = await import('./train.ts');
     return await train.run([
       table, '--label', label, '--group-by', group, '-o', v.output, '--json', `${v.output}.evaluation.json`,
-      // The ClientHello's length grows with the server name: a name by another route.
-      '--exclude', 'tls_client_hello_len', '--exclude', 'label_source',
-      '--model', v.model ?? (v.trees ? 'forest' : v['max-iter'] ? 'boosting' : classes > MANY_CLASSES ? 'forest' : 'boosting'),
+      // The columns training jobs never learn from either (src/learn/pipeline.ts), where the table has them.
+      ...LEARN_EXCLUDED.flatMap((c) => ['--exclude', c]),
+      '--model', v.model ?? (v.trees ? 'forest' : v['max-iter'] ? 'boosting' : chooseLearner('auto', classes)),
       ...pass(['folds', 'seed', 'threads', 'trees', 'max-iter', 'no-guard']), ...meterArgs, ...quiet,
     ]);
   } finally {
@@ -128,8 +129,6 @@ export async function run(argv: string[]): Promise<number> {
   }
 }
 
-/** Above this many classes `veil learn` fits a forest unless told otherwise (see --help). */
-export const MANY_CLASSES = 20;
 
 /** The number of classes (two or more), or a clear error naming the inputs and what to do. */
 async function checkLabels(table: string, inputs: readonly string[], from: string): Promise<number> {

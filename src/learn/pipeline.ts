@@ -113,6 +113,9 @@ export async function labelCaptures(files: readonly CaptureInput[], output: stri
   return { counts, unlabelled, flows, failures, droppedColumns: labeller.ruleColumns, written: writer !== null };
 }
 
+/** Most classes a training learns by default (the long tail of applications is hundreds, not tens of thousands). */
+export const MAX_CLASSES = 1000;
+
 /** Above this many classes `learner: 'auto'` fits a forest (boosting fits a tree per class and round). */
 export const MANY_CLASSES = 20;
 
@@ -142,6 +145,9 @@ export interface TrainSpec {
   /** How the training flows were cut (recorded in the model, so classify and the service meter the same way). */
   meter?: { idleTimeoutS?: number; activeTimeoutS?: number };
   exclude?: readonly string[];
+  /** Most classes it learns (default MAX_CLASSES): a forest's leaves hold a probability per class, so a label column
+   * of unique values (a flow id taken for the label) would need terabytes. */
+  maxClasses?: number;
   /** Stage, done, total: labelling excluded (that is labelCaptures' progress). */
   onProgress?: (stage: string, done: number, total: number) => void;
   signal?: AbortSignal;
@@ -184,6 +190,11 @@ export async function trainOnTable(table: Table, spec: TrainSpec): Promise<Train
   const check = (): void => spec.signal?.throwIfAborted();
   const counts = labelCounts(table, spec.label);
   checkLearnable(counts, table.source, `the label column '${spec.label}' is empty`);
+  const maxClasses = spec.maxClasses ?? MAX_CLASSES;
+  if (counts.size > maxClasses) {
+    const once = [...counts.values()].filter((n) => n === 1).length;
+    throw new VeilError('BAD_ARGUMENT', `${table.source}: the label column '${spec.label}' has ${counts.size} classes (${once} of them on one row only), more than the ${maxClasses} a model learns: is it really the label? Merge rare classes or label fewer`);
+  }
   const learner = chooseLearner(spec.learner, counts.size);
   const cfg: TrainConfig = {
     label: spec.label,

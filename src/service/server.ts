@@ -159,6 +159,8 @@ async function startLocked(cfg: ServeConfig, dataDir: string, lock: DataDirLock)
   let app: App | null = null;
   let sweeper: NodeJS.Timeout | null = null;
   const live = cfg.live ? new LiveManager({ dataDir, catalog, retentionMs: cfg.live.retentionHours * 3600_000, catalogFiles: cfg.live.catalogFiles ?? [], defaultEarly: cfg.live.early, defaultWorkers: cfg.live.workers, ...(cfg.live.meter ? { meter: cfg.live.meter } : {}), ...(cfg.live.earlyModels ? { earlyModels: cfg.live.earlyModels } : {}), log: cfg.log }) : null;
+  // Live sources started without a model list follow the default models: an activated version reaches them at once.
+  if (live) models.onDefaultsChanged = () => live.reloadDefaults();
   const undo = async (): Promise<void> => {
     if (sweeper) clearInterval(sweeper);
     await live?.close().catch(() => {});

@@ -10,6 +10,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { freePort, kill, REPO, sleep, spawnServe, startTestServer, tempDir } from './helpers.ts';
 import { chromeLikeHello, clientHelloBody, cat, ext, handshake, hex } from '../tls/builder.ts';
 import { cryptoFrame, paddingFrames, sealInitial } from '../quic/builder.ts';
+import { homeCaptures } from '../helpers/learn-captures.ts';
 
 /**
  * Live monitoring end to end on loopback: `veil serve --interface lo` (a live source with 2 worker threads, early
@@ -232,6 +233,38 @@ test('live sources need an admin key on a server with API keys', { skip: skip ??
   }
 });
 
+
+test('a live source started without models follows the active models: an activated trained version reaches it, a retired one leaves it', { skip: skip ?? false }, async () => {
+  const t3 = tempDir('veil-live-train-');
+  const port = await freePort();
+  const s3 = await startTestServer(path.join(t3.dir, 'data'), { live: { sources: [{ iface: 'lo', filter: `udp port ${port}` }], workers: 1, early: 0, retentionHours: 1 } });
+  try {
+    const sources = async (): Promise<any[]> => ((await (await fetch(`${s3.url}/api/v1/live/sources`)).json()) as { sources: any[] }).sources;
+    const [before] = await sources();
+    assert.ok(!before.models.includes('home'), before.models.join(', '));
+    const fd = new FormData();
+    fd.append('name', 'home');
+    fd.append('folds', '2');
+    fd.append('activate', 'true');
+    for (const c of homeCaptures().home) fd.append('files', new Blob([c.data]), c.name);
+    const job = (await (await fetch(`${s3.url}/api/v1/models/train`, { method: 'POST', body: fd })).json()) as { id: string };
+    const after = await until('the source to apply the new version', async () => {
+      const [src] = await sources();
+      return src?.models.includes('home') && src.state === 'running' ? src : null;
+    }, 120_000);
+    assert.equal(after.id, before.id, 'the same source, restarted');
+    const j = (await (await fetch(`${s3.url}/api/v1/jobs/${job.id}`)).json()) as any;
+    assert.equal(j.summary.training.version, 1);
+    const retired = await fetch(`${s3.url}/api/v1/models/home/versions/1/retire`, { method: 'POST' });
+    assert.equal(retired.status, 200);
+    const [last] = await sources();
+    assert.ok(!last.models.includes('home'), last.models.join(', '));
+    assert.equal(last.state, 'running');
+  } finally {
+    await s3.close();
+    t3.cleanup();
+  }
+});
 
 test('veil serve --interface lo --live-workers 2 --early 10: the source runs from the start with the shipped early model; SIGTERM stops it', { skip: skip ?? false }, async () => {
   const t3 = tempDir('veil-live-cli-');

@@ -170,6 +170,15 @@ test('training errors are clear: no labelled flow, one class, a table without it
     assert.equal(r.status, 400, JSON.stringify(fields));
     assert.match(r.body.error.message, re);
   }
+  // A label column of unique values (a flow id taken for the label) is refused before any tree is grown.
+  const ids = ['id_capture,fwd_pkts_tot,label', ...Array.from({ length: 1500 }, (_, i) => `c${i % 3},${i},flow-${i}`)];
+  const u = await postTrain([{ name: 'ids.csv', data: Buffer.from(ids.join('\n') + '\n') }], { name: 'ids' });
+  assert.equal(u.status, 202);
+  const ju = await waitFinal(srv.url, u.body.id, 60_000);
+  assert.equal(ju.state, 'failed');
+  assert.equal(ju.error.code, 'BAD_REQUEST');
+  assert.match(ju.error.message, /ids\.csv: the label column 'label' has 1500 classes \(1500 of them on one row only\)/);
+
   const mixed = await postTrain([caps.home[0]!, table], { name: 'mixed' });
   assert.equal(mixed.status, 400);
   assert.match(mixed.body.error.message, /one flow table/);
@@ -196,4 +205,27 @@ test('a training job from a flow table with its label column, and a cancel that 
   await new Promise((res) => setTimeout(res, 1500));
   assert.equal((await getJson(srv.url, '/api/v1/models/cancelled/versions')).body.error.code, 'VERSION_NOT_FOUND');
   assert.ok(!existsSync(path.join(dataDir(), 'uploads', `${c.body.id}.train`)), 'the cancelled job\'s uploads are removed');
+});
+
+test('on a server with API keys a version records who trained it (the key\'s id, never the key)', async () => {
+  const t2 = tempDir('veil-train-keys-');
+  const s2 = await startTestServer(path.join(t2.dir, 'data'), { apiKeys: ['alice-secret-key', 'bob-secret-key'] });
+  try {
+    const fd = new FormData();
+    fd.append('name', 'keyed');
+    fd.append('folds', '2');
+    for (const c of caps.home) fd.append('files', new Blob([c.data]), c.name);
+    const auth = { authorization: 'Bearer bob-secret-key' };
+    assert.equal((await fetch(`${s2.url}/api/v1/models/train`, { method: 'POST', body: fd })).status, 401);
+    const r = await fetch(`${s2.url}/api/v1/models/train`, { method: 'POST', body: fd, headers: auth });
+    assert.equal(r.status, 202);
+    const job = await waitFinal(s2.url, ((await r.json()) as { id: string }).id, 120_000, auth);
+    assert.equal(job.state, 'done', JSON.stringify(job.error));
+    const v = (await getJson(s2.url, '/api/v1/models/keyed/versions', auth)).body.versions[0];
+    const { createHash } = await import('node:crypto');
+    assert.equal(v.createdBy, createHash('sha256').update('bob-secret-key').digest('hex').slice(0, 8));
+  } finally {
+    await s2.close();
+    t2.cleanup();
+  }
 });

@@ -49,7 +49,7 @@ export interface LiveManagerOptions {
 export class LiveManager {
   readonly store: LiveStore;
   readonly hub = new LiveHub();
-  private readonly sources = new Map<string, { source: LiveSource; models: string[] }>();
+  private readonly sources = new Map<string, { source: LiveSource; models: string[]; req: LiveStartRequest }>();
   private readonly timers: NodeJS.Timeout[];
 
   constructor(private readonly opts: LiveManagerOptions) {
@@ -67,8 +67,8 @@ export class LiveManager {
     for (const t of this.timers) t.unref();
   }
 
-  async start(req: LiveStartRequest): Promise<LiveSourceInfo> {
-    if (this.sources.size >= (this.opts.maxSources ?? 4)) throw new ServiceError('BAD_REQUEST', `at most ${this.opts.maxSources ?? 4} live sources run at once; stop one first`);
+  async start(req: LiveStartRequest, reuseId?: string): Promise<LiveSourceInfo> {
+    if (!reuseId && this.sources.size >= (this.opts.maxSources ?? 4)) throw new ServiceError('BAD_REQUEST', `at most ${this.opts.maxSources ?? 4} live sources run at once; stop one first`);
     try {
       checkLiveArgs(req.interface, req.filter);
     } catch (e) {
@@ -83,7 +83,7 @@ export class LiveManager {
     const { refs } = this.opts.catalog.resolve(req.models ?? null);
     const dirs = this.opts.catalog.searchDirs;
     const models = [...refs.map((r) => ({ column: r.name, file: findModelFile(r.name, dirs)! })).filter((m) => m.file), ...(this.opts.earlyModels ?? [])];
-    const id = `live-${randomBytes(4).toString('hex')}`;
+    const id = reuseId ?? `live-${randomBytes(4).toString('hex')}`;
     const source = new LiveSource({
       iface: req.interface,
       ...(req.filter ? { filter: req.filter } : {}),
@@ -102,7 +102,7 @@ export class LiveManager {
       if (e.userFacing) throw new ServiceError('LIVE_CAPTURE', e.message);
       throw err;
     }
-    this.sources.set(id, { source, models: models.map((m) => m.column) });
+    this.sources.set(id, { source, models: models.map((m) => m.column), req });
     this.opts.log?.(`live source ${id}: ${req.interface}${req.filter ? ` (${req.filter})` : ''}, ${req.workers ?? this.opts.defaultWorkers ?? 1} worker(s), early verdicts ${(req.early ?? this.opts.defaultEarly) ? `at ${req.early ?? this.opts.defaultEarly} packets` : 'off'}`);
     return this.info(id);
   }
@@ -137,6 +137,31 @@ export class LiveManager {
     this.sources.delete(id);
     this.hub.flush();
     return info;
+  }
+
+  /**
+   * The default models changed (a trained version activated or retired): every source started without a model list
+   * restarts under its id with the new defaults. Its open flows end with their final verdicts first, so the capture
+   * has a gap of the restart (well under a second), counted in no flow.
+   */
+  async reloadDefaults(): Promise<string[]> {
+    const restarted: string[] = [];
+    for (const [id, s] of [...this.sources]) {
+      if (s.req.models !== undefined) continue;
+      const now = this.opts.catalog.resolve(null).refs.map((r) => r.name);
+      const had = s.models.filter((m) => !(this.opts.earlyModels ?? []).some((e) => e.column === m));
+      if (now.length === had.length && now.every((n, i) => n === had[i])) continue;
+      await s.source.stop();
+      this.sources.delete(id);
+      try {
+        await this.start(s.req, id);
+        restarted.push(id);
+        this.opts.log?.(`live source ${id}: restarted with the default models ${now.join(', ') || '(none)'}`);
+      } catch (err) {
+        this.opts.log?.(`live source ${id}: could not restart with the new default models: ${(err as Error).message}`);
+      }
+    }
+    return restarted;
   }
 
   prometheus(): string {

@@ -24,6 +24,8 @@ export type PublicVersion = Omit<ModelVersion, 'files'>;
 export class ModelRegistry {
   /** Activations and retirements one at a time (each installs or removes a catalog file). */
   private chain: Promise<unknown> = Promise.resolve();
+  /** Called after the default models changed (live sources restart with them). */
+  onDefaultsChanged: () => Promise<unknown> = async () => {};
 
   constructor(private readonly store: VersionStore, private readonly catalog: ModelCatalog, private readonly dataDir: string, private readonly log: (m: string) => void = () => {}) {}
 
@@ -112,6 +114,7 @@ export class ModelRegistry {
         rmSync(tmp, { force: true });
       }
       this.store.setActive(name, version);
+      await this.onDefaultsChanged().catch((err: unknown) => this.log(`after activating ${name} v${version}: ${(err as Error).message}`));
       return this.list(name);
     });
   }
@@ -123,7 +126,9 @@ export class ModelRegistry {
         await this.catalog.remove(name);
         rmSync(path.join(this.catalog.uploadDir, `${name}.evaluation.json`), { force: true });
       }
+      const wasActive = v.state === 'active';
       this.store.retire(name, version);
+      if (wasActive) await this.onDefaultsChanged().catch((err: unknown) => this.log(`after retiring ${name} v${version}: ${(err as Error).message}`));
       return this.list(name);
     });
   }
