@@ -29,6 +29,16 @@ import { VeilError } from '../core/errors.ts';
 export interface CaptureInput {
   path: string;
   name?: string;
+  /** What id_capture holds, when not the name's file name (two uploads of one file name stay two captures). */
+  captureName?: string;
+}
+
+/** Thrown from a long loop when `interrupted()` says so (a cancel or a time limit the caller checks itself). */
+export class Interrupted extends Error {
+  constructor() {
+    super('interrupted');
+    this.name = 'AbortError';
+  }
 }
 
 export interface LabelOptions {
@@ -40,11 +50,17 @@ export interface LabelOptions {
   keepUnlabelled?: boolean;
   /** Output format (default: by the output's extension). */
   format?: string;
+  /** Polled between chunks: true stops the labelling (throws Interrupted). */
+  interrupted?: () => boolean;
+  /** Labelled rows written at most; the flows past it are counted in `overLimit`, not written. */
+  maxRows?: number;
+  /** Bytes a gzipped capture may inflate to. */
+  maxInflatedBytes?: number;
   signal?: AbortSignal;
   /** Bytes of all captures read so far, of the total, and flows so far. */
   onProgress?: (bytesDone: number, bytesTotal: number, flows: number, capture: number) => void;
   /** A capture finished (its flows and skipped counts) or failed with a user-facing error. */
-  onCapture?: (c: CaptureInput, outcome: { flows: number; skipped: Record<string, number>; damage: string | null } | { error: VeilError }) => void;
+  onCapture?: (c: CaptureInput, outcome: { flows: number; labelled: number; skipped: Record<string, number>; damage: string | null } | { error: VeilError }) => void;
 }
 
 export interface LabelOutcome {
@@ -57,6 +73,8 @@ export interface LabelOutcome {
   droppedColumns: string[];
   /** Whether any row was written (the table file exists). */
   written: boolean;
+  /** Labelled flows left out past `maxRows`. */
+  overLimit: number;
 }
 
 /** Meters the captures and writes their labelled flows into `output` (format by extension). */
@@ -66,7 +84,8 @@ export async function labelCaptures(files: readonly CaptureInput[], output: stri
   let writer: RowWriter | null = null;
   let keep: number[] = [];
   const counts = new Map<string, number>();
-  let unlabelled = 0, failures = 0, flows = 0;
+  let unlabelled = 0, failures = 0, flows = 0, written = 0, overLimit = 0;
+  const maxRows = opts.maxRows ?? Infinity;
   const sizes = files.map((f) => { try { return statSync(f.path).size; } catch { return 0; } });
   const totalBytes = sizes.reduce((a, b) => a + b, 0);
   let doneBytes = 0;
@@ -75,8 +94,10 @@ export async function labelCaptures(files: readonly CaptureInput[], output: stri
       opts.signal?.throwIfAborted();
       let index: Map<string, number> | null = null;
       let names: CaptureNameLabeller | null = null;
+      let labelled = 0;
       try {
-        const s = await extractFlows({ path: file.path }, { ...opts.meter, ...(file.name ? { captureName: path.basename(file.name) } : {}) }, (row: CellValue[], columns: ColumnDef[]) => {
+        const captureName = file.captureName ?? (file.name ? path.basename(file.name) : undefined);
+        const s = await extractFlows({ path: file.path }, { ...opts.meter, ...(captureName ? { captureName } : {}) }, (row: CellValue[], columns: ColumnDef[]) => {
           flows++;
           if (!index) index = new Map(columns.map((c, i) => [c.name, i]));
           if (!writer) {
@@ -91,16 +112,23 @@ export async function labelCaptures(files: readonly CaptureInput[], output: stri
           // Labels by file name read the name the capture is known by, not where its bytes happen to be stored.
           const { label, source } = labelFlow(labeller, file.name ?? file.path, row, (n) => index!.get(n) ?? -1, names?.label(row));
           if (!label) { unlabelled++; if (!opts.keepUnlabelled) return; }
+          if (written >= maxRows) { overLimit++; return; }
           counts.set(label, (counts.get(label) ?? 0) + 1);
+          if (label) labelled++;
+          written++;
           writer.write([...keep.map((i) => row[i]!), label, source]);
         }, {
-          onProgress: (b) => opts.onProgress?.(doneBytes + b, totalBytes, flows, fi),
+          onProgress: (b) => {
+            if (opts.interrupted?.()) throw new Interrupted();
+            opts.onProgress?.(doneBytes + b, totalBytes, flows, fi);
+          },
           ...(opts.signal ? { signal: opts.signal } : {}),
+          ...(opts.maxInflatedBytes ? { maxInflatedBytes: opts.maxInflatedBytes } : {}),
         });
         if (s.capture.error) failures++;
-        opts.onCapture?.(file, { flows: s.flows, skipped: s.skipped, damage: s.capture.error?.message ?? null });
+        opts.onCapture?.(file, { flows: s.flows, labelled, skipped: s.skipped, damage: s.capture.error?.message ?? null });
       } catch (err) {
-        if (opts.signal?.aborted || !(err as VeilError).userFacing) throw err;
+        if (opts.signal?.aborted || err instanceof Interrupted || !(err as VeilError).userFacing) throw err;
         failures++;
         opts.onCapture?.(file, { error: err as VeilError });
       }
@@ -110,7 +138,7 @@ export async function labelCaptures(files: readonly CaptureInput[], output: stri
   } finally {
     if (writer) await (writer as RowWriter).close();
   }
-  return { counts, unlabelled, flows, failures, droppedColumns: labeller.ruleColumns, written: writer !== null };
+  return { counts, unlabelled, flows, failures, droppedColumns: labeller.ruleColumns, written: writer !== null, overLimit };
 }
 
 /** Most classes a training learns by default (the long tail of applications is hundreds, not tens of thousands). */
@@ -151,6 +179,9 @@ export interface TrainSpec {
   /** Stage, done, total: labelling excluded (that is labelCaptures' progress). */
   onProgress?: (stage: string, done: number, total: number) => void;
   signal?: AbortSignal;
+  /** Polled at every tree and boosting round: true stops the training (throws Interrupted). A fit on one thread
+   * is synchronous between those points, so an AbortSignal fed by messages would never be seen in time. */
+  interrupted?: () => boolean;
 }
 
 export interface TrainOutcome {
@@ -187,7 +218,10 @@ export function checkLearnable(counts: ReadonlyMap<string, number>, what: string
 
 /** Fits a model on a flow table with a held-out evaluation first. */
 export async function trainOnTable(table: Table, spec: TrainSpec): Promise<TrainOutcome> {
-  const check = (): void => spec.signal?.throwIfAborted();
+  const check = (): void => {
+    spec.signal?.throwIfAborted();
+    if (spec.interrupted?.()) throw new Interrupted();
+  };
   const counts = labelCounts(table, spec.label);
   checkLearnable(counts, table.source, `the label column '${spec.label}' is empty`);
   const maxClasses = spec.maxClasses ?? MAX_CLASSES;
@@ -247,8 +281,8 @@ export async function trainOnTable(table: Table, spec: TrainSpec): Promise<Train
 }
 
 /** Loads a labelled flow table with its label read as text. */
-export async function loadLabelled(file: string, label: string, signal?: AbortSignal): Promise<Table> {
-  signal?.throwIfAborted();
-  const { table } = await loadTable(file, { textColumns: [label] });
+export async function loadLabelled(file: string, label: string, opts: { signal?: AbortSignal; maxInflatedBytes?: number } = {}): Promise<Table> {
+  opts.signal?.throwIfAborted();
+  const { table } = await loadTable(file, { textColumns: [label], ...(opts.maxInflatedBytes ? { limits: { maxInflatedBytes: opts.maxInflatedBytes } } : {}) });
   return table;
 }

@@ -131,7 +131,8 @@ async function startLocked(cfg: ServeConfig, dataDir: string, lock: DataDirLock)
     // No payload bytes are kept: the upload goes as soon as its job is final, whatever the outcome.
     if (payload) removeUpload(dataDir, payload);
     const dur = job.startedAt !== null && job.finishedAt !== null ? (job.finishedAt - job.startedAt) / 1000 : null;
-    metrics.jobFinished(job.state as 'done' | 'failed' | 'cancelled', dur, job.summary?.rows ?? 0, job.models.length);
+    // A training job's rows are flows learnt from, not flows classified.
+    metrics.jobFinished(job.state as 'done' | 'failed' | 'cancelled', dur, job.type === 'train' ? 0 : job.summary?.rows ?? 0, job.models.length);
   });
 
   // Trained versions: a training job that ends done is registered here, on the API server, whichever machine ran it.
@@ -142,6 +143,9 @@ async function startLocked(cfg: ServeConfig, dataDir: string, lock: DataDirLock)
     const payload = registry.payload(job.id);
     if (payload) models.recordJob(job, payload, (s) => registry.setSummary(job.id, s));
   });
+  // Training jobs that ended done while no server registered them (a crash between the two) are registered now.
+  const recovered = models.recover(registry.finishedTraining(), (id, s) => registry.setSummary(id, s));
+  if (recovered) cfg.log(`registered ${recovered} trained model version(s) of jobs that finished while the server was down`);
 
   const classifyPool = new CpuPool(Math.max(1, cfg.classifyThreads));
   let jobPool: CpuPool | null = null;
@@ -209,7 +213,7 @@ async function startLocked(cfg: ServeConfig, dataDir: string, lock: DataDirLock)
     const retentionMs = cfg.retentionHours * 3600_000;
     const sweepNow = (startup = false): void => {
       try {
-        const r = sweep(registry, dataDir, retentionMs, Date.now(), { startup });
+        const r = sweep(registry, dataDir, retentionMs, Date.now(), { startup, versionJobs: () => versions.jobIds() });
         if (r.expired || r.orphans) cfg.log(`retention: deleted ${r.expired} expired job(s), ${r.orphans} orphan file(s)`);
       } catch (err) {
         cfg.log(`retention sweep failed: ${(err as Error).message}`);

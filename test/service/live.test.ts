@@ -237,17 +237,23 @@ test('live sources need an admin key on a server with API keys', { skip: skip ??
 test('a live source started without models follows the active models: an activated trained version reaches it, a retired one leaves it', { skip: skip ?? false }, async () => {
   const t3 = tempDir('veil-live-train-');
   const port = await freePort();
-  const s3 = await startTestServer(path.join(t3.dir, 'data'), { live: { sources: [{ iface: 'lo', filter: `udp port ${port}` }], workers: 1, early: 0, retentionHours: 1 } });
+  const logs: string[] = [];
+  const s3 = await startTestServer(path.join(t3.dir, 'data'), { log: (m) => logs.push(m), live: { sources: [{ iface: 'lo', filter: `udp port ${port}` }], workers: 1, early: 0, retentionHours: 1 } });
   try {
     const sources = async (): Promise<any[]> => ((await (await fetch(`${s3.url}/api/v1/live/sources`)).json()) as { sources: any[] }).sources;
     const [before] = await sources();
     assert.ok(!before.models.includes('home'), before.models.join(', '));
-    const fd = new FormData();
-    fd.append('name', 'home');
-    fd.append('folds', '2');
-    fd.append('activate', 'true');
-    for (const c of homeCaptures().home) fd.append('files', new Blob([c.data]), c.name);
-    const job = (await (await fetch(`${s3.url}/api/v1/models/train`, { method: 'POST', body: fd })).json()) as { id: string };
+    const train = async (learner: string): Promise<{ id: string }> => {
+      const fd = new FormData();
+      fd.append('name', 'home');
+      fd.append('folds', '2');
+      fd.append('learner', learner);
+      fd.append('activate', 'true');
+      for (const c of homeCaptures().home) fd.append('files', new Blob([c.data]), c.name);
+      return (await (await fetch(`${s3.url}/api/v1/models/train`, { method: 'POST', body: fd })).json()) as { id: string };
+    };
+    const restarts = (): number => logs.filter((l) => /restarted with the default models/.test(l)).length;
+    const job = await train('boosting');
     const after = await until('the source to apply the new version', async () => {
       const [src] = await sources();
       return src?.models.includes('home') && src.state === 'running' ? src : null;
@@ -255,7 +261,14 @@ test('a live source started without models follows the active models: an activat
     assert.equal(after.id, before.id, 'the same source, restarted');
     const j = (await (await fetch(`${s3.url}/api/v1/jobs/${job.id}`)).json()) as any;
     assert.equal(j.summary.training.version, 1);
-    const retired = await fetch(`${s3.url}/api/v1/models/home/versions/1/retire`, { method: 'POST' });
+    assert.equal(restarts(), 1);
+    // Version 2 of the same name replaces version 1 in the source too (a change of content, not of names).
+    await train('forest');
+    await until('the source to apply version 2', async () => restarts() === 2, 120_000);
+    const [v2] = await sources();
+    assert.equal(v2.id, before.id);
+    assert.ok(v2.models.includes('home'));
+    const retired = await fetch(`${s3.url}/api/v1/models/home/versions/2/retire`, { method: 'POST' });
     assert.equal(retired.status, 200);
     const [last] = await sources();
     assert.ok(!last.models.includes('home'), last.models.join(', '));

@@ -138,7 +138,7 @@ test('a training job labels captures by their names, learns behaviour, registers
 
 test('training errors are clear: no labelled flow, one class, a table without its label column, bad fields', async () => {
   const nameless = { name: 'quiet.pcap', data: learnCapture([streamFlow(''), callFlow('')], 1_700_200_000_000_000) };
-  const a = await postTrain([nameless], { name: 'nothing' });
+  const a = await postTrain([nameless], { name: 'nothing', split: 'kfold' });
   assert.equal(a.status, 202);
   const ja = await waitFinal(srv.url, a.body.id, 60_000);
   assert.equal(ja.state, 'failed');
@@ -179,6 +179,10 @@ test('training errors are clear: no labelled flow, one class, a table without it
   assert.equal(ju.error.code, 'BAD_REQUEST');
   assert.match(ju.error.message, /ids\.csv: the label column 'label' has 1500 classes \(1500 of them on one row only\)/);
 
+  const single = await postTrain([caps.home[0]!], { name: 'single' });
+  assert.equal(single.status, 400);
+  assert.match(single.body.error.message, /two captures or more, or split=kfold/);
+
   const mixed = await postTrain([caps.home[0]!, table], { name: 'mixed' });
   assert.equal(mixed.status, 400);
   assert.match(mixed.body.error.message, /one flow table/);
@@ -203,7 +207,7 @@ test('a training job from a flow table with its label column, and a cancel that 
   assert.equal(del.status, 204);
   assert.equal((await getJson(srv.url, `/api/v1/jobs/${c.body.id}`)).status, 404);
   await new Promise((res) => setTimeout(res, 1500));
-  assert.equal((await getJson(srv.url, '/api/v1/models/cancelled/versions')).body.error.code, 'VERSION_NOT_FOUND');
+  assert.equal((await getJson(srv.url, '/api/v1/models/cancelled/versions')).body.error.code, 'MODEL_NOT_FOUND');
   assert.ok(!existsSync(path.join(dataDir(), 'uploads', `${c.body.id}.train`)), 'the cancelled job\'s uploads are removed');
 });
 
@@ -228,4 +232,86 @@ test('on a server with API keys a version records who trained it (the key\'s id,
     await s2.close();
     t2.cleanup();
   }
+});
+
+/** Forty copies of the home captures: a fit on one thread that takes many seconds (300 boosting rounds a fold). */
+const big = (): { name: string; data: Buffer }[] => Array.from({ length: 40 }, (_, i) => ({ name: `home-${i}.pcap`, data: caps.home[i % 4]!.data }));
+
+test('a cancel during the fit stops it at the next tree: the pool thread is free for the next job, and no version is made', async () => {
+  const sent = await postTrain(big(), { name: 'long', learner: 'boosting' });
+  assert.equal(sent.status, 202);
+  // The fit has started once progress is past labelling (40 %).
+  for (;;) {
+    const j = (await getJson(srv.url, `/api/v1/jobs/${sent.body.id}`)).body;
+    assert.notEqual(j.state, 'done', 'the training ended before it could be cancelled: make it longer');
+    if (j.state === 'running' && j.progress > 0.42) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.equal((await fetch(`${srv.url}/api/v1/jobs/${sent.body.id}`, { method: 'DELETE' })).status, 204);
+  // One pool thread (concurrency 1): this job runs only once the training has let go of it.
+  const next = await postJob(srv.url, caps.hidden);
+  const done = await waitFinal(srv.url, next.body.id, 20_000);
+  assert.equal(done.state, 'done');
+  await new Promise((r) => setTimeout(r, 500));
+  assert.equal((await getJson(srv.url, '/api/v1/models/long/versions')).body.error.code, 'MODEL_NOT_FOUND');
+  assert.deepEqual(existsSync(path.join(dataDir(), 'models', 'versions', 'long')) ? readdirSync(path.join(dataDir(), 'models', 'versions', 'long')) : [], []);
+});
+
+test('a training over the server\'s job time limit fails with JOB_TIMEOUT, naming the limit', async () => {
+  const t2 = tempDir('veil-train-timeout-');
+  const s2 = await startTestServer(path.join(t2.dir, 'data'), { concurrency: 1, jobTimeoutMs: 1000 });
+  try {
+    const fd = new FormData();
+    fd.append('name', 'slow');
+    fd.append('learner', 'boosting');
+    for (const c of big()) fd.append('files', new Blob([c.data]), c.name);
+    const r = await fetch(`${s2.url}/api/v1/models/train`, { method: 'POST', body: fd });
+    assert.equal(r.status, 202);
+    const job = await waitFinal(s2.url, ((await r.json()) as { id: string }).id, 60_000);
+    assert.equal(job.state, 'failed');
+    assert.equal(job.error.code, 'JOB_TIMEOUT');
+    assert.match(job.error.message, /limit of 1 s/);
+  } finally {
+    await s2.close();
+    t2.cleanup();
+  }
+});
+
+test('activating a trained version never silently replaces an uploaded model of the same name; replace=true does', async () => {
+  // An uploaded model named 'mine' (trained by the first test's flows, uploaded as a file).
+  const first = (await getJson(srv.url, '/api/v1/models/home-apps/versions')).body.versions.at(-1);
+  const { readFileSync } = await import('node:fs');
+  const bytes = readFileSync(path.join(dataDir(), 'models', 'versions', 'home-apps', `${first.jobId}.veilmodel`));
+  const fd = new FormData();
+  fd.append('name', 'mine');
+  fd.append('file', new Blob([bytes]), 'mine.veilmodel');
+  assert.equal((await fetch(`${srv.url}/api/v1/models`, { method: 'POST', body: fd })).status, 201);
+  const uploaded = (await getJson(srv.url, '/api/v1/models/mine')).body.sha256;
+  const refused = await postTrain(caps.home, { name: 'mine', folds: '2', activate: 'true' });
+  assert.equal(refused.status, 409);
+  assert.equal(refused.body.error.code, 'MODEL_EXISTS');
+  const sent = await postTrain(caps.home, { name: 'mine', folds: '2', learner: 'forest' });
+  assert.equal((await waitFinal(srv.url, sent.body.id, 120_000)).state, 'done');
+  const act = await post('/api/v1/models/mine/versions/1/activate');
+  assert.equal(act.status, 409);
+  assert.equal(act.body.error.code, 'MODEL_EXISTS');
+  assert.equal((await getJson(srv.url, '/api/v1/models/mine')).body.sha256, uploaded, 'the upload is still the model named mine');
+  const forced = await post('/api/v1/models/mine/versions/1/activate?replace=true');
+  assert.equal(forced.status, 200);
+  assert.equal((await getJson(srv.url, '/api/v1/models/mine')).body.version, 1);
+});
+
+test('labels by file name: two uploads of one file name are two captures of one class', async () => {
+  const named = [0, 1].flatMap((i) => [
+    { name: 'netflix.pcap', data: learnCapture(Array.from({ length: 6 }, () => streamFlow('')), 1_700_400_000_000_000 + i * 1e9) },
+    { name: 'zoom.pcap', data: learnCapture(Array.from({ length: 6 }, () => callFlow('')), 1_700_500_000_000_000 + i * 1e9) },
+  ]);
+  const sent = await postTrain(named, { name: 'by-file', label: 'file', folds: '2' });
+  assert.equal(sent.status, 202, JSON.stringify(sent.body));
+  const job = await waitFinal(srv.url, sent.body.id, 120_000);
+  assert.equal(job.state, 'done', JSON.stringify(job.error));
+  assert.deepEqual(job.summary.training.classes, ['netflix', 'zoom']);
+  const ev = (await getJson(srv.url, `/api/v1/models/by-file/versions/${job.summary.training.version}/report.json`)).body;
+  assert.equal(ev.split.kind, 'group');
+  assert.match(ev.split.description, /4 groups/);
 });

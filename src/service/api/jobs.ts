@@ -53,6 +53,9 @@ export function jobRoutes(ctx: ServiceContext): (app: App) => Promise<void> {
     const openResults = (id: string): ResultReader => {
       const rec = mustGet(id);
       const r = rec.state === 'done' || rec.state === 'failed' ? ResultReader.open(ctx.dataDir, id) : null;
+      if (!r && rec.type === 'train') {
+        throw new ServiceError('JOB_NOT_DONE', `job ${id} is a training job: it makes a model, not result rows; see /api/v1/models/${rec.train?.name ?? ''}/versions`);
+      }
       if (!r) {
         const why = rec.state === 'failed' ? `failed: ${rec.error?.message ?? ''}` : rec.state;
         throw new ServiceError('JOB_NOT_DONE', `job ${id} has no results (${why})`);

@@ -60,7 +60,6 @@ const JobSummary = Type.Object({
     split: Type.String({ description: 'How the evaluation held rows out' }),
     metrics: Type.Union([Type.Object({ accuracy: Type.Number(), macroF1: Type.Number(), balancedAccuracy: Type.Number() }), Type.Null()], { description: 'Of the held-out evaluation' }),
     activated: Type.Boolean(),
-    files: Type.Object({ model: Type.String(), evaluation: Type.String(), report: Type.String() }),
     counts: Type.Record(Type.String(), Type.Integer(), { description: 'Labelled flows per class' }),
   }, { description: 'A training job\'s model' })),
 });

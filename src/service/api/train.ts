@@ -102,6 +102,12 @@ export function trainRoutes(ctx: ServiceContext): (app: App) => Promise<void> {
         const tables = up.files.filter((f) => f.kind!.kind === 'table');
         if (tables.length && up.files.length > 1) throw new ServiceError('BAD_REQUEST', `send captures, or one flow table (got ${tables.length} table(s) among ${up.files.length} files)`);
         const spec = trainSpec(up.fields, tables.length ? 'table' : 'captures');
+        if (!tables.length && spec.split === 'group' && up.files.length < 2) {
+          throw new ServiceError('BAD_REQUEST', 'a grouped evaluation holds whole captures out: send two captures or more, or split=kfold');
+        }
+        if (spec.activate && reg.shadows(spec.name)) {
+          throw new ServiceError('MODEL_EXISTS', `a model named '${spec.name}' is loaded that is none of its trained versions (uploaded, or from --models): train under another name, or activate later with replace=true`);
+        }
         if (tables.length) {
           const t = tables[0]!;
           const columns = new Set(await ctx.pool.tableColumns(t.path, t.kind! as { format: 'csv' | 'jsonl' | 'parquet' | 'arff'; gzip: boolean }, t.displayName));
@@ -153,10 +159,11 @@ export function trainRoutes(ctx: ServiceContext): (app: App) => Promise<void> {
       schema: {
         summary: 'Make a version the model loaded under its name, as a default model',
         description: 'New jobs that name no models, POST /classify requests that name none, and live sources started afterwards apply it. Another active version of the name is replaced.',
-        tags: ['models'], params: VersionParams, response: { 200: VersionList },
+        tags: ['models'], params: VersionParams, querystring: Type.Object({ replace: Type.Optional(Type.String({ description: '"true": replace a model of the name that is none of its versions (uploaded or from --models)' })) }),
+        response: { 200: VersionList },
       },
       config: { errors: [400, 401, 403, 404, 409, 429] },
-    }, async (req) => reg.activate(req.params.name, req.params.version));
+    }, async (req) => reg.activate(req.params.name, req.params.version, { replace: TRUE.test(req.query.replace ?? '') }));
 
     app.post('/models/:name/versions/:version/retire', {
       schema: {

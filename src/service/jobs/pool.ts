@@ -33,14 +33,23 @@ export class CpuPool {
 
   process(job: JobPayload, dataDir: string, modelDirs: string[], onProgress: (p: number) => void): RunningTask {
     const { port1, port2 } = new MessageChannel();
+    // A job busy in synchronous work (a model being fitted) never turns its thread's event loop to read the port:
+    // it polls this flag instead.
+    const stop = new Int32Array(new SharedArrayBuffer(4));
     port1.on('message', (m: { progress?: number }) => { if (typeof m.progress === 'number') onProgress(m.progress); });
-    const outcome = (this.pool.run({ op: 'process', job, dataDir, modelDirs, port: port2 }, { transferList: [port2] }) as Promise<ProcessOutcome>)
+    const outcome = (this.pool.run({ op: 'process', job, dataDir, modelDirs, port: port2, stop }, { transferList: [port2] }) as Promise<ProcessOutcome>)
       .catch((err: unknown): ProcessOutcome => ({
         ok: false,
         error: { code: 'INTERNAL', message: `worker thread failed: ${(err as Error)?.message ?? String(err)}`, userFacing: false },
       }))
       .finally(() => port1.close());
-    return { outcome, cancel: () => { try { port1.postMessage('cancel'); } catch { /* already finished */ } } };
+    return {
+      outcome,
+      cancel: () => {
+        Atomics.store(stop, 0, 1);
+        try { port1.postMessage('cancel'); } catch { /* already finished */ }
+      },
+    };
   }
 
   async classify(request: ClassifyRequest, modelDirs: string[]): Promise<ClassifyResult> {

@@ -14,7 +14,7 @@ import { tableColumns } from './inspect.ts';
  * thread, not once per job.
  */
 export type ThreadTask =
-  | { op: 'process'; job: JobPayload; dataDir: string; modelDirs: string[]; port: MessagePort }
+  | { op: 'process'; job: JobPayload; dataDir: string; modelDirs: string[]; port: MessagePort; stop?: Int32Array }
   | { op: 'classify'; request: ClassifyRequest; modelDirs: string[] }
   | { op: 'table-columns'; file: string; kind: { format: 'csv' | 'jsonl' | 'parquet' | 'arff'; gzip: boolean }; displayName: string }
   | { op: 'check-model'; file: string; name: string };
@@ -65,6 +65,7 @@ export default async function task(t: ThreadTask): Promise<ProcessOutcome | Clas
       model: (ref) => cache.get(ref, t.modelDirs),
       onProgress: (p) => t.port.postMessage({ progress: p }),
       signal: ac.signal,
+      ...(t.stop ? { stopRequested: () => Atomics.load(t.stop!, 0) === 1 } : {}),
     });
   } finally {
     t.port.close();

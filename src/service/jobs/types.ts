@@ -177,6 +177,8 @@ export interface ProcessContext {
   model(ref: ModelRef): Promise<ServiceModel>;
   onProgress(p: number): void;
   signal?: AbortSignal;
+  /** True once the job was asked to stop, read without the event loop (a cancel during a synchronous model fit). */
+  stopRequested?: () => boolean;
 }
 
 /** What a processor returns for one job. */

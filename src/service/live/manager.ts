@@ -49,7 +49,7 @@ export interface LiveManagerOptions {
 export class LiveManager {
   readonly store: LiveStore;
   readonly hub = new LiveHub();
-  private readonly sources = new Map<string, { source: LiveSource; models: string[]; req: LiveStartRequest }>();
+  private readonly sources = new Map<string, { source: LiveSource; models: string[]; req: LiveStartRequest; refs: string[] }>();
   private readonly timers: NodeJS.Timeout[];
 
   constructor(private readonly opts: LiveManagerOptions) {
@@ -102,7 +102,7 @@ export class LiveManager {
       if (e.userFacing) throw new ServiceError('LIVE_CAPTURE', e.message);
       throw err;
     }
-    this.sources.set(id, { source, models: models.map((m) => m.column), req });
+    this.sources.set(id, { source, models: models.map((m) => m.column), req, refs: refs.map((r) => `${r.name}@${r.sha256}`) });
     this.opts.log?.(`live source ${id}: ${req.interface}${req.filter ? ` (${req.filter})` : ''}, ${req.workers ?? this.opts.defaultWorkers ?? 1} worker(s), early verdicts ${(req.early ?? this.opts.defaultEarly) ? `at ${req.early ?? this.opts.defaultEarly} packets` : 'off'}`);
     return this.info(id);
   }
@@ -148,15 +148,16 @@ export class LiveManager {
     const restarted: string[] = [];
     for (const [id, s] of [...this.sources]) {
       if (s.req.models !== undefined) continue;
-      const now = this.opts.catalog.resolve(null).refs.map((r) => r.name);
-      const had = s.models.filter((m) => !(this.opts.earlyModels ?? []).some((e) => e.column === m));
-      if (now.length === had.length && now.every((n, i) => n === had[i])) continue;
+      // By name and content: a new version under the same name is a change.
+      const refs = this.opts.catalog.resolve(null).refs;
+      const now = refs.map((r) => `${r.name}@${r.sha256}`);
+      if (now.length === s.refs.length && now.every((n, i) => n === s.refs[i])) continue;
       await s.source.stop();
       this.sources.delete(id);
       try {
         await this.start(s.req, id);
         restarted.push(id);
-        this.opts.log?.(`live source ${id}: restarted with the default models ${now.join(', ') || '(none)'}`);
+        this.opts.log?.(`live source ${id}: restarted with the default models ${refs.map((r) => r.name).join(', ') || '(none)'}`);
       } catch (err) {
         this.opts.log?.(`live source ${id}: could not restart with the new default models: ${(err as Error).message}`);
       }

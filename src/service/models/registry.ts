@@ -34,11 +34,42 @@ export class ModelRegistry {
    * the version number (synchronously: whoever sees the job done sees its version). Activates it when the job asked.
    */
   recordJob(job: JobRecord, payload: JobPayload, setSummary: (s: NonNullable<JobRecord['summary']>) => void): void {
+    try {
+      this.record(job, payload, setSummary);
+    } catch (err) {
+      this.log(`job ${job.id}: registering its model failed: ${(err as Error).message}`);
+    }
+  }
+
+  /**
+   * At start-up: a training job that ended done while no API server registered it (a crash between the two, a
+   * failure to register) is registered now, once (versions are keyed by job id).
+   */
+  recover(jobs: Iterable<{ job: JobRecord; payload: JobPayload }>, setSummary: (id: string, s: NonNullable<JobRecord['summary']>) => void): number {
+    let n = 0;
+    for (const { job, payload } of jobs) {
+      if (job.type !== 'train' || job.state !== 'done' || !job.summary?.training || job.summary.training.version !== null) continue;
+      this.recordJob(job, { ...payload, train: payload.train ? { ...payload.train, activate: false } : undefined } as JobPayload, (s) => setSummary(job.id, s));
+      n++;
+    }
+    return n;
+  }
+
+  /** Whether activating a version of `name` would replace a model that is none of its versions (uploaded, shipped). */
+  shadows(name: string): boolean {
+    return this.catalog.has(name) && this.store.bySha(name, this.catalog.get(name).sha256) === null;
+  }
+
+  private record(job: JobRecord, payload: JobPayload, setSummary: (s: NonNullable<JobRecord['summary']>) => void): void {
     const t = job.summary?.training;
     const spec = payload.train;
     if (job.state !== 'done' || !t || !spec) return;
     const file = path.join(this.dataDir, t.files.model);
-    if (!existsSync(file)) { this.log(`job ${job.id}: its model file is missing; no version registered`); return; }
+    if (!existsSync(file)) {
+      this.log(`job ${job.id}: its model file ${t.files.model} is not in this server's data dir (do the server and its workers share it?); no version registered`);
+      setSummary({ ...job.summary!, warnings: [...job.summary!.warnings, 'the model file is not in the server\'s data dir: no version was registered'] });
+      return;
+    }
     const v = this.store.add({
       name: spec.name, sha256: t.sha256, sizeBytes: statSync(file).size, createdAt: job.finishedAt ?? Date.now(), createdBy: spec.createdBy, jobId: job.id,
       data: { inputs: spec.inputs.map((i) => ({ name: i.name, bytes: i.bytes })), rows: t.rows, classes: t.classes, label: spec.label, learner: t.learner, split: t.split },
@@ -49,7 +80,10 @@ export class ModelRegistry {
     if (spec.activate) {
       this.activate(spec.name, v.version).then(
         () => setSummary({ ...summary, training: { ...summary.training, activated: true } }),
-        (err: unknown) => this.log(`job ${job.id}: activating ${spec.name} v${v.version} failed: ${(err as Error).message}`),
+        (err: unknown) => {
+          this.log(`job ${job.id}: activating ${spec.name} v${v.version} failed: ${(err as Error).message}`);
+          setSummary({ ...summary, warnings: [...summary.warnings, `version ${v.version} was not activated: ${(err as Error).message}`] });
+        },
       );
     }
   }
@@ -61,7 +95,7 @@ export class ModelRegistry {
   list(name: string): VersionList {
     this.reconcile(name);
     const versions = this.store.list(name);
-    if (!versions.length) throw new ServiceError('VERSION_NOT_FOUND', `no trained versions of '${name}'`);
+    if (!versions.length) throw new ServiceError('MODEL_NOT_FOUND', `no model named '${name}' was trained here (POST /api/v1/models/train)`);
     return { name, active: versions.find((v) => v.state === 'active')?.version ?? null, versions: versions.map(publicVersion) };
   }
 
@@ -94,10 +128,13 @@ export class ModelRegistry {
     }
   }
 
-  activate(name: string, version: number): Promise<VersionList> {
+  activate(name: string, version: number, opts: { replace?: boolean } = {}): Promise<VersionList> {
     return this.serial(async () => {
       const v = this.version(name, version);
       if (v.state === 'retired') throw new ServiceError('MODEL_RETIRED', `'${name}' version ${version} was retired and cannot be activated again`);
+      if (!opts.replace && this.shadows(name)) {
+        throw new ServiceError('MODEL_EXISTS', `a model named '${name}' is loaded that is none of its trained versions (uploaded, or from --models): activating would replace it; send replace=true to do so`);
+      }
       const src = path.join(this.dataDir, v.files.model);
       if (!existsSync(src)) throw new ServiceError('VERSION_NOT_FOUND', `the model file of '${name}' version ${version} is no longer on disk`);
       const tmpDir = path.join(this.dataDir, 'tmp');
@@ -122,6 +159,7 @@ export class ModelRegistry {
   retire(name: string, version: number): Promise<VersionList> {
     return this.serial(async () => {
       const v = this.version(name, version);
+      if (v.state === 'retired') return this.list(name);
       if (v.state === 'active' && this.catalog.has(name) && this.catalog.get(name).sha256 === v.sha256) {
         await this.catalog.remove(name);
         rmSync(path.join(this.catalog.uploadDir, `${name}.evaluation.json`), { force: true });

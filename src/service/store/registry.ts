@@ -150,6 +150,15 @@ export class JobRegistry {
     return this.final(id, this.st.fail.run(now, code, message, summary ? JSON.stringify(summary) : null, id).changes === 1);
   }
 
+  /** Done training jobs with their payloads (start-up recovery of versions no server registered). */
+  *finishedTraining(): Generator<{ job: JobRecord; payload: JobPayload }> {
+    const rows = this.db.prepare("SELECT * FROM jobs WHERE state = 'done' AND payload LIKE '%\"train\":%'").all() as Row[];
+    for (const r of rows) {
+      const payload = JSON.parse(r.payload) as JobPayload;
+      if (payload.train) yield { job: toRecord(r), payload };
+    }
+  }
+
   /** Replaces a final job's summary (the API server completing a training job's with the version it registered). */
   setSummary(id: string, summary: JobSummary): void {
     this.db.prepare('UPDATE jobs SET summary = ? WHERE id = ?').run(JSON.stringify(summary), id);

@@ -17,7 +17,7 @@ const ORPHAN_AGE_MS = 60 * 60_000;
  * temporary file) once they are an hour old; at start-up, partial uploads at once (their upload died with the
  * last process). Temporary result files of jobs still queued or running are never touched.
  */
-export function sweep(reg: JobRegistry, dataDir: string, retentionMs: number, now = Date.now(), opts: { startup?: boolean } = {}): SweepReport {
+export function sweep(reg: JobRegistry, dataDir: string, retentionMs: number, now = Date.now(), opts: { startup?: boolean; versionJobs?: () => Set<string> } = {}): SweepReport {
   let expired = 0;
   for (const id of reg.expired(now - retentionMs)) {
     const p = reg.payload(id);
@@ -47,6 +47,30 @@ export function sweep(reg: JobRegistry, dataDir: string, retentionMs: number, no
         rmSync(full, { force: true, recursive: true });
         orphans++;
       } catch { /* gone meanwhile */ }
+    }
+  }
+  // A training job's version files (models/versions/<name>/<job id>.*) stay as long as the version is registered;
+  // those of a job that failed, was cancelled or deleted before registering (and is not running) are orphans.
+  if (opts.versionJobs) {
+    const registered = opts.versionJobs();
+    const root = path.join(dataDir, 'models', 'versions');
+    let names: string[] = [];
+    try { names = readdirSync(root); } catch { /* no versions yet */ }
+    for (const n of names) {
+      let files: string[];
+      try { files = readdirSync(path.join(root, n)); } catch { continue; }
+      for (const f of files) {
+        const id = /^(j[0-9a-z]+)\./.exec(f)?.[1];
+        if (!id || registered.has(id) || inflight.has(id)) continue;
+        // A done job not registered yet (its server about to register it) keeps its files too.
+        if (ids.has(id) && reg.get(id)?.state === 'done') continue;
+        const full = path.join(root, n, f);
+        try {
+          if (now - statSync(full).mtimeMs < ORPHAN_AGE_MS) continue;
+          rmSync(full, { force: true });
+          orphans++;
+        } catch { /* gone meanwhile */ }
+      }
     }
   }
   return { expired, orphans };

@@ -26,8 +26,8 @@ export type NewVersion = Omit<ModelVersion, 'version' | 'state' | 'activatedAt' 
  * The model registry: every version trained under a name, who trained it, when and on what, its held-out scores,
  * and which version is active (at most one per name). `<data dir>/versions.db` (SQLite, WAL) on the API server;
  * the version files live in `<data dir>/models/versions/<name>/` where workers write them. The active version is
- * also installed in the model catalog under its name (service/api/train.ts), which is what jobs and live sources
- * apply; this store is the record.
+ * also installed in the model catalog under its name (service/models/registry.ts), which is what jobs and live
+ * sources apply; this store is the record.
  */
 export class VersionStore {
   private readonly db: Database.Database;
@@ -72,6 +72,11 @@ export class VersionStore {
   /** A name's versions, newest first. */
   list(name: string): ModelVersion[] {
     return (this.db.prepare('SELECT * FROM versions WHERE name = ? ORDER BY version DESC').all(name) as Row[]).map(toVersion);
+  }
+
+  /** The job ids of every registered version (their files are kept). */
+  jobIds(): Set<string> {
+    return new Set((this.db.prepare('SELECT job_id FROM versions').all() as { job_id: string }[]).map((r) => r.job_id));
   }
 
   names(): string[] {
