@@ -119,7 +119,7 @@ export async function run(argv: string[]): Promise<number> {
     const train = await import('./train.ts');
     return await train.run([
       table, '--label', label, '--group-by', group, '-o', v.output, '--json', `${v.output}.evaluation.json`,
-      // The columns training jobs never learn from either (src/learn/pipeline.ts), where the table has them.
+      // The columns training jobs never learn from either (src/learn/pipeline.ts); a table input must have them.
       ...LEARN_EXCLUDED.flatMap((c) => ['--exclude', c]),
       '--model', v.model ?? (v.trees ? 'forest' : v['max-iter'] ? 'boosting' : chooseLearner('auto', classes)),
       ...pass(['folds', 'seed', 'threads', 'trees', 'max-iter', 'no-guard']), ...meterArgs, ...quiet,

@@ -15,8 +15,10 @@ import { loadCatalog } from '../names/index.ts';
 import { VeilError } from '../core/errors.ts';
 
 /**
- * The one path from labelled captures (or a flow table) to a trained model and its honest evaluation, used by
- * `veil dataset build` / `veil learn` on the command line and by the service's training jobs.
+ * The one path from labelled captures (or a flow table) to a trained model and its honest evaluation. The service's
+ * training jobs use both steps; on the command line `veil dataset build` (and so `veil learn`) labels through
+ * `labelCaptures`, and `veil learn` takes its learner rule and never-learnt columns from here, but fits through
+ * `veil train`'s options (every learner parameter on the command line).
  *
  * 1. `labelCaptures` meters captures and writes the flows a label source names into a flow table (id_capture is
  *    the group column, label and label_source are added; a rule's columns are dropped).
