@@ -159,7 +159,9 @@ export class LiveManager {
         restarted.push(id);
         this.opts.log?.(`live source ${id}: restarted with the default models ${refs.map((r) => r.name).join(', ') || '(none)'}`);
       } catch (err) {
-        this.opts.log?.(`live source ${id}: could not restart with the new default models: ${(err as Error).message}`);
+        // Shown stopped, with its counters, rather than gone without a word: the operator sees it and starts it again.
+        this.sources.set(id, s);
+        this.opts.log?.(`live source ${id}: could not restart with the new default models (it stays stopped): ${(err as Error).message}`);
       }
     }
     return restarted;
