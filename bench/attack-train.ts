@@ -270,10 +270,26 @@ async function main(): Promise<number> {
       const up = await fetch(`${s.url}/api/v1/jobs`, { method: 'POST', body: fd, headers: A }).then(async (r) => ({ status: r.status, body: await r.json() as any }));
       const j = await final(s, up.body.id, 900_000);
       const took = (Date.now() - t0) / 1000;
+      const states = new Map<string, number>();
+      for (const id of ids) { const t = (await req(s, 'GET', `/api/v1/jobs/${id}`)).body; const k = `${t.state}${t.error ? ` ${t.error.code}` : ''}`; states.set(k, (states.get(k) ?? 0) + 1); }
       for (const id of ids) await req(s, 'DELETE', `/api/v1/jobs/${id}`);
-      return `train posts ${[...statuses].map(([k, n]) => `${k} x${n}`).join(', ')}; capture job ${j.state} in ${took.toFixed(1)} s`;
+      return `training jobs then: ${[...states].map(([k, n]) => `${k} x${n}`).join(', ')}; train posts ${[...statuses].map(([k, n]) => `${k} x${n}`).join(', ')}; capture job ${j.state} in ${took.toFixed(1)} s`;
     } },
     { name: 'event-loop lag while a 40k-row boosting job trains', expect: /job done/, run: async (s) => outcome(s, await train(s, [{ name: 'lag.csv', data: table(40_000, 40, (i) => `c${i % 8}`) }], { name: 'lag', label: 'column:label', split: 'kfold', learner: 'boosting', folds: '3' }), 600_000) },
+    // Last: this one may take the server past the watchdog (3x the memory bound), which kills it.
+    { name: 'label column of 20k distinct values (20k rows, 8 features; a 1.3 MB CSV)', expect: /^4\d\d|job failed/, run: async (s) => {
+      const up = await train(s, [{ name: 'k20.csv', data: table(20_000, 8, (i) => `L${i}`) }], { name: 'k20', label: 'column:label', split: 'kfold', folds: '2' });
+      if (up.status !== 202) return outcome(s, up);
+      const t0 = Date.now();
+      let peak = 0;
+      while (Date.now() - t0 < 180_000 && s.proc.exitCode === null) {
+        peak = Math.max(peak, rss(s.pid));
+        const j = (await req(s, 'GET', `/api/v1/jobs/${up.body.id}`).catch(() => ({ body: { state: 'no answer' } }))).body;
+        if (['done', 'failed'].includes(j.state)) return `202, job ${j.state}${j.error ? ` ${j.error.code}: ${String(j.error.message).slice(0, 120)}` : ''} after ${((Date.now() - t0) / 1000).toFixed(0)} s, peak ${(peak / 2 ** 20).toFixed(0)} MB`;
+        await sleep(500);
+      }
+      return `after ${((Date.now() - t0) / 1000).toFixed(0)} s: ${s.proc.exitCode === null ? 'still training' : `server exited ${s.proc.exitCode ?? s.proc.signalCode}`}, peak ${(peak / 2 ** 20).toFixed(0)} MB`;
+    } },
   ];
 
   let misses = 0;
