@@ -2,6 +2,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { getJson, makeCapture, startTestServer, tempDir, waitFinal } from './helpers.ts';
 import { callFlow, homeCaptures, learnCapture, streamFlow } from '../helpers/learn-captures.ts';
 
@@ -232,4 +233,69 @@ test('a label column with a class per row fails the job at once with a user-faci
   assert.equal(j.attempts, 1, 'an input error is not retried');
   assert.match(j.error.message, /classes\.csv/);
   assert.match(j.error.message, /\blabel\b/);
+});
+
+/** A pcap.gz inflating to `inflated` bytes of zero-filled records (a few KB on the wire). */
+function gzipBomb(inflated: number): Buffer {
+  const n = Math.ceil(inflated / 76);
+  const body = Buffer.alloc(24 + n * 76);
+  makeCapture(1).copy(body, 0, 0, 24);
+  for (let i = 0; i < n; i++) {
+    body.writeUInt32LE(60, 24 + i * 76 + 8);
+    body.writeUInt32LE(60, 24 + i * 76 + 12);
+  }
+  return gzipSync(body, { level: 9 });
+}
+
+// Defect: the server's --max-inflated limit travels in the job's payload (limits.maxInflatedBytes) but the training
+// job never applies it: labelCaptures (src/learn/pipeline.ts) calls extractFlows without maxInflatedBytes, so a
+// 1 MB .pcap.gz inflating to 1 GiB (bench/attack-train.ts) or far more is read to its end ("no flow in this
+// capture"), bounded only by --job-timeout. Fix: a maxInflatedBytes in LabelOptions passed to extractFlows' hooks,
+// set by jobs/train.ts from job.limits; the capture is then left out with the limit named, as capture jobs fail.
+test('a gzip bomb among the captures is left out with a warning naming it and the limit, and the job trains on the others', { todo: 'the inflation limit is not applied to training inputs' }, async () => {
+  const t2 = tempDir('veil-train-bomb-');
+  const s2 = await startTestServer(path.join(t2.dir, 'data'), { concurrency: 1, maxInflatedBytes: 8 << 20 });
+  try {
+    const bomb = gzipBomb(64 << 20);
+    assert.ok(bomb.length < 1 << 20, `${bomb.length} bytes on the wire`);
+    const fd = new FormData();
+    fd.append('name', 'bombed');
+    fd.append('folds', '2');
+    for (const c of [...caps.home, { name: 'bomb.pcap.gz', data: bomb }]) fd.append('files', new Blob([c.data]), c.name);
+    const r = await fetch(`${s2.url}/api/v1/models/train`, { method: 'POST', body: fd });
+    assert.equal(r.status, 202);
+    const j = await waitFinal(s2.url, ((await r.json()) as { id: string }).id, 120_000);
+    assert.equal(j.state, 'done', JSON.stringify(j.error));
+    assert.equal(j.summary.training.rows, 96, 'the four good captures');
+    const w = (j.summary.warnings as string[]).find((m) => /bomb\.pcap\.gz/.test(m));
+    assert.ok(w, `a warning names the bomb: ${JSON.stringify(j.summary.warnings)}`);
+    assert.match(w, /left out/);
+    assert.match(w, /8 MiB|max-inflated/, 'the limit that stopped it');
+    assert.doesNotMatch(w, /uploads\//, 'the warning names the upload, not where it is stored');
+  } finally {
+    await s2.close();
+    t2.cleanup();
+  }
+});
+
+// Defect (the cancel's root cause, seen from the time limit): the job's wall-time limit is an AbortSignal.timeout in
+// the pool thread, whose timer cannot fire while the learner grows trees synchronously, so a training job runs
+// past --job-timeout to its end and is recorded done. Fix: check a deadline (Date.now()) in the learner's progress
+// callback, where the cancel is checked.
+test('a training job longer than --job-timeout fails JOB_TIMEOUT', { todo: 'the time limit is not seen while a pool thread trains' }, async () => {
+  const t2 = tempDir('veil-train-timeout-');
+  const s2 = await startTestServer(path.join(t2.dir, 'data'), { concurrency: 1, jobTimeoutMs: 1500 });
+  try {
+    const fd = new FormData();
+    for (const [k, v] of Object.entries({ name: 'slow', label: 'column:label', split: 'kfold', learner: 'boosting', folds: '3' })) fd.append(k, v);
+    fd.append('files', new Blob([slowTable(8_000, 20, 6)]), 'slow.csv');
+    const r = await fetch(`${s2.url}/api/v1/models/train`, { method: 'POST', body: fd });
+    assert.equal(r.status, 202);
+    const j = await waitFinal(s2.url, ((await r.json()) as { id: string }).id, 300_000);
+    assert.equal(j.state, 'failed', `ran ${((j.finishedAt - j.startedAt) / 1000).toFixed(1)} s under a 1.5 s limit and ended ${j.state}`);
+    assert.equal(j.error.code, 'JOB_TIMEOUT');
+  } finally {
+    await s2.close();
+    t2.cleanup();
+  }
 });
