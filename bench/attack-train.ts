@@ -293,7 +293,7 @@ async function main(): Promise<number> {
         await sleep(500);
       }
       await sleep(300);
-      const how = s.proc.exitCode === null && s.proc.signalCode === null ? 'still training' : killedAt ? `server killed by the bench's watchdog at ${(killedAt / 2 ** 20).toFixed(0)} MB` : `server exited ${s.proc.exitCode ?? s.proc.signalCode}`;
+      const how = killedAt ? `server killed by the bench's watchdog at ${(killedAt / 2 ** 20).toFixed(0)} MB` : s.proc.exitCode === null && s.proc.signalCode === null ? 'still training' : `server exited ${s.proc.exitCode ?? s.proc.signalCode}`;
       return `after ${((Date.now() - t0) / 1000).toFixed(0)} s: ${how}, peak ${(Math.max(peak, killedAt) / 2 ** 20).toFixed(0)} MB`;
     } },
   ];
