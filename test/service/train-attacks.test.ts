@@ -217,7 +217,7 @@ test('a client cannot queue training jobs without bound: past a few queued, POST
 // Defect: a label column of as many distinct values as rows (a 6 MB CSV) is not refused: the learner sizes its
 // held-out probabilities rows x classes (10^10 here), the typed array cannot be made, and the job ends INTERNAL
 // "failed after 3 attempts: RangeError: Invalid typed array length" (retried as if transient). Fewer classes are
-// worse: 20k of 20k rows (a 1.3 MB CSV) took the server to 4.6 GB resident in 141 s of training (bench/attack-train.ts,
+// worse: 20k of 20k rows (a 1.3 MB CSV) took the server to 4.6 GB resident in 33 s (141 s on a busier machine) of training (bench/attack-train.ts,
 // where its watchdog killed it), and neither DELETE nor --job-timeout stops it (see above). Fix: refuse at upload time (the table
 // inspection can count the label's distinct values) or in trainOnTable, with a user-facing TOO_MANY_CLASSES naming
 // the column and a bound (e.g. 1,000 classes, and each class at least a few rows).
