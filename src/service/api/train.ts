@@ -15,6 +15,8 @@ import { receiveUploads } from './upload.ts';
 const NAME_RE = new RegExp((ModelName as unknown as { pattern: string }).pattern);
 /** File parts one training job takes. */
 export const MAX_TRAIN_FILES = 50;
+/** Training jobs one API key (or, without keys, everyone) may have queued or running at once. */
+export const MAX_TRAININGS_IN_FLIGHT = 4;
 const TRUE = /^(1|true|yes|on)$/i;
 
 const TrainUploadDoc = Type.Object({
@@ -27,8 +29,9 @@ const TrainUploadDoc = Type.Object({
   activate: Type.Optional(Type.String({ description: '"true": make the new version active (a default model) when training succeeds' })),
 }, { required: ['files', 'name'] });
 
-const VersionParams = Type.Object({ name: ModelName, version: Type.Integer({ minimum: 1 }) });
-const VersionChartParams = Type.Object({ name: ModelName, version: Type.Integer({ minimum: 1 }), chart: Type.Union([Type.Literal('importance.svg'), Type.Literal('f1.svg'), Type.Literal('confusion.svg'), Type.Literal('risk-coverage.svg')]) });
+const VersionNumber = Type.Integer({ minimum: 1, maximum: 2 ** 31 - 1 });
+const VersionParams = Type.Object({ name: ModelName, version: VersionNumber });
+const VersionChartParams = Type.Object({ name: ModelName, version: VersionNumber, chart: Type.Union([Type.Literal('importance.svg'), Type.Literal('f1.svg'), Type.Literal('confusion.svg'), Type.Literal('risk-coverage.svg')]) });
 const Metrics = Type.Union([Type.Object({ accuracy: Type.Number(), macroF1: Type.Number(), balancedAccuracy: Type.Number() }), Type.Null()]);
 const Version = Type.Object({
   name: Type.String(),
@@ -47,7 +50,10 @@ const Version = Type.Object({
   activatedAt: Type.Union([Type.Integer(), Type.Null()]),
   retiredAt: Type.Union([Type.Integer(), Type.Null()]),
 });
-const VersionList = Type.Object({ name: Type.String(), active: Type.Union([Type.Integer(), Type.Null()]), versions: Type.Array(Version) });
+const VersionList = Type.Object({
+  name: Type.String(), active: Type.Union([Type.Integer(), Type.Null()]), versions: Type.Array(Version),
+  note: Type.Optional(Type.String({ description: 'What the change means when it needs a word (an active version that is not a default, and why)' })),
+});
 const Registry = Type.Object({ models: Type.Array(VersionList) });
 
 /** The POST /models/train fields, checked: a 400 naming the field otherwise. */
@@ -93,6 +99,12 @@ export function trainRoutes(ctx: ServiceContext): (app: App) => Promise<void> {
       config: { docBody: TrainUploadDoc, errors: [400, 401, 409, 413, 415, 429, 503] },
     }, async (req, reply) => {
       if (ctx.state.draining) throw new ServiceError('SHUTTING_DOWN', 'the server is shutting down and takes no new jobs');
+      // Checked before the upload is read: a flood of trainings costs its sender, not the queue's other users.
+      const who = requestKeys.get(req) ?? null;
+      const mine = ctx.registry.inflight().filter((j) => { const p = ctx.registry.payload(j.id); return p?.train && p.train.createdBy === who; }).length;
+      if (mine >= MAX_TRAININGS_IN_FLIGHT) {
+        throw new ServiceError('RATE_LIMITED', `${mine} training jobs of this ${who ? 'API key' : 'server'} are queued or running, the most at once: wait for one to end (or cancel one)`, { 'retry-after': '30' });
+      }
       const id = newJobId();
       const rel = path.join('uploads', `${id}.train`);
       const dir = path.join(ctx.dataDir, rel);
@@ -122,7 +134,7 @@ export function trainRoutes(ctx: ServiceContext): (app: App) => Promise<void> {
           renameSync(f.path, path.join(ctx.dataDir, file));
           return { file, name: f.displayName, bytes: f.bytes, kind: f.kind! };
         });
-        const createdBy = requestKeys.get(req) ?? null;
+        const createdBy = who;
         const total = inputs.reduce((a, b) => a + b.bytes, 0);
         const payload: JobPayload = {
           kind: 'veil-job', version: 1, id, input: inputs[0]!.kind, file: rel,
@@ -188,16 +200,24 @@ export function trainRoutes(ctx: ServiceContext): (app: App) => Promise<void> {
     app.get('/models/:name/versions/:version/report.json', {
       schema: { summary: 'A version\'s evaluation on held-out data (per-class scores, confusion matrix, feature importance, risk-coverage)', tags: ['models'], params: VersionParams },
       config: { errors: [400, 401, 404, 429] },
-    }, async (req) => reg.evaluation(req.params.name, req.params.version));
+    }, async (req, reply) => {
+      // Sent as stored, never parsed on the API thread (a model of a thousand classes has a large evaluation).
+      reply.type('application/json; charset=utf-8');
+      return reg.evaluationText(req.params.name, req.params.version);
+    });
 
     app.get('/models/:name/versions/:version/charts/:chart', {
       schema: { summary: 'A chart of a version\'s evaluation as SVG', tags: ['models'], params: VersionChartParams, produces: ['image/svg+xml'], response: { 200: { type: 'string' } } },
       config: { errors: [400, 401, 404, 429] },
     }, async (req, reply) => {
+      const kind = req.params.chart.replace(/\.svg$/, '');
+      // The chart as rendered with the report, off this thread (training jobs write them); older versions render here.
+      let svg = reg.chart(req.params.name, req.params.version, kind);
+      reply.header('content-type', 'image/svg+xml').header('cache-control', 'private, max-age=60')
+        .header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; sandbox");
+      if (svg !== null) return svg;
       const ev = reg.evaluation(req.params.name, req.params.version);
       const { chartSvg } = await charts();
-      const kind = req.params.chart.replace(/\.svg$/, '');
-      let svg: string;
       if (kind === 'importance') svg = chartSvg('importance', { features: ev.featureImportance });
       else if (kind === 'f1') svg = chartSvg('f1', ev.perClass);
       else if (kind === 'confusion') svg = chartSvg('confusion', { classes: ev.classes, confusion: ev.confusion });
@@ -205,7 +225,6 @@ export function trainRoutes(ctx: ServiceContext): (app: App) => Promise<void> {
         if (!ev.riskCoverage) throw new ServiceError('NOT_FOUND', 'this evaluation has no risk-coverage curve');
         svg = chartSvg('risk-coverage', ev.riskCoverage);
       }
-      reply.header('content-type', 'image/svg+xml').header('cache-control', 'private, max-age=60');
       return svg;
     });
   };

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { labelCaptures, loadLabelled, trainOnTable, type CaptureInput } from '../../learn/pipeline.ts';
 import { saveModel } from '../../model/artifact.ts';
 import { closeWorkers } from '../../model/index.ts';
-import { renderHtml, renderSvg, reportCharts } from '../../report/index.ts';
+import { chartSvg, renderHtml, renderSvg, reportCharts } from '../../report/index.ts';
 import type { LabelFrom } from '../../dataset/labels.ts';
 import { catalogFilesFromEnv } from '../../names/index.ts';
 import { serviceCodeFor } from '../errors.ts';
@@ -167,12 +167,24 @@ export async function processTraining(job: JobPayload, ctx: ProcessContext): Pro
     const evaluation = trained.evaluation;
     evaluation.model = { kind: trained.learner, name: spec.name };
     const charts = reportCharts(evaluation).map(({ name, spec: s }) => ({ name, title: s.title, svg: renderSvg(s) }));
+    // The version routes serve the charts as files: rendering a thousand-class confusion matrix on request would
+    // stall the API thread.
+    const served: Record<string, () => string | null> = {
+      importance: () => chartSvg('importance', { features: evaluation.featureImportance }),
+      f1: () => chartSvg('f1', evaluation.perClass),
+      confusion: () => chartSvg('confusion', { classes: evaluation.classes, confusion: evaluation.confusion }),
+      'risk-coverage': () => (evaluation.riskCoverage ? chartSvg('risk-coverage', evaluation.riskCoverage) : null),
+    };
     const html = renderHtml(evaluation, charts, { notes: [`Trained by job ${job.id} on ${names.join(', ')}`.slice(0, 2000), ...warnings] });
     const atomic = (rel: string, data: string): void => {
       const f = path.join(ctx.dataDir, rel);
       writeFileSync(`${f}.tmp`, data);
       renameSync(`${f}.tmp`, f);
     };
+    for (const [chart, render] of Object.entries(served)) {
+      const svg = render();
+      if (svg !== null) atomic(files.model.replace(/\.veilmodel$/, `.${chart}.svg`), svg);
+    }
     atomic(files.evaluation, `${JSON.stringify(evaluation, null, 2)}\n`);
     atomic(files.report, html);
     await saveModel(trained.model, path.join(ctx.dataDir, files.model));

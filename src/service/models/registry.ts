@@ -6,12 +6,22 @@ import type { JobPayload, JobRecord } from '../jobs/types.ts';
 import type { VersionStore, ModelVersion } from '../store/versions.ts';
 import type { ModelCatalog } from './catalog.ts';
 import type { EvaluationResult } from '../../model/evaluation.ts';
+import { meterColumns } from '../../flow/meter.ts';
+
+/** Every column Veil's meter writes (all families, default options): what a model applied to captures can read. */
+let metered: Set<string> | null = null;
+function meteredColumns(): Set<string> {
+  metered ??= new Set(meterColumns().map((c) => c.name));
+  return metered;
+}
 
 /** A name's versions as the API shows them. */
 export interface VersionList {
   name: string;
   active: number | null;
   versions: PublicVersion[];
+  /** Said when the last change needs a word (an active version that is not a default, and why). */
+  note?: string;
 }
 
 export type PublicVersion = Omit<ModelVersion, 'files'>;
@@ -119,6 +129,26 @@ export class ModelRegistry {
     }
   }
 
+  /** The evaluation as stored (JSON text). */
+  evaluationText(name: string, version: number): string {
+    const v = this.version(name, version);
+    try {
+      return readFileSync(path.join(this.dataDir, v.files.evaluation), 'utf8');
+    } catch {
+      throw new ServiceError('NOT_FOUND', `the evaluation of '${name}' version ${version} is no longer on disk`);
+    }
+  }
+
+  /** A chart the training job rendered (`<job id>.<chart>.svg` beside the model), or null when it wrote none. */
+  chart(name: string, version: number, chart: string): string | null {
+    const v = this.version(name, version);
+    try {
+      return readFileSync(path.join(this.dataDir, v.files.model.replace(/\.veilmodel$/, `.${chart}.svg`)), 'utf8');
+    } catch {
+      return null;
+    }
+  }
+
   report(name: string, version: number): string {
     const v = this.version(name, version);
     try {
@@ -135,6 +165,7 @@ export class ModelRegistry {
       if (!opts.replace && this.shadows(name)) {
         throw new ServiceError('MODEL_EXISTS', `a model named '${name}' is loaded that is none of its trained versions (uploaded, or from --models): activating would replace it; send replace=true to do so`);
       }
+      let note: string | undefined;
       const src = path.join(this.dataDir, v.files.model);
       if (!existsSync(src)) throw new ServiceError('VERSION_NOT_FOUND', `the model file of '${name}' version ${version} is no longer on disk`);
       const tmpDir = path.join(this.dataDir, 'tmp');
@@ -146,13 +177,18 @@ export class ModelRegistry {
         mkdirSync(this.catalog.uploadDir, { recursive: true });
         const evaluation = path.join(this.dataDir, v.files.evaluation);
         if (existsSync(evaluation)) copyFileSync(evaluation, path.join(this.catalog.uploadDir, `${name}.evaluation.json`));
-        await this.catalog.install(tmp, name, { replace: true, isDefault: true });
+        // A model of a table's own columns (not the meter's) answers tables that carry them, when a job names it; as a
+        // default it would fail every capture job, so it is loaded but not a default.
+        const info = await this.catalog.install(tmp, name, { replace: true, isDefault: false });
+        const foreign = info.columns.filter((c) => !meteredColumns().has(c));
+        if (!foreign.length) this.catalog.setDefault(name, true);
+        else note = `active but not a default model: it reads ${foreign.length} column(s) Veil's meter does not write (${foreign.slice(0, 8).join(', ')}${foreign.length > 8 ? ', ...' : ''}), so it answers only tables that carry them, in jobs that name it`;
       } finally {
         rmSync(tmp, { force: true });
       }
       this.store.setActive(name, version);
       await this.onDefaultsChanged().catch((err: unknown) => this.log(`after activating ${name} v${version}: ${(err as Error).message}`));
-      return this.list(name);
+      return { ...this.list(name), ...(note ? { note } : {}) };
     });
   }
 
