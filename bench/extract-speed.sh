@@ -12,7 +12,7 @@
 #        (default: the 20- and 40-copy real-traffic mixes and the loopback capture under $DATA, built with
 #        ../shared/bench/make-mix-pcap.sh and make-loopback-pcap.sh when missing; the loopback one needs root, ~10 min)
 # env:   RUNS (default 3), DATA (default /work/bench-data), BASE_REV, NO_IDENTICAL=1 skips the identity check
-# Needs Debian's tshark (capinfos) tcpdump libndpi-bin tcpreplay.
+# Needs Debian's tshark (capinfos) tcpdump libndpi-bin tcpreplay, and ethtool to build the loopback capture.
 set -euo pipefail
 # On a shared machine, raise this session's scheduling group above the other sessions' (Linux autogroups; needs
 # root): every tool below runs in this same group, so they compete only with each other, as on a quiet machine.
@@ -45,7 +45,12 @@ if [ ${#caps[@]} -eq 0 ]; then
   mkdir -p "$DATA"
   [ -s "$DATA/mix20.pcap" ] || bash "$SHARED/bench/make-mix-pcap.sh" "$DATA/mix20.pcap" 20
   [ -s "$DATA/mix40.pcap" ] || bash "$SHARED/bench/make-mix-pcap.sh" "$DATA/mix40.pcap" 40
-  [ -s "$DATA/loopback.pcap" ] || bash "$SHARED/bench/make-loopback-pcap.sh" "$DATA/loopback.pcap" || true
+  # make-loopback-pcap.sh turns segmentation offload off with ethtool and ignores its failure: without ethtool the
+  # capture holds 64 KB super-packets (0.59 M packets of 4.4 KB instead of ~2.4 M of 1.1 KB), so it is not built.
+  if [ ! -s "$DATA/loopback.pcap" ]; then
+    if command -v ethtool > /dev/null; then bash "$SHARED/bench/make-loopback-pcap.sh" "$DATA/loopback.pcap" || true
+    else echo "loopback capture not built: make-loopback-pcap.sh needs ethtool (apt-get install ethtool)" >&2; fi
+  fi
   caps=("$DATA/mix20.pcap" "$DATA/mix40.pcap"); [ -s "$DATA/loopback.pcap" ] && caps+=("$DATA/loopback.pcap")
 fi
 small=$NDPI_DATA/443-curl.pcap
@@ -76,10 +81,15 @@ for line in open(sys.argv[1]):
 def spread(xs, fmt='{:.2f}'):
     return (fmt.format(st.mean(xs)) + ' (' + fmt.format(min(xs)) + '-' + fmt.format(max(xs)) + ')') if xs else 'n/a'
 for cap in dict.fromkeys(c for c, _ in runs):
-    out = subprocess.run(['capinfos', '-c', '-M', cap], capture_output=True, text=True).stdout
+    out = subprocess.run(['capinfos', '-c', '-z', '-M', cap], capture_output=True, text=True).stdout
     n = int(out.split('Number of packets:')[1].split()[0])
+    avg = float(out.split('Average packet size:')[1].split()[0])
     rounds = [t for (c, _), t in sorted(runs.items()) if c == cap]
-    print(f'== {cap}: {n} packets, {len(rounds)} rounds; mean (min-max over rounds)')
+    print(f'== {cap}: {n} packets of {avg:.0f} bytes on average, {len(rounds)} rounds; mean (min-max over rounds)')
+    if avg > 1514:
+        # Frames above an Ethernet MTU on average: captured with segmentation offload on (make-loopback-pcap.sh turns
+        # it off with ethtool; without ethtool it silently stays on and tcpdump sees up to 64 KB super-packets).
+        print('  WARNING: larger than wire packets on average: a loopback capture made without ethtool (GSO/TSO on)?')
     tools = [t for t in ('tcpdump-read-only', 'ndpiReader', 'veil', 'veil-2workers', 'veil-parquet', 'veil-startup') if any(t in r for r in rounds)]
     print(f"  {'tool':18} {'CPU s':>18} {'wall s':>18} {'Mpkt/CPU-s':>20} {'peak RSS MB':>12}")
     for t in tools:

@@ -5,7 +5,7 @@
  */
 import { CryptoReassembler } from './crypto-stream.ts';
 import { newFrameCounts, parseInitialFrames, type FrameCounts } from './frames.ts';
-import { deriveInitialKeys, type InitialKeys, type PacketKeys } from './keys.ts';
+import { initialKeys, type InitialKeys, type PacketKeys } from './keys.ts';
 import { openPacket, parseLongHeader, type LongHeader } from './packet.ts';
 import { isGquicVersion, parseGquicInitialFrames } from './gquic.ts';
 import { QuicParseError } from './reader.ts';
@@ -79,7 +79,7 @@ export class QuicInitialReader {
     for (const k of this.known) {
       if (k.version === version && k.saltIndex === saltIndex && sameBytes(k.dcid, dcid)) return k;
     }
-    const k = deriveInitialKeys(version, dcid, saltIndex);
+    const k = initialKeys(version, dcid, saltIndex);
     if (k === null) return null;
     if (this.known.length >= 6) this.known.shift();
     this.known.push(k);

@@ -142,6 +142,29 @@ export interface InitialKeys {
   readonly server: PacketKeys;
 }
 
+/** Initial keys derived before, by version, salt index and DCID (see {@link initialKeys}). */
+const derived = new Map<string, InitialKeys | null>();
+/** Bound on {@link derived}: the oldest entry goes first once it is full. */
+const DERIVED_MAX = 4096;
+
+/**
+ * {@link deriveInitialKeys}, remembered for the last few thousand connection IDs: the keys are a function of the
+ * version, salt and DCID only, and the same DCID recurs (a client's retransmitted or coalesced Initials, a server's
+ * reply, a capture replayed with other addresses), so one derivation (nine HMACs and a cipher set-up) serves them.
+ * The keys are shared read-only; PacketKeys' ECB cipher keeps no state between blocks.
+ */
+export function initialKeys(version: number, dcid: Uint8Array, saltIndex = 0): InitialKeys | null {
+  let key = `${version}/${saltIndex}/`;
+  for (let i = 0; i < dcid.length; i++) key += String.fromCharCode(dcid[i]!);
+  let k = derived.get(key);
+  if (k === undefined) {
+    k = deriveInitialKeys(version, dcid, saltIndex);
+    if (derived.size >= DERIVED_MAX) derived.delete(derived.keys().next().value!);
+    derived.set(key, k);
+  }
+  return k;
+}
+
 /**
  * Client and server Initial keys for `dcid` under `version` (with its `saltIndex`-th candidate salt), or null for
  * versions we cannot open and indexes past the candidates.
