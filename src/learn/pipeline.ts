@@ -143,6 +143,9 @@ export async function labelCaptures(files: readonly CaptureInput[], output: stri
   return { counts, unlabelled, flows, failures, droppedColumns: labeller.ruleColumns, written: writer !== null, overLimit };
 }
 
+/** Rows x classes a training evaluates at most (a probability each, 8 bytes, held twice: ~1 GiB). */
+export const MAX_ROW_CLASS_CELLS = 6e7;
+
 /** Most classes a training learns by default (the long tail of applications is hundreds, not tens of thousands). */
 export const MAX_CLASSES = 1000;
 
@@ -230,6 +233,11 @@ export async function trainOnTable(table: Table, spec: TrainSpec): Promise<Train
   if (counts.size > maxClasses) {
     const once = [...counts.values()].filter((n) => n === 1).length;
     throw new VeilError('BAD_ARGUMENT', `${table.source}: the label column '${spec.label}' has ${counts.size} classes (${once} of them on one row only), more than the ${maxClasses} a model learns: is it really the label? Merge rare classes or label fewer`);
+  }
+  const labelledRows = [...counts.values()].reduce((a, b) => a + b, 0);
+  // The held-out evaluation holds a probability per row and class (twice, with its calibrated copy).
+  if (labelledRows * counts.size > MAX_ROW_CLASS_CELLS) {
+    throw new VeilError('BAD_ARGUMENT', `${table.source}: ${labelledRows} labelled rows of ${counts.size} classes need ${Math.round(labelledRows * counts.size * 16 / 2 ** 30)} GiB for the held-out evaluation, more than this training allows: send a sample, or fewer classes`);
   }
   const learner = chooseLearner(spec.learner, counts.size);
   const cfg: TrainConfig = {

@@ -216,6 +216,19 @@ test('a client cannot queue training jobs without bound: past a few queued, POST
   }
 });
 
+// Found by the second review, since fixed: the bound counted only trainings already queued, so requests sent at once
+// all passed it (10 of 10 accepted).
+test('training requests sent at once by one client pass the bound of 4 no more than requests sent one by one', async () => {
+  const sent = await Promise.all(Array.from({ length: 10 }, (_, i) => postTrain(caps.home, { name: `burst${i}`, folds: '2' })));
+  const ok = sent.filter((r) => r.status === 202);
+  try {
+    assert.ok(ok.length <= 4, `${ok.length} of 10 accepted: ${sent.map((r) => r.status).join(' ')}`);
+    assert.ok(sent.some((r) => r.status === 429 && r.body.error.code === 'RATE_LIMITED'));
+  } finally {
+    for (const r of ok) await fetch(`${srv.url}/api/v1/jobs/${r.body.id}`, { method: 'DELETE' });
+  }
+});
+
 // Found by the attack, since fixed: a label column of as many distinct values as rows (a 6 MB CSV) is not refused: the learner sizes its
 // held-out probabilities rows x classes (10^10 here), the typed array cannot be made, and the job ends INTERNAL
 // "failed after 3 attempts: RangeError: Invalid typed array length" (retried as if transient). Fewer classes are
@@ -320,6 +333,7 @@ test('activating a version trained on foreign columns does not break capture job
     if (a.status !== 200) return; // refused: the capture jobs keep their defaults
     assert.match(a.body.note, /not a default model: it reads 2 column\(s\) Veil's meter does not write \(f0, f1\)/);
     assert.equal((await getJson(srv.url, '/api/v1/models/foreign')).body.isDefault, false);
+    assert.match((await getJson(srv.url, '/api/v1/models/foreign/versions')).body.note, /not a default model/);
     const c = await postJob(srv.url, { name: 'victim.pcap', data: makeCapture(4) });
     assert.equal(c.status, 202);
     const cj = await waitFinal(srv.url, c.body.id, 60_000);

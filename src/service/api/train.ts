@@ -87,6 +87,8 @@ function trainSpec(fields: Record<string, string>, kinds: 'captures' | 'table'):
  */
 export function trainRoutes(ctx: ServiceContext): (app: App) => Promise<void> {
   const reg = ctx.models;
+  /** Training uploads being received, per API key id (null: no keys). */
+  const receiving = new Map<string | null, number>();
   return async (app) => {
     app.post('/models/train', {
       schema: {
@@ -99,12 +101,14 @@ export function trainRoutes(ctx: ServiceContext): (app: App) => Promise<void> {
       config: { docBody: TrainUploadDoc, errors: [400, 401, 409, 413, 415, 429, 503] },
     }, async (req, reply) => {
       if (ctx.state.draining) throw new ServiceError('SHUTTING_DOWN', 'the server is shutting down and takes no new jobs');
-      // Checked before the upload is read: a flood of trainings costs its sender, not the queue's other users.
+      // Checked before the upload is read, counting the trainings still being received (requests sent at once all
+      // see none queued yet): a flood of trainings costs its sender, not the queue's other users.
       const who = requestKeys.get(req) ?? null;
-      const mine = ctx.registry.inflight().filter((j) => { const p = ctx.registry.payload(j.id); return p?.train && p.train.createdBy === who; }).length;
+      const mine = ctx.registry.trainingsInFlight(who) + (receiving.get(who) ?? 0);
       if (mine >= MAX_TRAININGS_IN_FLIGHT) {
-        throw new ServiceError('RATE_LIMITED', `${mine} training jobs of this ${who ? 'API key' : 'server'} are queued or running, the most at once: wait for one to end (or cancel one)`, { 'retry-after': '30' });
+        throw new ServiceError('RATE_LIMITED', `${mine} training jobs of this ${who ? 'API key' : 'server'} are queued, running or being uploaded, the most at once: wait for one to end (or cancel one)`, { 'retry-after': '30' });
       }
+      receiving.set(who, (receiving.get(who) ?? 0) + 1);
       const id = newJobId();
       const rel = path.join('uploads', `${id}.train`);
       const dir = path.join(ctx.dataDir, rel);
@@ -153,6 +157,8 @@ export function trainRoutes(ctx: ServiceContext): (app: App) => Promise<void> {
         reply.code(202).header('location', `/api/v1/jobs/${id}`);
         return ctx.registry.get(id)!;
       } finally {
+        const n = (receiving.get(who) ?? 1) - 1;
+        if (n > 0) receiving.set(who, n); else receiving.delete(who);
         if (!keep) rmSync(dir, { recursive: true, force: true });
       }
     });

@@ -43,11 +43,12 @@ export class ModelRegistry {
    * Registers the model of a finished training job as its name's next version and completes the job's summary with
    * the version number (synchronously: whoever sees the job done sees its version). Activates it when the job asked.
    */
-  recordJob(job: JobRecord, payload: JobPayload, setSummary: (s: NonNullable<JobRecord['summary']>) => void): void {
+  recordJob(job: JobRecord, payload: JobPayload, setSummary: (s: NonNullable<JobRecord['summary']>) => void): boolean {
     try {
-      this.record(job, payload, setSummary);
+      return this.record(job, payload, setSummary);
     } catch (err) {
       this.log(`job ${job.id}: registering its model failed: ${(err as Error).message}`);
+      return false;
     }
   }
 
@@ -59,8 +60,7 @@ export class ModelRegistry {
     let n = 0;
     for (const { job, payload } of jobs) {
       if (job.type !== 'train' || job.state !== 'done' || !job.summary?.training || job.summary.training.version !== null) continue;
-      this.recordJob(job, { ...payload, train: payload.train ? { ...payload.train, activate: false } : undefined } as JobPayload, (s) => setSummary(job.id, s));
-      n++;
+      if (this.recordJob(job, { ...payload, train: payload.train ? { ...payload.train, activate: false } : undefined } as JobPayload, (s) => setSummary(job.id, s))) n++;
     }
     return n;
   }
@@ -70,15 +70,16 @@ export class ModelRegistry {
     return this.catalog.has(name) && this.store.bySha(name, this.catalog.get(name).sha256) === null;
   }
 
-  private record(job: JobRecord, payload: JobPayload, setSummary: (s: NonNullable<JobRecord['summary']>) => void): void {
+  private record(job: JobRecord, payload: JobPayload, setSummary: (s: NonNullable<JobRecord['summary']>) => void): boolean {
     const t = job.summary?.training;
     const spec = payload.train;
-    if (job.state !== 'done' || !t || !spec) return;
+    if (job.state !== 'done' || !t || !spec) return false;
     const file = path.join(this.dataDir, t.files.model);
     if (!existsSync(file)) {
       this.log(`job ${job.id}: its model file ${t.files.model} is not in this server's data dir (do the server and its workers share it?); no version registered`);
-      setSummary({ ...job.summary!, warnings: [...job.summary!.warnings, 'the model file is not in the server\'s data dir: no version was registered'] });
-      return;
+      const missing = 'the model file is not in the server\'s data dir: no version was registered';
+      if (!job.summary!.warnings.includes(missing)) setSummary({ ...job.summary!, warnings: [...job.summary!.warnings, missing] });
+      return false;
     }
     const v = this.store.add({
       name: spec.name, sha256: t.sha256, sizeBytes: statSync(file).size, createdAt: job.finishedAt ?? Date.now(), createdBy: spec.createdBy, jobId: job.id,
@@ -87,15 +88,15 @@ export class ModelRegistry {
     });
     const summary = { ...job.summary!, training: { ...t, version: v.version } };
     setSummary(summary);
-    if (spec.activate) {
-      this.activate(spec.name, v.version).then(
-        () => setSummary({ ...summary, training: { ...summary.training, activated: true } }),
-        (err: unknown) => {
-          this.log(`job ${job.id}: activating ${spec.name} v${v.version} failed: ${(err as Error).message}`);
-          setSummary({ ...summary, warnings: [...summary.warnings, `version ${v.version} was not activated: ${(err as Error).message}`] });
-        },
-      );
-    }
+    if (!spec.activate) return true;
+    this.activate(spec.name, v.version).then(
+      (list) => setSummary({ ...summary, warnings: [...summary.warnings, ...(list.note ? [`version ${v.version} is ${list.note}`] : [])], training: { ...summary.training, activated: true } }),
+      (err: unknown) => {
+        this.log(`job ${job.id}: activating ${spec.name} v${v.version} failed: ${(err as Error).message}`);
+        setSummary({ ...summary, warnings: [...summary.warnings, `version ${v.version} was not activated: ${(err as Error).message}`] });
+      },
+    );
+    return true;
   }
 
   names(): string[] {
@@ -106,7 +107,12 @@ export class ModelRegistry {
     this.reconcile(name);
     const versions = this.store.list(name);
     if (!versions.length) throw new ServiceError('MODEL_NOT_FOUND', `no model named '${name}' was trained here (POST /api/v1/models/train)`);
-    return { name, active: versions.find((v) => v.state === 'active')?.version ?? null, versions: versions.map(publicVersion) };
+    const active = versions.find((v) => v.state === 'active')?.version ?? null;
+    const notDefault = active !== null && this.catalog.has(name) && !this.catalog.describe(name).isDefault;
+    return {
+      name, active, versions: versions.map(publicVersion),
+      ...(notDefault ? { note: 'the active version is not a default model: jobs and live sources apply it only when they name it' } : {}),
+    };
   }
 
   /** The version loaded under the name in the catalog, if the loaded model is one of its trained versions. */

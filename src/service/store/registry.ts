@@ -150,6 +150,12 @@ export class JobRegistry {
     return this.final(id, this.st.fail.run(now, code, message, summary ? JSON.stringify(summary) : null, id).changes === 1);
   }
 
+  /** Training jobs queued or running that this API key id (null: a server without keys) submitted. */
+  trainingsInFlight(createdBy: string | null): number {
+    return (this.db.prepare("SELECT COUNT(*) AS n FROM jobs WHERE state IN ('queued', 'running') AND json_extract(payload, '$.train') IS NOT NULL AND json_extract(payload, '$.train.createdBy') IS ?")
+      .get(createdBy) as { n: number }).n;
+  }
+
   /** Done training jobs with their payloads (start-up recovery of versions no server registered). */
   *finishedTraining(): Generator<{ job: JobRecord; payload: JobPayload }> {
     const rows = this.db.prepare("SELECT * FROM jobs WHERE state = 'done' AND payload LIKE '%\"train\":%'").all() as Row[];
