@@ -180,7 +180,7 @@ function slowTable(rows: number, features: number, classes: number): Buffer {
 // version files, which nothing registers or removes. Fix: poll the cancel in the learner's progress callback with
 // receiveMessageOnPort(port) (or a SharedArrayBuffer flag set by the API thread), and check the deadline there too.
 test('DELETE of a running training job stops its thread before it fits: nothing of the job is written', async () => {
-  const up = await postTrain([{ name: 'slow.csv', data: slowTable(8_000, 20, 6) }], { name: 'cancelme', label: 'column:label', split: 'kfold', learner: 'boosting', folds: '3' });
+  const up = await postTrain([{ name: 'slow.csv', data: slowTable(20_000, 20, 6) }], { name: 'cancelme', label: 'column:label', split: 'kfold', learner: 'boosting', folds: '3' });
   assert.equal(up.status, 202, JSON.stringify(up.body));
   const id = up.body.id as string;
   for (;;) {
@@ -304,7 +304,7 @@ test('a training job longer than --job-timeout fails JOB_TIMEOUT', async () => {
   try {
     const fd = new FormData();
     for (const [k, v] of Object.entries({ name: 'slow', label: 'column:label', split: 'kfold', learner: 'boosting', folds: '3' })) fd.append(k, v);
-    fd.append('files', new Blob([slowTable(8_000, 20, 6)]), 'slow.csv');
+    fd.append('files', new Blob([slowTable(20_000, 20, 6)]), 'slow.csv');
     const r = await fetch(`${s2.url}/api/v1/models/train`, { method: 'POST', body: fd });
     assert.equal(r.status, 202);
     const j = await waitFinal(s2.url, ((await r.json()) as { id: string }).id, 300_000);

@@ -234,48 +234,8 @@ test('on a server with API keys a version records who trained it (the key\'s id,
   }
 });
 
-/** Forty copies of the home captures: a fit on one thread that takes many seconds (300 boosting rounds a fold). */
-const big = (): { name: string; data: Buffer }[] => Array.from({ length: 40 }, (_, i) => ({ name: `home-${i}.pcap`, data: caps.home[i % 4]!.data }));
-
-test('a cancel during the fit stops it at the next tree: the pool thread is free for the next job, and no version is made', async () => {
-  const sent = await postTrain(big(), { name: 'long', learner: 'boosting' });
-  assert.equal(sent.status, 202);
-  // The fit has started once progress is past labelling (40 %).
-  for (;;) {
-    const j = (await getJson(srv.url, `/api/v1/jobs/${sent.body.id}`)).body;
-    assert.notEqual(j.state, 'done', 'the training ended before it could be cancelled: make it longer');
-    if (j.state === 'running' && j.progress > 0.42) break;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  assert.equal((await fetch(`${srv.url}/api/v1/jobs/${sent.body.id}`, { method: 'DELETE' })).status, 204);
-  // One pool thread (concurrency 1): this job runs only once the training has let go of it.
-  const next = await postJob(srv.url, caps.hidden);
-  const done = await waitFinal(srv.url, next.body.id, 20_000);
-  assert.equal(done.state, 'done');
-  await new Promise((r) => setTimeout(r, 500));
-  assert.equal((await getJson(srv.url, '/api/v1/models/long/versions')).body.error.code, 'MODEL_NOT_FOUND');
-  assert.deepEqual(existsSync(path.join(dataDir(), 'models', 'versions', 'long')) ? readdirSync(path.join(dataDir(), 'models', 'versions', 'long')) : [], []);
-});
-
-test('a training over the server\'s job time limit fails with JOB_TIMEOUT, naming the limit', async () => {
-  const t2 = tempDir('veil-train-timeout-');
-  const s2 = await startTestServer(path.join(t2.dir, 'data'), { concurrency: 1, jobTimeoutMs: 1000 });
-  try {
-    const fd = new FormData();
-    fd.append('name', 'slow');
-    fd.append('learner', 'boosting');
-    for (const c of big()) fd.append('files', new Blob([c.data]), c.name);
-    const r = await fetch(`${s2.url}/api/v1/models/train`, { method: 'POST', body: fd });
-    assert.equal(r.status, 202);
-    const job = await waitFinal(s2.url, ((await r.json()) as { id: string }).id, 60_000);
-    assert.equal(job.state, 'failed');
-    assert.equal(job.error.code, 'JOB_TIMEOUT');
-    assert.match(job.error.message, /limit of 1 s/);
-  } finally {
-    await s2.close();
-    t2.cleanup();
-  }
-});
+// A cancel during the fit and the job time limit: test/service/train-attacks.test.ts (a table whose fit takes long
+// enough on any machine).
 
 test('activating a trained version never silently replaces an uploaded model of the same name; replace=true does', async () => {
   // An uploaded model named 'mine' (trained by the first test's flows, uploaded as a file).

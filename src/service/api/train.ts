@@ -222,6 +222,8 @@ export function trainRoutes(ctx: ServiceContext): (app: App) => Promise<void> {
       reply.header('content-type', 'image/svg+xml').header('cache-control', 'private, max-age=60')
         .header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; sandbox");
       if (svg !== null) return svg;
+      // A version trained by this server wrote every chart it has: a missing one is not there to render.
+      if (reg.renderedCharts(req.params.name, req.params.version)) throw new ServiceError('NOT_FOUND', `version ${req.params.version} of '${req.params.name}' has no ${kind} chart`);
       const ev = reg.evaluation(req.params.name, req.params.version);
       const { chartSvg } = await charts();
       if (kind === 'importance') svg = chartSvg('importance', { features: ev.featureImportance });

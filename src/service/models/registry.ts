@@ -60,7 +60,12 @@ export class ModelRegistry {
     let n = 0;
     for (const { job, payload } of jobs) {
       if (job.type !== 'train' || job.state !== 'done' || !job.summary?.training || job.summary.training.version !== null) continue;
-      if (this.recordJob(job, { ...payload, train: payload.train ? { ...payload.train, activate: false } : undefined } as JobPayload, (s) => setSummary(job.id, s))) n++;
+      // Its activation, if asked for, is not redone behind the operator's back: the job says so.
+      const asked = payload.train?.activate === true;
+      const set = (s: NonNullable<JobRecord['summary']>): void => setSummary(job.id, asked && s.training?.version
+        ? { ...s, warnings: [...s.warnings, `version ${s.training.version} was registered after a restart and not activated: activate it on the models page`] }
+        : s);
+      if (this.recordJob(job, { ...payload, train: payload.train ? { ...payload.train, activate: false } : undefined } as JobPayload, set)) n++;
     }
     return n;
   }
@@ -153,6 +158,12 @@ export class ModelRegistry {
     } catch {
       return null;
     }
+  }
+
+  /** Whether the version's training job wrote its charts as files (its committed summary is beside them). */
+  renderedCharts(name: string, version: number): boolean {
+    const v = this.version(name, version);
+    return existsSync(path.join(this.dataDir, v.files.model.replace(/\.veilmodel$/, '.summary.json')));
   }
 
   report(name: string, version: number): string {
