@@ -9,6 +9,7 @@ import type { ServiceContext } from './api/context.ts';
 import { removeUpload } from './api/jobs.ts';
 import { VersionStore } from './store/versions.ts';
 import { ModelRegistry } from './models/registry.ts';
+import { committedTraining } from './jobs/train-files.ts';
 import { buildApp } from './app.ts';
 import { EmbeddedQueue } from './jobs/embedded.ts';
 import { CpuPool } from './jobs/pool.ts';
@@ -143,9 +144,6 @@ async function startLocked(cfg: ServeConfig, dataDir: string, lock: DataDirLock)
     const payload = registry.payload(job.id);
     if (payload) models.recordJob(job, payload, (s) => registry.setSummary(job.id, s));
   });
-  // Training jobs that ended done while no server registered them (a crash between the two) are registered now.
-  const recovered = models.recover(registry.finishedTraining(), (id, s) => registry.setSummary(id, s));
-  if (recovered) cfg.log(`registered ${recovered} trained model version(s) of jobs that finished while the server was down`);
 
   const classifyPool = new CpuPool(Math.max(1, cfg.classifyThreads));
   let jobPool: CpuPool | null = null;
@@ -158,6 +156,14 @@ async function startLocked(cfg: ServeConfig, dataDir: string, lock: DataDirLock)
     queue = new EmbeddedQueue(registry, jobPool, { dataDir, modelDirs: () => catalog.searchDirs, concurrency: cfg.concurrency, log: cfg.log });
   }
   await queue.start();
+  // A training job failed JOB_CRASHED at this start (or an earlier one) whose model was committed before the crash is
+  // done after all; then training jobs that ended done while no server registered them are registered now.
+  for (const { id, payload } of [...registry.crashedTraining()]) {
+    const summary = committedTraining(dataDir, id, payload);
+    if (summary && registry.reviveTraining(id, summary)) cfg.log(`job ${id}: its model was committed before the crash; the job is done`);
+  }
+  const recovered = models.recover(registry.finishedTraining(), (id, s) => registry.setSummary(id, s));
+  if (recovered) cfg.log(`registered ${recovered} trained model version(s) of jobs that finished while the server was down`);
   // From here a failure to start (the port taken) must stop what already runs: jobs claimed by the queue would
   // otherwise go on without the data dir lock, and a second server would run them again.
   let app: App | null = null;

@@ -47,3 +47,35 @@ test('a done training job whose version was never registered is registered at th
     tmp.cleanup();
   }
 });
+
+test('a training job failed JOB_CRASHED after its worker committed the model is done at the next start, with its version', async () => {
+  const tmp = tempDir('veil-train-crash-');
+  const dataDir = path.join(tmp.dir, 'data');
+  let srv = await startTestServer(dataDir, { concurrency: 1 });
+  try {
+    const fd = new FormData();
+    fd.append('name', 'crashed');
+    fd.append('folds', '2');
+    for (const c of homeCaptures().home) fd.append('files', new Blob([c.data]), c.name);
+    const sent = (await (await fetch(`${srv.url}/api/v1/models/train`, { method: 'POST', body: fd })).json()) as { id: string };
+    assert.equal((await waitFinal(srv.url, sent.id, 120_000)).state, 'done');
+    await srv.close();
+
+    // As if the server had been killed at each of the job's last starts after its model was committed: the start-up
+    // failed it JOB_CRASHED, and no version was registered.
+    for (const f of ['versions.db', 'versions.db-wal', 'versions.db-shm']) rmSync(path.join(dataDir, f), { force: true });
+    const db = new Database(path.join(dataDir, 'veil.db'));
+    db.prepare("UPDATE jobs SET state = 'failed', error_code = 'JOB_CRASHED', error_message = 'killed', summary = NULL WHERE id = ?").run(sent.id);
+    db.close();
+
+    srv = await startTestServer(dataDir, { concurrency: 1 });
+    const job = (await getJson(srv.url, `/api/v1/jobs/${sent.id}`)).body;
+    assert.equal(job.state, 'done');
+    assert.equal(job.error, null);
+    assert.equal(job.summary.training.version, 1);
+    assert.equal((await getJson(srv.url, '/api/v1/models/crashed/versions')).body.versions[0].jobId, sent.id);
+  } finally {
+    await srv.close();
+    tmp.cleanup();
+  }
+});

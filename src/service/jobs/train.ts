@@ -9,28 +9,15 @@ import type { LabelFrom } from '../../dataset/labels.ts';
 import { catalogFilesFromEnv } from '../../names/index.ts';
 import { serviceCodeFor } from '../errors.ts';
 import type { JobPayload, JobSummary, ProcessContext, ProcessOutcome, TrainingSummary } from './types.ts';
+import { readSummary, versionFiles, versionsDir } from './train-files.ts';
 
-/** The folder of a model name's trained versions, relative to the data dir (workers write there, the API reads). */
-export function versionsDir(name: string): string {
-  return path.join('models', 'versions', name);
-}
+export { committedTraining, versionFiles, versionsDir } from './train-files.ts';
 
 /** Label sources of training jobs as the labelling pipeline names them. */
 const LABEL_FROM: Record<string, LabelFrom> = { 'names:app': 'names:app', 'names:category': 'names:category', file: 'name' };
 
 /** Labelled flows a training job learns from at most (its table is held in memory: ~1.5 KB a flow). */
 export const MAX_TRAIN_ROWS = 1_000_000;
-
-/** The files of a training job's version, relative to the data dir; `summary` is written last, the commit point. */
-export function versionFiles(name: string, jobId: string): { model: string; evaluation: string; report: string; summary: string } {
-  const rel = versionsDir(name);
-  return {
-    model: path.join(rel, `${jobId}.veilmodel`),
-    evaluation: path.join(rel, `${jobId}.evaluation.json`),
-    report: path.join(rel, `${jobId}.report.html`),
-    summary: path.join(rel, `${jobId}.summary.json`),
-  };
-}
 
 /** Meter timeouts of training jobs on captures (as `veil learn`'s defaults), recorded in the model. */
 const IDLE_S = 120;
@@ -221,15 +208,5 @@ export async function processTraining(job: JobPayload, ctx: ProcessContext): Pro
   } finally {
     rmSync(work, { recursive: true, force: true });
     await closeWorkers();
-  }
-}
-
-/** A committed training summary, if the file holds one. */
-function readSummary(file: string): JobSummary | null {
-  try {
-    const s = JSON.parse(readFileSync(file, 'utf8')) as JobSummary;
-    return s && s.training ? s : null;
-  } catch {
-    return null;
   }
 }

@@ -156,6 +156,21 @@ export class JobRegistry {
       .get(createdBy) as { n: number }).n;
   }
 
+  /**
+   * A training job failed JOB_CRASHED (running at each of its last starts) whose worker had committed its model: it is
+   * done with that summary after all. Returns whether the job changed.
+   */
+  reviveTraining(id: string, summary: JobSummary, now = Date.now()): boolean {
+    return this.db.prepare("UPDATE jobs SET state = 'done', progress = 1, summary = ?, error_code = NULL, error_message = NULL, finished_at = COALESCE(finished_at, ?) WHERE id = ? AND state = 'failed' AND error_code = 'JOB_CRASHED'")
+      .run(JSON.stringify(summary), now, id).changes === 1;
+  }
+
+  /** Training jobs failed JOB_CRASHED, with their payloads (start-up: a committed model among them is not lost). */
+  *crashedTraining(): Generator<{ id: string; payload: JobPayload }> {
+    const rows = this.db.prepare("SELECT id, payload FROM jobs WHERE state = 'failed' AND error_code = 'JOB_CRASHED' AND json_extract(payload, '$.train') IS NOT NULL").all() as { id: string; payload: string }[];
+    for (const r of rows) yield { id: r.id, payload: JSON.parse(r.payload) as JobPayload };
+  }
+
   /** Done training jobs with their payloads (start-up recovery of versions no server registered). */
   *finishedTraining(): Generator<{ job: JobRecord; payload: JobPayload }> {
     const rows = this.db.prepare("SELECT * FROM jobs WHERE state = 'done' AND payload LIKE '%\"train\":%'").all() as Row[];
