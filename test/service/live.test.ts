@@ -262,17 +262,25 @@ test('a live source started without models follows the active models: an activat
     const j = (await (await fetch(`${s3.url}/api/v1/jobs/${job.id}`)).json()) as any;
     assert.equal(j.summary.training.version, 1);
     assert.equal(restarts(), 1);
+    // A second source names the model: it follows the name's new version too.
+    const named = await fetch(`${s3.url}/api/v1/live/sources`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ interface: 'lo', filter: `udp port ${port + 1}`, models: ['home'] }) });
+    assert.equal(named.status, 201, await named.clone().text());
+    const namedId = ((await named.json()) as { id: string }).id;
     // Version 2 of the same name replaces version 1 in the source too (a change of content, not of names).
     await train('forest');
     await until('the source to apply version 2', async () => restarts() === 2, 120_000);
-    const [v2] = await sources();
-    assert.equal(v2.id, before.id);
-    assert.ok(v2.models.includes('home'));
+    await until('the naming source to apply version 2', async () => logs.some((l) => l.includes(`live source ${namedId}: restarted with the models home`)), 20_000);
+    const v2 = (await sources()).find((x) => x.id === before.id);
+    assert.ok(v2?.models.includes('home'));
     const retired = await fetch(`${s3.url}/api/v1/models/home/versions/2/retire`, { method: 'POST' });
     assert.equal(retired.status, 200);
-    const [last] = await sources();
-    assert.ok(!last.models.includes('home'), last.models.join(', '));
+    const all = await sources();
+    const last = all.find((x) => x.id === before.id);
+    assert.ok(last && !last.models.includes('home'), last?.models.join(', '));
     assert.equal(last.state, 'running');
+    // The naming source keeps the model it loaded (its name is gone from the catalog) and says so.
+    assert.ok(all.find((x) => x.id === namedId)?.models.includes('home'));
+    assert.ok(logs.some((l) => l.includes(`live source ${namedId}: keeps its models`)));
   } finally {
     await s3.close();
     t3.cleanup();

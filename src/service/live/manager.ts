@@ -51,6 +51,7 @@ export class LiveManager {
   readonly hub = new LiveHub();
   private readonly sources = new Map<string, { source: LiveSource; models: string[]; req: LiveStartRequest; refs: string[] }>();
   private readonly timers: NodeJS.Timeout[];
+  private reloading: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly opts: LiveManagerOptions) {
     this.store = new LiveStore(opts.dataDir, opts.retentionMs);
@@ -145,11 +146,25 @@ export class LiveManager {
    * has a gap of the restart (well under a second), counted in no flow.
    */
   async reloadDefaults(): Promise<string[]> {
+    // One reload at a time: an activation and a retire close together must not restart a source twice at once.
+    const run = this.reloading.then(() => this.reload());
+    this.reloading = run.catch(() => []);
+    return run;
+  }
+
+  private async reload(): Promise<string[]> {
     const restarted: string[] = [];
     for (const [id, s] of [...this.sources]) {
-      if (s.req.models !== undefined) continue;
-      // By name and content: a new version under the same name is a change.
-      const refs = this.opts.catalog.resolve(null).refs;
+      // By name and content: a new version under the same name is a change, for a source that follows the defaults
+      // and for one that names the model.
+      let refs;
+      try {
+        refs = this.opts.catalog.resolve(s.req.models ?? null).refs;
+      } catch (err) {
+        // A model the source names is gone (retired, deleted): it keeps the one it loaded until it is restarted.
+        this.opts.log?.(`live source ${id}: keeps its models (${(err as Error).message})`);
+        continue;
+      }
       const now = refs.map((r) => `${r.name}@${r.sha256}`);
       if (now.length === s.refs.length && now.every((n, i) => n === s.refs[i])) continue;
       await s.source.stop();
@@ -157,15 +172,16 @@ export class LiveManager {
       try {
         await this.start(s.req, id);
         restarted.push(id);
-        this.opts.log?.(`live source ${id}: restarted with the default models ${refs.map((r) => r.name).join(', ') || '(none)'}`);
+        this.opts.log?.(`live source ${id}: restarted with the ${s.req.models ? '' : 'default '}models ${refs.map((r) => r.name).join(', ') || '(none)'}`);
       } catch (err) {
         // Shown stopped, with its counters, rather than gone without a word: the operator sees it and starts it again.
         this.sources.set(id, s);
-        this.opts.log?.(`live source ${id}: could not restart with the new default models (it stays stopped): ${(err as Error).message}`);
+        this.opts.log?.(`live source ${id}: could not restart with the new models (it stays stopped): ${(err as Error).message}`);
       }
     }
     return restarted;
   }
+
 
   prometheus(): string {
     return this.hub.prometheus(this.list().map((s) => ({
