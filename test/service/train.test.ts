@@ -132,6 +132,10 @@ test('a training job labels captures by their names, learns behaviour, registers
   assert.equal(again.status, 409);
   assert.equal(again.body.error.code, 'MODEL_RETIRED');
   assert.equal((await post('/api/v1/models/home-apps/versions/9/activate')).body.error.code, 'VERSION_NOT_FOUND');
+  const trainings = (await getJson(srv.url, '/api/v1/jobs?type=train')).body;
+  assert.deepEqual(trainings.jobs.map((j: { id: string }) => j.id).sort(), [sent.body.id, second.body.id].sort());
+  assert.ok((await getJson(srv.url, '/api/v1/jobs?type=classify')).body.jobs.every((j: { type: string }) => j.type === 'classify'));
+  assert.equal((await getJson(srv.url, '/api/v1/jobs?type=nope')).status, 400);
   const registry = (await getJson(srv.url, '/api/v1/registry')).body;
   assert.deepEqual(registry.models.map((m: { name: string; versions: unknown[] }) => [m.name, m.versions.length]), [['home-apps', 2]]);
 });

@@ -123,7 +123,7 @@ export function jobRoutes(ctx: ServiceContext): (app: App) => Promise<void> {
       schema: { summary: 'List jobs, newest first', tags: ['jobs'], querystring: JobListQuery, response: { 200: JobList } },
       config: { errors: [400, 401, 429] },
     }, async (req) => {
-      const { jobs, total } = ctx.registry.list({ limit: req.query.limit ?? 50, offset: req.query.offset ?? 0, ...(req.query.state ? { state: req.query.state } : {}) });
+      const { jobs, total } = ctx.registry.list({ limit: req.query.limit ?? 50, offset: req.query.offset ?? 0, ...(req.query.state ? { state: req.query.state } : {}), ...(req.query.type ? { type: req.query.type } : {}) });
       return { jobs: jobs.map(view), total };
     });
 

@@ -93,6 +93,7 @@ export const JobList = Type.Object({ jobs: Type.Array(Type.Ref('Job')), total: T
 
 export const JobListQuery = Type.Object({
   state: Type.Optional(Type.Union([Type.Literal('queued'), Type.Literal('running'), Type.Literal('done'), Type.Literal('failed'), Type.Literal('cancelled')])),
+  type: Type.Optional(Type.Union([Type.Literal('classify'), Type.Literal('train')], { description: 'Only classify jobs (POST /jobs) or only training jobs (POST /models/train)' })),
   offset: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
 });

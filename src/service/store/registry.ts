@@ -85,9 +85,12 @@ export class JobRegistry {
     return r ? (JSON.parse(r.payload) as JobPayload) : null;
   }
 
-  list(opts: { state?: JobState; limit: number; offset: number }): { jobs: JobRecord[]; total: number } {
-    const where = opts.state ? 'WHERE state = ?' : '';
-    const args = opts.state ? [opts.state] : [];
+  list(opts: { state?: JobState; type?: 'classify' | 'train'; limit: number; offset: number }): { jobs: JobRecord[]; total: number } {
+    const conds: string[] = [];
+    const args: string[] = [];
+    if (opts.state) { conds.push('state = ?'); args.push(opts.state); }
+    if (opts.type) conds.push(`json_extract(payload, '$.train') IS ${opts.type === 'train' ? 'NOT ' : ''}NULL`);
+    const where = conds.length ? `WHERE ${conds.join(' AND ')}` : '';
     const total = (this.db.prepare(`SELECT COUNT(*) AS n FROM jobs ${where}`).get(...args) as { n: number }).n;
     const rows = this.db.prepare(`SELECT * FROM jobs ${where} ORDER BY created_at DESC, id LIMIT ? OFFSET ?`).all(...args, opts.limit, opts.offset) as Row[];
     return { jobs: rows.map(toRecord), total };
