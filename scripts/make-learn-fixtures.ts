@@ -9,34 +9,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
-import { PcapWriter } from '../src/wire/writer.ts';
-import { buildPacket } from '../src/wire/testing.ts';
-import { clientHelloBody, ext, handshake, record } from '../test/tls/builder.ts';
-
-/** One TLS connection: its server name ('' sends none, then `pad` bytes of padding extension take its place), the server's answer. */
-interface FlowSpec { sni: string; chunks: number; size: number; pad?: number }
-
-/** One capture of `flows` connections from 10.0.0.1 to 10.0.0.2:443, one after the other, starting at `t0` (µs). */
-export function learnCapture(flows: readonly FlowSpec[], t0: number): Uint8Array {
-  const w = new PcapWriter();
-  let t = t0;
-  flows.forEach(({ sni, chunks, size, pad }, k) => {
-    const c = { src: '10.0.0.1', dst: '10.0.0.2', sport: 40000 + k, dport: 443 };
-    const back = { src: c.dst, dst: c.src, sport: c.dport, dport: c.sport };
-    const exts = [...(sni ? [ext.sni(sni)] : pad ? [ext.padding(pad)] : []), ext.alpn(['h2']), ext.supportedVersions([0x0304])];
-    const hello = record(22, handshake(1, clientHelloBody({ ciphers: [0x1301, 0x1302], extensions: exts })));
-    w.writePacket(buildPacket({ ...c, flags: 'S', seq: 100 }), { tsUs: (t += 1000) });
-    w.writePacket(buildPacket({ ...back, flags: 'SA', seq: 500, ack: 101 }), { tsUs: (t += 1000) });
-    w.writePacket(buildPacket({ ...c, flags: 'PA', seq: 101, ack: 501, payload: hello }), { tsUs: (t += 1000) });
-    let s = 501;
-    for (let i = 0; i < chunks; i++) {
-      w.writePacket(buildPacket({ ...back, flags: 'PA', seq: s, payload: new Uint8Array(size) }), { tsUs: (t += size > 1000 ? 200 : 20_000) });
-      s += size;
-    }
-    w.writePacket(buildPacket({ ...c, flags: 'R', seq: 101 + hello.length }), { tsUs: (t += 1000) });
-  });
-  return w.toBuffer();
-}
+import { homeFlows, learnCapture, seededFlows } from '../test/helpers/learn-captures.ts';
 
 /**
  * File name -> capture. Four "home" captures of 12 named Netflix streams (many big segments) and 12 Zoom calls (a few
@@ -47,17 +20,9 @@ export function learnCapture(flows: readonly FlowSpec[], t0: number): Uint8Array
  * label (NO_LABELS).
  */
 export function learnFixtures(): Map<string, Uint8Array> {
-  let seed = 12345;
-  const rnd = (lo: number, hi: number): number => { seed = (seed * 1103515245 + 12345) % 2147483648; return lo + (seed % (hi - lo + 1)); };
-  const stream = (sni: string, pad?: number): FlowSpec => ({ sni, chunks: rnd(9, 16), size: rnd(1150, 1400), pad });
-  const call = (sni: string, pad?: number): FlowSpec => ({ sni, chunks: rnd(2, 5), size: rnd(80, 220), pad });
+  const { stream, call } = seededFlows();
   const out = new Map<string, Uint8Array>();
-  for (let i = 0; i < 4; i++) {
-    out.set(`home-${i}.pcap`, learnCapture([
-      ...Array.from({ length: 12 }, () => stream(i % 2 ? 'www.netflix.com' : 'cdn.nflxvideo.net')),
-      ...Array.from({ length: 12 }, () => call('us04web.zoom.us')),
-    ], 1_700_000_000_000_000 + i * 1e9));
-  }
+  for (let i = 0; i < 4; i++) out.set(`home-${i}.pcap`, learnCapture(homeFlows(i, stream, call), 1_700_000_000_000_000 + i * 1e9));
   // The server name extension of a 15-character name holds 20 bytes (list length, type, name length, name).
   const pad = 2 + 1 + 2 + 'us04web.zoom.us'.length;
   out.set('hidden.pcap', learnCapture([stream('', pad), stream('', pad), call('', pad), call('', pad)], 1_700_100_000_000_000));

@@ -3,11 +3,13 @@ import { PcapWriter } from '../../src/wire/writer.ts';
 import { buildPacket } from '../../src/wire/testing.ts';
 import { clientHelloBody, ext, handshake, record } from '../tls/builder.ts';
 
-/** One TLS connection of a learnable capture: its server name ('' hides it) and the server's answer. */
+/** One TLS connection of a learnable capture: its server name ('' sends none, then `pad` bytes of padding extension
+ * take its place, if given) and the server's answer. */
 export interface LearnFlow {
   sni: string;
   chunks: number;
   size: number;
+  pad?: number;
 }
 
 /**
@@ -18,10 +20,10 @@ export interface LearnFlow {
 export function learnCapture(flows: readonly LearnFlow[], t0: number): Buffer {
   const w = new PcapWriter();
   let t = t0;
-  flows.forEach(({ sni, chunks, size }, k) => {
+  flows.forEach(({ sni, chunks, size, pad }, k) => {
     const c = { src: '10.0.0.1', dst: '10.0.0.2', sport: 40000 + k, dport: 443 };
     const back = { src: c.dst, dst: c.src, sport: c.dport, dport: c.sport };
-    const exts = [...(sni ? [ext.sni(sni)] : []), ext.alpn(['h2']), ext.supportedVersions([0x0304])];
+    const exts = [...(sni ? [ext.sni(sni)] : pad ? [ext.padding(pad)] : []), ext.alpn(['h2']), ext.supportedVersions([0x0304])];
     const hello = record(22, handshake(1, clientHelloBody({ ciphers: [0x1301, 0x1302], extensions: exts })));
     w.writePacket(buildPacket({ ...c, flags: 'S', seq: 100 }), { tsUs: (t += 1000) });
     w.writePacket(buildPacket({ ...back, flags: 'SA', seq: 500, ack: 101 }), { tsUs: (t += 1000) });
@@ -48,20 +50,32 @@ export const callFlow = (sni: string): LearnFlow => ({ sni, chunks: 3, size: 120
  * unknown).
  */
 export function homeCaptures(): { home: { name: string; data: Buffer }[]; hidden: { name: string; data: Buffer } } {
-  let seed = 12345;
-  const rnd = (lo: number, hi: number): number => { seed = (seed * 1103515245 + 12345) % 2147483648; return lo + (seed % (hi - lo + 1)); };
-  const stream = (sni: string): LearnFlow => ({ sni, chunks: rnd(9, 16), size: rnd(1150, 1400) });
-  const call = (sni: string): LearnFlow => ({ sni, chunks: rnd(2, 5), size: rnd(80, 220) });
-  const home = Array.from({ length: 4 }, (_, i) => ({
-    name: `home-${i}.pcap`,
-    data: learnCapture([
-      ...Array.from({ length: 12 }, () => stream(i % 2 ? 'www.netflix.com' : 'cdn.nflxvideo.net')),
-      ...Array.from({ length: 12 }, () => call('us04web.zoom.us')),
-    ], 1_700_000_000_000_000 + i * 1e9),
-  }));
+  const { stream, call } = seededFlows();
+  const home = Array.from({ length: 4 }, (_, i) => ({ name: `home-${i}.pcap`, data: learnCapture(homeFlows(i, stream, call), 1_700_000_000_000_000 + i * 1e9) }));
   const outer = 'ech.example.org';
   const hidden = { name: 'hidden.pcap', data: learnCapture([stream(outer), stream(outer), call(outer), call(outer)], 1_700_100_000_000_000) };
   return { home, hidden };
+}
+
+/**
+ * Streaming-like and call-like connections whose sizes and lengths vary as real ones do, drawn from one seeded
+ * generator (each call starts it afresh, so the same calls give the same flows).
+ */
+export function seededFlows(): { stream: (sni: string, pad?: number) => LearnFlow; call: (sni: string, pad?: number) => LearnFlow } {
+  let seed = 12345;
+  const rnd = (lo: number, hi: number): number => { seed = (seed * 1103515245 + 12345) % 2147483648; return lo + (seed % (hi - lo + 1)); };
+  return {
+    stream: (sni, pad) => ({ sni, chunks: rnd(9, 16), size: rnd(1150, 1400), ...(pad ? { pad } : {}) }),
+    call: (sni, pad) => ({ sni, chunks: rnd(2, 5), size: rnd(80, 220), ...(pad ? { pad } : {}) }),
+  };
+}
+
+/** The flows of "home" capture `i`: 12 Netflix streams (by cdn.nflxvideo.net or www.netflix.com), then 12 Zoom calls. */
+export function homeFlows(i: number, stream: (sni: string) => LearnFlow, call: (sni: string) => LearnFlow): LearnFlow[] {
+  return [
+    ...Array.from({ length: 12 }, () => stream(i % 2 ? 'www.netflix.com' : 'cdn.nflxvideo.net')),
+    ...Array.from({ length: 12 }, () => call('us04web.zoom.us')),
+  ];
 }
 
 export function writeLearnCapture(file: string, flows: readonly LearnFlow[], t0: number): void {
