@@ -2,6 +2,7 @@ import { closeSync, createReadStream, existsSync, openSync, readSync, renameSync
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { Readable } from 'node:stream';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { csvCell, openWriter } from '../../flow/output.ts';
 import type { ColumnDef } from '../../flow/columns.ts';
 import type { PerClassScore } from '../../model/evaluation.ts';
@@ -31,6 +32,22 @@ export function uploadsDir(dataDir: string): string {
 /** Removes a job's upload (any extension; a training job's folder of uploads) from the data dir. */
 export function removeUpload(dataDir: string, payload: Pick<JobPayload, 'file'>): void {
   rmSync(path.join(dataDir, payload.file), { force: true, recursive: true });
+}
+
+/**
+ * Records a job in the registry (the source of truth) and hands it to the queue, answering 202 with its record:
+ * POST /jobs and POST /models/train. A queue that is down defers it: the backend's reconciliation enqueues it once
+ * the queue is back.
+ */
+export async function submitJob(ctx: ServiceContext, payload: JobPayload, req: FastifyRequest, reply: FastifyReply): Promise<JobRecord> {
+  ctx.registry.insert(payload);
+  try {
+    await ctx.queue.enqueue(payload);
+  } catch (err) {
+    req.log.warn({ err }, `job ${payload.id}: enqueue deferred`);
+  }
+  reply.code(202).header('location', `/api/v1/jobs/${payload.id}`);
+  return ctx.registry.get(payload.id)!;
 }
 
 /**
@@ -104,16 +121,9 @@ export function jobRoutes(ctx: ServiceContext): (app: App) => Promise<void> {
           models: refs, labelColumn: label, partial, createdAt: Date.now(),
           limits: { maxInflatedBytes: ctx.limits.maxInflatedBytes ?? 0, timeoutMs: ctx.limits.jobTimeoutMs ?? 0 },
         };
-        ctx.registry.insert(payload);
+        const rec = await submitJob(ctx, payload, req, reply);
         keep = true;
-        try {
-          await ctx.queue.enqueue(payload);
-        } catch (err) {
-          // The registry holds the job: the backend's reconciliation enqueues it once the queue is back.
-          req.log.warn({ err }, `job ${id}: enqueue deferred`);
-        }
-        reply.code(202).header('location', `/api/v1/jobs/${id}`);
-        return mustGet(id);
+        return rec;
       } finally {
         if (!keep) rmSync(tmp, { force: true });
       }

@@ -8,7 +8,7 @@ import type { App } from './app-types.ts';
 import type { ServiceContext } from './context.ts';
 import { requestKeys } from './auth.ts';
 import { charts } from './charts.ts';
-import { newJobId, uploadsDir } from './jobs.ts';
+import { newJobId, submitJob } from './jobs.ts';
 import { JobRef, ModelName } from './schemas.ts';
 import { receiveUploads } from './upload.ts';
 
@@ -138,24 +138,17 @@ export function trainRoutes(ctx: ServiceContext): (app: App) => Promise<void> {
           renameSync(f.path, path.join(ctx.dataDir, file));
           return { file, name: f.displayName, bytes: f.bytes, kind: f.kind! };
         });
-        const createdBy = who;
         const total = inputs.reduce((a, b) => a + b.bytes, 0);
         const payload: JobPayload = {
           kind: 'veil-job', version: 1, id, input: inputs[0]!.kind, file: rel,
           inputName: inputs.length === 1 ? inputs[0]!.name : `${inputs[0]!.name} and ${inputs.length - 1} more`,
           inputBytes: total, models: [], labelColumn: null, partial: true, createdAt: Date.now(),
           limits: { maxInflatedBytes: ctx.limits.maxInflatedBytes ?? 0, timeoutMs: ctx.limits.jobTimeoutMs ?? 0 },
-          train: { ...spec, createdBy, inputs },
+          train: { ...spec, createdBy: who, inputs },
         };
-        ctx.registry.insert(payload);
+        const rec = await submitJob(ctx, payload, req, reply);
         keep = true;
-        try {
-          await ctx.queue.enqueue(payload);
-        } catch (err) {
-          req.log.warn({ err }, `job ${id}: enqueue deferred`);
-        }
-        reply.code(202).header('location', `/api/v1/jobs/${id}`);
-        return ctx.registry.get(id)!;
+        return rec;
       } finally {
         const n = (receiving.get(who) ?? 1) - 1;
         if (n > 0) receiving.set(who, n); else receiving.delete(who);

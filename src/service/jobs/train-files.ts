@@ -23,6 +23,16 @@ export function versionFiles(name: string, jobId: string): { model: string; eval
   };
 }
 
+/** A chart the training job rendered beside its model file (`<job id>.<chart>.svg`). */
+export function chartFile(modelFile: string, chart: string): string {
+  return modelFile.replace(/\.veilmodel$/, `.${chart}.svg`);
+}
+
+/** The committed summary beside a model file (`<job id>.summary.json`). */
+export function summaryFile(modelFile: string): string {
+  return modelFile.replace(/\.veilmodel$/, '.summary.json');
+}
+
 /** The summary a training job committed beside its model (both on disk), or null. */
 export function committedTraining(dataDir: string, jobId: string, job: JobPayload): JobSummary | null {
   if (!job.train) return null;

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
-import { labelCaptures, loadLabelled, trainOnTable, type CaptureInput } from '../../learn/pipeline.ts';
+import { Interrupted, labelCaptures, loadLabelled, trainOnTable, type CaptureInput } from '../../learn/pipeline.ts';
 import { saveModel } from '../../model/artifact.ts';
 import { closeWorkers } from '../../model/index.ts';
 import { chartSvg, renderHtml, renderSvg, reportCharts } from '../../report/index.ts';
@@ -9,7 +9,7 @@ import type { LabelFrom } from '../../dataset/labels.ts';
 import { catalogFilesFromEnv } from '../../names/index.ts';
 import { serviceCodeFor } from '../errors.ts';
 import type { JobPayload, JobSummary, ProcessContext, ProcessOutcome, TrainingSummary } from './types.ts';
-import { readSummary, versionFiles, versionsDir } from './train-files.ts';
+import { chartFile, readSummary, versionFiles, versionsDir } from './train-files.ts';
 
 export { committedTraining, versionFiles, versionsDir } from './train-files.ts';
 
@@ -75,7 +75,6 @@ export async function processTraining(job: JobPayload, ctx: ProcessContext): Pro
     mkdirSync(work, { recursive: true });
     let tablePath: string;
     let label: string;
-    let group = 'id_capture';
     let counts: Map<string, number> | null = null;
     const captures = spec.inputs.filter((i) => i.kind.kind === 'capture');
     if (captures.length) {
@@ -117,20 +116,18 @@ export async function processTraining(job: JobPayload, ctx: ProcessContext): Pro
       const t = spec.inputs[0]!;
       tablePath = path.join(ctx.dataDir, t.file);
       label = spec.label.startsWith('column:') ? spec.label.slice('column:'.length) : 'label';
-      group = 'id_capture';
     }
-    if (interrupted()) throw new Error('interrupted');
+    if (interrupted()) throw new Interrupted();
     const table = await loadLabelled(tablePath, label, { ...(signal ? { signal } : {}), ...(job.limits?.maxInflatedBytes ? { maxInflatedBytes: job.limits.maxInflatedBytes } : {}) });
     if (table.rows > MAX_TRAIN_ROWS) {
       throw Object.assign(new Error(`${spec.inputs[0]!.name}: ${table.rows} rows, more than the ${MAX_TRAIN_ROWS} a training job learns from on this server: send a sample`), { userFacing: true, code: 'BAD_REQUEST' });
     }
     // The table's name in messages and the report is the upload's, never the stored path.
     (table as { source: string }).source = captures.length ? what : spec.inputs[0]!.name;
-    let stageBase = 0.4;
     const trained = await trainOnTable(table, {
       label,
       learner: spec.learner,
-      split: spec.split === 'group' ? { kind: 'group', column: group, folds: spec.folds } : { kind: 'kfold', folds: spec.folds },
+      split: spec.split === 'group' ? { kind: 'group', column: 'id_capture', folds: spec.folds } : { kind: 'kfold', folds: spec.folds },
       name: spec.name,
       threads: 1,
       ...(captures.length ? { meter: { idleTimeoutS: IDLE_S, activeTimeoutS: ACTIVE_S } } : {}),
@@ -142,20 +139,20 @@ export async function processTraining(job: JobPayload, ctx: ProcessContext): Pro
           const k = Number(m[1]) - 1, K = Number(m[2]);
           progress(0.4 + 0.45 * ((k + (total ? done / total : 0)) / K));
         } else {
-          stageBase = 0.85;
-          progress(stageBase + 0.12 * (total ? done / total : 0));
+          progress(0.85 + 0.12 * (total ? done / total : 0));
         }
       },
     });
     warnings.push(...trained.warnings.map(clean));
-    if (interrupted()) throw new Error('interrupted');
+    if (interrupted()) throw new Interrupted();
 
     mkdirSync(path.join(ctx.dataDir, versionsDir(spec.name)), { recursive: true });
     const evaluation = trained.evaluation;
     evaluation.model = { kind: trained.learner, name: spec.name };
     const charts = reportCharts(evaluation).map(({ name, spec: s }) => ({ name, title: s.title, svg: renderSvg(s) }));
     // The version routes serve the charts as files: rendering a thousand-class confusion matrix on request would
-    // stall the API thread.
+    // stall the API thread. Those the report holds are written as rendered for it; the others are rendered here.
+    const inline = new Map(charts.map((c) => [c.name, c.svg]));
     const served: Record<string, () => string | null> = {
       importance: () => chartSvg('importance', { features: evaluation.featureImportance }),
       f1: () => chartSvg('f1', evaluation.perClass),
@@ -169,8 +166,8 @@ export async function processTraining(job: JobPayload, ctx: ProcessContext): Pro
       renameSync(`${f}.tmp`, f);
     };
     for (const [chart, render] of Object.entries(served)) {
-      const svg = render();
-      if (svg !== null) atomic(files.model.replace(/\.veilmodel$/, `.${chart}.svg`), svg);
+      const svg = inline.get(chart) ?? render();
+      if (svg !== null) atomic(chartFile(files.model, chart), svg);
     }
     atomic(files.evaluation, `${JSON.stringify(evaluation, null, 2)}\n`);
     atomic(files.report, html);

@@ -7,6 +7,7 @@ import type { VersionStore, ModelVersion } from '../store/versions.ts';
 import type { ModelCatalog } from './catalog.ts';
 import type { EvaluationResult } from '../../model/evaluation.ts';
 import { meterColumns } from '../../flow/meter.ts';
+import { chartFile, summaryFile } from '../jobs/train-files.ts';
 
 /** Every column Veil's meter writes (all families, default options): what a model applied to captures can read. */
 let metered: Set<string> | null = null;
@@ -154,7 +155,7 @@ export class ModelRegistry {
   chart(name: string, version: number, chart: string): string | null {
     const v = this.version(name, version);
     try {
-      return readFileSync(path.join(this.dataDir, v.files.model.replace(/\.veilmodel$/, `.${chart}.svg`)), 'utf8');
+      return readFileSync(path.join(this.dataDir, chartFile(v.files.model, chart)), 'utf8');
     } catch {
       return null;
     }
@@ -163,7 +164,7 @@ export class ModelRegistry {
   /** Whether the version's training job wrote its charts as files (its committed summary is beside them). */
   renderedCharts(name: string, version: number): boolean {
     const v = this.version(name, version);
-    return existsSync(path.join(this.dataDir, v.files.model.replace(/\.veilmodel$/, '.summary.json')));
+    return existsSync(path.join(this.dataDir, summaryFile(v.files.model)));
   }
 
   report(name: string, version: number): string {
