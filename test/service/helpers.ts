@@ -189,6 +189,21 @@ export async function postJob(base: string, file: { name: string; data: Buffer }
   return { status: res.status, body: await res.json().catch(() => null) };
 }
 
+/** POST /api/v1/models/train over real HTTP: the files as parts named `files`, and text fields. */
+export async function postTrain(base: string, files: { name: string; data: Buffer | Uint8Array }[], fields: Record<string, string> = {}, headers: Record<string, string> = {}): Promise<{ status: number; body: any }> {
+  const fd = new FormData();
+  for (const [k, v] of Object.entries(fields)) fd.append(k, v);
+  for (const f of files) fd.append('files', new Blob([f.data]), f.name);
+  const res = await fetch(`${base}/api/v1/models/train`, { method: 'POST', body: fd, headers });
+  return { status: res.status, body: await res.json().catch(() => null) };
+}
+
+/** A POST without a body (activate, retire), its status and JSON body. */
+export async function postEmpty(base: string, p: string, headers: Record<string, string> = {}): Promise<{ status: number; body: any }> {
+  const res = await fetch(`${base}${p}`, { method: 'POST', headers });
+  return { status: res.status, body: await res.json().catch(() => null) };
+}
+
 export async function getJson(base: string, p: string, headers: Record<string, string> = {}): Promise<{ status: number; body: any }> {
   const res = await fetch(`${base}${p}`, { headers });
   return { status: res.status, body: await res.json().catch(() => null) };

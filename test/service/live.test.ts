@@ -7,7 +7,7 @@ import https from 'node:https';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { freePort, kill, REPO, sleep, spawnServe, startTestServer, tempDir } from './helpers.ts';
+import { freePort, kill, postTrain, REPO, sleep, spawnServe, startTestServer, tempDir } from './helpers.ts';
 import { chromeLikeHello, clientHelloBody, cat, ext, handshake, hex } from '../tls/builder.ts';
 import { cryptoFrame, paddingFrames, sealInitial } from '../quic/builder.ts';
 import { homeCaptures } from '../helpers/learn-captures.ts';
@@ -243,15 +243,8 @@ test('a live source started without models follows the active models: an activat
     const sources = async (): Promise<any[]> => ((await (await fetch(`${s3.url}/api/v1/live/sources`)).json()) as { sources: any[] }).sources;
     const [before] = await sources();
     assert.ok(!before.models.includes('home'), before.models.join(', '));
-    const train = async (learner: string): Promise<{ id: string }> => {
-      const fd = new FormData();
-      fd.append('name', 'home');
-      fd.append('folds', '2');
-      fd.append('learner', learner);
-      fd.append('activate', 'true');
-      for (const c of homeCaptures().home) fd.append('files', new Blob([c.data]), c.name);
-      return (await (await fetch(`${s3.url}/api/v1/models/train`, { method: 'POST', body: fd })).json()) as { id: string };
-    };
+    const train = async (learner: string): Promise<{ id: string }> =>
+      (await postTrain(s3.url, homeCaptures().home, { name: 'home', folds: '2', learner, activate: 'true' })).body as { id: string };
     const restarts = (): number => logs.filter((l) => /restarted with the default models/.test(l)).length;
     const job = await train('boosting');
     const after = await until('the source to apply the new version', async () => {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { getJson, makeCapture, postJob, startTestServer, tempDir, waitFinal } from './helpers.ts';
+import { getJson, makeCapture, postEmpty, postJob, postTrain as postTrainTo, startTestServer, tempDir, waitFinal } from './helpers.ts';
 import { callFlow, homeCaptures, learnCapture, streamFlow } from '../helpers/learn-captures.ts';
 
 /**
@@ -30,18 +30,9 @@ after(async () => {
   tmp.cleanup();
 });
 
-async function postTrain(files: { name: string; data: Buffer }[], fields: Record<string, string>): Promise<{ status: number; body: any }> {
-  const fd = new FormData();
-  for (const [k, v] of Object.entries(fields)) fd.append(k, v);
-  for (const f of files) fd.append('files', new Blob([f.data]), f.name);
-  const res = await fetch(`${srv.url}/api/v1/models/train`, { method: 'POST', body: fd });
-  return { status: res.status, body: await res.json().catch(() => null) };
-}
-
-async function post(p: string): Promise<{ status: number; body: any }> {
-  const res = await fetch(`${srv.url}${p}`, { method: 'POST' });
-  return { status: res.status, body: await res.json().catch(() => null) };
-}
+/** The shared server's training route and body-less POSTs (test/service/helpers.ts). */
+const postTrain = (files: { name: string; data: Buffer }[], fields: Record<string, string>) => postTrainTo(srv.url, files, fields);
+const post = (p: string) => postEmpty(srv.url, p);
 
 /** Trains `name` on the four home captures and returns its version number. */
 async function trainHome(name: string): Promise<number> {
@@ -274,13 +265,9 @@ test('a gzip bomb among the captures is left out with a warning naming it and th
   try {
     const bomb = gzipBomb(64 << 20);
     assert.ok(bomb.length < 1 << 20, `${bomb.length} bytes on the wire`);
-    const fd = new FormData();
-    fd.append('name', 'bombed');
-    fd.append('folds', '2');
-    for (const c of [...caps.home, { name: 'bomb.pcap.gz', data: bomb }]) fd.append('files', new Blob([c.data]), c.name);
-    const r = await fetch(`${s2.url}/api/v1/models/train`, { method: 'POST', body: fd });
+    const r = await postTrainTo(s2.url, [...caps.home, { name: 'bomb.pcap.gz', data: bomb }], { name: 'bombed', folds: '2' });
     assert.equal(r.status, 202);
-    const j = await waitFinal(s2.url, ((await r.json()) as { id: string }).id, 120_000);
+    const j = await waitFinal(s2.url, r.body.id, 120_000);
     assert.equal(j.state, 'done', JSON.stringify(j.error));
     assert.equal(j.summary.training.rows, 96, 'the four good captures');
     const w = (j.summary.warnings as string[]).find((m) => /bomb\.pcap\.gz/.test(m));
@@ -302,12 +289,9 @@ test('a training job longer than --job-timeout fails JOB_TIMEOUT', async () => {
   const t2 = tempDir('veil-train-timeout-');
   const s2 = await startTestServer(path.join(t2.dir, 'data'), { concurrency: 1, jobTimeoutMs: 1500 });
   try {
-    const fd = new FormData();
-    for (const [k, v] of Object.entries({ name: 'slow', label: 'column:label', split: 'kfold', learner: 'boosting', folds: '3' })) fd.append(k, v);
-    fd.append('files', new Blob([slowTable(20_000, 20, 6)]), 'slow.csv');
-    const r = await fetch(`${s2.url}/api/v1/models/train`, { method: 'POST', body: fd });
+    const r = await postTrainTo(s2.url, [{ name: 'slow.csv', data: slowTable(20_000, 20, 6) }], { name: 'slow', label: 'column:label', split: 'kfold', learner: 'boosting', folds: '3' });
     assert.equal(r.status, 202);
-    const j = await waitFinal(s2.url, ((await r.json()) as { id: string }).id, 300_000);
+    const j = await waitFinal(s2.url, r.body.id, 300_000);
     assert.equal(j.state, 'failed', `ran ${((j.finishedAt - j.startedAt) / 1000).toFixed(1)} s under a 1.5 s limit and ended ${j.state}`);
     assert.equal(j.error.code, 'JOB_TIMEOUT');
   } finally {

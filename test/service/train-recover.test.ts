@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { getJson, startTestServer, tempDir, waitFinal } from './helpers.ts';
+import { getJson, postTrain, startTestServer, tempDir, waitFinal } from './helpers.ts';
 import { homeCaptures } from '../helpers/learn-captures.ts';
 
 /**
@@ -15,11 +15,7 @@ test('a done training job whose version was never registered is registered at th
   const dataDir = path.join(tmp.dir, 'data');
   let srv = await startTestServer(dataDir, { concurrency: 1 });
   try {
-    const fd = new FormData();
-    fd.append('name', 'kept');
-    fd.append('folds', '2');
-    for (const c of homeCaptures().home) fd.append('files', new Blob([c.data]), c.name);
-    const sent = (await (await fetch(`${srv.url}/api/v1/models/train`, { method: 'POST', body: fd })).json()) as { id: string };
+    const sent = (await postTrain(srv.url, homeCaptures().home, { name: 'kept', folds: '2' })).body as { id: string };
     const job = await waitFinal(srv.url, sent.id, 120_000);
     assert.equal(job.state, 'done', JSON.stringify(job.error));
     const sha = job.summary.training.sha256;
@@ -53,11 +49,7 @@ test('a training job failed JOB_CRASHED after its worker committed the model is 
   const dataDir = path.join(tmp.dir, 'data');
   let srv = await startTestServer(dataDir, { concurrency: 1 });
   try {
-    const fd = new FormData();
-    fd.append('name', 'crashed');
-    fd.append('folds', '2');
-    for (const c of homeCaptures().home) fd.append('files', new Blob([c.data]), c.name);
-    const sent = (await (await fetch(`${srv.url}/api/v1/models/train`, { method: 'POST', body: fd })).json()) as { id: string };
+    const sent = (await postTrain(srv.url, homeCaptures().home, { name: 'crashed', folds: '2' })).body as { id: string };
     assert.equal((await waitFinal(srv.url, sent.id, 120_000)).state, 'done');
     await srv.close();
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { deleteKeys, getJson, kill, sleep, spawnVeil, startTestServer, tempDir, uniquePrefix, until, waitFinal, type Proc } from './helpers.ts';
+import { deleteKeys, getJson, kill, postTrain, sleep, spawnVeil, startTestServer, tempDir, uniquePrefix, until, waitFinal, type Proc } from './helpers.ts';
 import { homeCaptures } from '../helpers/learn-captures.ts';
 
 const SHARED = 'redis://127.0.0.1:6379';
@@ -23,12 +23,9 @@ test('redis: training runs on a worker; a worker killed mid-training: another fi
   const procs: Proc[] = [];
   const caps = homeCaptures();
   const post = async (files: { name: string; data: Buffer }[], fields: Record<string, string>): Promise<any> => {
-    const fd = new FormData();
-    for (const [k, v] of Object.entries(fields)) fd.append(k, v);
-    for (const f of files) fd.append('files', new Blob([f.data]), f.name);
-    const r = await fetch(`${srv.url}/api/v1/models/train`, { method: 'POST', body: fd });
+    const r = await postTrain(srv.url, files, fields);
     assert.equal(r.status, 202);
-    return r.json();
+    return r.body;
   };
   try {
     const first = await post(caps.home, { name: 'apps', folds: '2' });

@@ -2,7 +2,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { getJson, postJob, startTestServer, tempDir, waitFinal } from './helpers.ts';
+import { getJson, postEmpty, postJob, postTrain as postTrainTo, startTestServer, tempDir, waitFinal } from './helpers.ts';
 import { callFlow, homeCaptures, learnCapture, streamFlow } from '../helpers/learn-captures.ts';
 
 /**
@@ -24,18 +24,9 @@ after(async () => {
   tmp.cleanup();
 });
 
-async function postTrain(files: { name: string; data: Buffer }[], fields: Record<string, string>): Promise<{ status: number; body: any }> {
-  const fd = new FormData();
-  for (const [k, v] of Object.entries(fields)) fd.append(k, v);
-  for (const f of files) fd.append('files', new Blob([f.data]), f.name);
-  const res = await fetch(`${srv.url}/api/v1/models/train`, { method: 'POST', body: fd });
-  return { status: res.status, body: await res.json().catch(() => null) };
-}
-
-async function post(p: string): Promise<{ status: number; body: any }> {
-  const res = await fetch(`${srv.url}${p}`, { method: 'POST' });
-  return { status: res.status, body: await res.json().catch(() => null) };
-}
+/** The shared server's training route and body-less POSTs (test/service/helpers.ts). */
+const postTrain = (files: { name: string; data: Buffer }[], fields: Record<string, string>) => postTrainTo(srv.url, files, fields);
+const post = (p: string) => postEmpty(srv.url, p);
 
 test('a training job labels captures by their names, learns behaviour, registers a version with its report, and an activated version answers hidden flows', async () => {
   const sent = await postTrain(caps.home, { name: 'home-apps', folds: '2' });
@@ -219,15 +210,12 @@ test('on a server with API keys a version records who trained it (the key\'s id,
   const t2 = tempDir('veil-train-keys-');
   const s2 = await startTestServer(path.join(t2.dir, 'data'), { apiKeys: ['alice-secret-key', 'bob-secret-key'] });
   try {
-    const fd = new FormData();
-    fd.append('name', 'keyed');
-    fd.append('folds', '2');
-    for (const c of caps.home) fd.append('files', new Blob([c.data]), c.name);
+    const fields = { name: 'keyed', folds: '2' };
     const auth = { authorization: 'Bearer bob-secret-key' };
-    assert.equal((await fetch(`${s2.url}/api/v1/models/train`, { method: 'POST', body: fd })).status, 401);
-    const r = await fetch(`${s2.url}/api/v1/models/train`, { method: 'POST', body: fd, headers: auth });
+    assert.equal((await postTrainTo(s2.url, caps.home, fields)).status, 401);
+    const r = await postTrainTo(s2.url, caps.home, fields, auth);
     assert.equal(r.status, 202);
-    const job = await waitFinal(s2.url, ((await r.json()) as { id: string }).id, 120_000, auth);
+    const job = await waitFinal(s2.url, r.body.id, 120_000, auth);
     assert.equal(job.state, 'done', JSON.stringify(job.error));
     const v = (await getJson(s2.url, '/api/v1/models/keyed/versions', auth)).body.versions[0];
     const { createHash } = await import('node:crypto');
