@@ -9,15 +9,14 @@
  *
  * Exit code 1 when any case misses: a wrong status, a dead server, memory past the bound, or a stall > 100 ms.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createGzip, gzipSync } from 'node:zlib';
-import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
 import { makeBigCapture, makeCapture, multipart, rawRequest } from '../test/service/helpers.ts';
+import { gzipBomb, loopLag, REPO, rss, serve, sleep, type Server } from './attack-lib.ts';
 
-const REPO = fileURLToPath(new URL('..', import.meta.url));
 const KEY = 'attack-bench-key-0123456789abcdef';
 const QUICK = process.argv.includes('--quick');
 const ONLY = process.argv.includes('--only') ? new RegExp(process.argv[process.argv.indexOf('--only') + 1]!, 'i') : null;
@@ -25,43 +24,9 @@ const ONLY = process.argv.includes('--only') ? new RegExp(process.argv[process.a
 const MEMORY_BOUND = 1536 << 20;
 const STALL_BOUND_MS = 100;
 
-interface Server { proc: ChildProcess; pid: number; url: string; port: number; out: () => string }
-
-const children: ChildProcess[] = [];
-process.on('exit', () => { for (const c of children) c.kill('SIGKILL'); });
-for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => process.exit(130));
-
-async function serve(args: string[], dataDir: string): Promise<Server> {
-  const proc = spawn(process.execPath, [path.join(REPO, 'bin/veil.js'), 'serve', '--port', '0', '--data-dir', dataDir, ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(proc);
-  let out = '';
-  proc.stdout!.on('data', (d) => (out += d));
-  proc.stderr!.on('data', (d) => (out += d));
-  const t0 = Date.now();
-  for (;;) {
-    const m = /listening on (http:\S+).*pid (\d+)/.exec(out);
-    if (m) return { proc, pid: Number(m[2]), url: m[1]!, port: Number(new URL(m[1]!).port), out: () => out };
-    if (proc.exitCode !== null || Date.now() - t0 > 60_000) throw new Error(`veil serve did not start:\n${out}`);
-    await sleep(50);
-  }
-}
-
-function rss(pid: number): number {
-  try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) * 1024 : 0;
-  } catch { return 0; }
-}
-
-/** The server's own longest event-loop delay since the previous scrape (the scrape resets it). */
-async function loopLag(srv: Server): Promise<number> {
-  const t = await fetch(`${srv.url}/metrics`, { headers: { authorization: `Bearer ${KEY}` } }).then((r) => r.text()).catch(() => '');
-  return Number(/^veil_eventloop_lag_max_seconds (\S+)/m.exec(t)?.[1] ?? NaN) * 1000;
-}
-
 /** Samples memory and /healthz latency while `fn` runs, and the server's event-loop lag over it. */
 async function watch<T>(srv: Server, fn: () => Promise<T>): Promise<{ value: T; peak: number; stall: number; lag: number; ready: boolean }> {
-  await loopLag(srv);
+  await loopLag(srv, KEY);
   let peak = rss(srv.pid);
   let stall = 0;
   let running = true;
@@ -80,7 +45,7 @@ async function watch<T>(srv: Server, fn: () => Promise<T>): Promise<{ value: T; 
   })();
   try {
     const value = await fn();
-    const lag = await loopLag(srv);
+    const lag = await loopLag(srv, KEY);
     return { value, peak, stall, lag, ready: (await fetch(`${srv.url}/readyz`).then((r) => r.status).catch(() => 0)) === 200 };
   } finally {
     running = false;
@@ -136,25 +101,6 @@ function wideCsv(columns: number): Buffer {
 }
 
 /** A pcap.gz of `inflated` bytes (tiny records of zeros) without holding it in memory. */
-async function gzipBomb(inflated: number): Promise<Buffer> {
-  const gz = createGzip({ level: 9 });
-  const out: Buffer[] = [];
-  gz.on('data', (d: Buffer) => out.push(d));
-  const done = new Promise((r) => gz.on('end', r));
-  const one = makeCapture(1);
-  gz.write(one.subarray(0, 24));
-  const rec = Buffer.alloc(16 + 60);
-  rec.writeUInt32LE(60, 8);
-  rec.writeUInt32LE(60, 12);
-  const chunk = Buffer.concat(Array.from({ length: 13_000 }, () => rec));
-  for (let n = 24; n < inflated; n += chunk.length) {
-    if (!gz.write(chunk)) await new Promise((r) => gz.once('drain', r));
-  }
-  gz.end();
-  await done;
-  return Buffer.concat(out);
-}
-
 function mutate(buf: Buffer, seed: number): Buffer {
   let s = seed * 2654435761 >>> 0;
   const rnd = (): number => ((s = (s * 1103515245 + 12345) >>> 0) / 2 ** 32);
@@ -303,10 +249,6 @@ async function main(): Promise<number> {
   rmSync(dataDir, { recursive: true, force: true });
   rmSync(openDir, { recursive: true, force: true });
   return misses ? 1 : 0;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }
 
 main().then((c) => process.exit(c), (err) => { console.error(err); process.exit(2); });

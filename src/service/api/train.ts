@@ -29,7 +29,8 @@ const TrainUploadDoc = Type.Object({
   activate: Type.Optional(Type.String({ description: '"true": make the new version active (a default model) when training succeeds' })),
 }, { required: ['files', 'name'] });
 
-const VersionNumber = Type.Integer({ minimum: 1, maximum: 2 ** 31 - 1 });
+/** A version as the path writes it: decimal digits only (no 1e3, 0x10 or 1.0 that a number coercion would take). */
+const VersionNumber = Type.String({ pattern: '^[1-9][0-9]{0,9}$', description: 'Version number (1, 2, ...)' });
 const VersionParams = Type.Object({ name: ModelName, version: VersionNumber });
 const VersionChartParams = Type.Object({ name: ModelName, version: VersionNumber, chart: Type.Union([Type.Literal('importance.svg'), Type.Literal('f1.svg'), Type.Literal('confusion.svg'), Type.Literal('risk-coverage.svg')]) });
 const Metrics = Type.Union([Type.Object({ accuracy: Type.Number(), macroF1: Type.Number(), balancedAccuracy: Type.Number() }), Type.Null()]);
@@ -174,7 +175,7 @@ export function trainRoutes(ctx: ServiceContext): (app: App) => Promise<void> {
         response: { 200: VersionList },
       },
       config: { errors: [400, 401, 403, 404, 409, 429] },
-    }, async (req) => reg.activate(req.params.name, req.params.version, { replace: TRUE.test(req.query.replace ?? '') }));
+    }, async (req) => reg.activate(req.params.name, Number(req.params.version), { replace: TRUE.test(req.query.replace ?? '') }));
 
     app.post('/models/:name/versions/:version/retire', {
       schema: {
@@ -182,13 +183,13 @@ export function trainRoutes(ctx: ServiceContext): (app: App) => Promise<void> {
         tags: ['models'], params: VersionParams, response: { 200: VersionList },
       },
       config: { errors: [400, 401, 403, 404, 429] },
-    }, async (req) => reg.retire(req.params.name, req.params.version));
+    }, async (req) => reg.retire(req.params.name, Number(req.params.version)));
 
     app.get('/models/:name/versions/:version/report', {
       schema: { summary: 'A version\'s evaluation report: a self-contained HTML page with its charts', tags: ['models'], params: VersionParams, produces: ['text/html'], response: { 200: { type: 'string' } } },
       config: { errors: [400, 401, 404, 429] },
     }, async (req, reply) => {
-      const html = reg.report(req.params.name, req.params.version);
+      const html = reg.report(req.params.name, Number(req.params.version));
       // The page holds names from the user's data: no script runs in it, whatever they contain.
       reply.header('content-type', 'text/html; charset=utf-8')
         .header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'; sandbox")
@@ -202,7 +203,7 @@ export function trainRoutes(ctx: ServiceContext): (app: App) => Promise<void> {
     }, async (req, reply) => {
       // Sent as stored, never parsed on the API thread (a model of a thousand classes has a large evaluation).
       reply.type('application/json; charset=utf-8');
-      return reg.evaluationText(req.params.name, req.params.version);
+      return reg.evaluationText(req.params.name, Number(req.params.version));
     });
 
     app.get('/models/:name/versions/:version/charts/:chart', {
@@ -211,13 +212,13 @@ export function trainRoutes(ctx: ServiceContext): (app: App) => Promise<void> {
     }, async (req, reply) => {
       const kind = req.params.chart.replace(/\.svg$/, '');
       // The chart as rendered with the report, off this thread (training jobs write them); older versions render here.
-      let svg = reg.chart(req.params.name, req.params.version, kind);
+      let svg = reg.chart(req.params.name, Number(req.params.version), kind);
       reply.header('content-type', 'image/svg+xml').header('cache-control', 'private, max-age=60')
         .header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; sandbox");
       if (svg !== null) return svg;
       // A version trained by this server wrote every chart it has: a missing one is not there to render.
-      if (reg.renderedCharts(req.params.name, req.params.version)) throw new ServiceError('NOT_FOUND', `version ${req.params.version} of '${req.params.name}' has no ${kind} chart`);
-      const ev = reg.evaluation(req.params.name, req.params.version);
+      if (reg.renderedCharts(req.params.name, Number(req.params.version))) throw new ServiceError('NOT_FOUND', `version ${req.params.version} of '${req.params.name}' has no ${kind} chart`);
+      const ev = reg.evaluation(req.params.name, Number(req.params.version));
       const { chartSvg } = await charts();
       if (kind === 'importance') svg = chartSvg('importance', { features: ev.featureImportance });
       else if (kind === 'f1') svg = chartSvg('f1', ev.perClass);
